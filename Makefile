@@ -1,0 +1,100 @@
+# The wallet platform: two gRPC daemons generated from proto/ and migrations/.
+#   make          build bin/user-service and bin/wallet-service
+#   make run      install what is missing, start a local PostgreSQL if needed, run both daemons
+#   make test     every test: generator, unit, sanitizers, integration
+#   make regen    regenerate gen/ and docs/api.md from proto/, migrations/ and spec/
+#   make bench    benchmarks, figures into docs/benchmarks.md
+# Everything a fresh Debian 12 machine lacks is installed by scripts/deps.sh.
+
+VERSION   := 0.1.0
+CC        ?= cc
+OPT       ?= -O2 -g
+CFLAGS    += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(OPT) -DRT_VERSION='"$(VERSION)"'
+CPPFLAGS  += -Igen -Iruntime -I/usr/include/postgresql
+LDLIBS    += $(shell pkg-config --libs grpc libprotobuf-c 2>/dev/null || echo -lgrpc -lgpr -lprotobuf-c) \
+             -lpq -lmicrohttpd -lpthread
+BUILD     ?= build
+DAEMONS   := user-service wallet-service
+LUA       := lua5.4
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+GEN_SRC     := $(sort $(filter-out %.main.c,$(wildcard gen/*.c gen/google/protobuf/*.c)))
+RUNTIME_SRC := $(sort $(wildcard runtime/*.c))
+GEN_OBJ     := $(GEN_SRC:%.c=$(BUILD)/%.o)
+RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps regen run migrate test test-codegen test-unit test-sanitize test-integration \
+        check-gen bench clean
+all: $(addprefix bin/,$(DAEMONS))
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/deps.sh
+	@bash scripts/deps.sh
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libgen.a: $(GEN_OBJ)
+	$(AR) rcs $@ $^
+$(BUILD)/libruntime.a: $(RUNTIME_OBJ)
+	$(AR) rcs $@ $^
+
+# bin/user-service <- gen/user_service.main.c + handlers/user_service.c + the libraries.
+define daemon_rule
+bin/$(1): $(BUILD)/gen/$(subst -,_,$(1)).main.o $(BUILD)/handlers/$(subst -,_,$(1)).o \
+          $(BUILD)/libgen.a $(BUILD)/libruntime.a
+	@mkdir -p bin
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $(BUILD)/libgen.a $$(LDLIBS)
+endef
+$(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
+
+# One cmocka binary per tests/unit/test_*.c, linked against both libraries.
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgen.a $(BUILD)/libruntime.a | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libgen.a $(BUILD)/libruntime.a \
+	  $(BUILD)/libgen.a $(LDLIBS) -lcmocka
+
+regen: | $(DEPS_STAMP)
+	@$(LUA) codegen/main.lua
+
+# CI: fails when gen/ or docs/api.md differ from what their sources produce.
+check-gen: regen
+	@git diff --exit-code --stat -- gen docs/api.md || \
+	  { echo "gen/ is stale: run 'make regen' and commit the result" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- gen docs/api.md)" || \
+	  { echo "gen/ has untracked generated files: commit them" >&2; git status --short -- gen; exit 1; }
+
+migrate: | $(DEPS_STAMP)
+	@bash scripts/migrate.sh
+
+run: all
+	@bash scripts/run.sh
+
+test: | $(DEPS_STAMP)
+	@bash scripts/test.sh
+
+test-codegen: | $(DEPS_STAMP)
+	@$(LUA) codegen/tests/run.lua
+
+test-unit: $(UNIT_BIN)
+	@bash scripts/run-unit.sh $(UNIT_BIN)
+
+# The unit suite and the daemons again, built with ASan and UBSan in build-sanitize/.
+test-sanitize:
+	@$(MAKE) --no-print-directory BUILD=build-sanitize OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" test-unit
+
+test-integration: all
+	@bash tests/integration/run.sh
+
+bench:
+	@bash bench/run.sh
+
+clean:
+	rm -rf build build-sanitize build-release bin
+
+-include $(GEN_OBJ:.o=.d) $(RUNTIME_OBJ:.o=.d)

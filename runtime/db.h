@@ -1,0 +1,60 @@
+/* One PostgreSQL connection per worker thread, with every statement the daemon
+ * uses prepared once per connection, reconnection after failures, and SQLSTATE
+ * mapped to gRPC codes. Generated repository functions (gen/db_*.c) are its
+ * only callers besides the server. */
+#ifndef RT_DB_H
+#define RT_DB_H
+
+#include <grpc/support/time.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "status.h"
+
+typedef struct rt_db rt_db;
+
+/* A prepared statement as the generator describes it. */
+typedef struct {
+    const char *name; /* prepared statement name, unique per daemon */
+    const char *sql;  /* with $1..$n placeholders */
+    int n_params;
+    /* A read that may be retried once on a fresh connection when the old one
+     * broke. Writes never are: whether they committed is unknown. */
+    bool idempotent;
+} rt_db_statement;
+
+/* Connects and prepares statements[0..n). NULL with *error set (static or
+ * malloc'd text without secrets) when the database cannot be reached. */
+rt_db *rt_db_connect(const char *url, const rt_db_statement *statements, size_t n_statements,
+                     char **error);
+void rt_db_close(rt_db *db);
+bool rt_db_healthy(rt_db *db);
+/* Statements run after this are cancelled when the monotonic-clock deadline
+ * passes (gpr_inf_future to clear); the server sets it from each call. */
+void rt_db_set_deadline(rt_db *db, gpr_timespec deadline);
+
+/* Runs a prepared statement with text parameters (NULL means SQL NULL).
+ * On OK, *result holds PGRES_TUPLES_OK or PGRES_COMMAND_OK and the caller
+ * PQclear()s it. Otherwise *result is NULL and the status says why:
+ * UNAVAILABLE when the server cannot be reached, ALREADY_EXISTS for a unique
+ * violation, and so on (see rt_db_status_for_sqlstate). When the call has a
+ * deadline, the statement is cancelled at it (DEADLINE_EXCEEDED). */
+rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *params,
+                     PGresult **result);
+
+/* SQLSTATE (five characters) to a caller-safe status. */
+rt_status rt_db_status_for_sqlstate(const char *sqlstate);
+
+/* Column readers for repository code; strings are copied into the arena. */
+const char *rt_db_get_text(rt_arena *arena, const PGresult *res, int row, int col);
+int32_t rt_db_get_int32(const PGresult *res, int row, int col);
+int64_t rt_db_get_int64(const PGresult *res, int row, int col);
+/* TIMESTAMP(3) text as PostgreSQL prints it -> "YYYY-MM-DDTHH:MM:SS.mmmZ". */
+const char *rt_db_get_timestamp(rt_arena *arena, const PGresult *res, int row, int col);
+/* Parameter formatting for repository code. */
+const char *rt_db_param_int32(rt_arena *arena, int32_t value);
+const char *rt_db_param_int64(rt_arena *arena, int64_t value);
+
+#endif

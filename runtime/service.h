@@ -1,0 +1,67 @@
+/* What a generated service hands the runtime: its methods (path, message
+ * types, validator, typed-handler shim), the peers it calls, the statements
+ * it prepares and its descriptor set. The runtime knows nothing else about
+ * users or wallets. */
+#ifndef RT_SERVICE_H
+#define RT_SERVICE_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "db.h"
+#include "status.h"
+#include "violations.h"
+
+/* One call in flight, owned by the server; handlers only ask it things. */
+typedef struct rt_call rt_call;
+
+rt_arena *rt_call_arena(rt_call *call);
+/* The calling worker's database connection. */
+rt_db *rt_call_db(rt_call *call);
+/* The x-request-id of the call (received or generated); never NULL. */
+const char *rt_call_request_id(rt_call *call);
+
+typedef rt_status (*rt_invoke_fn)(rt_call *call, const ProtobufCMessage *request,
+                                  ProtobufCMessage **response);
+typedef void (*rt_validate_fn)(const ProtobufCMessage *request, rt_violations *out);
+
+typedef struct {
+    const char *path; /* "/user.UserService/CreateUser" */
+    const char *name; /* "CreateUser" */
+    const ProtobufCMessageDescriptor *request_type;
+    const ProtobufCMessageDescriptor *response_type;
+    rt_validate_fn validate; /* NULL when the request has no rules */
+    rt_invoke_fn invoke;
+    /* The method calls other services (rules.depends_on): it is served by a
+     * worker pool of its own so call chains cannot starve the daemon. */
+    bool calls_peers;
+} rt_method;
+
+/* A service reachable at an address taken from an environment variable. */
+typedef struct {
+    const char *service_name;    /* "wallet.WalletService" */
+    const char *address_env;     /* "WALLET_SERVICE_URL" */
+    const char *default_address; /* "0.0.0.0:50052" */
+} rt_endpoint;
+
+typedef struct {
+    const char *daemon_name; /* "user-service": logs, --help */
+    rt_endpoint self;
+    const rt_method *methods;
+    size_t n_methods;
+    const rt_endpoint *peers;
+    size_t n_peers;
+    const rt_db_statement *statements;
+    size_t n_statements;
+    const uint8_t *descriptor_set; /* serialized google.protobuf.FileDescriptorSet */
+    size_t descriptor_set_len;
+} rt_service;
+
+/* The whole daemon: flags and environment, database, server, signals.
+ * Returns the process exit code. */
+int rt_daemon_main(const rt_service *service, int argc, char **argv);
+
+#endif
