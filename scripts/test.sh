@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `make test`: every suite in order, each in its own build, then one summary
+# line of passed and failed test counts over all of them. Exits non-zero when
+# anything failed. Starts and stops its own PostgreSQL (tests/integration/run.sh).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+total_pass=0 total_fail=0 failed_suites=()
+
+# Runs one suite, echoes its output, and adds the counts it reports (cmocka
+# totals via run-unit.sh, the Lua runner and node's test runner) to the totals.
+suite() {
+  local name=$1; shift
+  echo "== $name: $*"
+  local log; log=$(mktemp)
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local p f
+  p=$(grep -Eo '([0-9]+) passed, [0-9]+ failed' "$log" | tail -1 | cut -d' ' -f1)
+  f=$(grep -Eo '[0-9]+ passed, ([0-9]+) failed' "$log" | tail -1 | cut -d' ' -f3)
+  if [ -z "$p" ]; then
+    p=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$log" | tail -1)
+    f=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$log" | tail -1)
+  fi
+  p=${p:-0}; f=${f:-0}
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+  [ "$rc" -eq 0 ] || failed_suites+=("$name")
+  rm -f "$log"
+}
+
+suite build make --no-print-directory all
+suite generated-code-is-current make --no-print-directory check-gen
+suite codegen make --no-print-directory test-codegen
+suite unit make --no-print-directory test-unit
+suite sanitize make --no-print-directory test-sanitize
+suite integration make --no-print-directory test-integration
+suite valgrind env VALGRIND=1 make --no-print-directory test-integration
+
+echo
+[ ${#failed_suites[@]} -eq 0 ] || echo "failed suites: ${failed_suites[*]}"
+echo "all: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ] && [ ${#failed_suites[@]} -eq 0 ]

@@ -1,0 +1,144 @@
+// Test harness: starts the real daemons against the real PostgreSQL that
+// run.sh prepared (DATABASE_URL), and calls them with @grpc/grpc-js, a client
+// nobody here wrote. Each test file gets its own pair of daemons on free ports.
+'use strict';
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+
+const ROOT = path.resolve(__dirname, '../../..');
+const BIN = process.env.BIN_DIR || path.join(ROOT, 'bin');
+const LOG_DIR = process.env.LOG_DIR || fs.mkdtempSync('/tmp/wallet-it-');
+const DATABASE_URL = process.env.DATABASE_URL;
+if (!DATABASE_URL) throw new Error('DATABASE_URL is not set: run tests through tests/integration/run.sh');
+
+const packageDefinition = protoLoader.loadSync(['user.proto', 'wallet.proto'], {
+  includeDirs: [path.join(ROOT, 'proto'), '/usr/include'],
+  keepCase: true, longs: Number, defaults: true,
+});
+const proto = grpc.loadPackageDefinition(packageDefinition);
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function waitForPort(port, child, timeoutMs) {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      if (child.exitCode !== null) return reject(new Error(`daemon exited with ${child.exitCode}`));
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => { socket.destroy(); resolve(); });
+      socket.once('error', () => {
+        socket.destroy();
+        if (Date.now() - started > timeoutMs) reject(new Error(`port ${port} not open after ${timeoutMs} ms`));
+        else setTimeout(attempt, 20);
+      });
+    };
+    attempt();
+  });
+}
+
+// One daemon process; stderr (its JSON log) goes to a file the tests can read.
+class Daemon {
+  constructor(name, env) {
+    this.name = name;
+    this.env = env;
+    this.logFile = path.join(LOG_DIR, `${name}-${process.pid}-${Date.now()}.log`);
+  }
+
+  async start(port) {
+    const wrapper = process.env.DAEMON_WRAPPER ? process.env.DAEMON_WRAPPER.split(' ') : [];
+    const argv = [...wrapper, path.join(BIN, this.name)];
+    const log = fs.openSync(this.logFile, 'a');
+    this.child = spawn(argv[0], argv.slice(1), {
+      env: { ...process.env, ...this.env }, stdio: ['ignore', log, log],
+    });
+    fs.closeSync(log);
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    await waitForPort(port, this.child, wrapper.length ? 60000 : 10000);
+  }
+
+  async stop(signal = 'SIGTERM') {
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
+    this.child.kill(signal);
+    return this.exited;
+  }
+
+  log() {
+    return fs.readFileSync(this.logFile, 'utf8');
+  }
+}
+
+// Both daemons on fresh ports, each knowing where the other is.
+async function startPlatform() {
+  const userPort = await freePort();
+  const walletPort = await freePort();
+  const env = {
+    DATABASE_URL,
+    USER_SERVICE_URL: `127.0.0.1:${userPort}`,
+    WALLET_SERVICE_URL: `127.0.0.1:${walletPort}`,
+    WORKERS: process.env.WORKERS || '4',
+  };
+  const user = new Daemon('user-service', env);
+  const wallet = new Daemon('wallet-service', env);
+  await Promise.all([user.start(userPort), wallet.start(walletPort)]);
+  const userClient = new proto.user.UserService(env.USER_SERVICE_URL, grpc.credentials.createInsecure());
+  const walletClient = new proto.wallet.WalletService(env.WALLET_SERVICE_URL, grpc.credentials.createInsecure());
+  return {
+    env, user, wallet, userPort, walletPort, userClient, walletClient,
+    async stop() {
+      userClient.close();
+      walletClient.close();
+      const results = await Promise.all([user.stop(), wallet.stop()]);
+      return results;
+    },
+  };
+}
+
+// Unary call as a promise resolving to { err, res, metadata } (never rejects),
+// so tests assert on codes directly.
+function call(client, method, request, options = {}) {
+  const deadline = options.deadline || new Date(Date.now() + (options.timeoutMs || 10000));
+  const metadata = new grpc.Metadata();
+  for (const [k, v] of Object.entries(options.metadata || {})) metadata.set(k, v);
+  return new Promise((resolve) => {
+    let initial = null;
+    const c = client[method](request, metadata, { deadline }, (err, res) => resolve({ err, res, metadata: initial }));
+    c.on('metadata', (md) => { initial = md; });
+  });
+}
+
+// Raw bytes to any method path, bypassing the client's own serializer.
+function rawCall(address, methodPath, bytes, timeoutMs = 5000) {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure(), {
+    'grpc.max_send_message_length': -1,
+  });
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(methodPath, (b) => b, (b) => b, bytes, new grpc.Metadata(),
+      { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => { client.close(); resolve({ err, res }); });
+  });
+}
+
+function sql(query) {
+  return execFileSync('psql', [DATABASE_URL, '-X', '-q', '-t', '-A', '-c', query], { encoding: 'utf8' }).trim();
+}
+
+let counter = 0;
+function uniqueEmail(tag = 'user') {
+  counter += 1;
+  return `${tag}.${process.pid}.${Date.now()}.${counter}@example.com`;
+}
+
+module.exports = { ROOT, grpc, proto, call, rawCall, sql, startPlatform, freePort, Daemon, uniqueEmail, DATABASE_URL };

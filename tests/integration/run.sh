@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the integration suite: a throwaway PostgreSQL on a free port under a
+# temp dir (never the `make run` database), migrations, then node's test runner
+# over tests/integration/*.test.js. VALGRIND=1 wraps the daemons in valgrind
+# and runs only the flow test. Prints node's summary; exits non-zero on failure.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$here"
+[ -d node_modules/@grpc/grpc-js ] && [ node_modules/.package-lock.json -nt package-lock.json ] ||
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+
+tmp=$(mktemp -d /tmp/wallet-it.XXXXXX)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+       echo $((20000 + RANDOM % 20000)))
+cleanup() { bash "$root/scripts/pg.sh" stop "$tmp/pg" || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+DATABASE_URL=$(bash "$root/scripts/pg.sh" start "$tmp/pg" "$port")
+export DATABASE_URL LOG_DIR="$tmp/logs" BIN_DIR="$root/bin"
+mkdir -p "$LOG_DIR"
+bash "$root/scripts/migrate.sh" 2>/dev/null
+
+files=(*.test.js)
+if [ "${VALGRIND:-0}" = 1 ]; then
+  export DAEMON_WRAPPER="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file=$LOG_DIR/valgrind-%p.log"
+  files=(flow.test.js)
+fi
+status=0
+node --test --test-concurrency=1 --test-reporter=spec "${files[@]}" || status=$?
+if [ "${VALGRIND:-0}" = 1 ]; then
+  for f in "$LOG_DIR"/valgrind-*.log; do
+    [ -s "$f" ] && { echo "valgrind reported errors:"; cat "$f"; status=1; }
+  done
+fi
+[ "$status" = 0 ] || { echo "daemon logs (last lines):"; tail -n 20 "$LOG_DIR"/*.log || true; }
+exit $status
