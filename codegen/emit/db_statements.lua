@@ -1,0 +1,53 @@
+-- gen/db_statements.{c,h}: every prepared statement of every table and named
+-- query, indexed by an enum, so the runtime prepares them all once per
+-- connection and repositories refer to them by DB_STMT_* index.
+local c = require("emit.c")
+local queries = require("parse.queries")
+
+local M = {}
+
+-- Splits SQL before its main clauses into adjacent C literals, one per line.
+local CLAUSES = { "FROM", "WHERE", "SET", "VALUES", "RETURNING", "AND" }
+local function sql_lines(sql)
+  local marked = queries.map_unquoted(sql, function(chunk)
+    for _, kw in ipairs(CLAUSES) do chunk = chunk:gsub(" (" .. kw .. ") ", "\1%1 ") end
+    return (chunk:gsub("^DELETE\1FROM", "DELETE FROM"))
+  end)
+  local lines = {}
+  for piece in (marked .. "\1"):gmatch("(.-)\1") do lines[#lines + 1] = piece end
+  for i = 1, #lines - 1 do lines[i] = lines[i] .. " " end
+  return lines
+end
+
+function M.sources(model)
+  local sources = {}
+  for _, p in ipairs(model.sources.migrations) do sources[#sources + 1] = p end
+  for _, p in ipairs(model.sources.queries) do sources[#sources + 1] = p end
+  return sources
+end
+
+function M.emit(model)
+  local sources = M.sources(model)
+  local enum, entries = {}, {}
+  for _, s in ipairs(model.statements) do
+    enum[#enum + 1] = "    " .. s.enum .. ",\n"
+    local lits = {}
+    for i, l in ipairs(sql_lines(s.sql)) do lits[i] = (i == 1 and "" or string.rep(" ", 15)) .. c.string(l) end
+    entries[#entries + 1] = ("    [%s] = {\n        .name = %s,\n        .sql = %s,\n        .n_params = %d,\n"
+      .. "        .idempotent = %s,\n    },\n"):format(s.enum, c.string(s.name), table.concat(lits, "\n"), s.n_params,
+      tostring(s.idempotent))
+  end
+  local header_body = c.comment("Indexes into db_statements: the repositories' statements (gen/db_<table>.c), then the "
+    .. "named queries (gen/db_queries.c).")
+    .. "enum {\n" .. table.concat(enum) .. "    DB_STATEMENT_COUNT\n};\n\n"
+    .. c.comment("Every statement a daemon prepares on each of its connections. Reads are idempotent (retried once "
+    .. "on a fresh connection); writes are not.")
+    .. "extern const rt_db_statement db_statements[DB_STATEMENT_COUNT];\n"
+  return {
+    { "db_statements.h", c.header("db_statements.h", sources, { "db.h" }, header_body) },
+    { "db_statements.c", c.source(sources, "db_statements.h", {},
+      "const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {\n" .. table.concat(entries) .. "};\n") },
+  }
+end
+
+return M

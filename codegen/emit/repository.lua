@@ -1,0 +1,149 @@
+-- gen/db_<table>.{c,h}: the row struct of one table and its CRUD functions
+-- (insert, get_by_<key> per primary/unique key, delete_by_<pk>) over the
+-- prepared statements of gen/db_statements.c.
+local c = require("emit.c")
+local db_params = require("emit.db_params")
+
+local M = {}
+
+local READERS = { text = "rt_db_get_text(arena, res, row, %d)", timestamp = "rt_db_get_timestamp(arena, res, row, %d)",
+                  int32 = "rt_db_get_int32(res, row, %d)", int64 = "rt_db_get_int64(res, row, %d)" }
+
+local function q(name) return '"' .. name .. '"' end
+
+local function c_param(col) return col.c_type .. (col.c_type:sub(-1) == "*" and "" or " ") .. col.snake end
+
+local function param_list(columns)
+  local list = {}
+  for i, col in ipairs(columns) do list[i] = { name = col.snake, kind = col.kind } end
+  return list
+end
+
+local function key_text(columns)
+  local parts = {}
+  for i, col in ipairs(columns) do parts[i] = q(col.name) end
+  return table.concat(parts, ", ")
+end
+
+function M.row_type(t) return "db_" .. t.snake .. "_row" end
+function M.decoder_name(t) return "db_" .. t.snake .. "_decode_row" end
+function M.not_found(t) return t.name .. " not found" end
+
+-- Function heads, shared by the header (with ';') and the source.
+local function heads(t)
+  local row = M.row_type(t)
+  local list = {}
+  local function add(stmt, name, params, doc)
+    list[#list + 1] = { stmt = stmt, name = name, params = params, doc = doc }
+  end
+  local insert_params = { "rt_db *db", "rt_arena *arena" }
+  for _, col in ipairs(t.insert_columns) do insert_params[#insert_params + 1] = c_param(col) end
+  insert_params[#insert_params + 1] = row .. " *out"
+  local defaulted = {}
+  for _, col in ipairs(t.columns) do if col.default then defaulted[#defaulted + 1] = q(col.name) end end
+  add(t.insert, "db_" .. t.insert.name, insert_params, ("Inserts a \"%s\" row%s and returns it as stored in *out. "
+    .. "A unique or foreign key violation answers the runtime's mapped status (ALREADY_EXISTS, "
+    .. "FAILED_PRECONDITION)."):format(t.name, #defaulted > 0 and (" (" .. c.join_and(defaulted) .. " from "
+    .. (#defaulted > 1 and "their defaults" or "its default") .. ")") or ""))
+  for _, get in ipairs(t.gets) do
+    local params = { "rt_db *db", "rt_arena *arena" }
+    for _, col in ipairs(get.key.columns) do params[#params + 1] = c_param(col) end
+    params[#params + 1] = row .. " *out"
+    add(get, "db_" .. get.name, params, ("The \"%s\" row with the given %s, or NOT_FOUND (\"%s\")."):format(
+      t.name, key_text(get.key.columns), M.not_found(t)))
+  end
+  if t.delete then
+    local params = { "rt_db *db" }
+    for _, col in ipairs(t.primary_key) do params[#params + 1] = c_param(col) end
+    add(t.delete, "db_" .. t.delete.name, params, ("Deletes the \"%s\" row with the given %s, or answers "
+      .. "NOT_FOUND (\"%s\") when there is none."):format(t.name, key_text(t.primary_key), M.not_found(t)))
+  end
+  return list
+end
+
+local function header(t, sources)
+  local fields = {}
+  local width = 0
+  for _, col in ipairs(t.columns) do
+    local decl = col.c_type .. (col.c_type:sub(-1) == "*" and "" or " ") .. col.snake .. ";"
+    fields[#fields + 1] = { decl = decl, col = col }
+    width = math.max(width, #decl)
+  end
+  local lines = {}
+  for _, f in ipairs(fields) do
+    local note = q(f.col.name) .. " " .. f.col.sql_type .. (f.col.not_null and " NOT NULL" or "")
+    if f.col.kind == "timestamp" then note = note .. ", as YYYY-MM-DDTHH:MM:SS.mmmZ" end
+    lines[#lines + 1] = ("    %s%s /* %s */\n"):format(f.decl, string.rep(" ", width - #f.decl), note)
+  end
+  local body = {
+    c.comment(("One row of table \"%s\", columns in table order. Strings live in the arena of the call that "
+      .. "read the row."):format(t.name)),
+    "typedef struct {\n", table.concat(lines), "} ", M.row_type(t), ";\n\n",
+    c.comment(("Decodes row `row` of a result whose columns are those of \"%s\" in table order (every statement "
+      .. "of this table and the :one queries on it answer that shape)."):format(t.name)),
+    c.prototype("void", M.decoder_name(t), { "rt_arena *arena", "const PGresult *res", "int row",
+      M.row_type(t) .. " *out" }, ";"), "\n",
+  }
+  for _, h in ipairs(heads(t)) do
+    body[#body + 1] = "\n" .. c.comment(h.doc) .. c.prototype("rt_status", h.name, h.params, ";") .. "\n"
+  end
+  local includes = { "arena.h", "db.h", "status.h" }
+  for _, col in ipairs(t.columns) do
+    if col.kind == "int32" or col.kind == "int64" then table.insert(includes, "<stdint.h>") end
+  end
+  return c.header("db_" .. t.snake .. ".h", sources, includes, table.concat(body))
+end
+
+local function source(t, sources)
+  local row = M.row_type(t)
+  local decode = {}
+  for i, col in ipairs(t.columns) do
+    decode[#decode + 1] = ("    out->%s = %s;\n"):format(col.snake, READERS[col.kind]:format(i - 1))
+  end
+  local out = {
+    c.prototype("void", M.decoder_name(t), { "rt_arena *arena", "const PGresult *res", "int row", row .. " *out" }),
+    "\n{\n", table.concat(decode), "}\n\n",
+    c.comment("Runs a statement that answers at most one row and decodes it into *out."),
+    c.prototype("static rt_status", "fetch_row", { "rt_db *db", "rt_arena *arena", "int statement",
+      "const char *const *params", row .. " *out" }), "\n{\n",
+    "    PGresult *res = NULL;\n",
+    "    rt_status status = rt_db_exec(db, &db_statements[statement], params, &res);\n",
+    "    if (!rt_ok(status))\n        return status;\n",
+    "    bool found = PQntuples(res) > 0;\n",
+    "    if (found)\n        ", M.decoder_name(t), "(arena, res, 0, out);\n",
+    "    PQclear(res);\n",
+    ("    return found ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, %s);\n"):format(c.string(M.not_found(t))),
+    "}\n",
+  }
+  local includes = { "db_statements.h", "<stdbool.h>" }
+  for _, h in ipairs(heads(t)) do
+    out[#out + 1] = "\n" .. c.prototype("rt_status", h.name, h.params) .. "\n{\n"
+    if h.stmt == t.delete then
+      local setup, params_expr, incs = db_params.build(param_list(t.primary_key), false)
+      for _, inc in ipairs(incs) do includes[#includes + 1] = inc end
+      includes[#includes + 1] = "<string.h>"
+      out[#out + 1] = setup .. "    PGresult *res = NULL;\n"
+        .. ("    rt_status status = rt_db_exec(db, &db_statements[%s], %s, &res);\n"):format(h.stmt.enum, params_expr)
+        .. "    if (!rt_ok(status))\n        return status;\n"
+        .. "    bool deleted = strcmp(PQcmdTuples(res), \"0\") != 0;\n"
+        .. "    PQclear(res);\n"
+        .. ("    return deleted ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, %s);\n"):format(c.string(M.not_found(t)))
+    else
+      local setup, params_expr = db_params.build(param_list(h.stmt.params), true)
+      out[#out + 1] = setup .. ("    return fetch_row(db, arena, %s, %s, out);\n"):format(h.stmt.enum, params_expr)
+    end
+    out[#out + 1] = "}\n"
+  end
+  return c.source(sources, "db_" .. t.snake .. ".h", includes, table.concat(out))
+end
+
+function M.emit(t, model)
+  local sources = {}
+  for _, p in ipairs(model.sources.migrations) do sources[#sources + 1] = p end
+  return {
+    { "db_" .. t.snake .. ".h", header(t, sources) },
+    { "db_" .. t.snake .. ".c", source(t, sources) },
+  }
+end
+
+return M

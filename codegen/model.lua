@@ -1,0 +1,367 @@
+-- Resolves the parsed inputs into one model the emitters read: proto files
+-- with their messages, rules and services; tables with C-typed columns, keys
+-- and statements; queries bound to their tables. Every cross-reference is
+-- checked here, so emitters never have to decide anything or fail.
+local util = require("util")
+local queries_parser = require("parse.queries")
+
+local M = {}
+
+local GRPC_CODES = { "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+  "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
+  "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED" }
+
+-- SQL type -> how the generator carries it in C.
+local COLUMN_KINDS = {
+  TEXT = "text", VARCHAR = "text", ["CHARACTER VARYING"] = "text", UUID = "text",
+  INTEGER = "int32", INT = "int32", INT4 = "int32",
+  BIGINT = "int64", INT8 = "int64",
+  TIMESTAMP = "timestamp",
+}
+local CAST_KINDS = {
+  text = "text", varchar = "text", uuid = "text",
+  integer = "int32", int = "int32", int4 = "int32",
+  bigint = "int64", int8 = "int64", timestamp = "timestamp",
+}
+local C_TYPES = { text = "const char *", timestamp = "const char *", int32 = "int32_t", int64 = "int64_t" }
+M.C_TYPES = C_TYPES
+
+-- Proto scalar types the generator can validate, map or carry.
+local PROTO_C_TYPES = { string = "char *", int32 = "int32_t", int64 = "int64_t", uint32 = "uint32_t",
+  uint64 = "uint64_t", bool = "protobuf_c_boolean", double = "double", float = "float", bytes = "ProtobufCBinaryData" }
+
+-- Which proto field type may mirror which column kind.
+local MAPPABLE = { string = { text = true, timestamp = true }, int32 = { int32 = true }, int64 = { int64 = true } }
+
+local STRING_RULES = { "required", "min_len", "max_len", "utf8", "email", "uuid" }
+local INT32_RULES = { "gte", "lte" }
+
+local function fail(fmt, ...) error(fmt:format(...), 0) end
+
+-- Rules of one field in the order DESIGN-NOTES fixes (first failing wins),
+-- each with the exact description the caller sees.
+local function field_rules(msg, field)
+  local spec = field.options.ext["rules.field"]
+  if not spec then return {} end
+  local where = msg.full_name:sub(2) .. "." .. field.name
+  local rules = {}
+  local function check_known(set, order, family)
+    local known = {}
+    for _, k in ipairs(order) do known[k] = true end
+    for _, k in ipairs(util.sorted_keys(set)) do
+      if not known[k] and k ~= "_unknown" then fail("%s: rule %s.%s is not supported by codegen/", where, family, k) end
+    end
+  end
+  if field.repeated then fail("%s: rules on repeated fields are not supported", where) end
+  if spec.string then
+    if field.type_label ~= "string" then fail("%s: string rules on a %s field", where, field.type_label) end
+    local s = spec.string
+    check_known(s, STRING_RULES, "string")
+    if s.required then rules[#rules + 1] = { kind = "required", description = "must not be empty" } end
+    if s.min_len and s.min_len > 0 then
+      rules[#rules + 1] = { kind = "min_len", value = s.min_len, description = ("must be at least %d bytes"):format(s.min_len) }
+    end
+    if s.max_len then
+      rules[#rules + 1] = { kind = "max_len", value = s.max_len, description = ("must be at most %d bytes"):format(s.max_len) }
+    end
+    if s.utf8 then rules[#rules + 1] = { kind = "utf8", description = "must be valid UTF-8" } end
+    if s.email then rules[#rules + 1] = { kind = "email", description = "must be a valid email address" } end
+    if s.uuid then rules[#rules + 1] = { kind = "uuid", description = "must be a UUID" } end
+  end
+  if spec.int32 then
+    if field.type_label ~= "int32" then fail("%s: int32 rules on a %s field", where, field.type_label) end
+    local r = spec.int32
+    check_known(r, INT32_RULES, "int32")
+    -- A bound at the type's own limit cannot fail; emitting it would be dead code.
+    if r.gte and r.gte > -2147483648 then
+      rules[#rules + 1] = { kind = "gte", value = r.gte, description = ("must be greater than or equal to %d"):format(r.gte) }
+    end
+    if r.lte and r.lte < 2147483647 then
+      rules[#rules + 1] = { kind = "lte", value = r.lte, description = ("must be less than or equal to %d"):format(r.lte) }
+    end
+  end
+  return rules
+end
+
+-- protoc-c's C names for a message of package pkg.
+local function message_names(pkg, name)
+  local camel, lower = {}, {}
+  for part in (pkg or ""):gmatch("[^.]+") do
+    camel[#camel + 1] = util.camel(part)
+    lower[#lower + 1] = part:lower()
+  end
+  camel[#camel + 1] = name
+  lower[#lower + 1] = util.snake(name)
+  local c_prefix = table.concat(lower, "__")
+  return table.concat(camel, "__"), c_prefix, c_prefix:upper() .. "__INIT"
+end
+
+local function codes_in(text)
+  local codes = {}
+  for _, code in ipairs(GRPC_CODES) do
+    if text and text:find("%f[%w_]" .. code .. "%f[^%w_]") then codes[#codes + 1] = code end
+  end
+  return codes
+end
+
+local function build_tables(schema)
+  local tables, by_name = {}, {}
+  for _, t in ipairs(schema.tables) do
+    if by_name[t.name] then fail("%s:%d: table \"%s\" created twice", t.file, t.line, t.name) end
+    local table_model = { name = t.name, snake = util.snake(t.name), columns = {}, column_by_name = {},
+                          uniques = {}, foreign_keys = {}, file = t.file }
+    for _, c in ipairs(t.columns) do
+      local kind = COLUMN_KINDS[c.type.name]
+      local where = ("%s:%d: column \"%s\".\"%s\""):format(t.file, c.line, t.name, c.name)
+      if not kind or c.type.array then fail("%s: type %s is not supported by codegen/", where, c.type.text) end
+      if kind == "timestamp" and c.type.with_time_zone then fail("%s: TIMESTAMP WITH TIME ZONE is not supported", where) end
+      if not c.not_null and (kind == "int32" or kind == "int64") then
+        fail("%s: nullable integer columns are not supported (add NOT NULL)", where)
+      end
+      local col = { name = c.name, snake = util.snake(c.name), kind = kind, c_type = C_TYPES[kind],
+                    sql_type = c.type.text, not_null = c.not_null, default = c.default }
+      table.insert(table_model.columns, col)
+      table_model.column_by_name[c.name] = col
+    end
+    local function cols(list, line)
+      local out = {}
+      for _, name in ipairs(list) do
+        local col = table_model.column_by_name[name]
+        if not col then fail("%s:%d: table \"%s\" has no column \"%s\"", t.file, line or t.line, t.name, name) end
+        out[#out + 1] = col
+      end
+      return out
+    end
+    table_model.cols = cols
+    for _, k in ipairs(t.constraints) do
+      if k.kind == "primary_key" then
+        if table_model.primary_key then fail("%s:%d: table \"%s\" has two primary keys", t.file, k.line, t.name) end
+        table_model.primary_key = cols(k.columns, k.line)
+      elseif k.kind == "unique" then
+        table.insert(table_model.uniques, cols(k.columns, k.line))
+      else
+        table.insert(table_model.foreign_keys, { name = k.name, columns = cols(k.columns, k.line),
+          ref_table = k.ref_table, ref_columns = k.ref_columns, on_delete = k.on_delete, on_update = k.on_update })
+      end
+    end
+    tables[#tables + 1] = table_model
+    by_name[t.name] = table_model
+  end
+  for _, idx in ipairs(schema.indexes) do
+    local t = by_name[idx.table]
+    if not t then fail("%s:%d: index \"%s\" on unknown table \"%s\"", idx.file or "?", idx.line, idx.name, idx.table) end
+    if idx.unique then table.insert(t.uniques, t.cols(idx.columns, idx.line)) end
+  end
+  for _, t in ipairs(tables) do
+    for _, fk in ipairs(t.foreign_keys) do
+      local ref = by_name[fk.ref_table]
+      if not ref then fail("table \"%s\": foreign key to unknown table \"%s\"", t.name, fk.ref_table) end
+      fk.ref_columns = ref.cols(fk.ref_columns or {}) -- validates the names
+    end
+    -- Keys that get a get_by_ function: the primary key, then each distinct unique set.
+    t.keys = {}
+    local seen = {}
+    local function add_key(columns)
+      local names, snakes = {}, {}
+      for i, c in ipairs(columns) do names[i] = c.name; snakes[i] = c.snake end
+      local id = table.concat(names, "\0")
+      if seen[id] then return end
+      seen[id] = true
+      table.insert(t.keys, { columns = columns, suffix = table.concat(snakes, "_and_") })
+    end
+    if t.primary_key then add_key(t.primary_key) end
+    for _, u in ipairs(t.uniques) do add_key(u) end
+    t.insert_columns = {}
+    for _, c in ipairs(t.columns) do
+      if not c.default then table.insert(t.insert_columns, c) end
+    end
+  end
+  return tables, by_name
+end
+
+local function quote(name) return '"' .. name:gsub('"', '""') .. '"' end
+
+local function column_list(columns)
+  local names = {}
+  for i, c in ipairs(columns) do names[i] = quote(c.name) end
+  return table.concat(names, ", ")
+end
+
+local function where_clause(columns, first)
+  local parts = {}
+  for i, c in ipairs(columns) do parts[i] = ("%s = $%d"):format(quote(c.name), first + i - 1) end
+  return table.concat(parts, " AND ")
+end
+
+-- The statements of one table, in the order they are declared in C.
+local function table_statements(t)
+  local all = column_list(t.columns)
+  local list = {}
+  local function add(suffix, sql, params, idempotent, extra)
+    local s = { name = t.snake .. "_" .. suffix, sql = sql, params = params, n_params = #params,
+                idempotent = idempotent, table = t }
+    for k, v in pairs(extra or {}) do s[k] = v end
+    list[#list + 1] = s
+    return s
+  end
+  local placeholders = {}
+  for i = 1, #t.insert_columns do placeholders[i] = "$" .. i end
+  t.insert = add("insert", ("INSERT INTO %s (%s) VALUES (%s) RETURNING %s"):format(quote(t.name),
+    column_list(t.insert_columns), table.concat(placeholders, ", "), all), t.insert_columns, false)
+  t.gets = {}
+  for _, key in ipairs(t.keys) do
+    table.insert(t.gets, add("get_by_" .. key.suffix, ("SELECT %s FROM %s WHERE %s"):format(all, quote(t.name),
+      where_clause(key.columns, 1)), key.columns, true, { key = key }))
+  end
+  if t.primary_key then
+    t.delete = add("delete_by_" .. t.keys[1].suffix, ("DELETE FROM %s WHERE %s"):format(quote(t.name),
+      where_clause(t.primary_key, 1)), t.primary_key, false, { key = t.keys[1] })
+  end
+  return list
+end
+
+local function build_queries(parsed, tables_by_name)
+  local list = {}
+  for _, q in ipairs(parsed) do
+    local where = ("%s:%d: query %s"):format(q.file, q.line, q.name)
+    local t = q.table and tables_by_name[q.table]
+    if not t then fail("%s: cannot tell which known table it works on (found %s)", where, tostring(q.table)) end
+    if q.kind == "one" and not q.star then
+      fail("%s: a :one query must answer whole %s rows (end with RETURNING * or use SELECT *)", where, t.name)
+    end
+    local names = {}
+    for i, c in ipairs(t.columns) do names[i] = c.name end
+    local params = {}
+    for _, p in ipairs(q.params) do
+      local kind = CAST_KINDS[p.sql_type]
+      if not kind then fail("%s: parameter @%s has unsupported type %s", where, p.name, p.sql_type) end
+      params[#params + 1] = { name = p.name, snake = p.name, kind = kind, c_type = C_TYPES[kind] }
+    end
+    local sql = queries_parser.expand_star(q, names)
+    list[#list + 1] = { name = util.snake(q.name), query_name = q.name, kind = q.kind, doc = q.doc, sql = sql,
+      params = params, n_params = #params, table = t, idempotent = sql:match("^SELECT ") ~= nil, file = q.file }
+  end
+  return list
+end
+
+-- Binds a message with option (rules.table) to its table, field by field.
+local function bind_table(msg, tables_by_name)
+  local table_name = msg.options.ext["rules.table"]
+  if not table_name then return end
+  local t = tables_by_name[table_name]
+  if not t then fail("message %s: (rules.table) names unknown table \"%s\"", msg.full_name:sub(2), table_name) end
+  msg.table = t
+  msg.column_of = {}
+  for _, field in ipairs(msg.fields) do
+    local col
+    for _, c in ipairs(t.columns) do if c.snake == field.name then col = c end end
+    if not col then
+      fail("message %s: field %s has no column in table \"%s\" (looked for one whose snake_case name is %s)",
+        msg.full_name:sub(2), field.name, t.name, field.name)
+    end
+    if field.repeated or not (MAPPABLE[field.type_label] or {})[col.kind] then
+      fail("message %s: field %s is %s%s but column \"%s\".\"%s\" is %s", msg.full_name:sub(2), field.name,
+        field.repeated and "repeated " or "", field.type_label, t.name, col.name, col.sql_type)
+    end
+    msg.column_of[field.name] = col
+  end
+end
+
+-- inputs: { descriptors = parsed set, proto_files = {"user.proto"=path...},
+--           schema = sql_ddl result, queries = parsed queries, sources = {...} }
+function M.build(inputs)
+  local model = { files = {}, services = {}, messages = {}, sources = inputs.sources }
+  model.tables, model.tables_by_name = build_tables(inputs.schema)
+
+  -- Messages of every file (imports included), with C names and rules.
+  local pkg_of = {}
+  for _, file in ipairs(inputs.descriptors.files) do
+    for _, m in ipairs(file.messages) do pkg_of[m] = { package = file.package, file = file.name } end
+  end
+  for _, full in ipairs(util.sorted_keys(inputs.descriptors.messages)) do
+    local m = inputs.descriptors.messages[full]
+    local owner = pkg_of[m]
+    if owner then
+      m.c_type, m.c_prefix, m.c_init = message_names(owner.package, m.name)
+      m.file_name = owner.file
+      m.base = owner.file:gsub("%.proto$", "")
+      m.has_rules = false
+      for _, field in ipairs(m.fields) do
+        field.rules = field_rules(m, field)
+        field.c_type = PROTO_C_TYPES[field.type_label]
+        if #field.rules > 0 then m.has_rules = true end
+      end
+    end
+    model.messages[full] = m
+  end
+
+  local services_by_name = {}
+  for _, file in ipairs(inputs.descriptors.files) do
+    local path = inputs.proto_files[file.name]
+    if path then
+      local fm = { name = file.name, base = file.name:gsub("%.proto$", ""), path = path, package = file.package,
+                   messages = {}, services = {}, comment = file.comment, imports = {} }
+      for _, dep in ipairs(file.dependency) do
+        if inputs.proto_files[dep] then table.insert(fm.imports, inputs.proto_files[dep]) end
+      end
+      for _, m in ipairs(file.messages) do
+        bind_table(m, model.tables_by_name)
+        table.insert(fm.messages, m)
+      end
+      for _, s in ipairs(file.services) do
+        local deployment = s.options.ext["rules.deployment"]
+        if not (deployment and deployment.address_env and deployment.default_address) then
+          fail("service %s needs option (rules.deployment) with address_env and default_address", s.full_name)
+        end
+        local snake = util.snake(s.name)
+        local svc = { name = s.name, full_name = s.full_name, snake = snake, daemon = snake:gsub("_", "-"),
+                      comment = s.comment, file = fm, methods = {},
+                      endpoint = { service_name = s.full_name, address_env = deployment.address_env,
+                                   default_address = deployment.default_address } }
+        for _, m in ipairs(s.methods) do
+          if m.client_streaming or m.server_streaming then fail("%s.%s: streaming methods are not supported", s.full_name, m.name) end
+          local input, output = model.messages[m.input_type], model.messages[m.output_type]
+          local codes = codes_in(m.comment)
+          table.insert(svc.methods, { name = m.name, snake = util.snake(m.name), path = "/" .. s.full_name .. "/" .. m.name,
+            input = input, output = output, comment = m.comment, depends_on = m.options.ext["rules.depends_on"] or {},
+            status_codes = codes })
+        end
+        table.insert(fm.services, svc)
+        table.insert(model.services, svc)
+        services_by_name[s.full_name] = svc
+      end
+      table.insert(model.files, fm)
+    end
+  end
+  table.sort(model.files, function(a, b) return a.name < b.name end)
+
+  -- Peers: the union of every method's depends_on, in first-mention order.
+  for _, svc in ipairs(model.services) do
+    svc.peers = {}
+    local seen = {}
+    for _, m in ipairs(svc.methods) do
+      m.calls_peers = #m.depends_on > 0
+      for _, name in ipairs(m.depends_on) do
+        local peer = services_by_name[name]
+        if not peer then fail("%s.%s: (rules.depends_on) names unknown service %s", svc.full_name, m.name, name) end
+        if not seen[name] then seen[name] = true; table.insert(svc.peers, peer) end
+      end
+    end
+  end
+
+  model.statements = {}
+  for _, t in ipairs(model.tables) do
+    for _, s in ipairs(table_statements(t)) do table.insert(model.statements, s) end
+  end
+  model.queries = build_queries(inputs.queries, model.tables_by_name)
+  local seen = {}
+  for _, q in ipairs(model.queries) do table.insert(model.statements, q) end
+  for _, s in ipairs(model.statements) do
+    if seen[s.name] then fail("two statements are both named %s", s.name) end
+    seen[s.name] = true
+    s.enum = "DB_STMT_" .. s.name:upper()
+  end
+  return model
+end
+
+return M

@@ -1,0 +1,135 @@
+-- Reads sqlc-style query files: a `-- name: Name :one|:exec` line, the `--`
+-- lines right after it as the doc comment, then the SQL up to the next name
+-- line. Named parameters `@name::type` become $1..$n in order of first
+-- appearance (the cast stays, so PostgreSQL infers nothing), and `*` in
+-- RETURNING/SELECT becomes the table's explicit column list.
+local M = {}
+
+local KINDS = { one = true, exec = true }
+
+-- Walks sql outside quoted strings/identifiers, calling fn(chunk) for plain
+-- text and keeping quoted parts verbatim; returns the rebuilt text.
+local function map_unquoted(sql, fn)
+  local out, pos = {}, 1
+  while pos <= #sql do
+    local q = sql:find("[\"']", pos)
+    if not q then out[#out + 1] = fn(sql:sub(pos)); break end
+    out[#out + 1] = fn(sql:sub(pos, q - 1))
+    local quote = sql:sub(q, q)
+    local stop = q + 1
+    while true do
+      local e = sql:find(quote, stop, true)
+      if not e then error("unterminated quote", 0) end
+      if sql:sub(e + 1, e + 1) == quote then stop = e + 2 else stop = e; break end
+    end
+    out[#out + 1] = sql:sub(q, stop)
+    pos = stop + 1
+  end
+  return table.concat(out)
+end
+M.map_unquoted = map_unquoted
+
+-- Collapses whitespace (outside quotes) so statements read as one line in C.
+local function one_line(sql)
+  sql = sql:gsub("^%s+", ""):gsub("[%s;]+$", "")
+  return map_unquoted(sql, function(s) return (s:gsub("%s+", " ")) end)
+end
+
+-- Rewrites @name::type to $n::type; returns sql and the params in order.
+local function number_params(sql, fail)
+  local params, by_name = {}, {}
+  sql = map_unquoted(sql, function(chunk)
+    local out, pos = {}, 1
+    while true do
+      local at, name_end, name = chunk:find("@([%a_][%w_]*)", pos)
+      if not at then out[#out + 1] = chunk:sub(pos); break end
+      local cast = chunk:match("^::[%a_][%w_]*", name_end + 1) or ""
+      out[#out + 1] = chunk:sub(pos, at - 1)
+      local sql_type = cast ~= "" and cast:sub(3):lower() or nil
+      local p = by_name[name]
+      if not p then
+        if not sql_type then fail(("parameter @%s needs a ::type cast where it first appears"):format(name)) end
+        p = { name = name, index = #params + 1, sql_type = sql_type }
+        params[#params + 1], by_name[name] = p, p
+      elseif sql_type and sql_type ~= p.sql_type then
+        fail(("parameter @%s cast to both %s and %s"):format(name, p.sql_type, sql_type))
+      end
+      out[#out + 1] = "$" .. p.index .. cast
+      pos = name_end + 1 + #cast
+    end
+    return table.concat(out)
+  end)
+  return sql, params
+end
+
+-- The table a statement works on: UPDATE t, INSERT INTO t, DELETE FROM t, SELECT .. FROM t.
+local function target_table(sql)
+  local patterns = { '^UPDATE%s+"([^"]+)"', '^UPDATE%s+([%w_]+)', '^INSERT%s+INTO%s+"([^"]+)"',
+    '^INSERT%s+INTO%s+([%w_]+)', '^DELETE%s+FROM%s+"([^"]+)"', '^DELETE%s+FROM%s+([%w_]+)',
+    '^SELECT%s.-%sFROM%s+"([^"]+)"', '^SELECT%s.-%sFROM%s+([%w_]+)' }
+  local upper_sql = sql:gsub("^%a+", string.upper):gsub("%s(%a+)%s", function(w) return " " .. w:upper() .. " " end)
+  for _, pat in ipairs(patterns) do
+    local name = upper_sql:match(pat)
+    if name then
+      -- unquoted names fold to lower case, as PostgreSQL folds them
+      if not pat:find('"', 1, true) then name = name:lower() end
+      return name
+    end
+  end
+end
+
+-- Parses one file. Returns a list of queries:
+--   { name, kind, doc, sql (with $n), params = {{name, index, sql_type}}, table, star, line }
+function M.parse(src, file)
+  local queries, current, line_no = {}, nil, 0
+  local function fail(msg, line) error(("%s:%d: %s"):format(file, line or line_no, msg), 0) end
+  local function finish()
+    if not current then return end
+    local body = table.concat(current.body, "\n")
+    if body:match("^%s*$") then fail("query " .. current.name .. " has no SQL", current.line) end
+    local sql, params = number_params(one_line(body), function(m) fail(m, current.line) end)
+    current.sql, current.params, current.body = sql, params, nil
+    current.table = target_table(sql)
+    current.star = sql:find("RETURNING %*$") ~= nil or sql:upper():find("^SELECT %* FROM") ~= nil
+    queries[#queries + 1] = current
+    current = nil
+  end
+  for line in (src .. "\n"):gmatch("(.-)\r?\n") do
+    line_no = line_no + 1
+    local name, kind = line:match("^%-%-%s*name:%s*([%a_][%w_]*)%s+:(%a+)%s*$")
+    if line:match("^%-%-%s*name:") and not name then fail("malformed name line, expected `-- name: Name :one|:exec`") end
+    if name then
+      finish()
+      if not KINDS[kind] then fail(("query %s: unsupported kind :%s (use :one or :exec)"):format(name, kind)) end
+      for _, q in ipairs(queries) do
+        if q.name == name then fail("query " .. name .. " defined twice (first on line " .. q.line .. ")") end
+      end
+      current = { name = name, kind = kind, doc = {}, body = {}, line = line_no, file = file }
+    elseif current then
+      local comment = line:match("^%s*%-%-%s?(.*)$")
+      if comment and #current.body == 0 then
+        current.doc[#current.doc + 1] = comment
+      elseif not comment then
+        current.body[#current.body + 1] = line
+      end
+    elseif not line:match("^%s*%-%-") and not line:match("^%s*$") then
+      fail("SQL outside a query: every statement needs a `-- name: Name :one|:exec` line above it")
+    end
+  end
+  finish()
+  for _, q in ipairs(queries) do q.doc = table.concat(q.doc, "\n") end
+  return queries
+end
+
+-- Replaces `RETURNING *` / `SELECT *` by the quoted column list of the
+-- query's table (columns = list of SQL column names, in table order).
+function M.expand_star(query, columns)
+  local list = {}
+  for i, c in ipairs(columns) do list[i] = '"' .. c .. '"' end
+  local cols = table.concat(list, ", ")
+  local sql = query.sql:gsub("RETURNING %*$", "RETURNING " .. cols)
+  sql = sql:gsub("^SELECT %* FROM", "SELECT " .. cols .. " FROM"):gsub("^select %* from", "SELECT " .. cols .. " FROM")
+  return sql
+end
+
+return M

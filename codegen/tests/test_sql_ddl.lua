@@ -1,0 +1,62 @@
+-- The DDL reader on the real migration and on tricky inputs.
+local sql_ddl = require("parse.sql_ddl")
+local util = require("util")
+local h = require("helpers")
+
+return {
+  { "migrations/0001_init.sql: tables, columns, keys, indexes, foreign key", function()
+    local s = sql_ddl.parse(util.read_file("migrations/0001_init.sql"), "migrations/0001_init.sql")
+    h.eq(#s.tables, 2)
+    local user, wallet = s.tables[1], s.tables[2]
+    h.eq(user.name, "User"); h.eq(wallet.name, "Wallet")
+    h.eq(#user.columns, 4)
+    h.eq(user.columns[4].name, "createdAt"); h.eq(user.columns[4].type.text, "TIMESTAMP(3)")
+    h.eq(user.columns[4].default, "CURRENT_TIMESTAMP"); h.eq(user.columns[4].not_null, true)
+    h.eq(wallet.columns[3].type.name, "INTEGER"); h.eq(wallet.columns[3].default, "0")
+    h.eq(user.constraints[1].kind, "primary_key"); h.eq(user.constraints[1].columns[1], "id")
+    local fk = wallet.constraints[2]
+    h.eq(fk.kind, "foreign_key"); h.eq(fk.name, "Wallet_userId_fkey"); h.eq(fk.columns[1], "userId")
+    h.eq(fk.ref_table, "User"); h.eq(fk.ref_columns[1], "id")
+    h.eq(fk.on_delete, "CASCADE"); h.eq(fk.on_update, "CASCADE")
+    h.eq(#s.indexes, 3)
+    h.eq(s.indexes[1].name, "User_email_key"); h.eq(s.indexes[1].unique, true)
+    h.eq(s.indexes[2].unique, false); h.eq(s.indexes[3].columns[1], "userId")
+  end },
+  { "comments inside statements, multi-line statements, quoted identifiers", function()
+    local src = [[
+/* leading
+   block comment */
+CREATE TABLE "Odd Table" ( -- trailing comment
+    "Mixed Case" TEXT /* inline */ NOT NULL,
+    plain_Col BIGINT
+        NOT NULL
+        DEFAULT (1 + 2),
+    "say ""hi""" VARCHAR(10) UNIQUE,
+    CONSTRAINT "Odd_pkey" PRIMARY KEY ("Mixed Case")
+);
+ALTER TABLE "Odd Table"
+  ADD CONSTRAINT "self_fk" FOREIGN KEY (plain_col) REFERENCES "Odd Table" ("Mixed Case") ON UPDATE NO ACTION;
+]]
+    local s = sql_ddl.parse(src, "odd.sql")
+    local t = s.tables[1]
+    h.eq(t.name, "Odd Table")
+    h.eq(t.columns[1].name, "Mixed Case"); h.eq(t.columns[1].not_null, true)
+    h.eq(t.columns[2].name, "plain_col") -- unquoted folds to lower case
+    h.eq(t.columns[2].default, "(1 + 2)")
+    h.eq(t.columns[3].name, 'say "hi"'); h.eq(t.columns[3].type.text, "VARCHAR(10)")
+    h.eq(t.constraints[1].kind, "unique")
+    h.eq(t.constraints[2].name, "Odd_pkey")
+    h.eq(t.constraints[3].on_update, "NO ACTION")
+  end },
+  { "unsupported statements name file:line", function()
+    h.contains(h.raises(sql_ddl.parse, "\n\nCREATE VIEW v AS SELECT 1;", "m.sql"), "m.sql:3: unsupported statement CREATE VIEW")
+    h.contains(h.raises(sql_ddl.parse, "-- x\nDROP TABLE \"User\";", "m.sql"), "m.sql:2: unsupported statement DROP TABLE")
+    h.contains(h.raises(sql_ddl.parse, "CREATE TABLE a (b TEXT);\nALTER TABLE a DROP COLUMN b;", "m.sql"), "m.sql:2: unsupported statement ALTER TABLE")
+    h.contains(h.raises(sql_ddl.parse, "CREATE TABLE a (\n b TEXT,\n CHECK (b <> ''));", "m.sql"), "m.sql:3: unsupported table element CHECK")
+  end },
+  { "syntax errors and unterminated comments name file:line", function()
+    h.contains(h.raises(sql_ddl.parse, "CREATE TABLE a (\n b TEXT\n", "m.sql"), "m.sql:3:")
+    h.contains(h.raises(sql_ddl.parse, "\n/* never closed", "m.sql"), "m.sql:2: unterminated /* comment")
+    h.contains(h.raises(sql_ddl.parse, "ALTER TABLE nope ADD CONSTRAINT x UNIQUE (a);", "m.sql"), "unknown table")
+  end },
+}

@@ -1,0 +1,90 @@
+-- Small helpers shared by every stage: naming conventions, shell access and
+-- file reading. Kept here so each stage reads as its own job.
+local M = {}
+
+-- protoc-c's CamelToLower: an underscore before each uppercase letter that
+-- follows a non-uppercase one ("GetUserById" -> "get_user_by_id").
+function M.snake(name)
+  local out, was_upper = {}, true
+  for ch in name:gmatch(".") do
+    local upper = ch:match("%u") ~= nil
+    if upper and not was_upper then out[#out + 1] = "_" end
+    out[#out + 1] = ch:lower()
+    was_upper = upper
+  end
+  return (table.concat(out):gsub("[^%w_]", "_"))
+end
+
+-- protoc-c's spelling of a package or name part: "user" -> "User", "foo_bar" -> "FooBar".
+function M.camel(name)
+  return (name:gsub("^%l", string.upper):gsub("_(%w)", string.upper))
+end
+
+function M.read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then error(err, 0) end
+  local data = f:read("a")
+  f:close()
+  return data
+end
+
+function M.shell_quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+-- Runs a command, raising its output as the error when it fails.
+function M.run(cmd)
+  local p = io.popen(cmd .. " 2>&1")
+  local out = p:read("a")
+  local ok = p:close()
+  if not ok then error("command failed: " .. cmd .. "\n" .. out, 0) end
+  return out
+end
+
+function M.mktemp_dir()
+  return (M.run("mktemp -d"):gsub("%s+$", ""))
+end
+
+function M.remove_tree(dir)
+  os.execute("rm -rf " .. M.shell_quote(dir))
+end
+
+-- Files below dir, relative to it, sorted (empty when dir does not exist).
+function M.list_files(dir)
+  local p = io.popen("find " .. M.shell_quote(dir) .. " -type f 2>/dev/null")
+  local files = {}
+  for line in p:lines() do
+    files[#files + 1] = line:sub(#dir + 2)
+  end
+  p:close()
+  table.sort(files)
+  return files
+end
+
+-- Names of a directory's entries matching a Lua pattern, sorted.
+function M.glob(dir, pattern)
+  local names = {}
+  for _, f in ipairs(M.list_files(dir)) do
+    if not f:find("/") and f:match(pattern) then names[#names + 1] = f end
+  end
+  return names
+end
+
+function M.basename(path)
+  return path:match("([^/]+)$")
+end
+
+function M.join(dir, name)
+  if dir:sub(-1) == "/" then return dir .. name end
+  return dir .. "/" .. name
+end
+
+-- Sorted keys, so no output ever depends on hash order.
+function M.sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  return keys
+end
+
+return M
