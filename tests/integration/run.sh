@@ -11,6 +11,7 @@ cd "$here"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 
 tmp=$(mktemp -d /tmp/wallet-it.XXXXXX)
+chmod 711 "$tmp" # the postgres user must reach its data dir inside
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
        echo $((20000 + RANDOM % 20000)))
 cleanup() { bash "$root/scripts/pg.sh" stop "$tmp/pg" || true; rm -rf "$tmp"; }

@@ -1,0 +1,5 @@
+-- CreditWallet's statement (spec/queries/wallet.sql, as gen/db_statements.c prepares it), amount 1.
+\set amount 1
+UPDATE "Wallet" SET "balance" = "balance" + :amount::integer
+ WHERE "userId" = :uid::text AND "balance" <= 2147483647 - :amount::integer
+RETURNING "id", "userId", "balance", "createdAt";

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Turns bench/run.sh's results (key<TAB>value lines) into markdown: the
+# comparison with the old system and the targets, the full h2load matrix, the
+# pgbench ceilings, memory/CPU/start-up, the correctness checks and the exact
+# commands. Prints it, and writes it to OUT when given (docs/benchmarks.md).
+# Kept separate so the layout can be changed and re-run on saved results:
+#   bash bench/report.sh RESULTS.tsv [OUT.md]
+set -euo pipefail
+results=${1:?results file}; out=${2:-}
+declare -A R
+while IFS=$'\t' read -r k v; do R[$k]=$v; done <"$results"
+r() { echo "${R[$1]:--}"; }
+
+commas() { # 12345.6 -> 12,346
+  local n; n=$(printf '%.0f' "$1" 2>/dev/null) || { echo "$1"; return; }
+  local s="" neg=""; [ "${n#-}" != "$n" ] && { neg=-; n=${n#-}; }
+  while [ ${#n} -gt 3 ]; do s=",${n: -3}$s"; n=${n:0:${#n}-3}; done
+  echo "$neg$n$s"
+}
+mib() { awk -v k="$1" 'BEGIN { if (k == "" || k == "-") print "-"; else printf "%.1f MiB", k / 1024 }'; }
+frac() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a != "-") printf "%.0f%%", 100 * a / b; else print "-" }'; }
+verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+  if (v == "-" || v == "") { print "n/a"; exit }
+  ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 < t + 0); print ok ? "**met**" : "**missed**" }'; }
+max2() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0) ? a : b }'; }
+
+declare -A stmt=([GetUserById]=get_user [GetWallet]=get_wallet [CreditWallet]=credit [DebitWallet]=debit)
+declare -A daemon=([GetUserById]=user-service [GetWallet]=wallet-service [CreditWallet]=wallet-service [DebitWallet]=wallet-service)
+declare -A shape=([1x1]="1x1 one wallet" [1x16]="1x16 one wallet" [8x8]="8x8 one wallet" [8x8s]="8x8 spread, 8 wallets")
+
+rps() { r "h2.$1.$2.rps"; }
+# The ceiling: pgbench at 8 clients, or at 4 (one pool's connections) when
+# that is higher (writes on one row queue less with fewer clients).
+ceil() { max2 "$(r "pgb.${stmt[$1]}.$2.tps")" "${R[pgb.${stmt[$1]}.$2.c4.tps]:-0}"; }
+cu_ok_rows=$([ "$(r cu.rows)" = "$(r cu.ok)" ] && [ "$(r cu.with_wallet)" = "$(r cu.ok)" ] && echo yes || echo NO)
+no_msg_total=0
+for rpc in GetUserById GetWallet CreditWallet DebitWallet; do for s in 1x1 1x16 8x8 8x8s; do
+  no_msg_total=$(( no_msg_total + ${R[h2.$rpc.$s.no_message]:-0} )); done; done
+rss_load_max=$(max2 "$(max2 "$(r rss_load.user)" "$(r hwm.user)")" "$(max2 "$(r rss_load.wallet)" "$(r hwm.wallet)")")
+first_max=$(max2 "$(r first_ms.user)" "$(r first_ms.wallet)")
+credit_frac=$(awk -v a="$(rps CreditWallet 8x8)" -v b="$(ceil CreditWallet hot)" -v c="$(rps CreditWallet 8x8s)" -v d="$(ceil CreditWallet spread)" \
+  'BEGIN { x = a / b; y = c / d; printf "%.0f", 100 * (x < y ? x : y) }')
+debit_frac=$(awk -v a="$(rps DebitWallet 8x8)" -v b="$(ceil DebitWallet hot)" -v c="$(rps DebitWallet 8x8s)" -v d="$(ceil DebitWallet spread)" \
+  'BEGIN { x = a / b; y = c / d; printf "%.0f", 100 * (x < y ? x : y) }')
+read_p99=$(max2 "$(r h2.GetWallet.8x8.p99)" "$(r h2.GetUserById.8x8.p99)")
+
+report() {
+cat <<EOF
+# Benchmarks
+
+Produced by \`make bench\` (bench/run.sh) on $(r date)$([ "$(r quick)" = 1 ] && echo ' — **BENCH_QUICK=1 smoke run, short runs: figures are indicative only**').
+Machine: $(r cores) cores, $(r cpu), $(r mem) RAM, Linux $(r kernel). Commit $(r commit).
+PostgreSQL $(r pg_version) on the same machine ($(r pg_settings)), a throwaway cluster
+from scripts/pg.sh. Daemons: release build (\`$(r build)\`), WORKERS=$(r workers),
+default log level. Load generators run on the same $(r cores) cores as the daemons and the
+database, so every figure is a whole-machine figure. Whole run: $(r wall_s) s.
+
+## Against the old system and the targets
+
+Headline shape 8x8 = 8 HTTP/2 connections x 8 concurrent streams (64 calls in flight).
+"Ceiling" = pgbench running the RPC's own SQL statement on the same database (hot: one row;
+spread: 1000 rows), 8 clients or 4 when higher (see below).
+
+| metric | old system | this run | target | |
+|---|---:|---:|---|---|
+| GetWallet req/s, 8x8 | 1,440 | $(commas "$(rps GetWallet 8x8)") | >= 15,000 | $(verdict "$(rps GetWallet 8x8)" ">=" 15000) |
+| GetUserById req/s, 8x8 | - | $(commas "$(rps GetUserById 8x8)") | >= 15,000 | $(verdict "$(rps GetUserById 8x8)" ">=" 15000) |
+| read p99 at 8x8 (worse of the two) | 80 ms | $read_p99 ms | < 10 ms | $(verdict "$read_p99" "<" 10) |
+| CreditWallet req/s, 8x8 one wallet / spread | 650 | $(commas "$(rps CreditWallet 8x8)") / $(commas "$(rps CreditWallet 8x8s)") | >= 90% of ceiling | $credit_frac% (worse) $(verdict "$credit_frac" ">=" 90) |
+| DebitWallet req/s, 8x8 one wallet / spread | 340 | $(commas "$(rps DebitWallet 8x8)") / $(commas "$(rps DebitWallet 8x8s)") | >= 90% of ceiling | $debit_frac% (worse) $(verdict "$debit_frac" ">=" 90) |
+| DebitWallet p99, 8x8 one wallet | 370 ms | $(r h2.DebitWallet.8x8.p99) ms | - | |
+| CreateUser users/s, 32 in flight | 220 | $(commas "$(r cu.rps)") | >= 1,500 | $(verdict "$(r cu.rps)" ">=" 1500) |
+| RSS idle (user / wallet) | ~170 MB | $(mib "$(r rss_idle.user)") / $(mib "$(r rss_idle.wallet)") | - | |
+| RSS under load, peak of either daemon | 300 MB | $(mib "$rss_load_max") | < 20 MiB | $(verdict "$rss_load_max" "<" 20480) |
+| exec -> first served call (user / wallet) | 1.2 s | $(r first_ms.user) ms / $(r first_ms.wallet) ms | <= 100 ms | $(verdict "$first_max" "<" 100.001) |
+| balances = start + credits - debits | - | $([ "$(r balances_bad)" = 0 ] && echo "all 9 wallets match" || echo "**$(r balances_bad) wallets differ**") | exact | $([ "$(r balances_bad)" = 0 ] && echo '**met**' || echo '**missed**') |
+| "succeeded" answers without a message (gRPC error behind HTTP 200) | - | $no_msg_total | 0 | $([ "$no_msg_total" = 0 ] && echo '**met**' || echo '**missed**') |
+
+## h2load matrix
+
+Each row: a warm-up, then a run sized to last about $(r secs) s. Latency is per call, from
+h2load's per-request log. CPU = the serving daemon's utime+stime per 1000 calls.
+"No msg" = answers h2load counted as succeeded (HTTP 200) that carried no message, i.e.
+a non-zero grpc-status; it must be 0.
+
+| RPC | shape | calls | req/s | p50 ms | p99 ms | p99.9 ms | CPU s / 1k calls | no msg | ceiling tps | of ceiling |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+EOF
+for rpc in GetUserById GetWallet CreditWallet DebitWallet; do
+  for s in 1x1 1x16 8x8 8x8s; do
+    k="h2.$rpc.$s"; c=-; f=-
+    case $s in 8x8) c=$(ceil "$rpc" hot) ;; 8x8s) c=$(ceil "$rpc" spread) ;; esac
+    [ "$c" = - ] || f=$(frac "$(r "$k.rps")" "$c")
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$rpc" "${shape[$s]}" \
+      "$(commas "$(r "$k.ok")")" "$(commas "$(r "$k.rps")")" "$(r "$k.p50")" "$(r "$k.p99")" "$(r "$k.p999")" \
+      "$(r "$k.cpu_per_1k")" "$(r "$k.no_message")" "$([ "$c" = - ] && echo - || commas "$c")" "$f"
+  done
+done
+cat <<EOF
+
+1x1 and 1x16 are measured for latency at low concurrency; their ceilings are not comparable
+(pgbench at 8 clients) and are left out. "Spread" runs 8 h2load processes at once, each one
+connection x 8 streams on its own wallet (h2load sends a single body per process); the
+pgbench spread ceiling spreads over 1000 rows, a little less row contention than 8 wallets,
+so the spread fractions are conservative.
+
+## The ceiling: pgbench, $(r pg_secs) s each, 8 (writes also 4) clients, \`-M prepared\`
+
+| statement (RPC) | clients | one row tps | one row avg ms | 1000 rows tps | 1000 rows avg ms |
+|---|---:|---:|---:|---:|---:|
+EOF
+for rpc in GetUserById GetWallet CreditWallet DebitWallet; do
+  s=${stmt[$rpc]}
+  for c in 8 4; do
+    x=$([ $c = 8 ] || echo ".c$c")
+    [ -n "${R[pgb.$s.hot$x.tps]:-}" ] || continue
+    printf '| bench/pgbench/%s.sql (%s) | %s | %s | %s | %s | %s |\n' "$s" "$rpc" "$c" \
+      "$(commas "$(r "pgb.$s.hot$x.tps")")" "$(r "pgb.$s.hot$x.lat_ms")" "$(commas "$(r "pgb.$s.spread$x.tps")")" "$(r "pgb.$s.spread$x.lat_ms")"
+  done
+done
+cat <<EOF
+
+The ceiling used above is the higher of the 8- and 4-client figures (4 = the database
+connections of one daemon worker pool, WORKERS; on one hot row fewer clients queue less on
+its lock). Every transaction commits with fsync and synchronous_commit on, as the daemons' do.
+EOF
+cat <<EOF
+
+## CreateUser (user -> wallet -> user), 32 in flight, $(r cu_secs) s
+
+bench/createuser.js, one @grpc/grpc-js channel, unique emails.
+
+| users created | failed | users/s | p50 ms | p99 ms | p99.9 ms | CPU s / 1k (user / wallet) | rows in "User" | with a wallet |
+|---:|---:|---:|---:|---:|---:|---|---:|---:|
+| $(commas "$(r cu.ok)") | $(r cu.failed) | $(commas "$(r cu.rps)") | $(r cu.p50) | $(r cu.p99) | $(r cu.p999) | $(r cu.cpu_per_1k.user) / $(r cu.cpu_per_1k.wallet) | $(r cu.rows) | $(r cu.with_wallet) |
+$(for k in "${!R[@]}"; do case $k in cu.code.*) echo "
+Failed CreateUser calls with gRPC code ${k#cu.code.}: ${R[$k]}" ;; esac; done)
+
+Rows in the database match the successful calls, each with its wallet: $cu_ok_rows.
+
+## Memory and start-up
+
+| | user-service | wallet-service |
+|---|---:|---:|
+| exec -> first served call | $(r first_ms.user) ms | $(r first_ms.wallet) ms |
+| exec -> port accepting connections | $(r listen_ms.user) ms | $(r listen_ms.wallet) ms |
+| VmRSS idle (after the first call) | $(mib "$(r rss_idle.user)") | $(mib "$(r rss_idle.wallet)") |
+| VmRSS, highest sample under load (every 0.2 s) | $(mib "$(r rss_load.user)") | $(mib "$(r rss_load.wallet)") |
+| VmHWM (peak) at the end | $(mib "$(r hwm.user)") | $(mib "$(r hwm.wallet)") |
+| VmRSS at the end | $(mib "$(r rss_after.user)") | $(mib "$(r rss_after.wallet)") |
+| log lines written / of them errors | $(r log_lines.user) / $(r log_errors.user) | $(r log_lines.wallet) / $(r log_errors.wallet) |
+| still running at the end | $(r alive.user) | $(r alive.wallet) |
+
+First call: bench/firstcall.js spawns the daemon and polls its port every 2 ms, then sends
+GetUserById / GetWallet until the answer has status 0; the clock starts just before exec.
+
+## Correctness
+
+- Every request body was first sent once through @grpc/grpc-js (bench/check.js), which sees
+  the grpc-status trailer h2load ignores: all answered 0. During the load, every answer
+  h2load counted as succeeded is checked to have carried a message (DATA bytes / size of one
+  answer); a gRPC error has none. Total without a message: $no_msg_total.
+- Balances after the run (start $(commas 1000000000)), wallet 0 is the hot one:
+
+| wallet | balance | expected | credits ok | debits ok |
+|---|---:|---:|---:|---:|
+$(for i in 0 1 2 3 4 5 6 7 8; do read -r got want cr db <<<"$(r "balance.$i")"; echo "| $i | $got | $want | $cr | $db |"; done)
+
+Wallets with a negative balance: $(r negative_balances).
+
+## Commands
+
+- Build: \`$(r build)\`
+- pgbench: \`$(r pgb_cmd)\`
+- h2load, 8x8 GetWallet: \`$(r h2.GetWallet.8x8.cmd)\`
+- h2load, 8x8 spread DebitWallet: \`$(r h2.DebitWallet.8x8s.cmd)\`
+- CreateUser: \`node bench/createuser.js 127.0.0.1:PORT 32 $(r cu_secs) PREFIX\`
+- Tools: $(r versions)
+
+BODY is the gRPC frame written by bench/body.sh (0x00, 4-byte big-endian length, then the
+protobuf: 0x0a len user_id [0x10 varint amount]); check one with
+\`tail -c +6 BODY | protoc --decode_raw\`. Re-run with \`make bench\`; \`BENCH_QUICK=1 make bench\`
+is a smoke run of under a minute after the build that leaves this file alone.
+EOF
+}
+
+if [ -n "$out" ]; then report | tee "$out"; else report; fi

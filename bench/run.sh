@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# `make bench`: one run that measures the daemons side by side with their
+# ceiling. It builds an optimised release, starts a throwaway PostgreSQL
+# (fsync and synchronous_commit left ON) and both daemons on free ports, then:
+#   1. pgbench on the very statements each RPC issues (the ceiling);
+#   2. exec -> first served call, and idle memory, of each daemon;
+#   3. h2load on GetUserById, GetWallet, CreditWallet, DebitWallet at 1x1,
+#      1x16, 8x8 (connections x streams) on one hot row, and 8x8 spread over
+#      8 wallets (8 h2load processes, one wallet each);
+#   4. CreateUser at 32 in flight (bench/createuser.js, @grpc/grpc-js);
+#   5. memory under load, CPU per 1000 calls, and the correctness checks:
+#      every answer carried a message (so grpc-status was 0), and every
+#      balance equals start + successful credits - successful debits.
+# bench/report.sh prints the table and writes docs/benchmarks.md.
+# BENCH_QUICK=1: short runs (< 1 min after the build), prints only
+# (BENCH_OUT=FILE to keep its markdown). BENCH_KEEP=1 keeps the temp dir
+# (daemon logs, raw h2load output). Everything runs on 127.0.0.1 and is
+# cleaned up on exit.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+cd "$root"
+source "$here/lib.sh"
+
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then SECS=1 PG_SECS=1 CU_SECS=2 MAX_N=20000
+else SECS=8 PG_SECS=5 CU_SECS=10 MAX_N=400000; fi
+OUT=${BENCH_OUT:-}
+[ "$QUICK" = 1 ] || OUT=${OUT:-$root/docs/benchmarks.md}
+
+tmp=$(mktemp -d /tmp/wallet-bench.XXXXXX)
+chmod 711 "$tmp"   # PostgreSQL runs as the postgres user and must reach $tmp/pg
+RESULTS=$tmp/results.tsv
+export RESULTS
+daemon_pids=()
+sampler_pid=""
+cleanup() {
+  set +e
+  [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null
+  for p in "${daemon_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${daemon_pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null
+  done
+  bash "$root/scripts/pg.sh" stop "$tmp/pg" >/dev/null 2>&1
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then log "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+bench_start=$(now_us)
+
+# --- tools ---------------------------------------------------------------------
+for tool in h2load pgbench psql node; do
+  command -v "$tool" >/dev/null || { log "$tool missing: scripts/deps.sh"; bash scripts/deps.sh; break; }
+done
+[ -d tests/integration/node_modules/@grpc/grpc-js ] ||
+  (cd tests/integration && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+
+# --- build: release flags; bin/ is shared with the debug build, so the old
+# binaries are removed to force the link from build-release/, then copied away.
+# BENCH_BIN=DIR skips the build and measures the daemons in DIR instead.
+mkdir -p "$tmp/bin" "$tmp/logs" "$tmp/body" "$tmp/run"
+if [ -n "${BENCH_BIN:-}" ]; then
+  cp "$BENCH_BIN/user-service" "$BENCH_BIN/wallet-service" "$tmp/bin/"
+  put build "none: BENCH_BIN=$BENCH_BIN"
+else
+  log "building the release (make BUILD=build-release OPT='-O2 -DNDEBUG' all)"
+  rm -f bin/user-service bin/wallet-service
+  make -s BUILD=build-release OPT="-O2 -DNDEBUG" all >"$tmp/build.log" 2>&1 ||
+    { tail -30 "$tmp/build.log" >&2; die "release build failed (log above)"; }
+  cp bin/user-service bin/wallet-service "$tmp/bin/"
+  put build 'make BUILD=build-release OPT="-O2 -DNDEBUG" all'
+fi
+
+# --- machine ---------------------------------------------------------------------
+put date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+put cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+put cores "$(nproc)"
+put mem "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+put kernel "$(uname -r)"
+put commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (+ uncommitted changes)')"
+put versions "$(h2load --version | head -1); $(pgbench --version); node $(node --version)"
+put quick "$QUICK"; put secs "$SECS"; put pg_secs "$PG_SECS"; put cu_secs "$CU_SECS"
+
+# --- PostgreSQL ----------------------------------------------------------------
+pg_port=$(free_port)
+DATABASE_URL=$(bash scripts/pg.sh start "$tmp/pg" "$pg_port")
+export DATABASE_URL
+DATABASE_URL=$DATABASE_URL bash scripts/migrate.sh 2>/dev/null
+sql() { psql "$DATABASE_URL" -X -q -tA -F $'\t' -v ON_ERROR_STOP=1 "$@"; }
+put pg_version "$(sql -c 'SHOW server_version')"
+put pg_settings "fsync=$(sql -c 'SHOW fsync'), synchronous_commit=$(sql -c 'SHOW synchronous_commit'), shared_buffers=$(sql -c 'SHOW shared_buffers')"
+[ "$(sql -c 'SHOW fsync')" = on ] && [ "$(sql -c 'SHOW synchronous_commit')" = on ] || die "fsync/synchronous_commit must be on"
+
+sql -f "$here/seed.sql" >"$tmp/seed.tsv"
+mapfile -t rpc_ids < <(awk -F'\t' '$1 == "rpc" { print $2 }' "$tmp/seed.tsv")
+pgb_hot=$(awk -F'\t' '$1 == "pgb-hot" { print $2 }' "$tmp/seed.tsv")
+[ "${#rpc_ids[@]}" = 9 ] && [ -n "$pgb_hot" ] || die "seeding failed"
+START_BALANCE=1000000000
+hot=${rpc_ids[0]}
+spread=("${rpc_ids[@]:1}")
+
+# --- 1. the ceiling ------------------------------------------------------------------
+# At 8 clients (as the load), and for the writes also at 4 clients, the
+# database connections one daemon pool holds by default: on a hot row fewer
+# clients queue less on its lock, so that figure can be the higher ceiling.
+for stmt in get_user get_wallet credit debit; do
+  for mode in hot spread; do
+    for clients in 8 4; do
+      [ "$clients" = 8 ] || [ "$stmt" = credit ] || [ "$stmt" = debit ] || continue
+      log "pgbench $stmt $mode: $clients clients, ${PG_SECS}s"
+      sfx=$([ "$clients" = 8 ] || echo ".c$clients")
+      while IFS='=' read -r k v; do put "pgb.$stmt.$mode$sfx.$k" "$v"; done \
+        < <(bash "$here/pgbench.sh" "$DATABASE_URL" "$stmt" "$mode" "$clients" "$PG_SECS" "$pgb_hot" 1000)
+    done
+  done
+done
+put pgb_cmd "pgbench -n -M prepared -c 8 -j 2 -T $PG_SECS [-D uid=UUID | \\set uid random(1, 1000)] -f bench/pgbench/NAME.sql"
+
+# --- request bodies ------------------------------------------------------------------
+declare -A method=([GetUserById]=/user.UserService/GetUserById [GetWallet]=/wallet.WalletService/GetWallet
+                   [CreditWallet]=/wallet.WalletService/CreditWallet [DebitWallet]=/wallet.WalletService/DebitWallet)
+for i in "${!rpc_ids[@]}"; do
+  id=${rpc_ids[$i]}
+  bash "$here/body.sh" "$tmp/body/GetUserById.$i" "$id"
+  bash "$here/body.sh" "$tmp/body/GetWallet.$i" "$id"
+  bash "$here/body.sh" "$tmp/body/CreditWallet.$i" "$id" 1
+  bash "$here/body.sh" "$tmp/body/DebitWallet.$i" "$id" 1
+done
+
+# --- 2. daemons: exec -> first served call, idle memory -------------------------------
+user_port=$(free_port); wallet_port=$(free_port)
+export USER_SERVICE_URL=127.0.0.1:$user_port WALLET_SERVICE_URL=127.0.0.1:$wallet_port
+put workers "${WORKERS:-default}"
+declare -A pid port=([user]=$user_port [wallet]=$wallet_port)
+declare -A probe=([user]=GetUserById [wallet]=GetWallet)
+for d in user wallet; do
+  log "starting $d-service, timing exec -> first ${probe[$d]}"
+  node "$here/firstcall.js" "$tmp/logs/$d-service.log" "127.0.0.1:${port[$d]}" "${method[${probe[$d]}]}" \
+    "$tmp/body/${probe[$d]}.0" "$tmp/bin/$d-service" >"$tmp/run/first.$d" || true
+  p=$(awk -F= '$1 == "pid" { print $2 }' "$tmp/run/first.$d")
+  [ -n "$p" ] && daemon_pids+=("$p") && pid[$d]=$p
+  ms=$(awk -F= '$1 == "ms" { print $2 }' "$tmp/run/first.$d")
+  [ "$ms" != timeout ] || { cat "$tmp/run/first.$d" >&2; tail -20 "$tmp/logs/$d-service.log" >&2; die "$d-service never answered"; }
+  put "first_ms.$d" "$ms"
+  put "listen_ms.$d" "$(awk -F= '$1 == "listen_ms" { print $2 }' "$tmp/run/first.$d")"
+done
+sleep 1
+for d in user wallet; do read -r rss hwm < <(mem_kb "${pid[$d]}"); put "rss_idle.$d" "$rss"; done
+
+# Every body once through @grpc/grpc-js: status must be 0; learn the answer size.
+declare -A size credits debits
+for rpc in GetUserById GetWallet CreditWallet DebitWallet; do
+  case $rpc in GetUserById) addr=$USER_SERVICE_URL ;; *) addr=$WALLET_SERVICE_URL ;; esac
+  bodies=(); for i in "${!rpc_ids[@]}"; do bodies+=("$tmp/body/$rpc.$i"); done
+  node "$here/check.js" "$addr" "${method[$rpc]}" "${bodies[@]}" >"$tmp/run/check.$rpc"
+  i=0
+  while read -r code bytes rest; do
+    [ "$code" = 0 ] || die "$rpc with a valid body answered status $code $rest"
+    [ "$i" = 0 ] && size[$rpc]=$bytes
+    [ "$bytes" = "${size[$rpc]}" ] || log "note: $rpc answer size differs per wallet ($bytes vs ${size[$rpc]})"
+    [ "$rpc" = CreditWallet ] && credits[$i]=$(( ${credits[$i]:-0} + 1 ))
+    [ "$rpc" = DebitWallet ] && debits[$i]=$(( ${debits[$i]:-0} + 1 ))
+    i=$((i + 1))
+  done <"$tmp/run/check.$rpc"
+  put "size.$rpc" "${size[$rpc]}"
+done
+
+# --- 3. h2load ---------------------------------------------------------------------------
+# run_h2 RPC SCEN: a warm-up sized from the load shape, then a run sized to
+# take ~SECS at the warm-up's rate. Records rate, latency, CPU, and how many
+# "succeeded" answers carried no message (a gRPC error h2load counted as 200).
+run_h2() {
+  local rpc=$1 scen=$2 c m procs bodies=() d url key n_w n rps_w k v
+  case $scen in
+    1x1) c=1 m=1 procs=1 ;; 1x16) c=1 m=16 procs=1 ;; 8x8) c=8 m=8 procs=1 ;; 8x8s) c=1 m=8 procs=8 ;;
+  esac
+  if [ "$procs" = 1 ]; then bodies=("$tmp/body/$rpc.0")
+  else for i in $(seq 1 "$procs"); do bodies+=("$tmp/body/$rpc.$i"); done; fi
+  case $rpc in GetUserById) d=user; url=http://$USER_SERVICE_URL ;; *) d=wallet; url=http://$WALLET_SERVICE_URL ;; esac
+  url+=${method[$rpc]}
+  key="h2.$rpc.$scen"
+  n_w=$(( 20 * c * m < 200 ? 200 : 20 * c * m ))
+  bash "$here/h2.sh" "$tmp/run/w" "$n_w" "$c" "$m" "$url" "${bodies[@]}" >"$tmp/run/warm.out" || die "h2load $rpc $scen (warm-up)"
+  account "$rpc" "$tmp/run/warm.out" "$procs"
+  rps_w=$(awk -F= '$1 == "rps" { print $2 }' "$tmp/run/warm.out")
+  n=$(( rps_w * SECS / procs )); (( n < 200 )) && n=200; (( n * procs > MAX_N )) && n=$(( MAX_N / procs ))
+  log "h2load $rpc $scen: $procs x (-n $n -c $c -m $m)"
+  local t0 t1; t0=$(cpu_ticks "${pid[$d]}")
+  bash "$here/h2.sh" "$tmp/run/m" "$n" "$c" "$m" "$url" "${bodies[@]}" >"$tmp/run/main.out" || die "h2load $rpc $scen"
+  t1=$(cpu_ticks "${pid[$d]}")
+  account "$rpc" "$tmp/run/main.out" "$procs"
+  while IFS='=' read -r k v; do put "$key.$k" "$v"; done <"$tmp/run/main.out"
+  local ok; ok=$(get "$key.ok")
+  put "$key.cpu_per_1k" "$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$ok" 'BEGIN { printf "%.3f", n ? t / hz / n * 1000 : 0 }')"
+  put "$key.no_message" "$(awk -v ok="$ok" -v d="$(get "$key.data")" -v s="${size[$rpc]}" 'BEGIN { printf "%d", ok - d / s }')"
+  put "$key.cmd" "h2load -n $n -c $c -m $m -t 1 -H 'content-type: application/grpc' -H 'te: trailers' --data=BODY $url$([ "$procs" = 1 ] || echo " (x$procs processes, one wallet each)")"
+}
+# Successful credits/debits per wallet, for the balance check: an answer
+# without a message is not a success, whatever h2load says.
+account() {
+  local rpc=$1 out=$2 procs=$3 j idx s real ok data
+  [ "$rpc" = CreditWallet ] || [ "$rpc" = DebitWallet ] || return 0
+  ok=$(awk -F= '$1 == "ok" { print $2 }' "$out"); data=$(awk -F= '$1 == "data" { print $2 }' "$out")
+  real=$(( data / ${size[$rpc]} ))
+  [ "$real" = "$ok" ] || log "WARNING: $rpc: $ok answers counted as succeeded, $real carried a message"
+  for ((j = 0; j < procs; j++)); do
+    idx=$(( procs == 1 ? 0 : j + 1 ))
+    s=$(awk -F= -v k="data.$j" -v z="${size[$rpc]}" '$1 == k { print int($2 / z) }' "$out")
+    if [ "$rpc" = CreditWallet ]; then credits[$idx]=$(( ${credits[$idx]:-0} + s ))
+    else debits[$idx]=$(( ${debits[$idx]:-0} + s )); fi
+  done
+}
+
+sample_memory() {  # max VmRSS of both daemons while load runs, into $tmp/run/rss.*
+  local n=0 r h
+  while (( n < 3000 )); do
+    for d in user wallet; do read -r r h < <(mem_kb "${pid[$d]}") && echo "$r" >>"$tmp/run/rss.$d"; done
+    sleep 0.2; n=$((n + 1))
+  done
+}
+sample_memory & sampler_pid=$!
+
+for rpc in GetUserById GetWallet CreditWallet DebitWallet; do
+  for scen in 1x1 1x16 8x8 8x8s; do
+    [ "$QUICK" = 1 ] && [ "$scen" = 1x16 ] && continue   # smoke run: the shapes that matter
+    run_h2 "$rpc" "$scen"
+  done
+done
+
+# --- 4. CreateUser at 32 in flight --------------------------------------------------------
+log "CreateUser: 32 in flight, ${CU_SECS}s"
+prefix="bench-cu-$$-$(date +%s)"
+tu0=$(cpu_ticks "${pid[user]}"); tw0=$(cpu_ticks "${pid[wallet]}")
+node "$here/createuser.js" "$USER_SERVICE_URL" 32 "$CU_SECS" "$prefix" >"$tmp/run/cu.out" || die "createuser.js"
+tu1=$(cpu_ticks "${pid[user]}"); tw1=$(cpu_ticks "${pid[wallet]}")
+while IFS='=' read -r k v; do put "cu.$k" "$v"; done <"$tmp/run/cu.out"
+cu_ok=$(get cu.ok)
+for d in user wallet; do
+  t=$([ $d = user ] && echo $((tu1 - tu0)) || echo $((tw1 - tw0)))
+  put "cu.cpu_per_1k.$d" "$(awk -v t="$t" -v hz="$CLK_TCK" -v n="$cu_ok" 'BEGIN { printf "%.3f", n ? t / hz / n * 1000 : 0 }')"
+done
+put cu.rows "$(sql -c "SELECT count(*) FROM \"User\" WHERE email LIKE '$prefix-%'")"
+put cu.with_wallet "$(sql -c "SELECT count(*) FROM \"User\" u JOIN \"Wallet\" w ON w.\"userId\" = u.id WHERE u.email LIKE '$prefix-%'")"
+
+# --- 5. memory under load, correctness ----------------------------------------------------
+kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""
+for d in user wallet; do
+  read -r rss hwm < <(mem_kb "${pid[$d]}")
+  put "rss_after.$d" "$rss"; put "hwm.$d" "$hwm"
+  put "rss_load.$d" "$(sort -n "$tmp/run/rss.$d" 2>/dev/null | tail -1)"
+done
+
+bad=0
+for i in "${!rpc_ids[@]}"; do
+  want=$(( START_BALANCE + ${credits[$i]:-0} - ${debits[$i]:-0} ))
+  got=$(sql -c "SELECT balance FROM \"Wallet\" WHERE \"userId\" = '${rpc_ids[$i]}'")
+  [ "$got" = "$want" ] || { bad=$((bad + 1)); log "balance MISMATCH wallet $i: $got, expected $want"; }
+  put "balance.$i" "$got $want ${credits[$i]:-0} ${debits[$i]:-0}"
+done
+put balances_bad "$bad"
+put negative_balances "$(sql -c 'SELECT count(*) FROM "Wallet" WHERE balance < 0')"
+for d in user wallet; do
+  put "log_lines.$d" "$(wc -l <"$tmp/logs/$d-service.log")"
+  put "log_errors.$d" "$(grep -c -E '"level" *: *"(error|fatal)"' "$tmp/logs/$d-service.log" || true)"
+  grep -E '"level" *: *"(error|fatal|warn)"' "$tmp/logs/$d-service.log" | head -3 >>"$tmp/run/log-sample" || true
+  kill -0 "${pid[$d]}" 2>/dev/null && put "alive.$d" yes || put "alive.$d" NO
+done
+put wall_s "$(awk -v a="$bench_start" -v b="$(now_us)" 'BEGIN { printf "%.0f", (b - a) / 1e6 }')"
+[ -s "$tmp/run/log-sample" ] && { log "daemon log warnings/errors (sample):"; cat "$tmp/run/log-sample" >&2; }
+
+bash "$here/report.sh" "$RESULTS" "$OUT"
+[ "$bad" = 0 ] || die "balances do not match the successful calls"

@@ -1,0 +1,282 @@
+/* Serving one call (call.h): the steps every method shares, in the order
+ * that makes cheap refusals cheap — deadline, decode, validate — then the
+ * handler, then a single batch carrying metadata, message and status. */
+#include "call.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "deadline.h"
+#include "log.h"
+#include "uuid.h"
+
+/* Most calls fit their arena's first block and never touch malloc again. */
+#define RT_CALL_ARENA_BLOCK 8192
+#define RT_REQUEST_ID_MAX 128
+
+struct rt_call_cache {
+    pthread_mutex_t lock;
+    rt_call *free;
+    const rt_peers *peers;
+};
+
+rt_call_cache *rt_call_cache_create(const rt_peers *peers)
+{
+    rt_call_cache *cache = calloc(1, sizeof *cache);
+    if (!cache)
+        abort();
+    pthread_mutex_init(&cache->lock, NULL);
+    cache->peers = peers;
+    return cache;
+}
+
+void rt_call_cache_destroy(rt_call_cache *cache)
+{
+    if (!cache)
+        return;
+    while (cache->free) {
+        rt_call *c = cache->free;
+        cache->free = c->next_free;
+        rt_arena_free(c->arena);
+        free(c);
+    }
+    pthread_mutex_destroy(&cache->lock);
+    free(cache);
+}
+
+rt_call *rt_call_acquire(rt_call_cache *cache)
+{
+    pthread_mutex_lock(&cache->lock);
+    rt_call *c = cache->free;
+    if (c)
+        cache->free = c->next_free;
+    pthread_mutex_unlock(&cache->lock);
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        if (!c)
+            abort();
+        c->arena = rt_arena_new(RT_CALL_ARENA_BLOCK);
+    }
+    rt_arena *arena = c->arena;
+    memset(c, 0, sizeof *c);
+    c->arena = arena;
+    c->cache = cache;
+    c->peers = cache->peers;
+    grpc_metadata_array_init(&c->request_md);
+    grpc_call_details_init(&c->details);
+    c->status_details = grpc_empty_slice();
+    return c;
+}
+
+void rt_call_release(rt_call *c)
+{
+    grpc_metadata_array_destroy(&c->request_md);
+    grpc_call_details_destroy(&c->details);
+    if (c->payload)
+        grpc_byte_buffer_destroy(c->payload);
+    if (c->reply)
+        grpc_byte_buffer_destroy(c->reply);
+    grpc_slice_unref(c->status_details);
+    if (c->call)
+        grpc_call_unref(c->call);
+    rt_arena_reset(c->arena);
+    rt_call_cache *cache = c->cache;
+    pthread_mutex_lock(&cache->lock);
+    c->next_free = cache->free;
+    cache->free = c;
+    pthread_mutex_unlock(&cache->lock);
+}
+
+rt_arena *rt_call_arena(rt_call *call)
+{
+    return call->arena;
+}
+
+rt_db *rt_call_db(rt_call *call)
+{
+    return call->worker->db;
+}
+
+const char *rt_call_request_id(rt_call *call)
+{
+    return call->request_id ? call->request_id : "";
+}
+
+const char *rt_call_method_name(rt_call *call)
+{
+    return call->log_name ? call->log_name : "";
+}
+
+/* A caller's id is echoed into logs and metadata: only short, visible
+ * ASCII is taken over; anything else gets a fresh id. */
+static const char *request_id_of(rt_call *c)
+{
+    for (size_t i = 0; i < c->request_md.count; i++) {
+        const grpc_metadata *md = &c->request_md.metadata[i];
+        if (grpc_slice_str_cmp(md->key, "x-request-id") != 0)
+            continue;
+        size_t len = GRPC_SLICE_LENGTH(md->value);
+        const char *v = (const char *)GRPC_SLICE_START_PTR(md->value);
+        bool ok = len > 0 && len <= RT_REQUEST_ID_MAX;
+        for (size_t k = 0; ok && k < len; k++)
+            ok = v[k] > 0x20 && v[k] < 0x7F;
+        if (ok)
+            return rt_arena_strndup(c->arena, v, len);
+    }
+    char *id = rt_arena_alloc(c->arena, RT_UUID_STRLEN + 1);
+    rt_uuid_v4(id);
+    return id;
+}
+
+/* What a caller reads when a handler gave a code but no words. */
+static const char *generic_message(grpc_status_code code)
+{
+    switch (code) {
+    case GRPC_STATUS_CANCELLED: return "cancelled";
+    case GRPC_STATUS_INVALID_ARGUMENT: return "invalid argument";
+    case GRPC_STATUS_DEADLINE_EXCEEDED: return "deadline exceeded";
+    case GRPC_STATUS_NOT_FOUND: return "not found";
+    case GRPC_STATUS_ALREADY_EXISTS: return "already exists";
+    case GRPC_STATUS_PERMISSION_DENIED: return "permission denied";
+    case GRPC_STATUS_RESOURCE_EXHAUSTED: return "resource exhausted";
+    case GRPC_STATUS_FAILED_PRECONDITION: return "failed precondition";
+    case GRPC_STATUS_ABORTED: return "aborted";
+    case GRPC_STATUS_OUT_OF_RANGE: return "out of range";
+    case GRPC_STATUS_UNIMPLEMENTED: return "not implemented";
+    case GRPC_STATUS_UNAVAILABLE: return "unavailable";
+    case GRPC_STATUS_UNAUTHENTICATED: return "unauthenticated";
+    default: return "internal error";
+    }
+}
+
+/* "invalid CreateUserRequest: email: must be ...; name: must not be empty" */
+static const char *violations_message(rt_arena *arena, const ProtobufCMessageDescriptor *type,
+                                      const rt_violations *v)
+{
+    size_t len = strlen("invalid : ") + strlen(type->short_name) + 1;
+    for (size_t i = 0; i < v->count; i++)
+        len += strlen(v->items[i].field) + strlen(v->items[i].description) + 4;
+    char *text = rt_arena_alloc(arena, len);
+    char *p = text + sprintf(text, "invalid %s: ", type->short_name);
+    for (size_t i = 0; i < v->count; i++)
+        p += sprintf(p, "%s%s: %s", i ? "; " : "", v->items[i].field, v->items[i].description);
+    return text;
+}
+
+/* The steps before and including the handler; *response is set on OK. */
+static rt_status run(rt_call *c, ProtobufCMessage **response)
+{
+    const rt_method *m = c->method;
+    if (!m)
+        return rt_status_of(GRPC_STATUS_UNIMPLEMENTED,
+                            rt_arena_printf(c->arena, "unknown method %s", c->log_name));
+    if (rt_deadline_passed(c->deadline))
+        return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded");
+    ProtobufCMessage *request;
+    if (!rt_codec_decode(c->arena, c->payload, m->request_type, &request))
+        return rt_status_of(GRPC_STATUS_INVALID_ARGUMENT,
+                            rt_arena_printf(c->arena, "request is not a valid %s",
+                                            m->request_type->short_name));
+    if (m->validate) {
+        rt_violations v = {0};
+        m->validate(request, &v);
+        if (v.count)
+            return rt_status_of(GRPC_STATUS_INVALID_ARGUMENT,
+                                violations_message(c->arena, m->request_type, &v));
+    }
+    rt_db_set_deadline(c->worker->db, c->deadline);
+    rt_status status = m->invoke(c, request, response);
+    rt_db_set_deadline(c->worker->db, gpr_inf_future(GPR_CLOCK_MONOTONIC));
+    return status;
+}
+
+/* Unknown paths are caller-chosen bytes: bounded before they are logged. */
+static const char *unknown_path(rt_call *c)
+{
+    size_t len = GRPC_SLICE_LENGTH(c->details.method);
+    return rt_arena_strndup(c->arena, (const char *)GRPC_SLICE_START_PTR(c->details.method),
+                            len > 200 ? 200 : len);
+}
+
+bool rt_call_serve(rt_call *c, rt_worker *worker)
+{
+    c->worker = worker;
+    c->started = gpr_now(GPR_CLOCK_MONOTONIC);
+    c->deadline = rt_deadline_monotonic(c->method ? c->deadline : c->details.deadline);
+    c->log_name = c->method ? c->method->name : unknown_path(c);
+    c->request_id = request_id_of(c);
+    rt_log_set_call(c->log_name, c->request_id);
+
+    ProtobufCMessage *response = NULL;
+    rt_status st = run(c, &response);
+    if (rt_ok(st) && !response) {
+        rt_log(RT_LOG_ERROR, "handler returned OK without a response");
+        st = rt_status_of(GRPC_STATUS_INTERNAL, NULL);
+    }
+    if (!rt_ok(st) && !st.message)
+        st.message = generic_message(st.code);
+    c->status = st;
+
+    c->reply_md.key = grpc_slice_from_static_string("x-request-id");
+    c->reply_md.value = grpc_slice_from_static_string(c->request_id);
+    if (rt_ok(st))
+        c->reply = rt_codec_encode(response);
+    if (st.message)
+        c->status_details = grpc_slice_from_copied_string(st.message);
+
+    grpc_op ops[4];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[n].data.send_initial_metadata.count = 1;
+    ops[n++].data.send_initial_metadata.metadata = &c->reply_md;
+    if (c->reply) {
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n++].data.send_message.send_message = c->reply;
+    }
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = st.code;
+    ops[n++].data.send_status_from_server.status_details = st.message ? &c->status_details : NULL;
+    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[n++].data.recv_close_on_server.cancelled = &c->client_cancelled;
+
+    c->finishing = true; /* the completion may run on another worker at once */
+    grpc_call_error err = grpc_call_start_batch(c->call, ops, n, c, NULL);
+    if (err != GRPC_CALL_OK)
+        rt_log(RT_LOG_ERROR, "cannot send the answer: grpc_call_start_batch error %d", (int)err);
+    rt_log_set_call(NULL, NULL);
+    if (err != GRPC_CALL_OK) {
+        rt_call_complete(c, false);
+        return false;
+    }
+    return true;
+}
+
+static rt_log_level level_for(grpc_status_code code)
+{
+    switch (code) {
+    case GRPC_STATUS_OK: return RT_LOG_INFO;
+    case GRPC_STATUS_INTERNAL:
+    case GRPC_STATUS_UNKNOWN:
+    case GRPC_STATUS_DATA_LOSS: return RT_LOG_ERROR;
+    default: return RT_LOG_WARN;
+    }
+}
+
+void rt_call_complete(rt_call *c, bool ok)
+{
+    rt_log_fields f = {
+        .method = c->log_name,
+        .code = rt_status_code_name(c->status.code),
+        .has_duration = true,
+        .duration_ms = rt_elapsed_ms(c->started),
+        .request_id = c->request_id,
+    };
+    const char *msg = c->status.message;
+    if (!ok || c->client_cancelled)
+        msg = "the caller went away before the answer arrived";
+    rt_log_with(level_for(c->status.code), &f, "%s", msg ? msg : "finished");
+    rt_call_release(c);
+}

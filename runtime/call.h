@@ -1,0 +1,70 @@
+/* One server call from the moment gRPC hands it over until its answer is
+ * sent: internals shared by server.c (which requests calls), call.c (which
+ * serves them) and client.c (which makes peer calls on their behalf). */
+#ifndef RT_CALL_H
+#define RT_CALL_H
+
+#include <grpc/grpc.h>
+#include <stdbool.h>
+
+#include "peers.h"
+#include "service.h"
+
+/* What a worker thread lends the call it serves. */
+typedef struct {
+    rt_db *db;
+    grpc_completion_queue *pluck_cq; /* peer calls block on it */
+} rt_worker;
+
+/* A free list of call states, so steady traffic reuses arenas. */
+typedef struct rt_call_cache rt_call_cache;
+
+struct rt_call {
+    rt_call *next_free;
+    rt_call_cache *cache;
+    bool finishing; /* the final batch is started: its completion is next */
+
+    /* Filled by whoever requested the call (server.c). */
+    const rt_method *method; /* NULL for a generic slot: unknown method */
+    void *registered;        /* gRPC handle of method */
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array request_md;
+    grpc_call_details details; /* generic slots only */
+    grpc_byte_buffer *payload;
+
+    /* Serving. */
+    rt_arena *arena;
+    rt_worker *worker;
+    const rt_peers *peers;
+    const char *request_id;
+    const char *log_name;
+    gpr_timespec started;
+    rt_status status;
+
+    /* The final batch; must stay valid until it completes. */
+    grpc_metadata reply_md;
+    grpc_byte_buffer *reply;
+    grpc_slice status_details;
+    int client_cancelled;
+};
+
+rt_call_cache *rt_call_cache_create(const rt_peers *peers);
+/* Frees every cached call; all calls must have been released. */
+void rt_call_cache_destroy(rt_call_cache *cache);
+/* A call state ready to be passed to grpc_server_request_*call. */
+rt_call *rt_call_acquire(rt_call_cache *cache);
+/* Back to the cache, releasing everything gRPC handed over. */
+void rt_call_release(rt_call *call);
+
+/* Serves a call that arrived: decode, validate, invoke, and start the
+ * final batch tagged with the call (finishing = true). Runs on a worker.
+ * False when the batch could not start: the call is then already complete. */
+bool rt_call_serve(rt_call *call, rt_worker *worker);
+/* The final batch completed (on any worker of the pool): log, release. */
+void rt_call_complete(rt_call *call, bool ok);
+
+/* "CreateUser", or the path of an unknown method, for logs. */
+const char *rt_call_method_name(rt_call *call);
+
+#endif

@@ -1,0 +1,272 @@
+/* Flag and environment parsing (config.h). Each setting has a flag, an
+ * environment variable (the replaced system's names where it had one) and a
+ * default; --help prints exactly that table. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* One numeric setting and its accepted range. */
+typedef struct {
+    const char *flag;
+    const char *env;
+    int min, max;
+    int *target;
+} number_setting;
+
+static bool fail(char *error, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool fail(char *error, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(error, size, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+void rt_config_peer_flag(const char *env_name, char *out, size_t size)
+{
+    size_t n = 0;
+    if (size < 3) {
+        if (size)
+            out[0] = '\0';
+        return;
+    }
+    out[n++] = '-';
+    out[n++] = '-';
+    for (const char *p = env_name; *p && n + 1 < size; p++)
+        out[n++] = *p == '_' ? '-' : (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+    out[n] = '\0';
+}
+
+bool rt_config_valid_address(const char *address)
+{
+    const char *colon = strrchr(address, ':');
+    if (!colon || colon == address)
+        return false;
+    /* An IPv6 host is bracketed ("[::1]:50051"); any other host has no colon. */
+    if (address[0] == '[' ? colon[-1] != ']' || colon - address < 3
+                          : memchr(address, ':', (size_t)(colon - address)) != NULL)
+        return false;
+    const char *port = colon + 1;
+    if (!*port || strlen(port) > 5)
+        return false;
+    long value = 0;
+    for (const char *p = port; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        value = value * 10 + (*p - '0');
+    }
+    return value >= 1 && value <= 65535;
+}
+
+int rt_config_default_workers(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long n = cores > 0 ? 2 * cores : 4;
+    if (n < 4)
+        n = 4;
+    return n > 64 ? 64 : (int)n;
+}
+
+/* A dial target: "0.0.0.0" listens everywhere but is not an address. */
+static char *dial_address(const char *address)
+{
+    if (strncmp(address, "0.0.0.0:", 8) == 0) {
+        char *out = NULL;
+        return asprintf(&out, "127.0.0.1:%s", address + 8) < 0 ? NULL : out;
+    }
+    return strdup(address);
+}
+
+static bool parse_number(const number_setting *s, const char *text, const char *source,
+                         char *error, size_t size)
+{
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (errno || end == text || *end || value < s->min || value > s->max)
+        return fail(error, size, "%s: '%s' is not a number in %d..%d", source, text, s->min, s->max);
+    *s->target = (int)value;
+    return true;
+}
+
+/* Replaces a string setting (strings are owned copies). */
+static void set_string(char **slot, const char *value)
+{
+    free(*slot);
+    *slot = strdup(value);
+}
+
+/* The value of "--flag VALUE" or "--flag=VALUE" at argv[*i], or NULL when
+ * argv[*i] is another flag. Sets *missing when the value is absent. */
+static const char *flag_value(const char *flag, int argc, char **argv, int *i, bool *missing)
+{
+    size_t n = strlen(flag);
+    const char *arg = argv[*i];
+    if (strncmp(arg, flag, n) != 0)
+        return NULL;
+    if (arg[n] == '=')
+        return arg + n + 1;
+    if (arg[n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = true;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static bool apply_env(rt_config *c, const rt_service *svc, const number_setting *numbers,
+                      size_t n_numbers, rt_env_lookup env, char *error, size_t size)
+{
+    const char *v;
+    if ((v = env(svc->self.address_env)) && *v)
+        set_string(&c->listen, v);
+    if ((v = env("DATABASE_URL")) && *v)
+        set_string(&c->database_url, v);
+    for (size_t i = 0; i < svc->n_peers; i++)
+        if ((v = env(svc->peers[i].address_env)) && *v)
+            set_string(&c->peer_addresses[i], v);
+    for (size_t i = 0; i < n_numbers; i++)
+        if ((v = env(numbers[i].env)) && *v && !parse_number(&numbers[i], v, numbers[i].env, error, size))
+            return false;
+    if ((v = env("LOG_LEVEL")) && *v && !rt_log_parse_level(v, &c->log_level))
+        return fail(error, size, "LOG_LEVEL: '%s' is not one of debug, info, warn, error", v);
+    return true;
+}
+
+/* Handles argv[*i]; false with error set when it is unknown or invalid. */
+static bool apply_flag(rt_config *c, const rt_service *svc, const number_setting *numbers,
+                       size_t n_numbers, int argc, char **argv, int *i, char *error, size_t size)
+{
+    bool missing = false;
+    const char *v;
+    if ((v = flag_value("--listen", argc, argv, i, &missing))) {
+        set_string(&c->listen, v);
+        return true;
+    }
+    if ((v = flag_value("--database-url", argc, argv, i, &missing))) {
+        set_string(&c->database_url, v);
+        return true;
+    }
+    if ((v = flag_value("--log-level", argc, argv, i, &missing))) {
+        if (!rt_log_parse_level(v, &c->log_level))
+            return fail(error, size, "--log-level: '%s' is not one of debug, info, warn, error", v);
+        return true;
+    }
+    for (size_t k = 0; k < n_numbers && !missing; k++)
+        if ((v = flag_value(numbers[k].flag, argc, argv, i, &missing)))
+            return parse_number(&numbers[k], v, numbers[k].flag, error, size);
+    for (size_t k = 0; k < svc->n_peers && !missing; k++) {
+        char flag[128];
+        rt_config_peer_flag(svc->peers[k].address_env, flag, sizeof flag);
+        if ((v = flag_value(flag, argc, argv, i, &missing))) {
+            set_string(&c->peer_addresses[k], v);
+            return true;
+        }
+    }
+    if (missing)
+        return fail(error, size, "%s needs a value", argv[*i]);
+    return fail(error, size, "unknown argument '%s'", argv[*i]);
+}
+
+rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc, char **argv,
+                                  rt_env_lookup env, char *error, size_t size)
+{
+    memset(c, 0, sizeof *c);
+    c->listen = strdup(svc->self.default_address);
+    c->n_peers = svc->n_peers;
+    c->peer_addresses = calloc(svc->n_peers ? svc->n_peers : 1, sizeof *c->peer_addresses);
+    for (size_t i = 0; i < svc->n_peers; i++)
+        c->peer_addresses[i] = strdup(svc->peers[i].default_address);
+    c->workers = rt_config_default_workers();
+    c->max_message_bytes = RT_DEFAULT_MAX_MESSAGE_BYTES;
+    c->drain_seconds = RT_DEFAULT_DRAIN_SECONDS;
+    c->log_level = RT_LOG_INFO;
+    const number_setting numbers[] = {
+        {"--workers", "WORKERS", 1, 256, &c->workers},
+        {"--max-message-bytes", "MAX_MESSAGE_BYTES", 1024, 64 * 1024 * 1024, &c->max_message_bytes},
+        {"--drain-seconds", "DRAIN_SECONDS", 0, 3600, &c->drain_seconds},
+    };
+    const size_t n_numbers = sizeof numbers / sizeof numbers[0];
+
+    /* --help and --version win over any other problem on the line. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return RT_CONFIG_HELP;
+        if (strcmp(argv[i], "--version") == 0)
+            return RT_CONFIG_VERSION;
+    }
+    if (!apply_env(c, svc, numbers, n_numbers, env, error, size))
+        return RT_CONFIG_ERROR;
+    for (int i = 1; i < argc; i++)
+        if (!apply_flag(c, svc, numbers, n_numbers, argc, argv, &i, error, size))
+            return RT_CONFIG_ERROR;
+
+    if (!c->database_url || !*c->database_url) {
+        fail(error, size, "no database: set DATABASE_URL or pass --database-url "
+                          "(e.g. postgresql://user@127.0.0.1:5432/wallet)");
+        return RT_CONFIG_ERROR;
+    }
+    if (!rt_config_valid_address(c->listen)) {
+        fail(error, size, "listen address '%s' is not host:port with a port in 1..65535", c->listen);
+        return RT_CONFIG_ERROR;
+    }
+    for (size_t i = 0; i < svc->n_peers; i++) {
+        if (!*c->peer_addresses[i]) {
+            fail(error, size, "%s: empty address", svc->peers[i].address_env);
+            return RT_CONFIG_ERROR;
+        }
+        char *dial = dial_address(c->peer_addresses[i]);
+        free(c->peer_addresses[i]);
+        c->peer_addresses[i] = dial;
+    }
+    return RT_CONFIG_RUN;
+}
+
+void rt_config_free(rt_config *c)
+{
+    free(c->listen);
+    free(c->database_url);
+    for (size_t i = 0; i < c->n_peers && c->peer_addresses; i++)
+        free(c->peer_addresses[i]);
+    free(c->peer_addresses);
+    memset(c, 0, sizeof *c);
+}
+
+void rt_config_usage(const rt_service *svc, FILE *out)
+{
+    char peer_default[128];
+    fprintf(out,
+            "Usage: %s [options]\n\n"
+            "Serves %s over gRPC. Every option can also be set through the\n"
+            "environment variable shown; a flag wins over the environment.\n\n"
+            "  %-32s %-22s %s\n",
+            svc->daemon_name, svc->self.service_name, "flag", "environment", "default");
+    fprintf(out, "  %-32s %-22s %s\n", "--listen HOST:PORT", svc->self.address_env,
+            svc->self.default_address);
+    fprintf(out, "  %-32s %-22s %s\n", "--database-url URL", "DATABASE_URL", "(required)");
+    for (size_t i = 0; i < svc->n_peers; i++) {
+        char flag[128];
+        rt_config_peer_flag(svc->peers[i].address_env, flag, sizeof flag);
+        strncat(flag, " HOST:PORT", sizeof flag - strlen(flag) - 1);
+        char *dial = dial_address(svc->peers[i].default_address);
+        snprintf(peer_default, sizeof peer_default, "%s (%s)", dial ? dial : "?",
+                 svc->peers[i].service_name);
+        free(dial);
+        fprintf(out, "  %-32s %-22s %s\n", flag, svc->peers[i].address_env, peer_default);
+    }
+    fprintf(out, "  %-32s %-22s %d (2 x cores, at least 4; per worker pool)\n", "--workers N",
+            "WORKERS", rt_config_default_workers());
+    fprintf(out, "  %-32s %-22s %d\n", "--max-message-bytes N", "MAX_MESSAGE_BYTES",
+            RT_DEFAULT_MAX_MESSAGE_BYTES);
+    fprintf(out, "  %-32s %-22s %d\n", "--drain-seconds N", "DRAIN_SECONDS", RT_DEFAULT_DRAIN_SECONDS);
+    fprintf(out, "  %-32s %-22s %s\n", "--log-level LEVEL", "LOG_LEVEL", "info (debug, info, warn, error)");
+    fprintf(out, "  %-32s %-22s %s\n", "--help", "", "print this and exit");
+    fprintf(out, "  %-32s %-22s %s\n", "--version", "", "print the version and exit");
+}

@@ -1,0 +1,47 @@
+/* Daemon settings from flags and environment (flags win). A pure parser
+ * over argv and an environment lookup, so every rule is unit-testable. */
+#ifndef RT_CONFIG_H
+#define RT_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "service.h"
+
+#define RT_DEFAULT_MAX_MESSAGE_BYTES (1024 * 1024)
+#define RT_DEFAULT_DRAIN_SECONDS 10
+
+typedef struct {
+    char *listen;          /* host:port to serve on */
+    char *database_url;    /* secret: never print, see rt_db_describe_url */
+    char **peer_addresses; /* dial targets, parallel to service->peers */
+    size_t n_peers;
+    int workers; /* per worker pool */
+    int max_message_bytes;
+    int drain_seconds;
+    rt_log_level log_level;
+} rt_config;
+
+typedef enum {
+    RT_CONFIG_RUN,     /* serve with the parsed config */
+    RT_CONFIG_HELP,    /* --help: print usage, exit 0 */
+    RT_CONFIG_VERSION, /* --version: print version, exit 0 */
+    RT_CONFIG_ERROR,   /* message in error: print it and a hint, exit 2 */
+} rt_config_outcome;
+
+typedef const char *(*rt_env_lookup)(const char *name);
+
+/* Fills *config (release with rt_config_free whatever the outcome). */
+rt_config_outcome rt_config_parse(rt_config *config, const rt_service *service, int argc,
+                                  char **argv, rt_env_lookup env, char *error, size_t error_size);
+void rt_config_free(rt_config *config);
+void rt_config_usage(const rt_service *service, FILE *out);
+/* The flag of a peer: WALLET_SERVICE_URL -> "--wallet-service-url". */
+void rt_config_peer_flag(const char *env_name, char *out, size_t size);
+/* host:port with a non-empty host and a port in 1..65535. */
+bool rt_config_valid_address(const char *address);
+/* max(4, 2 x online CPUs): workers mostly wait on PostgreSQL and peers. */
+int rt_config_default_workers(void);
+
+#endif

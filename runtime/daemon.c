@@ -1,0 +1,183 @@
+/* rt_daemon_main (service.h): the life of a daemon, from flags to exit code.
+ *
+ * Signals: SIGTERM and SIGINT are blocked before any thread exists (gRPC
+ * starts its own in grpc_init), so every thread inherits the mask and only
+ * the main thread sees them, through a signalfd. The first one starts a
+ * drain: no new calls, calls in flight get --drain-seconds to finish, then
+ * the rest are cancelled; a second signal cancels at once. */
+#include <grpc/grpc.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db_control.h"
+#include "log.h"
+#include "peers.h"
+#include "server.h"
+#include "service.h"
+
+#ifndef RT_VERSION
+#define RT_VERSION "0.0.0-dev"
+#endif
+
+/* getenv with the const-correct signature rt_config_parse expects. */
+static const char *environment(const char *name)
+{
+    return getenv(name);
+}
+
+/* Waits until fd is readable or timeout_ms passes (-1: forever). */
+static bool readable(int fd, int timeout_ms, int other_fd, bool *other)
+{
+    struct pollfd fds[2] = {{.fd = fd, .events = POLLIN}, {.fd = other_fd, .events = POLLIN}};
+    *other = false;
+    for (;;) {
+        int n = poll(fds, 2, timeout_ms);
+        if (n < 0)
+            continue; /* EINTR: the signals that matter are blocked */
+        *other = fds[1].revents != 0;
+        return fds[0].revents != 0;
+    }
+}
+
+static void consume_signal(int sfd, const char **name)
+{
+    struct signalfd_siginfo info;
+    if (read(sfd, &info, sizeof info) == (ssize_t)sizeof info)
+        *name = info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+/* From the first signal to the end of in-flight calls. */
+static void drain(rt_server *server, int sfd, int drain_seconds)
+{
+    int drained = rt_server_drained_fd(server);
+    const char *signal_name = "signal";
+    consume_signal(sfd, &signal_name);
+    rt_log(RT_LOG_INFO, "draining after %s: up to %d s for calls in flight", signal_name, drain_seconds);
+    rt_server_begin_shutdown(server);
+    bool second_signal;
+    if (readable(drained, drain_seconds * 1000, sfd, &second_signal))
+        return;
+    if (second_signal)
+        consume_signal(sfd, &signal_name);
+    rt_log(RT_LOG_WARN, second_signal ? "second signal: cancelling calls in flight"
+                                      : "drain time is up: cancelling calls in flight");
+    rt_server_cancel_all(server);
+    rt_db_interrupt_all();
+    /* Cancelled calls end promptly; further signals change nothing. */
+    while (!readable(drained, -1, sfd, &second_signal))
+        if (second_signal)
+            consume_signal(sfd, &signal_name);
+}
+
+static int print_config_outcome(rt_config_outcome outcome, const rt_service *service, const char *error)
+{
+    switch (outcome) {
+    case RT_CONFIG_HELP:
+        rt_config_usage(service, stdout);
+        return 0;
+    case RT_CONFIG_VERSION:
+        printf("%s %s\n", service->daemon_name, RT_VERSION);
+        return 0;
+    default:
+        fprintf(stderr, "%s: %s\nTry '%s --help' for the options.\n", service->daemon_name, error,
+                service->daemon_name);
+        return 2;
+    }
+}
+
+/* Connects one database session per worker; false after logging why. */
+static bool connect_all(const rt_service *service, const rt_config *config, rt_db **dbs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *error = NULL;
+        dbs[i] = rt_db_connect(config->database_url, service->statements, service->n_statements, &error);
+        if (!dbs[i]) {
+            rt_log(RT_LOG_ERROR, "%s", error ? error : "cannot connect to the database");
+            fprintf(stderr, "%s: %s\n", service->daemon_name, error ? error : "cannot connect to the database");
+            free(error);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Everything after a valid config, grpc_init included. */
+static int serve(const rt_service *service, const rt_config *config, int sfd)
+{
+    size_t n_dbs = rt_server_worker_count(service, config);
+    rt_db **dbs = calloc(n_dbs, sizeof *dbs);
+    if (!dbs)
+        abort();
+    rt_db_set_application_name(service->daemon_name);
+    int code = 1;
+    rt_peers *peers = NULL;
+    rt_server *server = NULL;
+    char *where = rt_db_describe_url(config->database_url);
+    rt_log(RT_LOG_INFO, "connecting %zu database sessions to %s", n_dbs, where ? where : "?");
+    free(where);
+    if (connect_all(service, config, dbs, n_dbs)) {
+        peers = rt_peers_create(service, config);
+        char *error = NULL;
+        server = rt_server_create(service, config, peers, &error);
+        if (!server) {
+            rt_log(RT_LOG_ERROR, "%s", error ? error : "cannot listen");
+            fprintf(stderr, "%s: %s\n", service->daemon_name, error ? error : "cannot listen");
+            free(error);
+        } else {
+            rt_server_start(server, dbs);
+            rt_log_with(RT_LOG_INFO, &(rt_log_fields){.address = config->listen},
+                        "serving %s (%s, %d workers per pool)", service->self.service_name, RT_VERSION,
+                        config->workers);
+            bool ignored;
+            readable(sfd, -1, sfd, &ignored);
+            drain(server, sfd, config->drain_seconds);
+            rt_server_destroy(server);
+            code = 0;
+        }
+    }
+    rt_peers_destroy(peers);
+    for (size_t i = 0; i < n_dbs; i++)
+        rt_db_close(dbs[i]);
+    free(dbs);
+    return code;
+}
+
+int rt_daemon_main(const rt_service *service, int argc, char **argv)
+{
+    rt_config config;
+    char error[512];
+    rt_config_outcome outcome =
+        rt_config_parse(&config, service, argc, argv, environment, error, sizeof error);
+    if (outcome != RT_CONFIG_RUN) {
+        rt_config_free(&config);
+        return print_config_outcome(outcome, service, error);
+    }
+    rt_log_init(service->daemon_name, config.log_level);
+
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    int sfd = signalfd(-1, &signals, SFD_CLOEXEC);
+    if (sfd < 0) {
+        perror("signalfd");
+        rt_config_free(&config);
+        return 1;
+    }
+
+    grpc_init();
+    int code = serve(service, &config, sfd);
+    grpc_shutdown();
+    rt_log(RT_LOG_INFO, code == 0 ? "stopped" : "not started");
+    close(sfd);
+    rt_config_free(&config);
+    return code;
+}

@@ -1,0 +1,305 @@
+/* One PostgreSQL connection per worker (db.h): prepared statements,
+ * deadline-bounded execution and recovery from broken connections.
+ *
+ * Statements are sent asynchronously and the socket is polled, so a call's
+ * deadline cancels its statement without a `SET statement_timeout` round
+ * trip. Each statement is a single autocommit statement, so a cancelled one
+ * changes nothing. */
+#include "db.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_control.h"
+#include "deadline.h"
+#include "log.h"
+
+/* Polls wake up this often to notice rt_db_interrupt_all. */
+#define RT_DB_POLL_SLICE_MS 200
+/* How long a cancelled statement may take to report back before the
+ * connection is considered broken. */
+#define RT_DB_CANCEL_GRACE_MS 5000
+
+struct rt_db {
+    PGconn *conn;
+    const rt_db_statement *statements;
+    size_t n_statements;
+    gpr_timespec deadline; /* monotonic */
+};
+
+static const char *g_application_name = "wallet-platform";
+static atomic_bool g_interrupted;
+
+void rt_db_set_application_name(const char *name)
+{
+    g_application_name = name;
+}
+
+void rt_db_interrupt_all(void)
+{
+    atomic_store(&g_interrupted, true);
+}
+
+/* The first line of libpq's message, which names the failure without the
+ * multi-line hints. */
+static char *first_line(const char *text)
+{
+    size_t n = strcspn(text ? text : "", "\n");
+    return strndup(text ? text : "", n);
+}
+
+static char *format_error(const char *fmt, const char *a, const char *b)
+{
+    char *out = NULL;
+    if (asprintf(&out, fmt, a, b) < 0)
+        out = NULL;
+    return out;
+}
+
+/* Prepares every statement; on failure returns the (SQL-free) reason. */
+static char *prepare_all(rt_db *db)
+{
+    for (size_t i = 0; i < db->n_statements; i++) {
+        const rt_db_statement *s = &db->statements[i];
+        PGresult *res = PQprepare(db->conn, s->name, s->sql, s->n_params, NULL);
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        char *reason = ok ? NULL : first_line(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+        PQclear(res);
+        if (!ok) {
+            if (!reason || !*reason) {
+                free(reason);
+                reason = first_line(PQerrorMessage(db->conn));
+            }
+            char *error = format_error("cannot prepare statement %s: %s", s->name, reason);
+            free(reason);
+            return error;
+        }
+    }
+    return NULL;
+}
+
+rt_db *rt_db_connect(const char *url, const rt_db_statement *statements, size_t n_statements,
+                     char **error)
+{
+    *error = NULL;
+    char *where = rt_db_describe_url(url);
+    char *search_path = NULL;
+    char *rewritten = rt_db_url_for_libpq(url, &search_path);
+    char options[256];
+    snprintf(options, sizeof options, "-c TimeZone=UTC -c DateStyle=ISO%s%s",
+             search_path ? " -c search_path=" : "", search_path ? search_path : "");
+    /* connect_timeout comes before the URL so the URL may override it; the
+     * session settings come after so it may not. */
+    const char *keys[] = {"connect_timeout", "dbname", "options", "application_name", NULL};
+    const char *values[] = {"5", rewritten ? rewritten : url, options, g_application_name, NULL};
+    PGconn *conn = PQconnectdbParams(keys, values, 1);
+    free(rewritten);
+    free(search_path);
+
+    rt_db *db = NULL;
+    if (PQstatus(conn) != CONNECTION_OK) {
+        char *reason = first_line(PQerrorMessage(conn));
+        *error = format_error("cannot connect to database %s: %s", where, reason);
+        free(reason);
+        PQfinish(conn);
+    } else {
+        db = calloc(1, sizeof *db);
+        if (!db)
+            abort();
+        db->conn = conn;
+        db->statements = statements;
+        db->n_statements = n_statements;
+        db->deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC);
+        *error = prepare_all(db);
+        if (*error) {
+            rt_db_close(db);
+            db = NULL;
+        }
+    }
+    free(where);
+    return db;
+}
+
+void rt_db_close(rt_db *db)
+{
+    if (!db)
+        return;
+    PQfinish(db->conn);
+    free(db);
+}
+
+bool rt_db_healthy(rt_db *db)
+{
+    return PQstatus(db->conn) == CONNECTION_OK;
+}
+
+void rt_db_set_deadline(rt_db *db, gpr_timespec deadline)
+{
+    db->deadline = rt_deadline_monotonic(deadline);
+}
+
+static bool reconnect(rt_db *db)
+{
+    PQreset(db->conn);
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        char *reason = first_line(PQerrorMessage(db->conn));
+        rt_log(RT_LOG_ERROR, "database reconnect failed: %s", reason);
+        free(reason);
+        return false;
+    }
+    char *error = prepare_all(db);
+    if (error) {
+        rt_log(RT_LOG_ERROR, "database reconnected but %s", error);
+        free(error);
+        return false;
+    }
+    rt_log(RT_LOG_INFO, "database reconnected");
+    return true;
+}
+
+/* The server went away (as opposed to refusing the statement). */
+static bool connection_lost(PGconn *conn, const char *sqlstate)
+{
+    if (PQstatus(conn) == CONNECTION_BAD || !sqlstate)
+        return true;
+    return strncmp(sqlstate, "08", 2) == 0 || strcmp(sqlstate, "57P01") == 0 ||
+           strcmp(sqlstate, "57P02") == 0 || strcmp(sqlstate, "57P03") == 0;
+}
+
+typedef enum { RUN_DONE, RUN_BROKEN } run_outcome;
+
+static void cancel_statement(rt_db *db)
+{
+    char err[256];
+    PGcancel *cancel = PQgetCancel(db->conn);
+    if (!cancel || !PQcancel(cancel, err, sizeof err))
+        rt_log(RT_LOG_WARN, "database cancel request failed");
+    PQfreeCancel(cancel);
+}
+
+/* Waits for the statement's results, cancelling it at the deadline or on
+ * interrupt. Returns the first result (the caller clears it) or NULL. */
+static run_outcome collect(rt_db *db, PGresult **first, grpc_status_code *cancelled_as)
+{
+    int fd = PQsocket(db->conn);
+    int grace_left = RT_DB_CANCEL_GRACE_MS;
+    *first = NULL;
+    *cancelled_as = GRPC_STATUS_OK;
+    for (;;) {
+        while (PQisBusy(db->conn)) {
+            int wait = RT_DB_POLL_SLICE_MS;
+            if (*cancelled_as == GRPC_STATUS_OK) {
+                bool interrupted = atomic_load(&g_interrupted);
+                wait = (int)rt_deadline_ms_left(db->deadline, RT_DB_POLL_SLICE_MS);
+                if (interrupted || wait == 0) {
+                    cancel_statement(db);
+                    *cancelled_as = interrupted ? GRPC_STATUS_CANCELLED : GRPC_STATUS_DEADLINE_EXCEEDED;
+                    continue;
+                }
+            } else if ((grace_left -= RT_DB_POLL_SLICE_MS) < 0) {
+                PQclear(*first);
+                *first = NULL;
+                return RUN_BROKEN;
+            }
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+            int ready = poll(&pfd, 1, wait);
+            if (ready < 0 && errno != EINTR)
+                return RUN_BROKEN;
+            if (ready > 0 && !PQconsumeInput(db->conn)) {
+                PQclear(*first);
+                *first = NULL;
+                return RUN_BROKEN;
+            }
+        }
+        PGresult *res = PQgetResult(db->conn);
+        if (!res)
+            return RUN_DONE;
+        if (!*first)
+            *first = res;
+        else
+            PQclear(res);
+    }
+}
+
+static rt_status unavailable(void)
+{
+    return rt_status_of(GRPC_STATUS_UNAVAILABLE, "database unavailable");
+}
+
+/* One attempt; RUN_BROKEN means the connection failed under the statement. */
+static run_outcome run_once(rt_db *db, const rt_db_statement *stmt, const char *const *params,
+                            PGresult **result, rt_status *status)
+{
+    if (!PQsendQueryPrepared(db->conn, stmt->name, stmt->n_params, params, NULL, NULL, 0)) {
+        if (PQstatus(db->conn) == CONNECTION_BAD)
+            return RUN_BROKEN;
+        char *reason = first_line(PQerrorMessage(db->conn));
+        rt_log(RT_LOG_ERROR, "database statement %s could not be sent: %s", stmt->name, reason);
+        free(reason);
+        *status = rt_status_of(GRPC_STATUS_INTERNAL, "internal error");
+        return RUN_DONE;
+    }
+    PGresult *res;
+    grpc_status_code cancelled_as;
+    if (collect(db, &res, &cancelled_as) == RUN_BROKEN)
+        return RUN_BROKEN;
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        /* A cancel that lost the race: the statement did complete. */
+        *result = res;
+        *status = RT_OK;
+        return RUN_DONE;
+    }
+    const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (cancelled_as == GRPC_STATUS_OK && connection_lost(db->conn, sqlstate)) {
+        PQclear(res);
+        return RUN_BROKEN;
+    }
+    if (cancelled_as != GRPC_STATUS_OK && sqlstate && strcmp(sqlstate, "57014") == 0) {
+        *status = cancelled_as == GRPC_STATUS_CANCELLED
+                      ? rt_status_of(GRPC_STATUS_CANCELLED, "server shutting down")
+                      : rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded");
+    } else {
+        *status = rt_db_status_for_sqlstate(sqlstate);
+        /* Expected refusals (duplicates, conflicts) are the caller's
+         * business; anything unmapped is a bug or an outage worth paging. */
+        rt_log_level level = status->code == GRPC_STATUS_INTERNAL ? RT_LOG_ERROR : RT_LOG_WARN;
+        /* Data exceptions (class 22) quote the offending parameter value. */
+        bool quotes_values = sqlstate && strncmp(sqlstate, "22", 2) == 0;
+        char *reason = quotes_values ? strdup("data exception")
+                                     : first_line(res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                                                      : PQerrorMessage(db->conn));
+        rt_log(level, "database statement %s failed: SQLSTATE %s: %s", stmt->name,
+               sqlstate ? sqlstate : "none", reason);
+        free(reason);
+    }
+    PQclear(res);
+    return RUN_DONE;
+}
+
+rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *params,
+                     PGresult **result)
+{
+    *result = NULL;
+    for (int attempt = 0;; attempt++) {
+        if (atomic_load(&g_interrupted))
+            return rt_status_of(GRPC_STATUS_CANCELLED, "server shutting down");
+        if (rt_deadline_passed(db->deadline))
+            return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded");
+        /* A connection already known broken never saw this statement. */
+        if (PQstatus(db->conn) != CONNECTION_OK && !reconnect(db))
+            return unavailable();
+        rt_status status;
+        if (run_once(db, stmt, params, result, &status) == RUN_DONE)
+            return status;
+        rt_log(RT_LOG_ERROR, "database connection lost during statement %s", stmt->name);
+        /* Whether a write committed before the break is unknown: only reads
+         * are retried, and only once. */
+        if (!reconnect(db) || !stmt->idempotent || attempt > 0)
+            return unavailable();
+    }
+}

@@ -1,0 +1,204 @@
+/* JSON-lines logger (log.h). Each line is built in one buffer and written
+ * with a single write(2), so lines from concurrent workers never interleave. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "call.h"
+#include "timefmt.h"
+#include "violations.h"
+
+#define RT_LOG_LINE_MAX 4096
+
+static const char *g_service = "daemon";
+static atomic_int g_min_level = RT_LOG_INFO;
+static _Thread_local const char *t_method;
+static _Thread_local const char *t_request_id;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void rt_log_init(const char *service, rt_log_level min_level)
+{
+    g_service = service;
+    atomic_store(&g_min_level, (int)min_level);
+}
+
+bool rt_log_parse_level(const char *text, rt_log_level *out)
+{
+    for (int i = RT_LOG_DEBUG; i <= RT_LOG_ERROR; i++) {
+        if (strcasecmp(text, level_names[i]) == 0) {
+            *out = (rt_log_level)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *rt_log_level_name(rt_log_level level)
+{
+    return level_names[level];
+}
+
+bool rt_log_enabled(rt_log_level level)
+{
+    return (int)level >= atomic_load(&g_min_level);
+}
+
+void rt_log_set_call(const char *method, const char *request_id)
+{
+    t_method = method;
+    t_request_id = request_id;
+}
+
+/* A bounded buffer; cap excludes the room kept for the closing "}\n" and NUL. */
+typedef struct {
+    char *buf;
+    size_t cap;
+    size_t len;
+} out_buf;
+
+static void put_raw(out_buf *o, const char *s, size_t n)
+{
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+}
+
+/* Bytes of the UTF-8 character at p, or 0 when it is not well-formed. */
+static size_t utf8_char_len(const unsigned char *p)
+{
+    size_t n = *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 0;
+    if (n == 0 || strnlen((const char *)p, n) < n)
+        return 0;
+    return rt_rule_utf8((const char *)p, n) ? n : 0;
+}
+
+/* The JSON string body of s, cut at a character boundary when out of room
+ * (one byte stays reserved for the closing quote). Control bytes become
+ * \u00XX; malformed UTF-8 becomes U+FFFD so the line stays valid JSON. */
+static void put_string_body(out_buf *o, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        char esc[8];
+        const char *chunk = esc;
+        size_t n, advance = 1;
+        if (*p == '"' || *p == '\\') {
+            n = 2, esc[0] = '\\', esc[1] = (char)*p;
+        } else if (*p == '\n') {
+            n = 2, esc[0] = '\\', esc[1] = 'n';
+        } else if (*p < 0x20 || *p == 0x7F) {
+            n = (size_t)snprintf(esc, sizeof esc, "\\u%04x", *p);
+        } else if (*p < 0x80) {
+            n = 1, chunk = (const char *)p;
+        } else if ((advance = utf8_char_len(p)) != 0) {
+            n = advance, chunk = (const char *)p;
+        } else {
+            n = 6, chunk = "\\ufffd", advance = 1;
+        }
+        if (o->len + n + 1 > o->cap)
+            break;
+        put_raw(o, chunk, n);
+        p += advance;
+    }
+}
+
+/* One "key":"value" member, or nothing at all when even an empty value
+ * would not fit, so a long line is shortened but never malformed. */
+static void put_member(out_buf *o, const char *key, const char *value)
+{
+    if (!value)
+        return;
+    size_t klen = strlen(key), need = (o->len ? 1 : 0) + klen + 5;
+    if (o->len + need > o->cap)
+        return;
+    put_raw(o, o->len ? ",\"" : "\"", o->len ? 2 : 1);
+    put_raw(o, key, klen);
+    put_raw(o, "\":\"", 3);
+    put_string_body(o, value);
+    put_raw(o, "\"", 1);
+}
+
+size_t rt_log_format(char *buf, size_t cap, const char *time, rt_log_level level,
+                     const char *service, const rt_log_fields *f, const char *msg)
+{
+    if (cap < 4) {
+        if (cap)
+            buf[0] = '\0';
+        return 0;
+    }
+    out_buf o = {buf + 1, cap - 4, 0};
+    buf[0] = '{';
+    put_member(&o, "time", time);
+    put_member(&o, "level", level_names[level]);
+    put_member(&o, "service", service);
+    if (f) {
+        put_member(&o, "method", f->method);
+        put_member(&o, "code", f->code);
+        if (f->has_duration) {
+            char num[40];
+            int n = snprintf(num, sizeof num, ",\"duration_ms\":%.3f", f->duration_ms);
+            if (n > 0 && (size_t)n < sizeof num && o.len + (size_t)n <= o.cap)
+                put_raw(&o, num, (size_t)n);
+        }
+        put_member(&o, "request_id", f->request_id);
+        put_member(&o, "address", f->address);
+    }
+    put_member(&o, "msg", msg);
+    size_t len = o.len + 1;
+    buf[len++] = '}';
+    buf[len++] = '\n';
+    buf[len] = '\0';
+    return len;
+}
+
+static void emit(rt_log_level level, const rt_log_fields *given, const char *fmt, va_list ap)
+{
+    if (!rt_log_enabled(level))
+        return;
+    rt_log_fields f = given ? *given : (rt_log_fields){0};
+    if (!f.method)
+        f.method = t_method;
+    if (!f.request_id)
+        f.request_id = t_request_id;
+    char msg[RT_LOG_LINE_MAX];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    char time[RT_TIMEFMT_LEN + 1];
+    rt_timefmt_from_timespec(&now, time);
+    char line[RT_LOG_LINE_MAX];
+    size_t len = rt_log_format(line, sizeof line, time, level, g_service, &f, msg);
+    ssize_t ignored = write(STDERR_FILENO, line, len);
+    (void)ignored; /* nowhere left to report a failing stderr */
+}
+
+void rt_log(rt_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    emit(level, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void rt_log_with(rt_log_level level, const rt_log_fields *fields, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    emit(level, fields, fmt, ap);
+    va_end(ap);
+}
+
+void rt_log_call_event(rt_call *call, rt_log_level level, const char *fmt, ...)
+{
+    rt_log_fields f = {.method = rt_call_method_name(call), .request_id = rt_call_request_id(call)};
+    va_list ap;
+    va_start(ap, fmt);
+    emit(level, &f, fmt, ap);
+    va_end(ap);
+}

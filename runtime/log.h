@@ -1,0 +1,48 @@
+/* Structured logs: one JSON object per line on stderr, so log collectors can
+ * parse them without rules. Lines carry the daemon name and, inside a call,
+ * the method and request id. Payloads and secrets never go into a line. */
+#ifndef RT_LOG_H
+#define RT_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum { RT_LOG_DEBUG, RT_LOG_INFO, RT_LOG_WARN, RT_LOG_ERROR } rt_log_level;
+
+/* Optional keys of a line; NULL (or has_duration false) leaves a key out. */
+typedef struct {
+    const char *method;
+    const char *code;
+    bool has_duration;
+    double duration_ms;
+    const char *request_id;
+    const char *address;
+} rt_log_fields;
+
+void rt_log_init(const char *service, rt_log_level min_level);
+/* "debug", "info", "warn", "error" (case-insensitive). */
+bool rt_log_parse_level(const char *text, rt_log_level *out);
+const char *rt_log_level_name(rt_log_level level);
+bool rt_log_enabled(rt_log_level level);
+
+/* A line with no call context beyond the thread's (see rt_log_set_call). */
+void rt_log(rt_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rt_log_with(rt_log_level level, const rt_log_fields *fields, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The call this thread is serving; lines logged meanwhile (database events,
+ * peer calls) name it. NULLs clear it. */
+void rt_log_set_call(const char *method, const char *request_id);
+
+/* A handler's own event about its call, e.g. a failed compensation. */
+typedef struct rt_call rt_call;
+void rt_log_call_event(rt_call *call, rt_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Formats one line (with the trailing newline, NUL-terminated) into buf;
+ * exposed for tests. Never overflows: an over-long msg is cut at a
+ * character boundary. Returns the length written. */
+size_t rt_log_format(char *buf, size_t cap, const char *time, rt_log_level level,
+                     const char *service, const rt_log_fields *fields, const char *msg);
+
+#endif

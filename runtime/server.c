@@ -1,0 +1,301 @@
+/* Server threading (server.h).
+ *
+ * Two worker pools, each a completion queue polled by its own threads:
+ * "leaf" serves methods that call no peer plus the generic slots that answer
+ * unknown methods; "chained" serves methods that call peers. A chain such
+ * as CreateUser -> wallet CreateWallet -> user GetUserById then always finds
+ * a leaf worker free for GetUserById, however many CreateUser calls block
+ * chained workers. Each worker owns one database connection (no pool
+ * locking) and a pluck queue for its peer calls.
+ *
+ * Every registered method keeps one outstanding request per worker of its
+ * pool, renewed as each call arrives, so calls queue inside gRPC rather
+ * than being refused. Generic slots must exist even though every known
+ * method is registered: without one, an unknown method would wait for the
+ * caller's deadline instead of getting UNIMPLEMENTED. */
+#include "server.h"
+
+#include <grpc/grpc_security.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "call.h"
+#include "log.h"
+
+enum { POOL_LEAF, POOL_CHAINED, POOL_COUNT };
+
+typedef struct rt_pool rt_pool;
+
+typedef struct {
+    rt_pool *pool;
+    rt_worker worker;
+    pthread_t thread;
+} worker_thread;
+
+struct rt_pool {
+    rt_server *server;
+    grpc_completion_queue *cq;
+    size_t n_threads;
+    worker_thread *threads;
+};
+
+struct rt_server {
+    const rt_service *service;
+    grpc_server *grpc;
+    rt_pool pools[POOL_COUNT];
+    void **registered; /* gRPC handle per method */
+    rt_call_cache *calls;
+    int drained_fd;
+    char shutdown_tag; /* its address tags the shutdown notification */
+    atomic_bool accepting;
+    bool started;
+    /* Calls between arrival and their final batch's completion. gRPC's
+     * shutdown notification can come before cancelled handlers return, and
+     * a batch started on a shut-down queue aborts, so the queues are shut
+     * down only once this is zero. */
+    pthread_mutex_t lock;
+    pthread_cond_t idle;
+    long active;
+};
+
+static bool has_chained(const rt_service *service)
+{
+    for (size_t i = 0; i < service->n_methods; i++)
+        if (service->methods[i].calls_peers)
+            return true;
+    return false;
+}
+
+size_t rt_server_worker_count(const rt_service *service, const rt_config *config)
+{
+    return (size_t)config->workers * (has_chained(service) ? 2 : 1);
+}
+
+static rt_pool *pool_of(rt_server *s, const rt_method *m)
+{
+    return m && m->calls_peers ? &s->pools[POOL_CHAINED] : &s->pools[POOL_LEAF];
+}
+
+/* Puts one more outstanding request for method (NULL: a generic slot). */
+static void request_slot(rt_server *s, const rt_method *m, void *registered)
+{
+    if (!atomic_load(&s->accepting))
+        return;
+    rt_pool *pool = pool_of(s, m);
+    rt_call *c = rt_call_acquire(s->calls);
+    c->method = m;
+    c->registered = registered;
+    grpc_call_error err =
+        m ? grpc_server_request_registered_call(s->grpc, registered, &c->call, &c->deadline,
+                                                &c->request_md, &c->payload, pool->cq, pool->cq, c)
+          : grpc_server_request_call(s->grpc, &c->call, &c->details, &c->request_md, pool->cq,
+                                     pool->cq, c);
+    if (err != GRPC_CALL_OK) {
+        rt_log(RT_LOG_ERROR, "cannot request calls for %s: error %d", m ? m->path : "(generic)", (int)err);
+        rt_call_release(c);
+    }
+}
+
+static void count_call(rt_server *s, int delta)
+{
+    pthread_mutex_lock(&s->lock);
+    s->active += delta;
+    if (s->active == 0)
+        pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void *worker_main(void *arg)
+{
+    worker_thread *t = arg;
+    rt_server *s = t->pool->server;
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_next(t->pool->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type != GRPC_OP_COMPLETE)
+            continue;
+        if (ev.tag == &s->shutdown_tag) {
+            uint64_t one = 1;
+            ssize_t ignored = write(s->drained_fd, &one, sizeof one);
+            (void)ignored; /* an eventfd write of 1 cannot fail here */
+            continue;
+        }
+        rt_call *c = ev.tag;
+        if (c->finishing) {
+            rt_call_complete(c, ev.success);
+            count_call(s, -1);
+        } else if (!ev.success) {
+            rt_call_release(c); /* a request cancelled by shutdown */
+        } else {
+            count_call(s, +1);
+            request_slot(s, c->method, c->registered);
+            if (!rt_call_serve(c, &t->worker))
+                count_call(s, -1);
+        }
+    }
+    return NULL;
+}
+
+/* Channel arguments of the server:
+ * - ALLOW_REUSEPORT 0: gRPC enables SO_REUSEPORT by default, which would let
+ *   a second daemon bind a busy port silently and steal half its traffic.
+ * - MAX_RECEIVE/SEND_MESSAGE_LENGTH: --max-message-bytes; bigger messages
+ *   are refused by gRPC (RESOURCE_EXHAUSTED) before reaching a handler.
+ * - KEEPALIVE_TIME_MS 60000 / KEEPALIVE_TIMEOUT_MS 20000: ping idle clients
+ *   every minute, drop them after 20 s without an answer, so half-open
+ *   connections (NAT, crashed hosts) do not pile up.
+ * - HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS 10000 and
+ *   KEEPALIVE_PERMIT_WITHOUT_CALLS 1: accept client keepalive pings every
+ *   10 s even on idle connections, so clients with keepalive enabled are not
+ *   sent GOAWAY "too_many_pings". */
+static grpc_server *create_grpc_server(const rt_config *config)
+{
+    grpc_arg args[] = {
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+         .value.integer = config->max_message_bytes},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
+         .value.integer = config->max_message_bytes},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIME_MS, .value.integer = 60000},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS, .value.integer = 20000},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+         .value.integer = 10000},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, .value.integer = 1},
+    };
+    grpc_channel_args channel_args = {.num_args = sizeof args / sizeof args[0], .args = args};
+    return grpc_server_create(&channel_args, NULL);
+}
+
+static void destroy_queues(rt_server *s)
+{
+    for (int p = 0; p < POOL_COUNT; p++) {
+        rt_pool *pool = &s->pools[p];
+        if (!pool->cq)
+            continue;
+        grpc_completion_queue_shutdown(pool->cq);
+        if (s->started)
+            for (size_t i = 0; i < pool->n_threads; i++)
+                pthread_join(pool->threads[i].thread, NULL);
+        else /* no worker ever polled it: drain here */
+            while (grpc_completion_queue_next(pool->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+                   GRPC_QUEUE_SHUTDOWN)
+                ;
+        grpc_completion_queue_destroy(pool->cq);
+        for (size_t i = 0; i < pool->n_threads; i++) {
+            grpc_completion_queue *pluck = pool->threads[i].worker.pluck_cq;
+            grpc_completion_queue_shutdown(pluck);
+            grpc_completion_queue_destroy(pluck);
+        }
+        free(pool->threads);
+    }
+}
+
+rt_server *rt_server_create(const rt_service *service, const rt_config *config,
+                            const rt_peers *peers, char **error)
+{
+    *error = NULL;
+    rt_server *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    s->service = service;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->idle, NULL);
+    s->grpc = create_grpc_server(config);
+    s->calls = rt_call_cache_create(peers);
+    s->drained_fd = eventfd(0, EFD_CLOEXEC);
+    s->registered = calloc(service->n_methods ? service->n_methods : 1, sizeof *s->registered);
+    if (s->drained_fd < 0 || !s->registered)
+        abort();
+    int n_pools = has_chained(service) ? POOL_COUNT : 1;
+    for (int p = 0; p < n_pools; p++) {
+        rt_pool *pool = &s->pools[p];
+        pool->server = s;
+        pool->cq = grpc_completion_queue_create_for_next(NULL);
+        pool->n_threads = (size_t)config->workers;
+        pool->threads = calloc(pool->n_threads, sizeof *pool->threads);
+        if (!pool->threads)
+            abort();
+        for (size_t i = 0; i < pool->n_threads; i++) {
+            pool->threads[i].pool = pool;
+            pool->threads[i].worker.pluck_cq = grpc_completion_queue_create_for_pluck(NULL);
+        }
+        grpc_server_register_completion_queue(s->grpc, pool->cq, NULL);
+    }
+    for (size_t i = 0; i < service->n_methods; i++)
+        s->registered[i] = grpc_server_register_method(s->grpc, service->methods[i].path, NULL,
+                                                       GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    int port = grpc_server_add_http2_port(s->grpc, config->listen, creds);
+    grpc_server_credentials_release(creds);
+    if (port == 0) {
+        if (asprintf(error, "cannot listen on %s: address in use or invalid", config->listen) < 0)
+            *error = NULL;
+        rt_server_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+void rt_server_start(rt_server *s, rt_db **dbs)
+{
+    grpc_server_start(s->grpc);
+    s->started = true;
+    atomic_store(&s->accepting, true);
+    const rt_service *svc = s->service;
+    for (size_t i = 0; i < svc->n_methods; i++)
+        for (size_t k = 0; k < pool_of(s, &svc->methods[i])->n_threads; k++)
+            request_slot(s, &svc->methods[i], s->registered[i]);
+    for (size_t k = 0; k < s->pools[POOL_LEAF].n_threads; k++)
+        request_slot(s, NULL, NULL);
+    size_t next_db = 0;
+    for (int p = 0; p < POOL_COUNT; p++) {
+        rt_pool *pool = &s->pools[p];
+        for (size_t i = 0; i < pool->n_threads; i++) {
+            pool->threads[i].worker.db = dbs[next_db++];
+            if (pthread_create(&pool->threads[i].thread, NULL, worker_main, &pool->threads[i]) != 0) {
+                perror("pthread_create");
+                abort();
+            }
+        }
+    }
+}
+
+int rt_server_drained_fd(const rt_server *s)
+{
+    return s->drained_fd;
+}
+
+void rt_server_begin_shutdown(rt_server *s)
+{
+    atomic_store(&s->accepting, false);
+    grpc_server_shutdown_and_notify(s->grpc, s->pools[POOL_LEAF].cq, &s->shutdown_tag);
+}
+
+void rt_server_cancel_all(rt_server *s)
+{
+    grpc_server_cancel_all_calls(s->grpc);
+}
+
+void rt_server_destroy(rt_server *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    while (s->active > 0)
+        pthread_cond_wait(&s->idle, &s->lock);
+    pthread_mutex_unlock(&s->lock);
+    grpc_server_destroy(s->grpc);
+    destroy_queues(s);
+    rt_call_cache_destroy(s->calls);
+    pthread_cond_destroy(&s->idle);
+    pthread_mutex_destroy(&s->lock);
+    free(s->registered);
+    close(s->drained_fd);
+    free(s);
+}

@@ -1,0 +1,31 @@
+/* The gRPC server: listening socket, completion queues, worker threads and
+ * the standing requests that feed them. */
+#ifndef RT_SERVER_H
+#define RT_SERVER_H
+
+#include "config.h"
+#include "peers.h"
+#include "service.h"
+
+typedef struct rt_server rt_server;
+
+/* Database connections the server needs: one per worker thread. */
+size_t rt_server_worker_count(const rt_service *service, const rt_config *config);
+/* Creates the server and binds config->listen. NULL with *error (malloc'd)
+ * when the address cannot be bound. */
+rt_server *rt_server_create(const rt_service *service, const rt_config *config,
+                            const rt_peers *peers, char **error);
+/* Starts serving; dbs[rt_server_worker_count()] are lent to the workers. */
+void rt_server_start(rt_server *server, rt_db **dbs);
+/* Readable once a shutdown begun by rt_server_begin_shutdown has drained. */
+int rt_server_drained_fd(const rt_server *server);
+/* Stops accepting calls; calls in flight may finish. */
+void rt_server_begin_shutdown(rt_server *server);
+/* Ends the calls still in flight (CANCELLED to their callers). */
+void rt_server_cancel_all(rt_server *server);
+/* After the drain (or on a never-started server): waits for handlers still
+ * returning from cancelled calls, stops the workers and frees everything
+ * except the lent connections. */
+void rt_server_destroy(rt_server *server);
+
+#endif

@@ -1,0 +1,183 @@
+/* Flag and environment parsing: defaults, environment, flags winning over
+ * the environment, peer flag naming and dialing defaults, and every way a
+ * command line can be wrong. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static const rt_endpoint peers[] = {
+    {"wallet.WalletService", "WALLET_SERVICE_URL", "0.0.0.0:50052"},
+};
+static const rt_service svc = {
+    .daemon_name = "user-service",
+    .self = {"user.UserService", "USER_SERVICE_URL", "0.0.0.0:50051"},
+    .peers = peers,
+    .n_peers = 1,
+};
+
+/* The environment a test sets up: NULL-terminated name/value pairs. */
+static const char *const *g_env;
+
+static const char *lookup(const char *name)
+{
+    for (const char *const *p = g_env; p && *p; p += 2)
+        if (strcmp(p[0], name) == 0)
+            return p[1];
+    return NULL;
+}
+
+static rt_config_outcome parse(rt_config *c, const char *const *env, char *error, int argc, ...)
+{
+    char *argv[32] = {"user-service"};
+    va_list ap;
+    va_start(ap, argc);
+    for (int i = 1; i < argc; i++)
+        argv[i] = va_arg(ap, char *);
+    va_end(ap);
+    g_env = env;
+    error[0] = '\0';
+    return rt_config_parse(c, &svc, argc, argv, lookup, error, 256);
+}
+
+static const char *const with_db[] = {"DATABASE_URL", "postgresql://u:secret@h/db", NULL};
+
+static void defaults(void **state)
+{
+    (void)state;
+    rt_config c;
+    char error[256];
+    assert_int_equal(parse(&c, with_db, error, 1), RT_CONFIG_RUN);
+    assert_string_equal(c.listen, "0.0.0.0:50051");
+    assert_string_equal(c.database_url, "postgresql://u:secret@h/db");
+    assert_string_equal(c.peer_addresses[0], "127.0.0.1:50052");
+    assert_true(c.workers >= 4);
+    assert_int_equal(c.workers, rt_config_default_workers());
+    assert_int_equal(c.max_message_bytes, 1024 * 1024);
+    assert_int_equal(c.drain_seconds, 10);
+    assert_int_equal(c.log_level, RT_LOG_INFO);
+    rt_config_free(&c);
+}
+
+static void environment(void **state)
+{
+    (void)state;
+    const char *const env[] = {"DATABASE_URL", "postgresql://x/y", "USER_SERVICE_URL", "127.0.0.1:6000",
+                               "WALLET_SERVICE_URL", "wallet:7000", "WORKERS", "7",
+                               "LOG_LEVEL", "debug", "MAX_MESSAGE_BYTES", "2048", "DRAIN_SECONDS", "3",
+                               NULL};
+    rt_config c;
+    char error[256];
+    assert_int_equal(parse(&c, env, error, 1), RT_CONFIG_RUN);
+    assert_string_equal(c.listen, "127.0.0.1:6000");
+    assert_string_equal(c.peer_addresses[0], "wallet:7000");
+    assert_int_equal(c.workers, 7);
+    assert_int_equal(c.log_level, RT_LOG_DEBUG);
+    assert_int_equal(c.max_message_bytes, 2048);
+    assert_int_equal(c.drain_seconds, 3);
+    rt_config_free(&c);
+}
+
+static void flags_override_environment(void **state)
+{
+    (void)state;
+    const char *const env[] = {"DATABASE_URL", "postgresql://env/db", "USER_SERVICE_URL", "127.0.0.1:6000",
+                               "WALLET_SERVICE_URL", "0.0.0.0:7000", "WORKERS", "7", NULL};
+    rt_config c;
+    char error[256];
+    assert_int_equal(parse(&c, env, error, 9, "--listen", "[::]:6001", "--database-url=postgresql://flag/db",
+                           "--wallet-service-url", "10.0.0.2:7001", "--workers=2", "--log-level", "ERROR"),
+                     RT_CONFIG_RUN);
+    assert_string_equal(c.listen, "[::]:6001");
+    assert_string_equal(c.database_url, "postgresql://flag/db");
+    assert_string_equal(c.peer_addresses[0], "10.0.0.2:7001");
+    assert_int_equal(c.workers, 2);
+    assert_int_equal(c.log_level, RT_LOG_ERROR);
+    rt_config_free(&c);
+
+    /* 0.0.0.0 from the environment is dialed as loopback too */
+    assert_int_equal(parse(&c, env, error, 1), RT_CONFIG_RUN);
+    assert_string_equal(c.peer_addresses[0], "127.0.0.1:7000");
+    rt_config_free(&c);
+}
+
+static void help_and_version_win(void **state)
+{
+    (void)state;
+    rt_config c;
+    char error[256];
+    assert_int_equal(parse(&c, NULL, error, 3, "--bogus", "--help"), RT_CONFIG_HELP);
+    rt_config_free(&c);
+    assert_int_equal(parse(&c, NULL, error, 2, "-h"), RT_CONFIG_HELP);
+    rt_config_free(&c);
+    assert_int_equal(parse(&c, NULL, error, 2, "--version"), RT_CONFIG_VERSION);
+    rt_config_free(&c);
+}
+
+static void expect_error(const char *const *env, const char *needle, int argc, const char *a1,
+                         const char *a2)
+{
+    rt_config c;
+    char error[256];
+    assert_int_equal(parse(&c, env, error, argc, a1, a2), RT_CONFIG_ERROR);
+    if (!strstr(error, needle))
+        fail_msg("error '%s' does not mention '%s'", error, needle);
+    rt_config_free(&c);
+}
+
+static void errors(void **state)
+{
+    (void)state;
+    expect_error(NULL, "DATABASE_URL", 1, NULL, NULL);
+    expect_error(with_db, "unknown argument '--bogus'", 2, "--bogus", NULL);
+    expect_error(with_db, "unknown argument 'extra'", 2, "extra", NULL);
+    expect_error(with_db, "--listen needs a value", 2, "--listen", NULL);
+    expect_error(with_db, "--workers", 3, "--workers", "many");
+    expect_error(with_db, "--workers", 3, "--workers", "0");
+    expect_error(with_db, "--workers", 3, "--workers", "12x");
+    expect_error(with_db, "--max-message-bytes", 2, "--max-message-bytes=10", NULL);
+    expect_error(with_db, "--log-level", 3, "--log-level", "loud");
+    const char *const bad_env[] = {"DATABASE_URL", "x", "WORKERS", "-3", NULL};
+    expect_error(bad_env, "WORKERS", 1, NULL, NULL);
+    expect_error(with_db, "listen address", 3, "--listen", "localhost");
+    expect_error(with_db, "listen address", 3, "--listen", "localhost:0");
+    expect_error(with_db, "listen address", 3, "--listen", "localhost:65536");
+    expect_error(with_db, "listen address", 3, "--listen", ":50051");
+    expect_error(with_db, "listen address", 3, "--listen", "host:50a");
+    expect_error(with_db, "WALLET_SERVICE_URL", 2, "--wallet-service-url=", NULL);
+}
+
+static void address_and_peer_flag_helpers(void **state)
+{
+    (void)state;
+    assert_true(rt_config_valid_address("0.0.0.0:50051"));
+    assert_true(rt_config_valid_address("localhost:1"));
+    assert_true(rt_config_valid_address("[::1]:65535"));
+    assert_false(rt_config_valid_address("[::1:80"));
+    assert_false(rt_config_valid_address("::1"));
+    char flag[64];
+    rt_config_peer_flag("WALLET_SERVICE_URL", flag, sizeof flag);
+    assert_string_equal(flag, "--wallet-service-url");
+    rt_config_peer_flag("USER_SERVICE_URL", flag, sizeof flag);
+    assert_string_equal(flag, "--user-service-url");
+    rt_config_peer_flag("LONG_NAME", flag, 6);
+    assert_string_equal(flag, "--lon");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults),
+        cmocka_unit_test(environment),
+        cmocka_unit_test(flags_override_environment),
+        cmocka_unit_test(help_and_version_win),
+        cmocka_unit_test(errors),
+        cmocka_unit_test(address_and_peer_flag_helpers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

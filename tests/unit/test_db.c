@@ -1,0 +1,143 @@
+/* The database layer against a real PostgreSQL: statements, SQLSTATE
+ * mapping, deadline cancellation, and recovery after the server kills the
+ * session. Needs DATABASE_URL (any database will do: no table is touched);
+ * skipped without it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "db.h"
+
+enum { SLEEP, VERSION_READ, TERMINATE_SELF, NARROW, COUNT_WRITE, NOW };
+
+static const rt_db_statement statements[] = {
+    [SLEEP] = {"t_sleep", "SELECT pg_sleep($1::float8)", 1, true},
+    [VERSION_READ] = {"t_read", "SELECT $1::int + 1", 1, true},
+    [TERMINATE_SELF] = {"t_term", "SELECT pg_terminate_backend(pg_backend_pid())", 0, false},
+    [NARROW] = {"t_narrow", "SELECT $1::int::smallint", 1, true},
+    [COUNT_WRITE] = {"t_write", "SELECT $1::int + 1", 1, false},
+    [NOW] = {"t_now", "SELECT '2026-04-02 17:26:48.12'::timestamp(3)", 0, true},
+};
+#define N_STATEMENTS (sizeof statements / sizeof statements[0])
+
+static int setup(void **state)
+{
+    const char *url = getenv("DATABASE_URL");
+    *state = NULL;
+    if (!url)
+        return 0;
+    char *error = NULL;
+    *state = rt_db_connect(url, statements, N_STATEMENTS, &error);
+    if (!*state) {
+        fprintf(stderr, "%s\n", error);
+        free(error);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    rt_db_close(*state);
+    return 0;
+}
+
+#define DB_OR_SKIP(state)                                                                          \
+    rt_db *db = *(state);                                                                          \
+    if (!db)                                                                                       \
+        skip();
+
+static void reads_values(void **state)
+{
+    DB_OR_SKIP(state);
+    rt_arena *a = rt_arena_new(256);
+    PGresult *res;
+    const char *params[] = {rt_db_param_int32(a, 41)};
+    assert_int_equal(rt_db_exec(db, &statements[VERSION_READ], params, &res).code, GRPC_STATUS_OK);
+    assert_int_equal(rt_db_get_int32(res, 0, 0), 42);
+    assert_string_equal(rt_db_get_text(a, res, 0, 0), "42");
+    PQclear(res);
+    assert_int_equal(rt_db_exec(db, &statements[NOW], NULL, &res).code, GRPC_STATUS_OK);
+    assert_string_equal(rt_db_get_timestamp(a, res, 0, 0), "2026-04-02T17:26:48.120Z");
+    PQclear(res);
+    rt_arena_free(a);
+}
+
+static void sqlstates_map(void **state)
+{
+    DB_OR_SKIP(state);
+    PGresult *res;
+    const char *big[] = {"100000"};
+    rt_status s = rt_db_exec(db, &statements[NARROW], big, &res);
+    assert_int_equal(s.code, GRPC_STATUS_OUT_OF_RANGE);
+    assert_null(res);
+    const char *bad[] = {"not a number"};
+    s = rt_db_exec(db, &statements[VERSION_READ], bad, &res);
+    assert_int_equal(s.code, GRPC_STATUS_INVALID_ARGUMENT);
+    assert_null(strstr(s.message, "not a number"));
+}
+
+static void deadline_cancels_the_statement(void **state)
+{
+    DB_OR_SKIP(state);
+    PGresult *res;
+    const char *two_seconds[] = {"2"};
+    gpr_timespec start = gpr_now(GPR_CLOCK_MONOTONIC);
+    rt_db_set_deadline(db, gpr_time_add(start, gpr_time_from_millis(200, GPR_TIMESPAN)));
+    rt_status s = rt_db_exec(db, &statements[SLEEP], two_seconds, &res);
+    int64_t ms = gpr_time_to_millis(gpr_time_sub(gpr_now(GPR_CLOCK_MONOTONIC), start));
+    assert_int_equal(s.code, GRPC_STATUS_DEADLINE_EXCEEDED);
+    assert_true(ms < 1500);
+    /* already past: refused without a round trip */
+    s = rt_db_exec(db, &statements[SLEEP], two_seconds, &res);
+    assert_int_equal(s.code, GRPC_STATUS_DEADLINE_EXCEEDED);
+    rt_db_set_deadline(db, gpr_inf_future(GPR_CLOCK_MONOTONIC));
+    const char *zero[] = {"0"};
+    assert_int_equal(rt_db_exec(db, &statements[SLEEP], zero, &res).code, GRPC_STATUS_OK);
+    PQclear(res);
+    assert_true(rt_db_healthy(db));
+}
+
+static void broken_connections_recover(void **state)
+{
+    DB_OR_SKIP(state);
+    PGresult *res;
+    /* the session dies under a write: UNAVAILABLE, not retried */
+    rt_status s = rt_db_exec(db, &statements[TERMINATE_SELF], NULL, &res);
+    assert_int_equal(s.code, GRPC_STATUS_UNAVAILABLE);
+    assert_string_equal(s.message, "database unavailable");
+    /* reconnected and re-prepared */
+    const char *one[] = {"1"};
+    assert_int_equal(rt_db_exec(db, &statements[COUNT_WRITE], one, &res).code, GRPC_STATUS_OK);
+    PQclear(res);
+    assert_true(rt_db_healthy(db));
+}
+
+static void unreachable_database_is_described_without_password(void **state)
+{
+    (void)state;
+    char *error = NULL;
+    rt_db *db = rt_db_connect("postgresql://app:secret@127.0.0.1:1/wallet?connect_timeout=2", statements,
+                              N_STATEMENTS, &error);
+    assert_null(db);
+    assert_non_null(strstr(error, "127.0.0.1:1/wallet"));
+    assert_null(strstr(error, "secret"));
+    free(error);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(reads_values),
+        cmocka_unit_test(sqlstates_map),
+        cmocka_unit_test(deadline_cancels_the_statement),
+        cmocka_unit_test(broken_connections_recover),
+        cmocka_unit_test(unreachable_database_is_described_without_password),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
