@@ -32,6 +32,8 @@ rt_status user_service__create_user(rt_call *call, const User__CreateUserRequest
     Wallet__WalletResponse *wallet = NULL;
     status = wallet_service__call_create_wallet(call, &wallet_request, &wallet);
     if (!rt_ok(status)) {
+        /* The undo must run even when the caller's deadline is what failed. */
+        rt_db_set_deadline(db, gpr_inf_future(GPR_CLOCK_MONOTONIC));
         rt_status undone = db_user_delete_by_id(db, user.id);
         if (!rt_ok(undone))
             rt_log_call_event(call, RT_LOG_ERROR, "compensation failed: user %s has no wallet", user.id);
