@@ -14,6 +14,7 @@ CPPFLAGS  += -Igen -Iruntime -I/usr/include/postgresql
 LDLIBS    += $(shell pkg-config --libs grpc libprotobuf-c 2>/dev/null || echo -lgrpc -lgpr -lprotobuf-c) \
              -lpq -lmicrohttpd -lpthread
 BUILD     ?= build
+BIN       ?= bin
 DAEMONS   := user-service wallet-service
 LUA       := lua5.4
 DEPS_STAMP := $(BUILD)/.deps-ok
@@ -27,7 +28,7 @@ UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps regen run migrate test test-codegen test-unit test-sanitize test-integration \
         check-gen bench clean
-all: $(addprefix bin/,$(DAEMONS))
+all: $(addprefix $(BIN)/,$(DAEMONS))
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/deps.sh
@@ -36,26 +37,29 @@ $(DEPS_STAMP): scripts/deps.sh
 
 $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC    $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libgen.a: $(GEN_OBJ)
-	$(AR) rcs $@ $^
+	@$(AR) rcs $@ $^
 $(BUILD)/libruntime.a: $(RUNTIME_OBJ)
-	$(AR) rcs $@ $^
+	@$(AR) rcs $@ $^
 
-# bin/user-service <- gen/user_service.main.c + handlers/user_service.c + the libraries.
+# $(BIN)/user-service <- gen/user_service.main.c + handlers/user_service.c + the libraries.
 define daemon_rule
-bin/$(1): $(BUILD)/gen/$(subst -,_,$(1)).main.o $(BUILD)/handlers/$(subst -,_,$(1)).o \
+$(BIN)/$(1): $(BUILD)/gen/$(subst -,_,$(1)).main.o $(BUILD)/handlers/$(subst -,_,$(1)).o \
           $(BUILD)/libgen.a $(BUILD)/libruntime.a
-	@mkdir -p bin
-	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $(BUILD)/libgen.a $$(LDLIBS)
+	@mkdir -p $$(@D)
+	@echo "  LINK  $$@"
+	@$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $(BUILD)/libgen.a $$(LDLIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
 
 # One cmocka binary per tests/unit/test_*.c, linked against both libraries.
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgen.a $(BUILD)/libruntime.a | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libgen.a $(BUILD)/libruntime.a \
+	@echo "  LINK  $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libgen.a $(BUILD)/libruntime.a \
 	  $(BUILD)/libgen.a $(LDLIBS) -lcmocka
 
 regen: | $(DEPS_STAMP)
@@ -84,13 +88,15 @@ test-codegen: | $(DEPS_STAMP)
 test-unit: $(UNIT_BIN)
 	@bash scripts/run-unit.sh $(UNIT_BIN)
 
-# The unit suite and the daemons again, built with ASan and UBSan in build-sanitize/.
+# The unit and integration suites again, built with ASan and UBSan in build-sanitize/.
+SANITIZE := BUILD=build-sanitize BIN=build-sanitize/bin \
+  OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 test-sanitize:
-	@$(MAKE) --no-print-directory BUILD=build-sanitize OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  LDFLAGS="-fsanitize=address,undefined" test-unit
+	@$(MAKE) --no-print-directory $(SANITIZE) test-unit
+	@$(MAKE) --no-print-directory $(SANITIZE) test-integration
 
 test-integration: all
-	@bash tests/integration/run.sh
+	@BIN_DIR=$(abspath $(BIN)) bash tests/integration/run.sh
 
 bench:
 	@bash bench/run.sh

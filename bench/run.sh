@@ -56,20 +56,19 @@ done
 [ -d tests/integration/node_modules/@grpc/grpc-js ] ||
   (cd tests/integration && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
-# --- build: release flags; bin/ is shared with the debug build, so the old
-# binaries are removed to force the link from build-release/, then copied away.
+# --- build: release flags into build-release/ (its own bin/, so the debug
+# build in bin/ is left alone), then copied away.
 # BENCH_BIN=DIR skips the build and measures the daemons in DIR instead.
 mkdir -p "$tmp/bin" "$tmp/logs" "$tmp/body" "$tmp/run"
 if [ -n "${BENCH_BIN:-}" ]; then
   cp "$BENCH_BIN/user-service" "$BENCH_BIN/wallet-service" "$tmp/bin/"
   put build "none: BENCH_BIN=$BENCH_BIN"
 else
-  log "building the release (make BUILD=build-release OPT='-O2 -DNDEBUG' all)"
-  rm -f bin/user-service bin/wallet-service
-  make -s BUILD=build-release OPT="-O2 -DNDEBUG" all >"$tmp/build.log" 2>&1 ||
+  log "building the release (make BUILD=build-release BIN=build-release/bin OPT='-O2 -DNDEBUG' all)"
+  make -s BUILD=build-release BIN=build-release/bin OPT="-O2 -DNDEBUG" all >"$tmp/build.log" 2>&1 ||
     { tail -30 "$tmp/build.log" >&2; die "release build failed (log above)"; }
-  cp bin/user-service bin/wallet-service "$tmp/bin/"
-  put build 'make BUILD=build-release OPT="-O2 -DNDEBUG" all'
+  cp build-release/bin/user-service build-release/bin/wallet-service "$tmp/bin/"
+  put build 'make BUILD=build-release BIN=build-release/bin OPT="-O2 -DNDEBUG" all'
 fi
 
 # --- machine ---------------------------------------------------------------------
