@@ -19,7 +19,7 @@ DAEMONS   := user-service wallet-service
 LUA       := lua5.4
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-GEN_SRC     := $(sort $(filter-out %.main.c,$(wildcard gen/*.c gen/google/protobuf/*.c)))
+GEN_SRC     := $(sort $(filter-out %.main.c,$(shell find gen -name "*.c" 2>/dev/null)))
 RUNTIME_SRC := $(sort $(wildcard runtime/*.c))
 GEN_OBJ     := $(GEN_SRC:%.c=$(BUILD)/%.o)
 RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
