@@ -77,7 +77,7 @@ migrate: | $(DEPS_STAMP)
 	@bash scripts/migrate.sh
 
 run: all
-	@bash scripts/run.sh
+	@BIN_DIR=$(abspath $(BIN)) bash scripts/run.sh
 
 test: | $(DEPS_STAMP)
 	@bash scripts/test.sh

@@ -3,18 +3,21 @@
 # and labelled. Without DATABASE_URL it starts a project-local PostgreSQL in
 # var/pg (port PG_PORT, default 55432, data kept between runs). Migrations are
 # applied either way. Ctrl-C drains the daemons and stops what this started.
+# VAR_DIR (default var/) holds the lock, the pid and the local cluster.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-mkdir -p var
+var=${VAR_DIR:-var}
+mkdir -p "$var"
 
-# One `make run` at a time: the lock is released when this shell exits.
-exec 9>var/run.lock
+# One `make run` at a time: the lock is released when this shell exits
+# (children get `9>&-` so a server it starts cannot keep holding it).
+exec 9>"$var/run.lock"
 if ! flock -n 9; then
-  echo "make run: already running (pid $(cat var/run.pid 2>/dev/null || echo '?')); stop it with Ctrl-C in its terminal" >&2
+  echo "make run: already running (pid $(cat "$var/run.pid" 2>/dev/null || echo '?')); stop it with Ctrl-C in its terminal" >&2
   exit 1
 fi
-echo $$ > var/run.pid
+echo $$ >"$var/run.pid"
 
 user_addr=${USER_SERVICE_URL:-0.0.0.0:50051}
 wallet_addr=${WALLET_SERVICE_URL:-0.0.0.0:50052}
@@ -33,17 +36,17 @@ stop_all() {
   [ ${#pids[@]} -eq 0 ] || kill -TERM "${pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
   if [ "$started_pg" = 1 ]; then
-    bash scripts/pg.sh stop var/pg && echo "make run: local PostgreSQL stopped (data kept in var/pg)" >&2
+    bash scripts/pg.sh stop "$var/pg" && echo "make run: local PostgreSQL stopped (data kept in $var/pg)" >&2
   fi
-  rm -f var/run.pid
+  rm -f "$var/run.pid"
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 if [ -z "${DATABASE_URL:-}" ]; then
-  DATABASE_URL=$(bash scripts/pg.sh start var/pg "${PG_PORT:-55432}")
+  DATABASE_URL=$(bash scripts/pg.sh start "$var/pg" "${PG_PORT:-55432}" 9>&-)
   started_pg=1
-  echo "make run: local PostgreSQL at $DATABASE_URL (data in var/pg)" >&2
+  echo "make run: local PostgreSQL at $DATABASE_URL (data in $var/pg)" >&2
 fi
 export DATABASE_URL USER_SERVICE_URL="$user_addr" WALLET_SERVICE_URL="$wallet_addr"
 bash scripts/migrate.sh
@@ -51,7 +54,7 @@ bash scripts/migrate.sh
 # Each daemon's lines get its name in front; sed -u keeps them line-buffered.
 for daemon in user-service wallet-service; do
   # setsid: Ctrl-C reaches only this script, which then signals each daemon once (drain).
-  setsid bin/"$daemon" 2> >(trap "" INT; exec sed -u "s/^/[$daemon] /" >&2) &
+  setsid "${BIN_DIR:-bin}/$daemon" 9>&- 2> >(trap "" INT; exec sed -u "s/^/[$daemon] /" >&2) &
   pids+=($!)
 done
 echo "make run: user-service on $user_addr, wallet-service on $wallet_addr; Ctrl-C stops both" >&2

@@ -18,6 +18,9 @@ cleanup() { bash "$root/scripts/pg.sh" stop "$tmp/pg" || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 DATABASE_URL=$(bash "$root/scripts/pg.sh" start "$tmp/pg" "$port")
 export DATABASE_URL LOG_DIR="$tmp/logs" BIN_DIR="${BIN_DIR:-$root/bin}"
+# Daemons a test starts without a metrics port of its own serve no /metrics:
+# the default ports (9464, 9465) may be taken on this machine.
+export METRICS_ADDR=0
 mkdir -p "$LOG_DIR"
 bash "$root/scripts/migrate.sh" 2>/dev/null
 

@@ -1,0 +1,76 @@
+// `make migrate` (scripts/migrate.sh) on fresh databases, re-runs, concurrent
+// runners and a database made by the old NestJS + Prisma system.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const fs = require('node:fs');
+const { execFile, execFileSync } = require('node:child_process');
+const { ROOT, DATABASE_URL, sql } = require('./lib/harness');
+
+const MIGRATE = path.join(ROOT, 'scripts/migrate.sh');
+
+function freshDatabase(name) {
+  sql(`DROP DATABASE IF EXISTS ${name}`);
+  sql(`CREATE DATABASE ${name}`);
+  return DATABASE_URL.replace(/\/[^/]+$/, `/${name}`);
+}
+
+function psql(url, query) {
+  return execFileSync('psql', [url, '-X', '-q', '-t', '-A', '-v', 'ON_ERROR_STOP=1', '-c', query], { encoding: 'utf8' }).trim();
+}
+
+function migrate(url) {
+  return new Promise((resolve) => {
+    execFile('bash', [MIGRATE], { env: { ...process.env, DATABASE_URL: url } },
+      (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stderr }));
+  });
+}
+
+test('fresh database: applied once, re-running is a no-op', async () => {
+  const url = freshDatabase('it_migrate_fresh');
+  const first = await migrate(url);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /applied 0001_init\.sql/);
+  const second = await migrate(url);
+  assert.equal(second.code, 0, second.stderr);
+  assert.doesNotMatch(second.stderr, /applied/);
+  assert.equal(psql(url, 'SELECT string_agg(version, \',\') FROM "_wallet_migrations"'), '0001');
+  assert.equal(psql(url, `SELECT count(*) FROM pg_indexes WHERE tablename IN ('User', 'Wallet')`), '5');
+});
+
+test('concurrent runners apply each migration exactly once', async () => {
+  const url = freshDatabase('it_migrate_race');
+  const results = await Promise.all([migrate(url), migrate(url), migrate(url)]);
+  for (const r of results) assert.equal(r.code, 0, r.stderr);
+  assert.equal(results.filter((r) => /applied 0001/.test(r.stderr)).length, 1);
+  assert.equal(psql(url, 'SELECT count(*) FROM "_wallet_migrations"'), '1');
+});
+
+test('a database made by the old system is adopted, its data kept', async () => {
+  const url = freshDatabase('it_migrate_old');
+  // What Prisma left behind: its own bookkeeping table and the same schema.
+  psql(url, 'CREATE TABLE "_prisma_migrations" (id VARCHAR(36) PRIMARY KEY, migration_name VARCHAR(255) NOT NULL)');
+  execFileSync('psql', [url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', path.join(ROOT, 'migrations/0001_init.sql')]);
+  psql(url, `INSERT INTO "User" (id, email, name) VALUES ('6f1c2d1e-1111-4aaa-8bbb-123456789abc', 'old@example.com', 'Old')`);
+  psql(url, `INSERT INTO "Wallet" (id, "userId", balance) VALUES ('7f1c2d1e-1111-4aaa-8bbb-123456789abc', '6f1c2d1e-1111-4aaa-8bbb-123456789abc', 42)`);
+  const r = await migrate(url);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /applied/);
+  assert.equal(psql(url, 'SELECT version FROM "_wallet_migrations"'), '0001');
+  assert.equal(psql(url, 'SELECT balance FROM "Wallet"'), '42');
+});
+
+test('a broken migration is rolled back whole and not recorded', async () => {
+  const url = freshDatabase('it_migrate_broken');
+  const dir = fs.mkdtempSync('/tmp/wallet-mig-');
+  fs.copyFileSync(path.join(ROOT, 'migrations/0001_init.sql'), path.join(dir, '0001_init.sql'));
+  fs.writeFileSync(path.join(dir, '0002_broken.sql'), 'CREATE TABLE "Half" (id TEXT);\nSELECT no_such_function();\n');
+  const r = await new Promise((resolve) => execFile('bash', [MIGRATE],
+    { env: { ...process.env, DATABASE_URL: url, MIGRATIONS_DIR: dir } },
+    (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stderr })));
+  fs.rmSync(dir, { recursive: true });
+  assert.notEqual(r.code, 0);
+  assert.equal(psql(url, 'SELECT string_agg(version, \',\') FROM "_wallet_migrations"'), '0001');
+  assert.equal(psql(url, `SELECT to_regclass('"Half"') IS NULL`), 't');
+});
