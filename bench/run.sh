@@ -118,7 +118,12 @@ put pgb_cmd "pgbench -n -M prepared -c 8 -j 2 -T $PG_SECS [-D uid=UUID | \\set u
 
 # --- request bodies ------------------------------------------------------------------
 declare -A method=([GetUserById]=/user.UserService/GetUserById [GetWallet]=/wallet.WalletService/GetWallet
-                   [CreditWallet]=/wallet.WalletService/CreditWallet [DebitWallet]=/wallet.WalletService/DebitWallet)
+                   [CreditWallet]=/wallet.WalletService/CreditWallet [DebitWallet]=/wallet.WalletService/DebitWallet
+                   [Bare]=/grpc.health.v1.Health/Check)
+# "Bare": wallet-service's health Check with an empty request, a unary call
+# through the same runtime path (decode, handler, encode, log) that touches no
+# database: the daemon's own rate, for the read target's combined ceiling.
+printf '\0\0\0\0\0' >"$tmp/body/Bare.0"
 for i in "${!rpc_ids[@]}"; do
   id=${rpc_ids[$i]}
   bash "$here/body.sh" "$tmp/body/GetUserById.$i" "$id"
@@ -149,9 +154,10 @@ for d in user wallet; do read -r rss hwm < <(mem_kb "${pid[$d]}"); put "rss_idle
 
 # Every body once through @grpc/grpc-js: status must be 0; learn the answer size.
 declare -A size credits debits
-for rpc in GetUserById GetWallet CreditWallet DebitWallet; do
+for rpc in GetUserById GetWallet CreditWallet DebitWallet Bare; do
   case $rpc in GetUserById) addr=$USER_SERVICE_URL ;; *) addr=$WALLET_SERVICE_URL ;; esac
   bodies=(); for i in "${!rpc_ids[@]}"; do bodies+=("$tmp/body/$rpc.$i"); done
+  [ "$rpc" = Bare ] && bodies=("$tmp/body/Bare.0")
   node "$here/check.js" "$addr" "${method[$rpc]}" "${bodies[@]}" >"$tmp/run/check.$rpc"
   i=0
   while read -r code bytes rest; do
@@ -220,6 +226,7 @@ sample_memory() {  # max VmRSS of both daemons while load runs, into $tmp/run/rs
 }
 sample_memory & sampler_pid=$!
 
+run_h2 Bare 8x8
 for rpc in GetUserById GetWallet CreditWallet DebitWallet; do
   for scen in 1x1 1x16 8x8 8x8s; do
     [ "$QUICK" = 1 ] && [ "$scen" = 1x16 ] && continue   # smoke run: the shapes that matter

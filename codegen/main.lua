@@ -80,7 +80,7 @@ local function generate(opts, tmp)
   for _, file in ipairs(model.files) do
     for _, emitter in ipairs(emitters.per_file) do add(emitter.emit(file, model)) end
     if #file.services > 0 then
-      add(emitters.descriptor.emit(file, protoc.descriptor_set(opts["proto-dir"], { file.name }, tmp)))
+      add(emitters.descriptor.emit(file, protoc.descriptor_set(opts["proto-dir"], { file.name }, tmp, protoc.BUILTIN)))
     end
   end
   for _, t in ipairs(model.tables) do add(emitters.repository.emit(t, model)) end

@@ -1,38 +1,66 @@
 -- Runs protoc: descriptor sets for the model and for embedding, and protoc-c's
--- C output. The system include dir supplies google/protobuf/descriptor.proto,
--- which rules.proto imports.
+-- C output. The system include dir supplies google/protobuf/descriptor.proto
+-- (which rules.proto imports), any.proto and duration.proto (which
+-- google/rpc imports); Debian's grpc-proto supplies the health and reflection
+-- contracts the runtime serves next to every daemon's own service.
 local util = require("util")
 
 local M = {}
 
 M.SYSTEM_INCLUDE = "/usr/include"
+M.GRPC_INCLUDE = "/usr/share/grpc-proto"
 M.DESCRIPTOR_PROTO = "google/protobuf/descriptor.proto"
 
+-- The contracts of the runtime's built-in services and error details, as
+-- import paths; every daemon's embedded descriptor set carries them.
+M.BUILTIN = { "grpc/health/v1/health.proto", "grpc/reflection/v1/reflection.proto",
+  "grpc/reflection/v1alpha/reflection.proto", "google/rpc/status.proto", "google/rpc/error_details.proto" }
+-- Those the runtime encodes or decodes, with the imports their C code
+-- includes: protoc-c compiles these. v1alpha reflection is served as a
+-- descriptor only; its messages are v1's, byte for byte.
+M.BUILTIN_C = { "grpc/health/v1/health.proto", "grpc/reflection/v1/reflection.proto", "google/rpc/status.proto",
+  "google/rpc/error_details.proto", "google/protobuf/any.proto", "google/protobuf/duration.proto",
+  M.DESCRIPTOR_PROTO }
+
 local function base_cmd(proto_dir)
-  return ("protoc -I%s -I%s"):format(util.shell_quote(proto_dir), util.shell_quote(M.SYSTEM_INCLUDE))
+  return ("protoc -I%s -I%s -I%s"):format(util.shell_quote(proto_dir), util.shell_quote(M.SYSTEM_INCLUDE),
+    util.shell_quote(M.GRPC_INCLUDE))
 end
 
-local function paths(proto_dir, names)
+-- names relative to proto_dir; import paths (builtin) are found in whichever
+-- include dir holds them, as protoc wants a file path for each input.
+local function paths(proto_dir, names, imports)
   local list = {}
   for i, n in ipairs(names) do list[i] = util.shell_quote(util.join(proto_dir, n)) end
+  for _, n in ipairs(imports or {}) do
+    for _, dir in ipairs({ proto_dir, M.SYSTEM_INCLUDE, M.GRPC_INCLUDE }) do
+      local f = io.open(util.join(dir, n), "rb")
+      if f then
+        f:close()
+        list[#list + 1] = util.shell_quote(util.join(dir, n))
+        break
+      end
+    end
+  end
   return table.concat(list, " ")
 end
 
--- The serialized FileDescriptorSet of names (relative to proto_dir) and
--- everything they import, with source comments.
-function M.descriptor_set(proto_dir, names, tmp_dir)
-  local out = util.join(tmp_dir, "set-" .. table.concat(names, "+"):gsub("[^%w.+-]", "_") .. ".pb")
+-- The serialized FileDescriptorSet of names (relative to proto_dir), the
+-- import paths in imports, and everything they import, with source comments.
+function M.descriptor_set(proto_dir, names, tmp_dir, imports)
+  local out = util.join(tmp_dir, "set-" .. table.concat(names, "+"):gsub("[^%w.+-]", "_")
+    .. (imports and "+builtin" or "") .. ".pb")
   util.run(("%s --include_imports --include_source_info --descriptor_set_out=%s %s"):format(
-    base_cmd(proto_dir), util.shell_quote(out), paths(proto_dir, names)))
+    base_cmd(proto_dir), util.shell_quote(out), paths(proto_dir, names, imports)))
   return util.read_file(out)
 end
 
--- protoc-c's files for names plus descriptor.proto, as { [relative path] = content }.
+-- protoc-c's files for names plus the built-in contracts, as { [relative path] = content }.
 function M.c_files(proto_dir, names, tmp_dir)
   local out_dir = util.join(tmp_dir, "c_out")
   os.execute("mkdir -p " .. util.shell_quote(out_dir))
-  util.run(("%s --c_out=%s %s %s"):format(base_cmd(proto_dir), util.shell_quote(out_dir), paths(proto_dir, names),
-    util.shell_quote(util.join(M.SYSTEM_INCLUDE, M.DESCRIPTOR_PROTO))))
+  util.run(("%s --c_out=%s %s"):format(base_cmd(proto_dir), util.shell_quote(out_dir),
+    paths(proto_dir, names, M.BUILTIN_C)))
   local files = {}
   for _, rel in ipairs(util.list_files(out_dir)) do files[rel] = util.read_file(util.join(out_dir, rel)) end
   return files

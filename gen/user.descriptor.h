@@ -3,15 +3,11 @@
 #ifndef GEN_USER_DESCRIPTOR_H
 #define GEN_USER_DESCRIPTOR_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include "descriptor_index.h"
 
-/* The serialized google.protobuf.FileDescriptorSet of user.proto with its imports and source
- * comments (protoc --include_imports --include_source_info). The length is a macro too, so
- * static initialisers can use it. */
-#define USER_DESCRIPTOR_SET_LEN 56232u
-
-extern const uint8_t user_descriptor_set[USER_DESCRIPTOR_SET_LEN];
-extern const size_t user_descriptor_set_len;
+/* The descriptors user.proto's daemon serves through reflection: user.proto, its imports and the
+ * built-in contracts, with source comments (protoc --include_imports --include_source_info),
+ * indexed. */
+extern const rt_descriptor_index user_descriptors;
 
 #endif

@@ -70,6 +70,5 @@ const rt_service user_service__service = {
     .n_peers = sizeof peers / sizeof peers[0],
     .statements = db_statements,
     .n_statements = DB_STATEMENT_COUNT,
-    .descriptor_set = user_descriptor_set,
-    .descriptor_set_len = USER_DESCRIPTOR_SET_LEN,
+    .descriptors = &user_descriptors,
 };

@@ -3,15 +3,11 @@
 #ifndef GEN_WALLET_DESCRIPTOR_H
 #define GEN_WALLET_DESCRIPTOR_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include "descriptor_index.h"
 
-/* The serialized google.protobuf.FileDescriptorSet of wallet.proto with its imports and source
- * comments (protoc --include_imports --include_source_info). The length is a macro too, so
- * static initialisers can use it. */
-#define WALLET_DESCRIPTOR_SET_LEN 57269u
-
-extern const uint8_t wallet_descriptor_set[WALLET_DESCRIPTOR_SET_LEN];
-extern const size_t wallet_descriptor_set_len;
+/* The descriptors wallet.proto's daemon serves through reflection: wallet.proto, its imports and
+ * the built-in contracts, with source comments (protoc --include_imports --include_source_info),
+ * indexed. */
+extern const rt_descriptor_index wallet_descriptors;
 
 #endif

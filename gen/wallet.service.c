@@ -113,6 +113,5 @@ const rt_service wallet_service__service = {
     .n_peers = sizeof peers / sizeof peers[0],
     .statements = db_statements,
     .n_statements = DB_STATEMENT_COUNT,
-    .descriptor_set = wallet_descriptor_set,
-    .descriptor_set_len = WALLET_DESCRIPTOR_SET_LEN,
+    .descriptors = &wallet_descriptors,
 };

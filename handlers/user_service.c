@@ -1,5 +1,10 @@
 /* Business logic of user.UserService. Transport, decoding and validation
  * happen before these run (gen/user.service.c); they only decide. */
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "db_queries.h"
 #include "db_user.h"
 #include "log.h"
 #include "user.map.h"
@@ -7,21 +12,43 @@
 #include "uuid.h"
 #include "wallet.client.h"
 
-/* A user always has a wallet: the user row is committed first (wallet-service
- * verifies it through GetUserById on its own connection), then the wallet is
- * requested; if that fails the user is deleted again and the wallet-service
- * status is returned. A wallet created whose answer was lost goes too: the
- * foreign key cascades the delete. */
+/* Abandoned creations are swept at most this often, by whichever CreateUser
+ * comes first after the interval: no extra thread, no cost per call. */
+#define SWEEP_INTERVAL_SECONDS 60
+
+static _Atomic int64_t next_sweep;
+
+/* Deletes users whose creation a killed user-service never finished (their
+ * pending marker outlived any CreateUser). Failures only delay the sweep. */
+static void sweep_abandoned_users(rt_call *call)
+{
+    int64_t now = (int64_t)time(NULL);
+    int64_t due = atomic_load(&next_sweep);
+    if (now < due || !atomic_compare_exchange_strong(&next_sweep, &due, now + SWEEP_INTERVAL_SECONDS))
+        return;
+    int64_t deleted = 0;
+    if (rt_ok(db_delete_abandoned_users(rt_call_db(call), &deleted)) && deleted > 0)
+        rt_log_call_event(call, RT_LOG_WARN, "deleted %lld users whose creation was abandoned",
+                          (long long)deleted);
+}
+
+/* A user always has a wallet: the user row is committed first, with a pending
+ * marker (wallet-service verifies the user through GetUserById on its own
+ * connection), then the wallet is requested; if that fails the user is
+ * deleted again and the wallet-service status is returned. A wallet created
+ * whose answer was lost goes too: the foreign key cascades the delete. If this
+ * process dies in between, the marker lets a later sweep finish the undo. */
 rt_status user_service__create_user(rt_call *call, const User__CreateUserRequest *request,
                                     User__UserResponse *response)
 {
     rt_db *db = rt_call_db(call);
     rt_arena *arena = rt_call_arena(call);
+    sweep_abandoned_users(call);
+
     char id[RT_UUID_STRLEN + 1];
     rt_uuid_v4(id);
-
     db_user_row user;
-    rt_status status = db_user_insert(db, arena, id, request->email, request->name, &user);
+    rt_status status = db_insert_pending_user(db, arena, id, request->email, request->name, &user);
     if (status.code == GRPC_STATUS_ALREADY_EXISTS)
         return rt_status_of(GRPC_STATUS_ALREADY_EXISTS, "a user with this email already exists");
     if (!rt_ok(status))
@@ -31,14 +58,17 @@ rt_status user_service__create_user(rt_call *call, const User__CreateUserRequest
     wallet_request.user_id = (char *)user.id;
     Wallet__WalletResponse *wallet = NULL;
     status = wallet_service__call_create_wallet(call, &wallet_request, &wallet);
+    /* Both follow-ups must run even when the caller's deadline is what failed. */
+    rt_db_set_deadline(db, gpr_inf_future(GPR_CLOCK_MONOTONIC));
     if (!rt_ok(status)) {
-        /* The undo must run even when the caller's deadline is what failed. */
-        rt_db_set_deadline(db, gpr_inf_future(GPR_CLOCK_MONOTONIC));
         rt_status undone = db_user_delete_by_id(db, user.id);
         if (!rt_ok(undone))
-            rt_log_call_event(call, RT_LOG_ERROR, "compensation failed: user %s has no wallet", user.id);
+            rt_log_call_event(call, RT_LOG_ERROR, "compensation failed: user %s has no wallet yet", user.id);
         return status;
     }
+    int64_t cleared = 0;
+    if (!rt_ok(db_clear_pending_user(db, user.id, &cleared)))
+        rt_log_call_event(call, RT_LOG_WARN, "user %s stays marked pending", user.id);
 
     user__user_response__from_db_user_row(response, &user);
     return RT_OK;

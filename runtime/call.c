@@ -10,6 +10,8 @@
 #include "codec.h"
 #include "deadline.h"
 #include "log.h"
+#include "metrics.h"
+#include "status_details.h"
 #include "uuid.h"
 
 /* Most calls fit their arena's first block and never touch malloc again. */
@@ -79,6 +81,8 @@ void rt_call_release(rt_call *c)
     if (c->reply)
         grpc_byte_buffer_destroy(c->reply);
     grpc_slice_unref(c->status_details);
+    if (c->n_trailers)
+        grpc_slice_unref(c->trailer.value);
     if (c->call)
         grpc_call_unref(c->call);
     rt_arena_reset(c->arena);
@@ -165,6 +169,17 @@ static const char *violations_message(rt_arena *arena, const ProtobufCMessageDes
     return text;
 }
 
+/* INVALID_ARGUMENT with a readable message and, for clients that decode
+ * google.rpc details, a BadRequest listing the same violations. */
+static rt_status bad_request(rt_call *c, const rt_violations *v)
+{
+    const char *message = violations_message(c->arena, c->method->request_type, v);
+    c->trailer.key = grpc_slice_from_static_string(RT_STATUS_DETAILS_KEY);
+    c->trailer.value = rt_status_details_bad_request(c->arena, GRPC_STATUS_INVALID_ARGUMENT, message, v);
+    c->n_trailers = 1;
+    return rt_status_of(GRPC_STATUS_INVALID_ARGUMENT, message);
+}
+
 /* The steps before and including the handler; *response is set on OK. */
 static rt_status run(rt_call *c, ProtobufCMessage **response)
 {
@@ -183,8 +198,7 @@ static rt_status run(rt_call *c, ProtobufCMessage **response)
         rt_violations v = {0};
         m->validate(request, &v);
         if (v.count)
-            return rt_status_of(GRPC_STATUS_INVALID_ARGUMENT,
-                                violations_message(c->arena, m->request_type, &v));
+            return bad_request(c, &v);
     }
     rt_db_set_deadline(c->worker->db, c->deadline);
     rt_status status = m->invoke(c, request, response);
@@ -208,6 +222,7 @@ bool rt_call_serve(rt_call *c, rt_worker *worker)
     c->log_name = c->method ? c->method->name : unknown_path(c);
     c->request_id = request_id_of(c);
     rt_log_set_call(c->log_name, c->request_id);
+    rt_metrics_server_started(c->method);
 
     ProtobufCMessage *response = NULL;
     rt_status st = run(c, &response);
@@ -238,6 +253,8 @@ bool rt_call_serve(rt_call *c, rt_worker *worker)
     }
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     ops[n].data.send_status_from_server.status = st.code;
+    ops[n].data.send_status_from_server.trailing_metadata_count = c->n_trailers;
+    ops[n].data.send_status_from_server.trailing_metadata = &c->trailer;
     ops[n++].data.send_status_from_server.status_details = st.message ? &c->status_details : NULL;
     ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
     ops[n++].data.recv_close_on_server.cancelled = &c->client_cancelled;
@@ -278,5 +295,6 @@ void rt_call_complete(rt_call *c, bool ok)
     if (!ok || c->client_cancelled)
         msg = "the caller went away before the answer arrived";
     rt_log_with(level_for(c->status.code), &f, "%s", msg ? msg : "finished");
+    rt_metrics_server_handled(c->method, c->status.code, f.duration_ms / 1e3);
     rt_call_release(c);
 }

@@ -46,6 +46,9 @@ struct rt_call {
     grpc_metadata reply_md;
     grpc_byte_buffer *reply;
     grpc_slice status_details;
+    /* grpc-status-details-bin (google.rpc.Status) when there is one. */
+    grpc_metadata trailer;
+    size_t n_trailers;
     int client_cancelled;
 };
 

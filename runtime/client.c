@@ -9,6 +9,7 @@
 #include "codec.h"
 #include "deadline.h"
 #include "log.h"
+#include "metrics.h"
 
 /* A peer call never outlives this, even for a caller without a deadline. */
 #define RT_CLIENT_TIMEOUT_MS 5000
@@ -99,10 +100,9 @@ static rt_status status_of(rt_call *parent, const char *service_name, peer_answe
     return rt_status_of(a->code, message);
 }
 
-rt_status rt_client_unary(rt_call *parent, const char *service_name, const char *method_path,
-                          const ProtobufCMessage *request,
-                          const ProtobufCMessageDescriptor *response_type,
-                          ProtobufCMessage **response)
+static rt_status unary(rt_call *parent, const char *service_name, const char *method_path,
+                       const ProtobufCMessage *request,
+                       const ProtobufCMessageDescriptor *response_type, ProtobufCMessage **response)
 {
     *response = NULL;
     grpc_channel *channel = rt_peers_channel(parent->peers, service_name);
@@ -157,5 +157,18 @@ rt_status rt_client_unary(rt_call *parent, const char *service_name, const char 
     grpc_metadata_array_destroy(&a.initial_md);
     grpc_metadata_array_destroy(&a.trailing_md);
     grpc_call_unref(call);
+    return status;
+}
+
+/* Counts every peer call, however it ends. */
+rt_status rt_client_unary(rt_call *parent, const char *service_name, const char *method_path,
+                          const ProtobufCMessage *request,
+                          const ProtobufCMessageDescriptor *response_type,
+                          ProtobufCMessage **response)
+{
+    gpr_timespec started = gpr_now(GPR_CLOCK_MONOTONIC);
+    rt_metrics_client_started(method_path);
+    rt_status status = unary(parent, service_name, method_path, request, response_type, response);
+    rt_metrics_client_handled(method_path, status.code, rt_elapsed_ms(started) / 1e3);
     return status;
 }

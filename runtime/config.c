@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "metrics_http.h"
+
 /* One numeric setting and its accepted range. */
 typedef struct {
     const char *flag;
@@ -129,6 +131,8 @@ static bool apply_env(rt_config *c, const rt_service *svc, const number_setting 
         set_string(&c->listen, v);
     if ((v = env("DATABASE_URL")) && *v)
         set_string(&c->database_url, v);
+    if ((v = env("METRICS_ADDR")) && *v)
+        set_string(&c->metrics_listen, v);
     for (size_t i = 0; i < svc->n_peers; i++)
         if ((v = env(svc->peers[i].address_env)) && *v)
             set_string(&c->peer_addresses[i], v);
@@ -152,6 +156,10 @@ static bool apply_flag(rt_config *c, const rt_service *svc, const number_setting
     }
     if ((v = flag_value("--database-url", argc, argv, i, &missing))) {
         set_string(&c->database_url, v);
+        return true;
+    }
+    if ((v = flag_value("--metrics-listen", argc, argv, i, &missing))) {
+        set_string(&c->metrics_listen, v);
         return true;
     }
     if ((v = flag_value("--log-level", argc, argv, i, &missing))) {
@@ -180,6 +188,7 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
 {
     memset(c, 0, sizeof *c);
     c->listen = strdup(svc->self.default_address);
+    c->metrics_listen = rt_metrics_http_default_address(svc);
     c->n_peers = svc->n_peers;
     c->peer_addresses = calloc(svc->n_peers ? svc->n_peers : 1, sizeof *c->peer_addresses);
     for (size_t i = 0; i < svc->n_peers; i++)
@@ -217,6 +226,10 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
         fail(error, size, "listen address '%s' is not host:port with a port in 1..65535", c->listen);
         return RT_CONFIG_ERROR;
     }
+    if (strcmp(c->metrics_listen, "0") != 0 && !rt_config_valid_address(c->metrics_listen)) {
+        fail(error, size, "metrics address '%s' is not host:port (or 0 for none)", c->metrics_listen);
+        return RT_CONFIG_ERROR;
+    }
     for (size_t i = 0; i < svc->n_peers; i++) {
         if (!*c->peer_addresses[i]) {
             fail(error, size, "%s: empty address", svc->peers[i].address_env);
@@ -232,6 +245,7 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
 void rt_config_free(rt_config *c)
 {
     free(c->listen);
+    free(c->metrics_listen);
     free(c->database_url);
     for (size_t i = 0; i < c->n_peers && c->peer_addresses; i++)
         free(c->peer_addresses[i]);
@@ -251,6 +265,10 @@ void rt_config_usage(const rt_service *svc, FILE *out)
     fprintf(out, "  %-32s %-22s %s\n", "--listen HOST:PORT", svc->self.address_env,
             svc->self.default_address);
     fprintf(out, "  %-32s %-22s %s\n", "--database-url URL", "DATABASE_URL", "(required)");
+    char *metrics = rt_metrics_http_default_address(svc);
+    fprintf(out, "  %-32s %-22s %s (GET /metrics; 0: none)\n", "--metrics-listen HOST:PORT",
+            "METRICS_ADDR", metrics);
+    free(metrics);
     for (size_t i = 0; i < svc->n_peers; i++) {
         char flag[128];
         rt_config_peer_flag(svc->peers[i].address_env, flag, sizeof flag);

@@ -14,6 +14,7 @@
 
 typedef struct {
     char *listen;          /* host:port to serve on */
+    char *metrics_listen;  /* host:port of GET /metrics, or "0" for none */
     char *database_url;    /* secret: never print, see rt_db_describe_url */
     char **peer_addresses; /* dial targets, parallel to service->peers */
     size_t n_peers;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "db_control.h"
 #include "deadline.h"
 #include "log.h"
+#include "metrics.h"
 
 /* Polls wake up this often to notice rt_db_interrupt_all. */
 #define RT_DB_POLL_SLICE_MS 200
@@ -29,6 +31,14 @@ struct rt_db {
     const rt_db_statement *statements;
     size_t n_statements;
     gpr_timespec deadline; /* monotonic */
+    bool counted_up;       /* as last reported to metrics */
+    char *url;             /* libpq form of the configured URL */
+    char options[256];     /* session settings */
+    /* A session from rt_db_open_later is opened by whichever of the warm-up
+     * thread and its worker comes first, under `opening`; `opened` is set
+     * after that first attempt (and from the start by rt_db_connect). */
+    atomic_bool opened;
+    pthread_mutex_t opening;
 };
 
 static const char *g_application_name = "wallet-platform";
@@ -60,81 +70,153 @@ static char *format_error(const char *fmt, const char *a, const char *b)
     return out;
 }
 
-/* Prepares every statement; on failure returns the (SQL-free) reason. */
+/* The reason a prepare failed, without SQL. */
+static char *prepare_error(rt_db *db, const rt_db_statement *s, const PGresult *res)
+{
+    char *reason = first_line(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+    if (!reason || !*reason) {
+        free(reason);
+        reason = first_line(PQerrorMessage(db->conn));
+    }
+    char *error = format_error("cannot prepare statement %s: %s", s->name, reason);
+    free(reason);
+    return error;
+}
+
+/* Prepares every statement in one round trip (pipeline mode: all Parse
+ * messages, then one Sync) rather than one each, which was most of a
+ * session's set-up time. On failure returns the (SQL-free) reason. */
 static char *prepare_all(rt_db *db)
 {
-    for (size_t i = 0; i < db->n_statements; i++) {
+    if (!PQenterPipelineMode(db->conn))
+        return first_line(PQerrorMessage(db->conn));
+    bool sent = true;
+    for (size_t i = 0; i < db->n_statements && sent; i++) {
         const rt_db_statement *s = &db->statements[i];
-        PGresult *res = PQprepare(db->conn, s->name, s->sql, s->n_params, NULL);
-        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        char *reason = ok ? NULL : first_line(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
-        PQclear(res);
-        if (!ok) {
-            if (!reason || !*reason) {
-                free(reason);
-                reason = first_line(PQerrorMessage(db->conn));
-            }
-            char *error = format_error("cannot prepare statement %s: %s", s->name, reason);
-            free(reason);
-            return error;
-        }
+        sent = PQsendPrepare(db->conn, s->name, s->sql, s->n_params, NULL);
     }
-    return NULL;
+    sent = sent && PQpipelineSync(db->conn);
+    char *error = sent ? NULL : first_line(PQerrorMessage(db->conn));
+    /* One result per statement, each followed by a NULL, then the Sync's;
+     * after a failure the rest come back PGRES_PIPELINE_ABORTED. */
+    for (size_t i = 0; sent;) {
+        PGresult *res = PQgetResult(db->conn);
+        if (!res) {
+            if (PQstatus(db->conn) == CONNECTION_BAD)
+                break;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            break;
+        }
+        if (st != PGRES_COMMAND_OK && st != PGRES_PIPELINE_ABORTED && !error)
+            error = prepare_error(db, &db->statements[i < db->n_statements ? i : 0], res);
+        PQclear(res);
+        i++;
+    }
+    if (!error && PQstatus(db->conn) != CONNECTION_OK)
+        error = first_line(PQerrorMessage(db->conn));
+    PQexitPipelineMode(db->conn);
+    return error;
+}
+
+static rt_db *db_new(const char *url, const rt_db_statement *statements, size_t n_statements)
+{
+    rt_db *db = calloc(1, sizeof *db);
+    if (!db)
+        abort();
+    char *search_path = NULL;
+    char *rewritten = rt_db_url_for_libpq(url, &search_path);
+    db->url = rewritten ? rewritten : strdup(url);
+    snprintf(db->options, sizeof db->options, "-c TimeZone=UTC -c DateStyle=ISO%s%s",
+             search_path ? " -c search_path=" : "", search_path ? search_path : "");
+    free(search_path);
+    db->statements = statements;
+    db->n_statements = n_statements;
+    db->deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    pthread_mutex_init(&db->opening, NULL);
+    return db;
+}
+
+/* Connects and prepares; NULL, or why not (malloc'd, without secrets). */
+static char *open_session(rt_db *db)
+{
+    /* connect_timeout comes before the URL so the URL may override it; the
+     * session settings come after so it may not. */
+    const char *keys[] = {"connect_timeout", "dbname", "options", "application_name", NULL};
+    const char *values[] = {"5", db->url, db->options, g_application_name, NULL};
+    db->conn = PQconnectdbParams(keys, values, 1);
+    char *error = NULL;
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        char *where = rt_db_describe_url(db->url);
+        char *reason = first_line(PQerrorMessage(db->conn));
+        error = format_error("cannot connect to database %s: %s", where, reason);
+        free(reason);
+        free(where);
+    } else if (!(error = prepare_all(db))) {
+        rt_metrics_db_up(&db->counted_up, true);
+    }
+    return error;
 }
 
 rt_db *rt_db_connect(const char *url, const rt_db_statement *statements, size_t n_statements,
                      char **error)
 {
-    *error = NULL;
-    char *where = rt_db_describe_url(url);
-    char *search_path = NULL;
-    char *rewritten = rt_db_url_for_libpq(url, &search_path);
-    char options[256];
-    snprintf(options, sizeof options, "-c TimeZone=UTC -c DateStyle=ISO%s%s",
-             search_path ? " -c search_path=" : "", search_path ? search_path : "");
-    /* connect_timeout comes before the URL so the URL may override it; the
-     * session settings come after so it may not. */
-    const char *keys[] = {"connect_timeout", "dbname", "options", "application_name", NULL};
-    const char *values[] = {"5", rewritten ? rewritten : url, options, g_application_name, NULL};
-    PGconn *conn = PQconnectdbParams(keys, values, 1);
-    free(rewritten);
-    free(search_path);
-
-    rt_db *db = NULL;
-    if (PQstatus(conn) != CONNECTION_OK) {
-        char *reason = first_line(PQerrorMessage(conn));
-        *error = format_error("cannot connect to database %s: %s", where, reason);
-        free(reason);
-        PQfinish(conn);
-    } else {
-        db = calloc(1, sizeof *db);
-        if (!db)
-            abort();
-        db->conn = conn;
-        db->statements = statements;
-        db->n_statements = n_statements;
-        db->deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC);
-        *error = prepare_all(db);
-        if (*error) {
-            rt_db_close(db);
-            db = NULL;
-        }
+    rt_db *db = db_new(url, statements, n_statements);
+    *error = open_session(db);
+    atomic_store(&db->opened, true);
+    if (*error) {
+        rt_db_close(db);
+        db = NULL;
     }
-    free(where);
     return db;
+}
+
+rt_db *rt_db_open_later(const char *url, const rt_db_statement *statements, size_t n_statements)
+{
+    return db_new(url, statements, n_statements);
+}
+
+/* The first attempt to open a session from rt_db_open_later; later ones
+ * are reconnects. A failure is logged, and the session then behaves like
+ * one whose connection broke. */
+static void ensure_opened(rt_db *db)
+{
+    if (atomic_load(&db->opened))
+        return;
+    pthread_mutex_lock(&db->opening);
+    if (!atomic_load(&db->opened)) {
+        char *error = open_session(db);
+        if (error)
+            rt_log(RT_LOG_ERROR, "%s", error);
+        free(error);
+        atomic_store(&db->opened, true);
+    }
+    pthread_mutex_unlock(&db->opening);
+}
+
+void rt_db_open_pending(rt_db *db)
+{
+    if (!atomic_load(&g_interrupted))
+        ensure_opened(db);
 }
 
 void rt_db_close(rt_db *db)
 {
     if (!db)
         return;
+    rt_metrics_db_up(&db->counted_up, false);
     PQfinish(db->conn);
+    pthread_mutex_destroy(&db->opening);
+    free(db->url);
     free(db);
 }
 
 bool rt_db_healthy(rt_db *db)
 {
-    return PQstatus(db->conn) == CONNECTION_OK;
+    return atomic_load(&db->opened) && PQstatus(db->conn) == CONNECTION_OK;
 }
 
 void rt_db_set_deadline(rt_db *db, gpr_timespec deadline)
@@ -158,6 +240,7 @@ static bool reconnect(rt_db *db)
         return false;
     }
     rt_log(RT_LOG_INFO, "database reconnected");
+    rt_metrics_db_up(&db->counted_up, true);
     return true;
 }
 
@@ -285,6 +368,7 @@ rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *
                      PGresult **result)
 {
     *result = NULL;
+    ensure_opened(db);
     for (int attempt = 0;; attempt++) {
         if (atomic_load(&g_interrupted))
             return rt_status_of(GRPC_STATUS_CANCELLED, "server shutting down");
@@ -297,6 +381,7 @@ rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *
         if (run_once(db, stmt, params, result, &status) == RUN_DONE)
             return status;
         rt_log(RT_LOG_ERROR, "database connection lost during statement %s", stmt->name);
+        rt_metrics_db_up(&db->counted_up, false);
         /* Whether a write committed before the break is unknown: only reads
          * are retried, and only once. */
         if (!reconnect(db) || !stmt->idempotent || attempt > 0)

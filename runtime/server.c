@@ -12,7 +12,11 @@
  * pool, renewed as each call arrives, so calls queue inside gRPC rather
  * than being refused. Generic slots must exist even though every known
  * method is registered: without one, an unknown method would wait for the
- * caller's deadline instead of getting UNIMPLEMENTED. */
+ * caller's deadline instead of getting UNIMPLEMENTED.
+ *
+ * Besides the service's own methods the server answers the built-in ones:
+ * health Check on the leaf pool like any unary method, and the streaming
+ * reflection and health Watch methods on threads of their own (streams.h). */
 #include "server.h"
 
 #include <grpc/grpc_security.h>
@@ -25,7 +29,10 @@
 #include <unistd.h>
 
 #include "call.h"
+#include "health.h"
 #include "log.h"
+#include "reflection.h"
+#include "streams.h"
 
 enum { POOL_LEAF, POOL_CHAINED, POOL_COUNT };
 
@@ -46,9 +53,14 @@ struct rt_pool {
 
 struct rt_server {
     const rt_service *service;
+    const char *database_url; /* probed for health */
     grpc_server *grpc;
     rt_pool pools[POOL_COUNT];
+    const rt_method **methods; /* the service's, then the built-in unary ones */
+    size_t n_methods;
     void **registered; /* gRPC handle per method */
+    rt_stream_method stream_methods[3];
+    rt_streams *streams;
     rt_call_cache *calls;
     int drained_fd;
     char shutdown_tag; /* its address tags the shutdown notification */
@@ -71,9 +83,20 @@ static bool has_chained(const rt_service *service)
     return false;
 }
 
+/* Chained workers spend most of a call waiting on the peer (CreateUser holds
+ * one through the whole user -> wallet -> user chain), so the chained pool
+ * has this many per --workers: with as many as the leaf pool, 4 CreateUser
+ * calls were in progress at a time however many the callers had in flight. */
+#define RT_CHAINED_PER_WORKER 2
+
+static size_t pool_size(int pool, const rt_config *config)
+{
+    return (size_t)config->workers * (pool == POOL_CHAINED ? RT_CHAINED_PER_WORKER : 1);
+}
+
 size_t rt_server_worker_count(const rt_service *service, const rt_config *config)
 {
-    return (size_t)config->workers * (has_chained(service) ? 2 : 1);
+    return pool_size(POOL_LEAF, config) + (has_chained(service) ? pool_size(POOL_CHAINED, config) : 0);
 }
 
 static rt_pool *pool_of(rt_server *s, const rt_method *m)
@@ -204,20 +227,26 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
     if (!s)
         abort();
     s->service = service;
+    s->database_url = config->database_url;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->idle, NULL);
     s->grpc = create_grpc_server(config);
     s->calls = rt_call_cache_create(peers);
     s->drained_fd = eventfd(0, EFD_CLOEXEC);
-    s->registered = calloc(service->n_methods ? service->n_methods : 1, sizeof *s->registered);
-    if (s->drained_fd < 0 || !s->registered)
+    s->n_methods = service->n_methods + 1;
+    s->methods = calloc(s->n_methods, sizeof *s->methods);
+    s->registered = calloc(s->n_methods, sizeof *s->registered);
+    if (s->drained_fd < 0 || !s->registered || !s->methods)
         abort();
+    for (size_t i = 0; i < service->n_methods; i++)
+        s->methods[i] = &service->methods[i];
+    s->methods[service->n_methods] = &rt_health_check_method;
     int n_pools = has_chained(service) ? POOL_COUNT : 1;
     for (int p = 0; p < n_pools; p++) {
         rt_pool *pool = &s->pools[p];
         pool->server = s;
         pool->cq = grpc_completion_queue_create_for_next(NULL);
-        pool->n_threads = (size_t)config->workers;
+        pool->n_threads = pool_size(p, config);
         pool->threads = calloc(pool->n_threads, sizeof *pool->threads);
         if (!pool->threads)
             abort();
@@ -227,9 +256,16 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
         }
         grpc_server_register_completion_queue(s->grpc, pool->cq, NULL);
     }
-    for (size_t i = 0; i < service->n_methods; i++)
-        s->registered[i] = grpc_server_register_method(s->grpc, service->methods[i].path, NULL,
+    for (size_t i = 0; i < s->n_methods; i++)
+        s->registered[i] = grpc_server_register_method(s->grpc, s->methods[i]->path, NULL,
                                                        GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    void *descriptors = (void *)service->descriptors;
+    s->stream_methods[0] = (rt_stream_method){RT_REFLECTION_V1_PATH, "ServerReflectionInfo", rt_reflection_serve,
+                                              descriptors};
+    s->stream_methods[1] = (rt_stream_method){RT_REFLECTION_V1ALPHA_PATH, "ServerReflectionInfo",
+                                              rt_reflection_serve, descriptors};
+    s->stream_methods[2] = (rt_stream_method){RT_HEALTH_WATCH_PATH, "Health/Watch", rt_health_watch, NULL};
+    s->streams = rt_streams_create(s->grpc, s->stream_methods, sizeof s->stream_methods / sizeof s->stream_methods[0]);
     grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
     int port = grpc_server_add_http2_port(s->grpc, config->listen, creds);
     grpc_server_credentials_release(creds);
@@ -247,10 +283,11 @@ void rt_server_start(rt_server *s, rt_db **dbs)
     grpc_server_start(s->grpc);
     s->started = true;
     atomic_store(&s->accepting, true);
-    const rt_service *svc = s->service;
-    for (size_t i = 0; i < svc->n_methods; i++)
-        for (size_t k = 0; k < pool_of(s, &svc->methods[i])->n_threads; k++)
-            request_slot(s, &svc->methods[i], s->registered[i]);
+    for (size_t i = 0; i < s->n_methods; i++)
+        for (size_t k = 0; k < pool_of(s, s->methods[i])->n_threads; k++)
+            request_slot(s, s->methods[i], s->registered[i]);
+    rt_streams_start(s->streams);
+    rt_health_start(s->service->self.service_name, s->database_url);
     for (size_t k = 0; k < s->pools[POOL_LEAF].n_threads; k++)
         request_slot(s, NULL, NULL);
     size_t next_db = 0;
@@ -274,6 +311,7 @@ int rt_server_drained_fd(const rt_server *s)
 void rt_server_begin_shutdown(rt_server *s)
 {
     atomic_store(&s->accepting, false);
+    rt_health_drain(); /* Watch streams say NOT_SERVING and end */
     grpc_server_shutdown_and_notify(s->grpc, s->pools[POOL_LEAF].cq, &s->shutdown_tag);
 }
 
@@ -290,12 +328,16 @@ void rt_server_destroy(rt_server *s)
     while (s->active > 0)
         pthread_cond_wait(&s->idle, &s->lock);
     pthread_mutex_unlock(&s->lock);
+    rt_streams_wait(s->streams);
     grpc_server_destroy(s->grpc);
     destroy_queues(s);
+    rt_streams_destroy(s->streams);
+    rt_health_stop();
     rt_call_cache_destroy(s->calls);
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->lock);
     free(s->registered);
+    free(s->methods);
     close(s->drained_fd);
     free(s);
 }

@@ -12,6 +12,7 @@
 
 #include "arena.h"
 #include "db.h"
+#include "descriptor_index.h"
 #include "status.h"
 #include "violations.h"
 
@@ -56,8 +57,7 @@ typedef struct {
     size_t n_peers;
     const rt_db_statement *statements;
     size_t n_statements;
-    const uint8_t *descriptor_set; /* serialized google.protobuf.FileDescriptorSet */
-    size_t descriptor_set_len;
+    const rt_descriptor_index *descriptors; /* served through reflection */
 } rt_service;
 
 /* The whole daemon: flags and environment, database, server, signals.

@@ -35,7 +35,9 @@ function M.emit(model)
     "Every method may also answer `INVALID_ARGUMENT` for an undecodable request, `DEADLINE_EXCEEDED`, ",
     "`UNAVAILABLE` when the database or a peer cannot be reached, `UNIMPLEMENTED` for an unknown method and ",
     "`INTERNAL`. A failed rule answers `INVALID_ARGUMENT` with the message ",
-    "`invalid <MessageName>: <field>: <description>; ...`.\n\n",
+    "`invalid <MessageName>: <field>: <description>; ...`, and the same violations as a `google.rpc.Status` ",
+    "with a `google.rpc.BadRequest` (field path and description per violation) in the `grpc-status-details-bin` ",
+    "trailer, which grpcurl and buf curl print.\n\n",
   }
   out[#out + 1] = "## Services\n\n"
   for _, svc in ipairs(model.services) do
@@ -54,6 +56,16 @@ function M.emit(model)
       if #list > 0 then out[#out + 1] = "Status codes: " .. table.concat(list, ", ") .. ".\n\n" end
     end
   end
+  out[#out + 1] = table.concat({
+    "### Built-in services\n\n",
+    "Every daemon also serves, from the contracts in Debian's grpc-proto:\n\n",
+    "- `grpc.health.v1.Health`: `Check` for `\"\"` (the daemon) or its service name (`NOT_FOUND` for others), and ",
+    "the streaming `Watch`. `SERVING` while the database answers a probe made every second; `NOT_SERVING` while it ",
+    "does not and from the start of a shutdown drain, when `Watch` streams end with `UNAVAILABLE`.\n",
+    "- `grpc.reflection.v1.ServerReflection` and `grpc.reflection.v1alpha.ServerReflection`: the daemon's proto ",
+    "files with their imports, the built-in contracts and `google/rpc/status.proto` and ",
+    "`google/rpc/error_details.proto`, so `grpcurl` and `buf curl` need no `.proto` files.\n\n",
+  })
   out[#out + 1] = "## Messages\n\n"
   for _, file in ipairs(model.files) do
     for _, msg in ipairs(file.messages) do

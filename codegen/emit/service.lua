@@ -103,7 +103,7 @@ local function source(file, sources)
       .. ("    .methods = %smethods,\n    .n_methods = sizeof %smethods / sizeof %smethods[0],\n"):format(prefix, prefix, prefix)
       .. ("    .peers = %s,\n    .n_peers = %s,\n"):format(peers_field, n_peers)
       .. "    .statements = db_statements,\n    .n_statements = DB_STATEMENT_COUNT,\n"
-      .. ("    .descriptor_set = %s,\n    .descriptor_set_len = %s,\n};\n"):format(set, descriptor.length_macro(file))
+      .. ("    .descriptors = &%s,\n};\n"):format(set)
   end
   return c.source(sources, file.base .. ".service.h", includes, table.concat(out, "\n"))
 end

@@ -62,8 +62,25 @@ local function number_params(sql, fail)
   return sql, params
 end
 
+-- Drops leading common table expressions (`WITH a AS (...), b AS (...)`):
+-- the statement after them decides the table and the result rows.
+local function strip_ctes(sql)
+  local rest = sql:match("^[Ww][Ii][Tt][Hh]%s+(.*)$")
+  if not rest then return sql end
+  repeat
+    local open = rest:match("^[%w_\"]+%s+[Aa][Ss]%s*()%(")
+    if not open then return sql end
+    local close = rest:match("%b()()", open)
+    rest = rest:sub(close):gsub("^%s*", "")
+    local more = rest:match("^,%s*(.*)$")
+    if more then rest = more end
+  until not more
+  return rest
+end
+
 -- The table a statement works on: UPDATE t, INSERT INTO t, DELETE FROM t, SELECT .. FROM t.
 local function target_table(sql)
+  sql = strip_ctes(sql)
   local patterns = { '^UPDATE%s+"([^"]+)"', '^UPDATE%s+([%w_]+)', '^INSERT%s+INTO%s+"([^"]+)"',
     '^INSERT%s+INTO%s+([%w_]+)', '^DELETE%s+FROM%s+"([^"]+)"', '^DELETE%s+FROM%s+([%w_]+)',
     '^SELECT%s.-%sFROM%s+"([^"]+)"', '^SELECT%s.-%sFROM%s+([%w_]+)' }

@@ -81,23 +81,26 @@ class Daemon {
   }
 }
 
-// Both daemons on fresh ports, each knowing where the other is.
+// Both daemons on fresh ports, each knowing where the other is; each serves
+// /metrics on a fresh port of its own (userMetricsPort, walletMetricsPort).
 async function startPlatform() {
   const userPort = await freePort();
   const walletPort = await freePort();
+  const userMetricsPort = await freePort();
+  const walletMetricsPort = await freePort();
   const env = {
     DATABASE_URL,
     USER_SERVICE_URL: `127.0.0.1:${userPort}`,
     WALLET_SERVICE_URL: `127.0.0.1:${walletPort}`,
     WORKERS: process.env.WORKERS || '4',
   };
-  const user = new Daemon('user-service', env);
-  const wallet = new Daemon('wallet-service', env);
+  const user = new Daemon('user-service', { ...env, METRICS_ADDR: `127.0.0.1:${userMetricsPort}` });
+  const wallet = new Daemon('wallet-service', { ...env, METRICS_ADDR: `127.0.0.1:${walletMetricsPort}` });
   await Promise.all([user.start(userPort), wallet.start(walletPort)]);
   const userClient = new proto.user.UserService(env.USER_SERVICE_URL, grpc.credentials.createInsecure());
   const walletClient = new proto.wallet.WalletService(env.WALLET_SERVICE_URL, grpc.credentials.createInsecure());
   return {
-    env, user, wallet, userPort, walletPort, userClient, walletClient,
+    env, user, wallet, userPort, walletPort, userMetricsPort, walletMetricsPort, userClient, walletClient,
     async stop() {
       userClient.close();
       walletClient.close();
@@ -142,3 +145,26 @@ function uniqueEmail(tag = 'user') {
 }
 
 module.exports = { ROOT, grpc, proto, call, rawCall, sql, startPlatform, freePort, Daemon, uniqueEmail, DATABASE_URL };
+
+// --- Built-in services (reflection, health, error details) ---
+
+const BUF = path.join(__dirname, '..', 'node_modules/.bin/buf');
+
+// `buf curl` over plain HTTP/2 with the gRPC protocol; { code, stdout, stderr }.
+function bufCurl(args) {
+  const { spawnSync } = require('node:child_process');
+  const r = spawnSync(BUF, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', ...args],
+    { encoding: 'utf8', timeout: 20000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+// A client of the standard health / reflection contracts Debian's grpc-proto ships.
+function loadGrpcProto(file) {
+  const def = protoLoader.loadSync(file, {
+    includeDirs: ['/usr/share/grpc-proto'], keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true,
+  });
+  return grpc.loadPackageDefinition(def);
+}
+
+module.exports.bufCurl = bufCurl;
+module.exports.loadGrpcProto = loadGrpcProto;

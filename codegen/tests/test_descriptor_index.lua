@@ -1,0 +1,35 @@
+-- The reflection index emitted into gen/<p>.descriptor.c: the built-in
+-- contracts are in the set with their services listed, extensions are
+-- indexed, and symbols are sorted and unique, as the runtime's bsearch needs.
+local util = require("util")
+local h = require("helpers")
+
+local function generated(name)
+  return util.read_file("gen/" .. name)
+end
+
+return {
+  { "the user set carries the built-in contracts and lists their services", function()
+    local src = generated("user.descriptor.c")
+    for _, f in ipairs({ "user.proto", "rules.proto", "grpc/health/v1/health.proto",
+      "grpc/reflection/v1/reflection.proto", "grpc/reflection/v1alpha/reflection.proto",
+      "google/rpc/status.proto", "google/rpc/error_details.proto", "google/protobuf/any.proto" }) do
+      h.contains(src, ('{"%s", '):format(f))
+    end
+    h.contains(src, '"grpc.health.v1.Health",\n    "grpc.reflection.v1.ServerReflection",\n'
+      .. '    "grpc.reflection.v1alpha.ServerReflection",\n    "user.UserService",\n};')
+    h.contains(src, '{"google.protobuf.FieldOptions", 50100, 1}')
+  end },
+  { "symbols are sorted and unique", function()
+    local src = generated("wallet.descriptor.c")
+    local block = src:match("rt_descriptor_symbol symbols%[%] = {\n(.-)};")
+    local prev
+    for name in block:gmatch('{"([^"]+)", %d+}') do
+      if prev then h.truthy(prev < name, prev .. " before " .. name) end
+      prev = name
+    end
+    h.truthy(prev ~= nil, "symbols found")
+    h.contains(block, '{"wallet.WalletService.DebitWallet", ')
+    h.contains(block, '{"google.rpc.BadRequest.FieldViolation", ')
+  end },
+}
