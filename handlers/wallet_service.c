@@ -71,35 +71,37 @@ rt_status wallet_service__get_wallet(rt_call *call, const Wallet__GetWalletReque
     return RT_OK;
 }
 
-rt_status wallet_service__credit_wallet(rt_call *call, const Wallet__UpdateBalanceRequest *request,
-                                        Wallet__WalletResponse *response)
+/* Credit and debit differ only in their statement and in what a refusal means. */
+typedef rt_status (*balance_update_fn)(rt_db *db, rt_arena *arena, int32_t amount,
+                                       const char *user_id, db_wallet_row *out);
+
+static rt_status change_balance(rt_call *call, const Wallet__UpdateBalanceRequest *request,
+                                Wallet__WalletResponse *response, balance_update_fn update,
+                                rt_status refused)
 {
     rt_arena *arena = rt_call_arena(call);
     const char *user_id = rt_uuid_lower(arena, request->user_id);
     db_wallet_row wallet;
-    rt_status status = db_credit_wallet(rt_call_db(call), arena, request->amount, user_id, &wallet);
+    rt_status status = update(rt_call_db(call), arena, request->amount, user_id, &wallet);
     if (status.code == GRPC_STATUS_NOT_FOUND)
-        return explain_refusal(call, user_id,
-                               rt_status_of(GRPC_STATUS_OUT_OF_RANGE,
-                                            "credit would take the balance past 2147483647"));
+        return explain_refusal(call, user_id, refused);
     if (!rt_ok(status))
         return status;
     wallet__wallet_response__from_db_wallet_row(response, &wallet);
     return RT_OK;
 }
 
+rt_status wallet_service__credit_wallet(rt_call *call, const Wallet__UpdateBalanceRequest *request,
+                                        Wallet__WalletResponse *response)
+{
+    return change_balance(call, request, response, db_credit_wallet,
+                          rt_status_of(GRPC_STATUS_OUT_OF_RANGE,
+                                       "credit would take the balance past 2147483647"));
+}
+
 rt_status wallet_service__debit_wallet(rt_call *call, const Wallet__UpdateBalanceRequest *request,
                                        Wallet__WalletResponse *response)
 {
-    rt_arena *arena = rt_call_arena(call);
-    const char *user_id = rt_uuid_lower(arena, request->user_id);
-    db_wallet_row wallet;
-    rt_status status = db_debit_wallet(rt_call_db(call), arena, request->amount, user_id, &wallet);
-    if (status.code == GRPC_STATUS_NOT_FOUND)
-        return explain_refusal(call, user_id,
-                               rt_status_of(GRPC_STATUS_FAILED_PRECONDITION, "insufficient balance"));
-    if (!rt_ok(status))
-        return status;
-    wallet__wallet_response__from_db_wallet_row(response, &wallet);
-    return RT_OK;
+    return change_balance(call, request, response, db_debit_wallet,
+                          rt_status_of(GRPC_STATUS_FAILED_PRECONDITION, "insufficient balance"));
 }
