@@ -95,8 +95,8 @@ test-sanitize:
 	@$(MAKE) --no-print-directory $(SANITIZE) test-unit
 	@$(MAKE) --no-print-directory $(SANITIZE) test-integration
 
-test-integration: all
-	@BIN_DIR=$(abspath $(BIN)) bash tests/integration/run.sh
+test-integration: all $(UNIT_BIN)
+	@BIN_DIR=$(abspath $(BIN)) UNIT_DIR=$(abspath $(BUILD)/tests) bash tests/integration/run.sh
 
 bench:
 	@bash bench/run.sh

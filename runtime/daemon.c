@@ -177,7 +177,7 @@ static bool connect_all(const rt_service *service, const rt_config *config, rt_d
 /* Everything after a valid config, grpc_init included. */
 static int serve(const rt_service *service, const rt_config *config, int sfd)
 {
-    size_t n_dbs = rt_server_worker_count(service, config);
+    size_t n_dbs = rt_server_session_count(service, config);
     rt_db **dbs = calloc(n_dbs, sizeof *dbs);
     if (!dbs)
         abort();
@@ -200,7 +200,7 @@ static int serve(const rt_service *service, const rt_config *config, int sfd)
         } else {
             rt_server_start(server, dbs);
             rt_log_with(RT_LOG_INFO, &(rt_log_fields){.address = config->listen},
-                        "serving %s (%s, %zu workers, one database session each)",
+                        "serving %s (%s, %zu database sessions)",
                         service->self.service_name, RT_VERSION, n_dbs);
             bool ignored;
             readable(sfd, -1, sfd, &ignored);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "db_control.h"
+#include "db_session.h"
 #include "deadline.h"
 #include "log.h"
 #include "metrics.h"
@@ -39,6 +40,8 @@ struct rt_db {
      * after that first attempt (and from the start by rt_db_connect). */
     atomic_bool opened;
     pthread_mutex_t opening;
+    /* Set on a view (rt_db_view): statements go to these shared sessions. */
+    rt_db_pipeline *pipeline;
 };
 
 static const char *g_application_name = "wallet-platform";
@@ -52,6 +55,11 @@ void rt_db_set_application_name(const char *name)
 void rt_db_interrupt_all(void)
 {
     atomic_store(&g_interrupted, true);
+}
+
+bool rt_db_interrupted(void)
+{
+    return atomic_load(&g_interrupted);
 }
 
 /* The first line of libpq's message, which names the failure without the
@@ -207,7 +215,8 @@ void rt_db_close(rt_db *db)
 {
     if (!db)
         return;
-    rt_metrics_db_up(&db->counted_up, false);
+    if (!db->pipeline)
+        rt_metrics_db_up(&db->counted_up, false);
     PQfinish(db->conn);
     pthread_mutex_destroy(&db->opening);
     free(db->url);
@@ -224,7 +233,25 @@ void rt_db_set_deadline(rt_db *db, gpr_timespec deadline)
     db->deadline = rt_deadline_monotonic(deadline);
 }
 
-static bool reconnect(rt_db *db)
+PGconn *rt_db_conn(rt_db *db)
+{
+    return db->conn;
+}
+
+rt_db *rt_db_view(rt_db_pipeline *pipeline)
+{
+    rt_db *db = db_new("", NULL, 0);
+    db->pipeline = pipeline;
+    atomic_store(&db->opened, true);
+    return db;
+}
+
+void rt_db_mark_lost(rt_db *db)
+{
+    rt_metrics_db_up(&db->counted_up, false);
+}
+
+bool rt_db_reconnect(rt_db *db)
 {
     PQreset(db->conn);
     if (PQstatus(db->conn) != CONNECTION_OK) {
@@ -253,9 +280,7 @@ static bool connection_lost(PGconn *conn, const char *sqlstate)
            strcmp(sqlstate, "57P02") == 0 || strcmp(sqlstate, "57P03") == 0;
 }
 
-typedef enum { RUN_DONE, RUN_BROKEN } run_outcome;
-
-static void cancel_statement(rt_db *db)
+void rt_db_cancel(rt_db *db)
 {
     char err[256];
     PGcancel *cancel = PQgetCancel(db->conn);
@@ -266,7 +291,7 @@ static void cancel_statement(rt_db *db)
 
 /* Waits for the statement's results, cancelling it at the deadline or on
  * interrupt. Returns the first result (the caller clears it) or NULL. */
-static run_outcome collect(rt_db *db, PGresult **first, grpc_status_code *cancelled_as)
+static rt_db_outcome collect(rt_db *db, PGresult **first, grpc_status_code *cancelled_as)
 {
     int fd = PQsocket(db->conn);
     int grace_left = RT_DB_CANCEL_GRACE_MS;
@@ -279,28 +304,28 @@ static run_outcome collect(rt_db *db, PGresult **first, grpc_status_code *cancel
                 bool interrupted = atomic_load(&g_interrupted);
                 wait = (int)rt_deadline_ms_left(db->deadline, RT_DB_POLL_SLICE_MS);
                 if (interrupted || wait == 0) {
-                    cancel_statement(db);
+                    rt_db_cancel(db);
                     *cancelled_as = interrupted ? GRPC_STATUS_CANCELLED : GRPC_STATUS_DEADLINE_EXCEEDED;
                     continue;
                 }
             } else if ((grace_left -= RT_DB_POLL_SLICE_MS) < 0) {
                 PQclear(*first);
                 *first = NULL;
-                return RUN_BROKEN;
+                return RT_DB_BROKEN;
             }
             struct pollfd pfd = {.fd = fd, .events = POLLIN};
             int ready = poll(&pfd, 1, wait);
             if (ready < 0 && errno != EINTR)
-                return RUN_BROKEN;
+                return RT_DB_BROKEN;
             if (ready > 0 && !PQconsumeInput(db->conn)) {
                 PQclear(*first);
                 *first = NULL;
-                return RUN_BROKEN;
+                return RT_DB_BROKEN;
             }
         }
         PGresult *res = PQgetResult(db->conn);
         if (!res)
-            return RUN_DONE;
+            return RT_DB_DONE;
         if (!*first)
             *first = res;
         else
@@ -313,34 +338,40 @@ static rt_status unavailable(void)
     return rt_status_of(GRPC_STATUS_UNAVAILABLE, "database unavailable");
 }
 
-/* One attempt; RUN_BROKEN means the connection failed under the statement. */
-static run_outcome run_once(rt_db *db, const rt_db_statement *stmt, const char *const *params,
+/* One attempt; RT_DB_BROKEN means the connection failed under the statement. */
+static rt_db_outcome run_once(rt_db *db, const rt_db_statement *stmt, const char *const *params,
                             PGresult **result, rt_status *status)
 {
     if (!PQsendQueryPrepared(db->conn, stmt->name, stmt->n_params, params, NULL, NULL, 0)) {
         if (PQstatus(db->conn) == CONNECTION_BAD)
-            return RUN_BROKEN;
+            return RT_DB_BROKEN;
         char *reason = first_line(PQerrorMessage(db->conn));
         rt_log(RT_LOG_ERROR, "database statement %s could not be sent: %s", stmt->name, reason);
         free(reason);
         *status = rt_status_of(GRPC_STATUS_INTERNAL, "internal error");
-        return RUN_DONE;
+        return RT_DB_DONE;
     }
     PGresult *res;
     grpc_status_code cancelled_as;
-    if (collect(db, &res, &cancelled_as) == RUN_BROKEN)
-        return RUN_BROKEN;
+    if (collect(db, &res, &cancelled_as) == RT_DB_BROKEN)
+        return RT_DB_BROKEN;
+    return rt_db_take_result(db, stmt, res, cancelled_as, result, status);
+}
+
+rt_db_outcome rt_db_take_result(rt_db *db, const rt_db_statement *stmt, PGresult *res,
+                                grpc_status_code cancelled_as, PGresult **result, rt_status *status)
+{
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
         /* A cancel that lost the race: the statement did complete. */
         *result = res;
         *status = RT_OK;
-        return RUN_DONE;
+        return RT_DB_DONE;
     }
     const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     if (cancelled_as == GRPC_STATUS_OK && connection_lost(db->conn, sqlstate)) {
         PQclear(res);
-        return RUN_BROKEN;
+        return RT_DB_BROKEN;
     }
     if (cancelled_as != GRPC_STATUS_OK && sqlstate && strcmp(sqlstate, "57014") == 0) {
         *status = cancelled_as == GRPC_STATUS_CANCELLED
@@ -361,13 +392,15 @@ static run_outcome run_once(rt_db *db, const rt_db_statement *stmt, const char *
         free(reason);
     }
     PQclear(res);
-    return RUN_DONE;
+    return RT_DB_DONE;
 }
 
 rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *params,
                      PGresult **result)
 {
     *result = NULL;
+    if (db->pipeline)
+        return rt_db_pipeline_exec(db->pipeline, db->deadline, stmt, params, result);
     ensure_opened(db);
     for (int attempt = 0;; attempt++) {
         if (atomic_load(&g_interrupted))
@@ -375,16 +408,16 @@ rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *
         if (rt_deadline_passed(db->deadline))
             return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded");
         /* A connection already known broken never saw this statement. */
-        if (PQstatus(db->conn) != CONNECTION_OK && !reconnect(db))
+        if (PQstatus(db->conn) != CONNECTION_OK && !rt_db_reconnect(db))
             return unavailable();
         rt_status status;
-        if (run_once(db, stmt, params, result, &status) == RUN_DONE)
+        if (run_once(db, stmt, params, result, &status) == RT_DB_DONE)
             return status;
         rt_log(RT_LOG_ERROR, "database connection lost during statement %s", stmt->name);
         rt_metrics_db_up(&db->counted_up, false);
         /* Whether a write committed before the break is unknown: only reads
          * are retried, and only once. */
-        if (!reconnect(db) || !stmt->idempotent || attempt > 0)
+        if (!rt_db_reconnect(db) || !stmt->idempotent || attempt > 0)
             return unavailable();
     }
 }

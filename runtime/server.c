@@ -2,13 +2,17 @@
  *
  * Two worker pools, each a completion queue polled by its own threads:
  * "leaf" serves methods that call no peer plus the generic slots that answer
- * unknown methods; "chained" serves methods that call peers. A chain such
- * as CreateUser -> wallet CreateWallet -> user GetUserById then always finds
- * a leaf worker free for GetUserById, however many CreateUser calls block
- * chained workers. Each worker owns one database connection (no pool
- * locking) and a pluck queue for its peer calls.
+ * unknown methods; "chained" serves methods that call peers.
  *
- * Every registered method keeps one outstanding request per worker of its
+ * The leaf pool's thread hands each call to the fiber thread (executor.h),
+ * where the handler runs as a fiber over pipelined database sessions, so
+ * many calls wait on PostgreSQL at once without a thread each. A chained
+ * worker thread blocks through its whole call, peer calls included, on a
+ * session and a pluck queue of its own; a chain such as CreateUser ->
+ * wallet CreateWallet -> user GetUserById therefore always finds the leaf
+ * side free for GetUserById, however many CreateUser calls block.
+ *
+ * Every registered method keeps one outstanding request per session of its
  * pool, renewed as each call arrives, so calls queue inside gRPC rather
  * than being refused. Generic slots must exist even though every known
  * method is registered: without one, an unknown method would wait for the
@@ -29,6 +33,7 @@
 #include <unistd.h>
 
 #include "call.h"
+#include "executor.h"
 #include "health.h"
 #include "log.h"
 #include "reflection.h"
@@ -49,6 +54,11 @@ struct rt_pool {
     grpc_completion_queue *cq;
     size_t n_threads;
     worker_thread *threads;
+    size_t n_sessions; /* database sessions the pool holds */
+    size_t n_slots;    /* outstanding requests per method */
+    /* Leaf pool: its threads only hand calls to this fiber thread, which
+     * runs them on the pool's pipelined sessions. */
+    rt_executor *executor;
 };
 
 struct rt_server {
@@ -88,15 +98,26 @@ static bool has_chained(const rt_service *service)
  * has this many per --workers: with as many as the leaf pool, 4 CreateUser
  * calls were in progress at a time however many the callers had in flight. */
 #define RT_CHAINED_PER_WORKER 2
+/* The leaf pool's gRPC threads only hand calls to the fiber thread; more
+ * than one measured slower (they wake each other to take turns polling). */
+#define RT_LEAF_THREADS 1
 
-static size_t pool_size(int pool, const rt_config *config)
+/* The leaf pool's --workers sessions are the fiber thread's; each chained
+ * worker thread has its own. */
+static void size_pool(rt_pool *pool, int which, const rt_config *config)
 {
-    return (size_t)config->workers * (pool == POOL_CHAINED ? RT_CHAINED_PER_WORKER : 1);
+    size_t workers = (size_t)config->workers;
+    pool->n_sessions = which == POOL_CHAINED ? workers * RT_CHAINED_PER_WORKER : workers;
+    pool->n_threads = which == POOL_CHAINED ? pool->n_sessions : RT_LEAF_THREADS;
+    pool->n_slots = pool->n_sessions;
 }
 
-size_t rt_server_worker_count(const rt_service *service, const rt_config *config)
+size_t rt_server_session_count(const rt_service *service, const rt_config *config)
 {
-    return pool_size(POOL_LEAF, config) + (has_chained(service) ? pool_size(POOL_CHAINED, config) : 0);
+    rt_pool leaf, chained;
+    size_pool(&leaf, POOL_LEAF, config);
+    size_pool(&chained, POOL_CHAINED, config);
+    return leaf.n_sessions + (has_chained(service) ? chained.n_sessions : 0);
 }
 
 static rt_pool *pool_of(rt_server *s, const rt_method *m)
@@ -133,10 +154,18 @@ static void count_call(rt_server *s, int delta)
     pthread_mutex_unlock(&s->lock);
 }
 
+static void serve(void *server, rt_call *c, rt_worker *worker)
+{
+    if (!rt_call_serve(c, worker))
+        count_call(server, -1);
+}
+
 static void *worker_main(void *arg)
 {
     worker_thread *t = arg;
     rt_server *s = t->pool->server;
+    /* Named for top -H and perf: which pool a busy thread serves. */
+    pthread_setname_np(pthread_self(), t->pool == &s->pools[POOL_LEAF] ? "grpc-leaf" : "grpc-chained");
     for (;;) {
         grpc_event ev = grpc_completion_queue_next(t->pool->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
@@ -158,8 +187,10 @@ static void *worker_main(void *arg)
         } else {
             count_call(s, +1);
             request_slot(s, c->method, c->registered);
-            if (!rt_call_serve(c, &t->worker))
-                count_call(s, -1);
+            if (t->pool->executor)
+                rt_executor_submit(t->pool->executor, c);
+            else
+                serve(s, c, &t->worker);
         }
     }
     return NULL;
@@ -210,8 +241,11 @@ static void destroy_queues(rt_server *s)
                    GRPC_QUEUE_SHUTDOWN)
                 ;
         grpc_completion_queue_destroy(pool->cq);
+        rt_executor_destroy(pool->executor);
         for (size_t i = 0; i < pool->n_threads; i++) {
             grpc_completion_queue *pluck = pool->threads[i].worker.pluck_cq;
+            if (!pluck)
+                continue;
             grpc_completion_queue_shutdown(pluck);
             grpc_completion_queue_destroy(pluck);
         }
@@ -246,13 +280,14 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
         rt_pool *pool = &s->pools[p];
         pool->server = s;
         pool->cq = grpc_completion_queue_create_for_next(NULL);
-        pool->n_threads = pool_size(p, config);
+        size_pool(pool, p, config);
         pool->threads = calloc(pool->n_threads, sizeof *pool->threads);
         if (!pool->threads)
             abort();
         for (size_t i = 0; i < pool->n_threads; i++) {
             pool->threads[i].pool = pool;
-            pool->threads[i].worker.pluck_cq = grpc_completion_queue_create_for_pluck(NULL);
+            if (p == POOL_CHAINED)
+                pool->threads[i].worker.pluck_cq = grpc_completion_queue_create_for_pluck(NULL);
         }
         grpc_server_register_completion_queue(s->grpc, pool->cq, NULL);
     }
@@ -284,17 +319,19 @@ void rt_server_start(rt_server *s, rt_db **dbs)
     s->started = true;
     atomic_store(&s->accepting, true);
     for (size_t i = 0; i < s->n_methods; i++)
-        for (size_t k = 0; k < pool_of(s, s->methods[i])->n_threads; k++)
+        for (size_t k = 0; k < pool_of(s, s->methods[i])->n_slots; k++)
             request_slot(s, s->methods[i], s->registered[i]);
     rt_streams_start(s->streams);
     rt_health_start(s->service->self.service_name, s->database_url);
-    for (size_t k = 0; k < s->pools[POOL_LEAF].n_threads; k++)
+    rt_pool *leaf = &s->pools[POOL_LEAF];
+    for (size_t k = 0; k < leaf->n_slots; k++)
         request_slot(s, NULL, NULL);
-    size_t next_db = 0;
+    leaf->executor = rt_executor_create(dbs, leaf->n_sessions, serve, s);
+    size_t next_db = leaf->n_sessions;
     for (int p = 0; p < POOL_COUNT; p++) {
         rt_pool *pool = &s->pools[p];
         for (size_t i = 0; i < pool->n_threads; i++) {
-            pool->threads[i].worker.db = dbs[next_db++];
+            pool->threads[i].worker.db = p == POOL_CHAINED ? dbs[next_db++] : NULL;
             if (pthread_create(&pool->threads[i].thread, NULL, worker_main, &pool->threads[i]) != 0) {
                 perror("pthread_create");
                 abort();

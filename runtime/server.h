@@ -9,13 +9,14 @@
 
 typedef struct rt_server rt_server;
 
-/* Database connections the server needs: one per worker thread. */
-size_t rt_server_worker_count(const rt_service *service, const rt_config *config);
+/* Database sessions the server needs: the leaf pool's fiber thread's,
+ * then one per chained worker thread. */
+size_t rt_server_session_count(const rt_service *service, const rt_config *config);
 /* Creates the server and binds config->listen. NULL with *error (malloc'd)
  * when the address cannot be bound. */
 rt_server *rt_server_create(const rt_service *service, const rt_config *config,
                             const rt_peers *peers, char **error);
-/* Starts serving; dbs[rt_server_worker_count()] are lent to the workers. */
+/* Starts serving; dbs[rt_server_session_count()] are lent to the pools. */
 void rt_server_start(rt_server *server, rt_db **dbs);
 /* Readable once a shutdown begun by rt_server_begin_shutdown has drained. */
 int rt_server_drained_fd(const rt_server *server);

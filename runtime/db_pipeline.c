@@ -1,0 +1,386 @@
+/* Pipelined sessions (db_pipeline.h). Each session keeps a FIFO of the
+ * fibers whose statements it carries, in the order sent, because results
+ * come back in that order. Results are read only when poll says the
+ * socket is readable, so the thread never blocks on the database.
+ *
+ * Failure handling mirrors the blocking path in db.c: a broken session is
+ * reconnected and its reads retried once, writes answer UNAVAILABLE
+ * (whether they committed is unknown); a deadline cancels the statement
+ * running on the session. A cancel can land on the statement after the
+ * intended one when that one finished first; such a statement was rolled
+ * back, so it is simply sent again. */
+#include "db_pipeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_session.h"
+#include "deadline.h"
+#include "log.h"
+
+/* Poll at least this often while statements are out, to notice
+ * rt_db_interrupt_all and cancels that never come back. */
+#define RT_PIPE_SLICE_MS 200
+/* A cancelled statement that has not reported back by then means the
+ * session is broken. */
+#define RT_PIPE_CANCEL_GRACE_MS 5000
+
+/* One statement in flight; lives on its fiber's stack while it waits. */
+typedef struct waiter {
+    struct waiter *next;
+    rt_fiber *fiber;
+    const rt_db_statement *stmt;
+    const char *const *params;
+    gpr_timespec deadline;
+    grpc_status_code cancelled_as; /* OK until a cancel was sent for it */
+    gpr_timespec cancelled_at;
+    bool retried;
+    bool done; /* finished while its own fiber was running: not woken */
+    PGresult *first; /* its first result, while the Sync is awaited */
+    PGresult *result;
+    rt_status status;
+} waiter;
+
+typedef struct {
+    rt_db *db;
+    waiter *head, *tail;
+    size_t count;
+    bool want_write; /* libpq holds output the socket did not take */
+} session;
+
+struct rt_db_pipeline {
+    session *sessions;
+    size_t n;
+    waiter *ready, *ready_tail; /* finished, their fibers not yet woken */
+    rt_db_wake_fn wake;
+    void *ctx;
+};
+
+/* Pipeline mode with a non-blocking socket; a reconnect leaves both. */
+static bool setup(session *s)
+{
+    PGconn *conn = rt_db_conn(s->db);
+    if (PQstatus(conn) != CONNECTION_OK)
+        return false;
+    if (PQpipelineStatus(conn) == PQ_PIPELINE_OFF && !PQenterPipelineMode(conn))
+        return false;
+    return PQsetnonblocking(conn, 1) == 0;
+}
+
+/* Blocking, as db.c's reconnect is: a broken session is rare and its
+ * fibers have nothing else to wait for. */
+static bool reopen(session *s)
+{
+    PGconn *conn = rt_db_conn(s->db);
+    if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF)
+        PQsetnonblocking(conn, 0);
+    return rt_db_reconnect(s->db) && setup(s);
+}
+
+rt_db_pipeline *rt_db_pipeline_create(rt_db **sessions, size_t n, rt_db_wake_fn wake, void *ctx)
+{
+    rt_db_pipeline *p = calloc(1, sizeof *p);
+    if (!p || !(p->sessions = calloc(n, sizeof *p->sessions)))
+        abort();
+    p->n = n;
+    p->wake = wake;
+    p->ctx = ctx;
+    for (size_t i = 0; i < n; i++) {
+        p->sessions[i].db = sessions[i];
+        if (!setup(&p->sessions[i]))
+            rt_log(RT_LOG_ERROR, "database session %zu cannot enter pipeline mode", i);
+    }
+    return p;
+}
+
+void rt_db_pipeline_destroy(rt_db_pipeline *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++) {
+        PGconn *conn = rt_db_conn(p->sessions[i].db);
+        if (PQstatus(conn) == CONNECTION_OK) {
+            PQsetnonblocking(conn, 0);
+            PQexitPipelineMode(conn);
+        }
+    }
+    free(p->sessions);
+    free(p);
+}
+
+size_t rt_db_pipeline_sessions(const rt_db_pipeline *p)
+{
+    return p->n;
+}
+
+static void finish(rt_db_pipeline *p, waiter *w, rt_status status)
+{
+    w->status = status;
+    w->next = NULL;
+    if (w->fiber == rt_fiber_self()) {
+        w->done = true;
+        return;
+    }
+    if (p->ready_tail)
+        p->ready_tail->next = w;
+    else
+        p->ready = w;
+    p->ready_tail = w;
+}
+
+static rt_status unavailable(void)
+{
+    return rt_status_of(GRPC_STATUS_UNAVAILABLE, "database unavailable");
+}
+
+static void enqueue(session *s, waiter *w)
+{
+    w->next = NULL;
+    if (s->tail)
+        s->tail->next = w;
+    else
+        s->head = w;
+    s->tail = w;
+    s->count++;
+}
+
+static waiter *dequeue(session *s)
+{
+    waiter *w = s->head;
+    s->head = w->next;
+    if (!s->head)
+        s->tail = NULL;
+    s->count--;
+    w->next = NULL;
+    return w;
+}
+
+/* Sends the statement and its Sync; false when the session broke. */
+static bool send_on(session *s, waiter *w)
+{
+    PGconn *conn = rt_db_conn(s->db);
+    if (PQstatus(conn) != CONNECTION_OK)
+        return false;
+    if (!PQsendQueryPrepared(conn, w->stmt->name, w->stmt->n_params, w->params, NULL, NULL, 0) ||
+        !PQpipelineSync(conn))
+        return false;
+    int flushed = PQflush(conn);
+    s->want_write = flushed == 1;
+    if (flushed < 0)
+        return false;
+    w->first = NULL;
+    w->cancelled_as = GRPC_STATUS_OK;
+    enqueue(s, w);
+    return true;
+}
+
+/* The healthy session carrying the fewest statements; when none is
+ * healthy, one reconnected on the spot (or NULL). */
+static session *pick(rt_db_pipeline *p)
+{
+    session *best = NULL;
+    for (size_t i = 0; i < p->n; i++) {
+        session *s = &p->sessions[i];
+        if (PQstatus(rt_db_conn(s->db)) == CONNECTION_OK && (!best || s->count < best->count))
+            best = s;
+    }
+    for (size_t i = 0; !best && i < p->n; i++)
+        if (p->sessions[i].count == 0 && reopen(&p->sessions[i]))
+            best = &p->sessions[i];
+    return best;
+}
+
+static void session_broken(rt_db_pipeline *p, session *s);
+
+/* Sends w on the best session; w finishes UNAVAILABLE when none takes it. */
+static void submit(rt_db_pipeline *p, waiter *w)
+{
+    session *s = pick(p);
+    if (!s) {
+        finish(p, w, unavailable());
+        return;
+    }
+    if (send_on(s, w))
+        return;
+    /* The send itself failed: the statement may have reached the server. */
+    session_broken(p, s);
+    if (w->stmt->idempotent && !w->retried && (s = pick(p))) {
+        w->retried = true;
+        if (send_on(s, w))
+            return;
+    }
+    finish(p, w, unavailable());
+}
+
+/* The connection failed under its statements: reconnect, send the reads
+ * again once, and answer the rest UNAVAILABLE. */
+static void session_broken(rt_db_pipeline *p, session *s)
+{
+    waiter *lost = s->head;
+    s->head = s->tail = NULL;
+    s->count = 0;
+    s->want_write = false;
+    if (lost)
+        rt_log(RT_LOG_ERROR, "database connection lost during statement %s", lost->stmt->name);
+    rt_db_mark_lost(s->db);
+    bool reopened = !rt_db_interrupted() && reopen(s);
+    while (lost) {
+        waiter *w = lost;
+        lost = w->next;
+        PQclear(w->first);
+        w->first = NULL;
+        if (reopened && w->stmt->idempotent && !w->retried) {
+            w->retried = true;
+            if (send_on(s, w))
+                continue;
+        }
+        finish(p, w, unavailable());
+    }
+}
+
+rt_status rt_db_pipeline_exec(rt_db_pipeline *p, gpr_timespec deadline, const rt_db_statement *stmt,
+                              const char *const *params, PGresult **result)
+{
+    *result = NULL;
+    if (rt_db_interrupted())
+        return rt_status_of(GRPC_STATUS_CANCELLED, "server shutting down");
+    if (rt_deadline_passed(deadline))
+        return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded");
+    waiter w = {.fiber = rt_fiber_self(), .stmt = stmt, .params = params, .deadline = deadline};
+    submit(p, &w);
+    const char *method, *request_id;
+    rt_log_get_call(&method, &request_id);
+    if (!w.done) { /* until rt_db_pipeline_process wakes it */
+        rt_fiber_yield();
+        rt_log_set_call(method, request_id);
+    }
+    *result = w.result;
+    return w.status;
+}
+
+static bool is_sqlstate(const PGresult *res, const char *code)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return state && strcmp(state, code) == 0;
+}
+
+/* The head statement's Sync arrived: its outcome is complete. */
+static void head_done(rt_db_pipeline *p, session *s)
+{
+    waiter *w = dequeue(s);
+    PGresult *first = w->first;
+    w->first = NULL;
+    if (w->cancelled_as == GRPC_STATUS_OK && is_sqlstate(first, "57014") && !rt_db_interrupted() &&
+        !rt_deadline_passed(w->deadline)) {
+        PQclear(first); /* hit by the cancel meant for the statement before it */
+        submit(p, w);
+        return;
+    }
+    rt_status status;
+    if (rt_db_take_result(s->db, w->stmt, first, w->cancelled_as, &w->result, &status) == RT_DB_BROKEN) {
+        w->next = s->head; /* it shares the fate of those behind it */
+        s->head = w;
+        if (!s->tail)
+            s->tail = w;
+        s->count++;
+        session_broken(p, s);
+        return;
+    }
+    finish(p, w, status);
+}
+
+/* Reads what arrived and completes statements whose Sync came back. */
+static void session_read(rt_db_pipeline *p, session *s)
+{
+    PGconn *conn = rt_db_conn(s->db);
+    if (!PQconsumeInput(conn)) {
+        session_broken(p, s);
+        return;
+    }
+    int nulls = 0; /* a NULL ends each statement's results; two: nothing more */
+    while (s->head && !PQisBusy(conn)) {
+        PGresult *res = PQgetResult(conn);
+        if (!res) {
+            if (++nulls > 1)
+                break;
+            continue;
+        }
+        nulls = 0;
+        if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            head_done(p, s);
+        } else if (!s->head->first) {
+            s->head->first = res;
+        } else {
+            PQclear(res);
+        }
+    }
+    if (PQstatus(conn) == CONNECTION_BAD)
+        session_broken(p, s);
+}
+
+/* Cancels the running statement once its call's deadline passed or the
+ * daemon is stopping; a cancel unanswered past the grace means the
+ * session is gone. Returns ms until this session needs a look again. */
+static int watch_head(rt_db_pipeline *p, session *s)
+{
+    waiter *w = s->head;
+    if (!w)
+        return -1;
+    if (w->cancelled_as == GRPC_STATUS_OK) {
+        bool interrupted = rt_db_interrupted();
+        if (interrupted || rt_deadline_passed(w->deadline)) {
+            rt_db_cancel(s->db);
+            w->cancelled_as = interrupted ? GRPC_STATUS_CANCELLED : GRPC_STATUS_DEADLINE_EXCEEDED;
+            w->cancelled_at = gpr_now(GPR_CLOCK_MONOTONIC);
+            return RT_PIPE_SLICE_MS;
+        }
+        return (int)rt_deadline_ms_left(w->deadline, RT_PIPE_SLICE_MS);
+    }
+    if (rt_elapsed_ms(w->cancelled_at) > RT_PIPE_CANCEL_GRACE_MS) {
+        session_broken(p, s);
+        return 0;
+    }
+    return RT_PIPE_SLICE_MS;
+}
+
+void rt_db_pipeline_poll_setup(rt_db_pipeline *p, struct pollfd *fds, size_t *n_fds, int *timeout_ms)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        session *s = &p->sessions[i];
+        int wait = watch_head(p, s);
+        if (wait >= 0 && (*timeout_ms < 0 || wait < *timeout_ms))
+            *timeout_ms = wait;
+        short events = (short)((s->count ? POLLIN : 0) | (s->want_write ? POLLOUT : 0));
+        fds[i] = (struct pollfd){.fd = events ? PQsocket(rt_db_conn(s->db)) : -1, .events = events};
+    }
+    *n_fds = p->n;
+    if (p->ready) /* statements finished meanwhile (retries that failed) */
+        *timeout_ms = 0;
+}
+
+void rt_db_pipeline_process(rt_db_pipeline *p, const struct pollfd *fds)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        session *s = &p->sessions[i];
+        if (fds[i].fd < 0 || !fds[i].revents)
+            continue;
+        if (fds[i].revents & POLLOUT) {
+            int flushed = PQflush(rt_db_conn(s->db));
+            s->want_write = flushed == 1;
+            if (flushed < 0) {
+                session_broken(p, s);
+                continue;
+            }
+        }
+        if (fds[i].revents & (POLLIN | POLLERR | POLLHUP))
+            session_read(p, s);
+    }
+    while (p->ready) {
+        waiter *w = p->ready;
+        p->ready = w->next;
+        if (!p->ready)
+            p->ready_tail = NULL;
+        p->wake(p->ctx, w->fiber); /* w is gone once its fiber runs */
+    }
+}

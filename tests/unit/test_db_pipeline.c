@@ -1,0 +1,202 @@
+/* Pipelined sessions against a real PostgreSQL, driven the way the fiber
+ * thread drives them: many fibers' statements in flight on two sessions,
+ * each answered with its own result, a deadline that cancels only its own
+ * statement, and a session killed under a write. Needs DATABASE_URL;
+ * skipped without it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "db_pipeline.h"
+#include "db_session.h"
+
+enum { SLEEP, ADD_ONE, TERMINATE_SELF };
+
+static const rt_db_statement statements[] = {
+    [SLEEP] = {"p_sleep", "SELECT pg_sleep($1::float8)", 1, true},
+    [ADD_ONE] = {"p_add", "SELECT $1::int + 1", 1, true},
+    [TERMINATE_SELF] = {"p_term", "SELECT pg_terminate_backend(pg_backend_pid())", 0, false},
+};
+#define N_STATEMENTS (sizeof statements / sizeof statements[0])
+#define N_SESSIONS 2
+
+typedef struct {
+    rt_db *sessions[N_SESSIONS];
+    rt_db_pipeline *pipeline;
+    int started, finished;
+} fixture;
+
+/* A fiber's statement and what it got back. */
+typedef struct {
+    fixture *fx;
+    int statement;
+    const char *param;
+    int64_t deadline_ms; /* 0: none */
+    rt_status status;
+    int value;
+} job;
+
+static void wake(void *ctx, rt_fiber *fiber)
+{
+    fixture *fx = ctx;
+    if (rt_fiber_resume(fiber))
+        fx->finished++;
+}
+
+static int setup(void **state)
+{
+    const char *url = getenv("DATABASE_URL");
+    *state = NULL;
+    if (!url)
+        return 0;
+    fixture *fx = calloc(1, sizeof *fx);
+    for (int i = 0; i < N_SESSIONS; i++) {
+        char *error = NULL;
+        fx->sessions[i] = rt_db_connect(url, statements, N_STATEMENTS, &error);
+        if (!fx->sessions[i]) {
+            fprintf(stderr, "%s\n", error);
+            free(error);
+            return -1;
+        }
+    }
+    fx->pipeline = rt_db_pipeline_create(fx->sessions, N_SESSIONS, wake, fx);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    if (!fx)
+        return 0;
+    rt_db_pipeline_destroy(fx->pipeline);
+    for (int i = 0; i < N_SESSIONS; i++)
+        rt_db_close(fx->sessions[i]);
+    free(fx);
+    return 0;
+}
+
+/* Through a view, as handlers reach the pipeline via rt_db_exec. */
+static void run_job(void *arg)
+{
+    job *j = arg;
+    rt_db *view = rt_db_view(j->fx->pipeline);
+    if (j->deadline_ms)
+        rt_db_set_deadline(view, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                              gpr_time_from_millis(j->deadline_ms, GPR_TIMESPAN)));
+    const char *params[] = {j->param};
+    PGresult *res;
+    j->status = rt_db_exec(view, &statements[j->statement], j->param ? params : NULL, &res);
+    if (rt_ok(j->status)) {
+        j->value = j->statement == ADD_ONE ? rt_db_get_int32(res, 0, 0) : 0;
+        PQclear(res);
+    }
+    rt_db_close(view);
+}
+
+static void start(fixture *fx, rt_fiber *fiber, job *j)
+{
+    j->fx = fx;
+    fx->started++;
+    if (rt_fiber_start(fiber, run_job, j))
+        fx->finished++;
+}
+
+/* The fiber thread's loop, until every started fiber finished. */
+static void drive(fixture *fx)
+{
+    struct pollfd fds[N_SESSIONS];
+    for (int rounds = 0; fx->finished < fx->started; rounds++) {
+        assert_true(rounds < 10000);
+        int timeout = -1;
+        size_t n = 0;
+        rt_db_pipeline_poll_setup(fx->pipeline, fds, &n, &timeout);
+        assert_int_equal(n, N_SESSIONS);
+        if (poll(fds, n, timeout < 0 ? 1000 : timeout) < 0)
+            fail();
+        rt_db_pipeline_process(fx->pipeline, fds);
+    }
+}
+
+#define FIXTURE_OR_SKIP(state)                                                                     \
+    fixture *fx = *(state);                                                                        \
+    if (!fx)                                                                                       \
+        skip();
+
+static void statements_in_flight_together_each_get_their_answer(void **state)
+{
+    FIXTURE_OR_SKIP(state);
+    enum { N = 24 };
+    rt_fiber *fibers[N];
+    job jobs[N];
+    char params[N][8];
+    for (int i = 0; i < N; i++) {
+        fibers[i] = rt_fiber_create();
+        snprintf(params[i], sizeof params[i], "%d", i * 10);
+        jobs[i] = (job){.statement = ADD_ONE, .param = params[i]};
+        start(fx, fibers[i], &jobs[i]);
+    }
+    assert_int_equal(fx->finished, 0); /* all waiting at once, none blocked the thread */
+    drive(fx);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(jobs[i].status.code, GRPC_STATUS_OK);
+        assert_int_equal(jobs[i].value, i * 10 + 1);
+        rt_fiber_destroy(fibers[i]);
+    }
+}
+
+static void a_deadline_cancels_only_its_own_statement(void **state)
+{
+    FIXTURE_OR_SKIP(state);
+    rt_fiber *late = rt_fiber_create(), *fine = rt_fiber_create(), *after = rt_fiber_create();
+    job slow = {.statement = SLEEP, .param = "3", .deadline_ms = 200};
+    job ok = {.statement = SLEEP, .param = "0.3"};
+    job next = {.statement = ADD_ONE, .param = "1"};
+    gpr_timespec t0 = gpr_now(GPR_CLOCK_MONOTONIC);
+    start(fx, late, &slow);
+    start(fx, fine, &ok);
+    start(fx, after, &next);
+    drive(fx);
+    int64_t ms = gpr_time_to_millis(gpr_time_sub(gpr_now(GPR_CLOCK_MONOTONIC), t0));
+    assert_int_equal(slow.status.code, GRPC_STATUS_DEADLINE_EXCEEDED);
+    assert_int_equal(ok.status.code, GRPC_STATUS_OK);
+    assert_int_equal(next.status.code, GRPC_STATUS_OK);
+    assert_int_equal(next.value, 2);
+    assert_true(ms < 2000);
+    rt_fiber_destroy(late);
+    rt_fiber_destroy(fine);
+    rt_fiber_destroy(after);
+}
+
+static void a_session_killed_under_a_write_answers_unavailable_then_recovers(void **state)
+{
+    FIXTURE_OR_SKIP(state);
+    rt_fiber *f = rt_fiber_create();
+    job kill = {.statement = TERMINATE_SELF};
+    start(fx, f, &kill);
+    drive(fx);
+    assert_int_equal(kill.status.code, GRPC_STATUS_UNAVAILABLE);
+    for (int i = 0; i < N_SESSIONS + 1; i++) { /* every session answers again */
+        job read = {.statement = ADD_ONE, .param = "41"};
+        start(fx, f, &read);
+        drive(fx);
+        assert_int_equal(read.status.code, GRPC_STATUS_OK);
+        assert_int_equal(read.value, 42);
+    }
+    rt_fiber_destroy(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(statements_in_flight_together_each_get_their_answer),
+        cmocka_unit_test(a_deadline_cancels_only_its_own_statement),
+        cmocka_unit_test(a_session_killed_under_a_write_answers_unavailable_then_recovers),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
