@@ -47,18 +47,6 @@ rt_status db_insert_pending_user(rt_db *db, rt_arena *arena, const char *id, con
                           "no matching User row");
 }
 
-rt_status db_clear_pending_user(rt_db *db, const char *user_id, int64_t *affected)
-{
-    const char *const params[] = {user_id};
-    PGresult *res = NULL;
-    rt_status status = rt_db_exec(db, &db_statements[DB_STMT_CLEAR_PENDING_USER], params, &res);
-    if (!rt_ok(status))
-        return status;
-    *affected = strtoll(PQcmdTuples(res), NULL, 10);
-    PQclear(res);
-    return RT_OK;
-}
-
 rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected)
 {
     PGresult *res = NULL;

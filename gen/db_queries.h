@@ -19,14 +19,10 @@
 rt_status db_insert_pending_user(rt_db *db, rt_arena *arena, const char *id, const char *email,
                                  const char *name, db_user_row *out);
 
-/* ClearPendingUser (spec/queries/user.sql): The user's wallet exists: the user is complete.
- *
- * On OK, *affected is the number of rows it changed. */
-rt_status db_clear_pending_user(rt_db *db, const char *user_id, int64_t *affected);
-
-/* DeleteAbandonedUsers (spec/queries/user.sql): Deletes users whose creation never finished:
- * their marker is older than any CreateUser can take (peer calls are bounded to seconds). Their
- * wallet, if any, goes with them through the cascading foreign key.
+/* DeleteAbandonedUsers (spec/queries/user.sql): Markers older than any CreateUser can take (peer
+ * calls are bounded to seconds) are removed; of their users, those without a wallet are deleted:
+ * their creation never finished. Users that got their wallet are kept, so a finished CreateUser
+ * needs no statement of its own to clear its marker.
  *
  * On OK, *affected is the number of rows it changed. */
 rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected);

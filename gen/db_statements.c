@@ -98,22 +98,18 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
         .n_params = 3,
         .idempotent = false,
     },
-    [DB_STMT_CLEAR_PENDING_USER] = {
-        .name = "clear_pending_user",
-        .sql = "DELETE FROM \"PendingUser\" "
-               "WHERE \"userId\" = $1::text",
-        .n_params = 1,
-        .idempotent = false,
-    },
     [DB_STMT_DELETE_ABANDONED_USERS] = {
         .name = "delete_abandoned_users",
-        .sql = "WITH \"abandoned\" AS ( DELETE "
+        .sql = "WITH \"stale\" AS ( DELETE "
                "FROM \"PendingUser\" "
                "WHERE \"createdAt\" < LOCALTIMESTAMP - INTERVAL '5 minutes' "
                "RETURNING \"userId\" ) DELETE "
-               "FROM \"User\" "
-               "WHERE \"id\" IN (SELECT \"userId\" "
-               "FROM \"abandoned\")",
+               "FROM \"User\" AS \"u\" "
+               "WHERE \"u\".\"id\" IN (SELECT \"userId\" "
+               "FROM \"stale\") "
+               "AND NOT EXISTS (SELECT 1 "
+               "FROM \"Wallet\" AS \"w\" "
+               "WHERE \"w\".\"userId\" = \"u\".\"id\")",
         .n_params = 0,
         .idempotent = false,
     },

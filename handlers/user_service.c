@@ -19,7 +19,8 @@
 static _Atomic int64_t next_sweep;
 
 /* Deletes users whose creation a killed user-service never finished (their
- * pending marker outlived any CreateUser). Failures only delay the sweep. */
+ * pending marker outlived any CreateUser and they have no wallet), and the
+ * markers of users that were finished. Failures only delay the sweep. */
 static void sweep_abandoned_users(rt_call *call)
 {
     int64_t now = (int64_t)time(NULL);
@@ -37,7 +38,9 @@ static void sweep_abandoned_users(rt_call *call)
  * connection), then the wallet is requested; if that fails the user is
  * deleted again and the wallet-service status is returned. A wallet created
  * whose answer was lost goes too: the foreign key cascades the delete. If this
- * process dies in between, the marker lets a later sweep finish the undo. */
+ * process dies in between, the marker lets a later sweep finish the undo; a
+ * finished user's marker is left for the sweep, which keeps users with a
+ * wallet (one commit less per CreateUser than clearing it here). */
 rt_status user_service__create_user(rt_call *call, const User__CreateUserRequest *request,
                                     User__UserResponse *response)
 {
@@ -66,10 +69,6 @@ rt_status user_service__create_user(rt_call *call, const User__CreateUserRequest
             rt_log_call_event(call, RT_LOG_ERROR, "compensation failed: user %s has no wallet yet", user.id);
         return status;
     }
-    int64_t cleared = 0;
-    if (!rt_ok(db_clear_pending_user(db, user.id, &cleared)))
-        rt_log_call_event(call, RT_LOG_WARN, "user %s stays marked pending", user.id);
-
     user__user_response__from_db_user_row(response, &user);
     return RT_OK;
 }

@@ -1,7 +1,7 @@
 -- Users whose wallet is still being created. CreateUser inserts the user and
--- its marker in one statement and removes the marker once the wallet exists;
--- a user-service killed in between leaves the marker, and the sweep in
--- spec/queries/user.sql later deletes that user. Additive: the old system's
+-- its marker in one statement; the sweep in spec/queries/user.sql later
+-- removes old markers and deletes those of their users that got no wallet
+-- (a user-service killed in between). Additive: the old system's
 -- tables are untouched.
 
 -- CreateTable

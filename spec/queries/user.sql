@@ -12,17 +12,16 @@ INSERT INTO "User" ("id", "email", "name")
 VALUES (@id::text, @email::text, @name::text)
 RETURNING *;
 
--- name: ClearPendingUser :exec
--- The user's wallet exists: the user is complete.
-DELETE FROM "PendingUser" WHERE "userId" = @user_id::text;
-
 -- name: DeleteAbandonedUsers :exec
--- Deletes users whose creation never finished: their marker is older than any
--- CreateUser can take (peer calls are bounded to seconds). Their wallet, if
--- any, goes with them through the cascading foreign key.
-WITH "abandoned" AS (
+-- Markers older than any CreateUser can take (peer calls are bounded to
+-- seconds) are removed; of their users, those without a wallet are deleted:
+-- their creation never finished. Users that got their wallet are kept, so a
+-- finished CreateUser needs no statement of its own to clear its marker.
+WITH "stale" AS (
   DELETE FROM "PendingUser"
    WHERE "createdAt" < LOCALTIMESTAMP - INTERVAL '5 minutes'
   RETURNING "userId"
 )
-DELETE FROM "User" WHERE "id" IN (SELECT "userId" FROM "abandoned");
+DELETE FROM "User" AS "u"
+ WHERE "u"."id" IN (SELECT "userId" FROM "stale")
+   AND NOT EXISTS (SELECT 1 FROM "Wallet" AS "w" WHERE "w"."userId" = "u"."id");
