@@ -95,7 +95,7 @@ static int print_config_outcome(rt_config_outcome outcome, const rt_service *ser
     }
 }
 
-/* Opens the chained pool's sessions while the server already serves. */
+/* Opens the sessions after the first while the server already serves. */
 typedef struct {
     rt_db **dbs;
     size_t from, n;
@@ -111,66 +111,28 @@ static void *warm_up_main(void *arg)
     return NULL;
 }
 
-/* One leaf session connected on a thread of its own. */
-typedef struct {
-    const rt_service *service;
-    const rt_config *config;
-    rt_db *db;
-    char *error;
-    pthread_t thread;
-} opener;
-
-static void *opener_main(void *arg)
-{
-    opener *o = arg;
-    o->db = rt_db_connect(o->config->database_url, o->service->statements, o->service->n_statements,
-                          &o->error);
-    return NULL;
-}
-
-/* One database session per worker. Connecting them one after another
- * before listening took ~170 ms of a 190 ms start (~15 ms of PostgreSQL
- * back-end start-up each). Now the leaf pool's sessions (the first
- * config->workers, see rt_server_start) connect in parallel before
- * listening, so a wrong URL or an unreachable database still stops the
- * start with a clear message and the first calls find their session open;
- * the chained pool's open in the background (or on their worker's first
- * call, whichever comes first). False after logging why. */
+/* Database sessions: the first is connected before listening, so a wrong URL
+ * or an unreachable database stops the start with a clear message; the rest
+ * open in the background (or when first needed, whichever comes first).
+ * Each costs ~20 ms of PostgreSQL back-end start-up; opening the leaf pool's
+ * four in parallel before listening made the first call wait for all of them
+ * on a 2-core machine, while one pipelined session serves the first calls
+ * alone. False after logging why. */
 static bool connect_all(const rt_service *service, const rt_config *config, rt_db **dbs, size_t n,
                         warm_up *w)
 {
-    size_t leaf = (size_t)config->workers < n ? (size_t)config->workers : n;
-    opener *openers = calloc(leaf, sizeof *openers);
-    if (!openers)
-        abort();
-    for (size_t i = 0; i < leaf; i++) {
-        openers[i] = (opener){.service = service, .config = config};
-        if (pthread_create(&openers[i].thread, NULL, opener_main, &openers[i]) != 0)
-            abort();
-    }
     char *error = NULL;
-    for (size_t i = 0; i < leaf; i++) {
-        pthread_join(openers[i].thread, NULL);
-        dbs[i] = openers[i].db;
-        if (!error)
-            error = openers[i].error;
-        else
-            free(openers[i].error);
-    }
-    free(openers);
-    for (size_t i = leaf; i < n; i++)
-        dbs[i] = rt_db_open_later(config->database_url, service->statements, service->n_statements);
-    bool ok = true;
-    for (size_t i = 0; i < leaf && ok; i++)
-        ok = dbs[i] != NULL;
-    if (!ok) {
+    dbs[0] = rt_db_connect(config->database_url, service->statements, service->n_statements, &error);
+    if (!dbs[0]) {
         rt_log(RT_LOG_ERROR, "%s", error ? error : "cannot connect to the database");
         fprintf(stderr, "%s: %s\n", service->daemon_name, error ? error : "cannot connect to the database");
         free(error);
         return false;
     }
-    *w = (warm_up){.dbs = dbs, .from = leaf, .n = n};
-    w->running = leaf < n && pthread_create(&w->thread, NULL, warm_up_main, w) == 0;
+    for (size_t i = 1; i < n; i++)
+        dbs[i] = rt_db_open_later(config->database_url, service->statements, service->n_statements);
+    *w = (warm_up){.dbs = dbs, .from = 1, .n = n};
+    w->running = n > 1 && pthread_create(&w->thread, NULL, warm_up_main, w) == 0;
     return true;
 }
 

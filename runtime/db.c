@@ -233,6 +233,11 @@ void rt_db_set_deadline(rt_db *db, gpr_timespec deadline)
     db->deadline = rt_deadline_monotonic(deadline);
 }
 
+bool rt_db_opened(rt_db *db)
+{
+    return atomic_load(&db->opened);
+}
+
 PGconn *rt_db_conn(rt_db *db)
 {
     return db->conn;

@@ -46,6 +46,7 @@ typedef struct {
     waiter *head, *tail;
     size_t count;
     bool want_write; /* libpq holds output the socket did not take */
+    bool ready;      /* opened (see rt_db_opened) and set up for pipelining */
 } session;
 
 struct rt_db_pipeline {
@@ -67,6 +68,18 @@ static bool setup(session *s)
     return PQsetnonblocking(conn, 1) == 0;
 }
 
+/* Whether the session can carry statements yet: one opened in the
+ * background is set up by the first look after it opened. */
+static bool usable(session *s)
+{
+    if (!s->ready && rt_db_opened(s->db)) {
+        s->ready = true;
+        if (!setup(s))
+            rt_log(RT_LOG_WARN, "a database session cannot enter pipeline mode: it reconnects when needed");
+    }
+    return s->ready;
+}
+
 /* Blocking, as db.c's reconnect is: a broken session is rare and its
  * fibers have nothing else to wait for. */
 static bool reopen(session *s)
@@ -85,11 +98,8 @@ rt_db_pipeline *rt_db_pipeline_create(rt_db **sessions, size_t n, rt_db_wake_fn 
     p->n = n;
     p->wake = wake;
     p->ctx = ctx;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         p->sessions[i].db = sessions[i];
-        if (!setup(&p->sessions[i]))
-            rt_log(RT_LOG_ERROR, "database session %zu cannot enter pipeline mode", i);
-    }
     return p;
 }
 
@@ -98,6 +108,8 @@ void rt_db_pipeline_destroy(rt_db_pipeline *p)
     if (!p)
         return;
     for (size_t i = 0; i < p->n; i++) {
+        if (!p->sessions[i].ready)
+            continue;
         PGconn *conn = rt_db_conn(p->sessions[i].db);
         if (PQstatus(conn) == CONNECTION_OK) {
             PQsetnonblocking(conn, 0);
@@ -181,11 +193,11 @@ static session *pick(rt_db_pipeline *p)
     session *best = NULL;
     for (size_t i = 0; i < p->n; i++) {
         session *s = &p->sessions[i];
-        if (PQstatus(rt_db_conn(s->db)) == CONNECTION_OK && (!best || s->count < best->count))
+        if (usable(s) && PQstatus(rt_db_conn(s->db)) == CONNECTION_OK && (!best || s->count < best->count))
             best = s;
     }
     for (size_t i = 0; !best && i < p->n; i++)
-        if (p->sessions[i].count == 0 && reopen(&p->sessions[i]))
+        if (p->sessions[i].ready && p->sessions[i].count == 0 && reopen(&p->sessions[i]))
             best = &p->sessions[i];
     return best;
 }

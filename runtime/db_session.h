@@ -12,6 +12,10 @@
 typedef enum { RT_DB_DONE, RT_DB_BROKEN } rt_db_outcome;
 
 PGconn *rt_db_conn(rt_db *db);
+/* The first attempt to open a session from rt_db_open_later is over (its
+ * connection may still have failed); until then another thread may be
+ * writing it, so nothing else may touch it. */
+bool rt_db_opened(rt_db *db);
 /* Re-opens a broken session and prepares its statements again; logs why not. */
 bool rt_db_reconnect(rt_db *db);
 /* Asks the server to cancel the statement running on the session. */

@@ -14,8 +14,8 @@ typedef struct rt_executor rt_executor;
 /* Serves one call on worker (whose db is the fiber's own view). */
 typedef void (*rt_executor_serve_fn)(void *ctx, rt_call *call, rt_worker *worker);
 
-/* Starts the thread; the sessions must be connected and stay open until
- * rt_executor_destroy returns. */
+/* Starts the thread; the sessions (the first connected, see
+ * rt_db_pipeline_create) must stay open until rt_executor_destroy returns. */
 rt_executor *rt_executor_create(rt_db **sessions, size_t n_sessions, rt_executor_serve_fn serve, void *ctx);
 /* Hands a call over (any thread); it is served in arrival order. */
 void rt_executor_submit(rt_executor *e, rt_call *call);

@@ -38,7 +38,17 @@ static void *probe_main(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&g.lock);
-    while (!g.stop) {
+    /* The first probe waits an interval: the daemon has just connected, and
+     * a ping (one more PostgreSQL back-end start) would compete with the
+     * first calls for the CPU. */
+    for (;;) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += PROBE_INTERVAL_S;
+        if (!g.stop)
+            pthread_cond_timedwait(&g.wake, &g.lock, &until);
+        if (g.stop)
+            break;
         pthread_mutex_unlock(&g.lock);
         bool ok = db_reachable(g.url);
         pthread_mutex_lock(&g.lock);
@@ -46,11 +56,6 @@ static void *probe_main(void *arg)
             rt_log(ok ? RT_LOG_INFO : RT_LOG_WARN, ok ? "database reachable again: SERVING"
                                                       : "database unreachable: NOT_SERVING");
         g.db_ok = ok;
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += PROBE_INTERVAL_S;
-        if (!g.stop)
-            pthread_cond_timedwait(&g.wake, &g.lock, &until);
     }
     pthread_mutex_unlock(&g.lock);
     return NULL;

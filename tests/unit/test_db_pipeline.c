@@ -1,7 +1,8 @@
 /* Pipelined sessions against a real PostgreSQL, driven the way the fiber
  * thread drives them: many fibers' statements in flight on two sessions,
  * each answered with its own result, a deadline that cancels only its own
- * statement, and a session killed under a write. Needs DATABASE_URL;
+ * statement, a session killed under a write, and sessions that open in
+ * the background while the first serves. Needs DATABASE_URL;
  * skipped without it. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "db_control.h"
 #include "db_pipeline.h"
 #include "db_session.h"
 
@@ -191,12 +193,45 @@ static void a_session_killed_under_a_write_answers_unavailable_then_recovers(voi
     rt_fiber_destroy(f);
 }
 
+/* As the daemon starts: only the first session connected, the other opened
+ * later by another thread; statements never wait for it, then use it. */
+static void sessions_opening_in_the_background_join_when_open(void **state)
+{
+    FIXTURE_OR_SKIP(state);
+    rt_db *later = rt_db_open_later(getenv("DATABASE_URL"), statements, N_STATEMENTS);
+    rt_db *both[] = {fx->sessions[0], later};
+    rt_db_pipeline *main_pipeline = fx->pipeline;
+    fx->pipeline = rt_db_pipeline_create(both, 2, wake, fx);
+    enum { N = 6 };
+    rt_fiber *fibers[N];
+    job jobs[N];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++) {
+            fibers[i] = rt_fiber_create();
+            jobs[i] = (job){.statement = ADD_ONE, .param = "1"};
+            start(fx, fibers[i], &jobs[i]);
+        }
+        drive(fx);
+        for (int i = 0; i < N; i++) {
+            assert_int_equal(jobs[i].status.code, GRPC_STATUS_OK);
+            assert_int_equal(jobs[i].value, 2);
+            rt_fiber_destroy(fibers[i]);
+        }
+        assert_int_equal(rt_db_healthy(later), round == 1);
+        rt_db_open_pending(later);
+    }
+    rt_db_pipeline_destroy(fx->pipeline);
+    fx->pipeline = main_pipeline;
+    rt_db_close(later);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(statements_in_flight_together_each_get_their_answer),
         cmocka_unit_test(a_deadline_cancels_only_its_own_statement),
         cmocka_unit_test(a_session_killed_under_a_write_answers_unavailable_then_recovers),
+        cmocka_unit_test(sessions_opening_in_the_background_join_when_open),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
