@@ -340,7 +340,6 @@ function M.build(inputs)
     svc.peers = {}
     local seen = {}
     for _, m in ipairs(svc.methods) do
-      m.calls_peers = #m.depends_on > 0
       for _, name in ipairs(m.depends_on) do
         local peer = services_by_name[name]
         if not peer then fail("%s.%s: (rules.depends_on) names unknown service %s", svc.full_name, m.name, name) end

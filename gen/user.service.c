@@ -43,7 +43,6 @@ static const rt_method methods[] = {
         .response_type = &user__user_response__descriptor,
         .validate = validate_user__create_user_request,
         .invoke = invoke_create_user,
-        .calls_peers = true,
     },
     {
         .path = "/user.UserService/GetUserById",
@@ -52,7 +51,6 @@ static const rt_method methods[] = {
         .response_type = &user__user_response__descriptor,
         .validate = validate_user__get_user_by_id_request,
         .invoke = invoke_get_user_by_id,
-        .calls_peers = false,
     },
 };
 

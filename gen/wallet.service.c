@@ -68,7 +68,6 @@ static const rt_method methods[] = {
         .response_type = &wallet__wallet_response__descriptor,
         .validate = validate_wallet__create_wallet_request,
         .invoke = invoke_create_wallet,
-        .calls_peers = true,
     },
     {
         .path = "/wallet.WalletService/GetWallet",
@@ -77,7 +76,6 @@ static const rt_method methods[] = {
         .response_type = &wallet__wallet_response__descriptor,
         .validate = validate_wallet__get_wallet_request,
         .invoke = invoke_get_wallet,
-        .calls_peers = false,
     },
     {
         .path = "/wallet.WalletService/CreditWallet",
@@ -86,7 +84,6 @@ static const rt_method methods[] = {
         .response_type = &wallet__wallet_response__descriptor,
         .validate = validate_wallet__update_balance_request,
         .invoke = invoke_credit_wallet,
-        .calls_peers = false,
     },
     {
         .path = "/wallet.WalletService/DebitWallet",
@@ -95,7 +92,6 @@ static const rt_method methods[] = {
         .response_type = &wallet__wallet_response__descriptor,
         .validate = validate_wallet__update_balance_request,
         .invoke = invoke_debit_wallet,
-        .calls_peers = false,
     },
 };
 

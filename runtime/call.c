@@ -63,6 +63,7 @@ rt_call *rt_call_acquire(rt_call_cache *cache)
     }
     rt_arena *arena = c->arena;
     memset(c, 0, sizeof *c);
+    c->kind = RT_TAG_CALL;
     c->arena = arena;
     c->cache = cache;
     c->peers = cache->peers;
@@ -259,7 +260,7 @@ bool rt_call_serve(rt_call *c, rt_worker *worker)
     ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
     ops[n++].data.recv_close_on_server.cancelled = &c->client_cancelled;
 
-    c->finishing = true; /* the completion may run on another worker at once */
+    c->finishing = true; /* the completion may arrive on the polling thread at once */
     grpc_call_error err = grpc_call_start_batch(c->call, ops, n, c, NULL);
     if (err != GRPC_CALL_OK)
         rt_log(RT_LOG_ERROR, "cannot send the answer: grpc_call_start_batch error %d", (int)err);

@@ -1,6 +1,7 @@
 /* One server call from the moment gRPC hands it over until its answer is
  * sent: internals shared by server.c (which requests calls), call.c (which
- * serves them) and client.c (which makes peer calls on their behalf). */
+ * serves them), executor.c (which runs them) and client.c (which makes
+ * peer calls on their behalf). */
 #ifndef RT_CALL_H
 #define RT_CALL_H
 
@@ -10,16 +11,23 @@
 #include "peers.h"
 #include "service.h"
 
-/* What a worker thread lends the call it serves. */
+/* What completes on the server's queue: a call (arriving or finishing) or
+ * a fiber's wait (executor.h). Both structs begin with their kind. */
+typedef enum { RT_TAG_CALL = 1, RT_TAG_WAIT } rt_tag_kind;
+
+typedef struct rt_executor rt_executor;
+
+/* What the fiber thread lends the call it serves. */
 typedef struct {
-    rt_db *db;
-    grpc_completion_queue *pluck_cq; /* peer calls block on it */
+    rt_db *db;             /* the fiber's own view of the shared sessions */
+    rt_executor *executor; /* peer calls complete through it */
 } rt_worker;
 
 /* A free list of call states, so steady traffic reuses arenas. */
 typedef struct rt_call_cache rt_call_cache;
 
 struct rt_call {
+    rt_tag_kind kind; /* RT_TAG_CALL */
     rt_call *next_free;
     rt_call_cache *cache;
     bool finishing; /* the final batch is started: its completion is next */
@@ -61,10 +69,10 @@ rt_call *rt_call_acquire(rt_call_cache *cache);
 void rt_call_release(rt_call *call);
 
 /* Serves a call that arrived: decode, validate, invoke, and start the
- * final batch tagged with the call (finishing = true). Runs on a worker.
+ * final batch tagged with the call (finishing = true). Runs in a fiber.
  * False when the batch could not start: the call is then already complete. */
 bool rt_call_serve(rt_call *call, rt_worker *worker);
-/* The final batch completed (on any worker of the pool): log, release. */
+/* The final batch completed (on the polling thread): log, release. */
 void rt_call_complete(rt_call *call, bool ok);
 
 /* "CreateUser", or the path of an unknown method, for logs. */

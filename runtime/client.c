@@ -1,6 +1,7 @@
 /* Peer calls (client.h). The child call is created with the server call as
- * parent, so the caller's deadline and cancellation reach the peer; it runs
- * on the worker's own pluck queue, so blocking on it stalls nothing else. */
+ * parent, so the caller's deadline and cancellation reach the peer. It
+ * completes on the server's queue, and the handler's fiber waits for it
+ * (rt_executor_wait) while the thread serves other calls. */
 #include "client.h"
 
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "call.h"
 #include "codec.h"
 #include "deadline.h"
+#include "executor.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -39,16 +41,16 @@ static gpr_timespec child_deadline(rt_call *parent)
  * then made fail-fast: waiting here instead of with WAIT_FOR_READY keeps a
  * down peer from costing callers their whole deadline, and nothing is ever
  * sent twice. */
-static bool channel_ready(grpc_channel *channel, grpc_completion_queue *cq, gpr_timespec deadline)
+static bool channel_ready(grpc_channel *channel, rt_executor *executor, gpr_timespec deadline)
 {
     grpc_connectivity_state state = grpc_channel_check_connectivity_state(channel, 1);
     while (state != GRPC_CHANNEL_READY) {
         if (state == GRPC_CHANNEL_SHUTDOWN)
             return false;
-        char tag;
-        grpc_channel_watch_connectivity_state(channel, state, deadline, cq, &tag);
-        grpc_event ev = grpc_completion_queue_pluck(cq, &tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-        if (!ev.success)
+        rt_wait changed;
+        rt_executor_wait_init(&changed);
+        grpc_channel_watch_connectivity_state(channel, state, deadline, rt_executor_cq(executor), &changed);
+        if (!rt_executor_wait(&changed))
             return false; /* the deadline came first */
         state = grpc_channel_check_connectivity_state(channel, 1);
     }
@@ -78,12 +80,12 @@ static bool exchange(rt_call *parent, grpc_call *call, grpc_byte_buffer *request
     ops[5].data.recv_status_on_client.trailing_metadata = &a->trailing_md;
     ops[5].data.recv_status_on_client.status = &a->code;
     ops[5].data.recv_status_on_client.status_details = &a->details;
-    if (grpc_call_start_batch(call, ops, 6, a, NULL) != GRPC_CALL_OK)
+    rt_wait done;
+    rt_executor_wait_init(&done);
+    if (grpc_call_start_batch(call, ops, 6, &done, NULL) != GRPC_CALL_OK)
         return false;
-    /* The call's deadline bounds the wait. */
-    grpc_event ev = grpc_completion_queue_pluck(parent->worker->pluck_cq, a,
-                                                gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-    return ev.type == GRPC_OP_COMPLETE;
+    rt_executor_wait(&done); /* the call's deadline bounds the wait */
+    return true;
 }
 
 /* Our servers always answer with initial metadata; an UNAVAILABLE without
@@ -113,7 +115,8 @@ static rt_status unary(rt_call *parent, const char *service_name, const char *me
     gpr_timespec started = gpr_now(GPR_CLOCK_MONOTONIC);
     gpr_timespec deadline = child_deadline(parent);
     gpr_timespec budget = gpr_time_add(started, gpr_time_from_millis(RT_CLIENT_CONNECT_BUDGET_MS, GPR_TIMESPAN));
-    if (!channel_ready(channel, parent->worker->pluck_cq, gpr_time_cmp(deadline, budget) < 0 ? deadline : budget)) {
+    if (!channel_ready(channel, parent->worker->executor,
+                       gpr_time_cmp(deadline, budget) < 0 ? deadline : budget)) {
         if (rt_deadline_passed(parent->deadline))
             return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded");
         rt_log(RT_LOG_WARN, "peer %s is not reachable", service_name);
@@ -121,7 +124,7 @@ static rt_status unary(rt_call *parent, const char *service_name, const char *me
                             rt_arena_printf(parent->arena, "%s unavailable", service_name));
     }
     grpc_call *call = grpc_channel_create_call(channel, parent->call, GRPC_PROPAGATE_DEFAULTS,
-                                               parent->worker->pluck_cq,
+                                               rt_executor_cq(parent->worker->executor),
                                                grpc_slice_from_static_string(method_path), NULL,
                                                deadline, NULL);
     peer_answer a = {.code = GRPC_STATUS_UNKNOWN, .details = grpc_empty_slice()};

@@ -279,7 +279,7 @@ void rt_config_usage(const rt_service *svc, FILE *out)
         free(dial);
         fprintf(out, "  %-32s %-22s %s\n", flag, svc->peers[i].address_env, peer_default);
     }
-    fprintf(out, "  %-32s %-22s %d (2 x cores, at least 4; per worker pool)\n", "--workers N",
+    fprintf(out, "  %-32s %-22s %d (2 x cores, at least 4; database sessions)\n", "--workers N",
             "WORKERS", rt_config_default_workers());
     fprintf(out, "  %-32s %-22s %d\n", "--max-message-bytes N", "MAX_MESSAGE_BYTES",
             RT_DEFAULT_MAX_MESSAGE_BYTES);

@@ -139,7 +139,7 @@ static bool connect_all(const rt_service *service, const rt_config *config, rt_d
 /* Everything after a valid config, grpc_init included. */
 static int serve(const rt_service *service, const rt_config *config, int sfd)
 {
-    size_t n_dbs = rt_server_session_count(service, config);
+    size_t n_dbs = rt_server_session_count(config);
     rt_db **dbs = calloc(n_dbs, sizeof *dbs);
     if (!dbs)
         abort();
@@ -160,7 +160,7 @@ static int serve(const rt_service *service, const rt_config *config, int sfd)
             fprintf(stderr, "%s: %s\n", service->daemon_name, error ? error : "cannot listen");
             free(error);
         } else {
-            rt_server_start(server, dbs);
+            rt_server_start(server, dbs, n_dbs);
             rt_log_with(RT_LOG_INFO, &(rt_log_fields){.address = config->listen},
                         "serving %s (%s, %zu database sessions)",
                         service->self.service_name, RT_VERSION, n_dbs);

@@ -260,12 +260,8 @@ rt_status rt_db_pipeline_exec(rt_db_pipeline *p, gpr_timespec deadline, const rt
         return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded");
     waiter w = {.fiber = rt_fiber_self(), .stmt = stmt, .params = params, .deadline = deadline};
     submit(p, &w);
-    const char *method, *request_id;
-    rt_log_get_call(&method, &request_id);
-    if (!w.done) { /* until rt_db_pipeline_process wakes it */
+    if (!w.done) /* until rt_db_pipeline_process wakes it */
         rt_fiber_yield();
-        rt_log_set_call(method, request_id);
-    }
     *result = w.result;
     return w.status;
 }

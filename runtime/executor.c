@@ -1,8 +1,8 @@
-/* The leaf pool's fiber thread (executor.h). One loop: start fibers for
- * calls handed over, poll the sessions (and an eventfd that says "calls
- * arrived"), wake the fibers whose statements finished. The eventfd is
- * written only when the loop sleeps, so under load a call is handed over
- * without a system call. */
+/* The fiber thread (executor.h). One loop: resume fibers whose gRPC
+ * operations completed, start fibers for calls handed over, poll the
+ * sessions (and an eventfd that says "something was handed over"), wake
+ * the fibers whose statements finished. The eventfd is written only when
+ * the loop sleeps, so under load a hand-over costs no system call. */
 #include "executor.h"
 
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include "db_pipeline.h"
 #include "db_session.h"
 #include "fiber.h"
+#include "log.h"
 
 /* Calls in progress at once; more wait in arrival order. Each fiber keeps
  * the stack pages it touched resident, so the bound is also memory's. */
@@ -30,14 +31,16 @@ typedef struct slot {
 } slot;
 
 struct rt_executor {
+    grpc_completion_queue *cq;
     rt_db_pipeline *pipeline;
     rt_executor_serve_fn serve;
     void *ctx;
     pthread_t thread;
     int wake_fd;
 
-    pthread_mutex_t lock; /* guards the queue and stopping */
+    pthread_mutex_t lock; /* guards the queues and stopping */
     rt_call *queue_head, *queue_tail;
+    rt_wait *done_head, *done_tail; /* completed waits, fibers to resume */
     bool stopping;
     atomic_bool sleeping; /* the loop is (about to be) in poll(2) */
 
@@ -46,6 +49,13 @@ struct rt_executor {
     size_t n_slots, live;
     slot *all[RT_EXECUTOR_MAX_FIBERS];
 };
+
+static void wake_loop(rt_executor *e)
+{
+    uint64_t one = 1;
+    ssize_t ignored = write(e->wake_fd, &one, sizeof one);
+    (void)ignored; /* a full eventfd counter is still readable: the loop wakes */
+}
 
 static slot *take_slot(rt_executor *e)
 {
@@ -58,6 +68,7 @@ static slot *take_slot(rt_executor *e)
             abort();
         s->fiber = rt_fiber_create();
         s->worker.db = rt_db_view(e->pipeline);
+        s->worker.executor = e;
         s->executor = e;
         e->all[e->n_slots++] = s;
     } else {
@@ -81,12 +92,30 @@ static void run_slot(void *arg)
     s->executor->serve(s->executor->ctx, s->call, &s->worker);
 }
 
-/* The pipeline's wake-up: continue the fiber, recycle it if it ended. */
+/* Continues a fiber whose wait is over, with its call's log context
+ * (which the fibers that ran meanwhile replaced); recycles it if it ended. */
 static void wake(void *ctx, rt_fiber *fiber)
 {
     rt_executor *e = ctx;
-    if (rt_fiber_resume(fiber))
-        put_slot(e, rt_fiber_arg(fiber));
+    slot *s = rt_fiber_arg(fiber);
+    rt_log_set_call(rt_call_method_name(s->call), rt_call_request_id(s->call));
+    bool ended = rt_fiber_resume(fiber);
+    rt_log_set_call(NULL, NULL);
+    if (ended)
+        put_slot(e, s);
+}
+
+static rt_wait *pop_done(rt_executor *e)
+{
+    pthread_mutex_lock(&e->lock);
+    rt_wait *w = e->done_head;
+    if (w) {
+        e->done_head = w->next;
+        if (!e->done_head)
+            e->done_tail = NULL;
+    }
+    pthread_mutex_unlock(&e->lock);
+    return w;
 }
 
 static rt_call *pop_call(rt_executor *e)
@@ -112,7 +141,9 @@ static void start_waiting_calls(rt_executor *e)
             return;
         slot *s = take_slot(e);
         s->call = c;
-        if (rt_fiber_start(s->fiber, run_slot, s))
+        bool ended = rt_fiber_start(s->fiber, run_slot, s);
+        rt_log_set_call(NULL, NULL); /* the fiber may have stopped mid-call */
+        if (ended)
             put_slot(e, s);
     }
 }
@@ -126,13 +157,15 @@ static void *executor_main(void *arg)
     if (!fds)
         abort();
     for (;;) {
+        for (rt_wait *w; (w = pop_done(e));)
+            wake(e, w->fiber);
         start_waiting_calls(e);
         int timeout = -1;
         size_t n_fds = 0;
         rt_db_pipeline_poll_setup(e->pipeline, fds + 1, &n_fds, &timeout);
         fds[0] = (struct pollfd){.fd = e->wake_fd, .events = POLLIN};
         pthread_mutex_lock(&e->lock);
-        bool startable = e->queue_head && (e->free_slots || e->n_slots < RT_EXECUTOR_MAX_FIBERS);
+        bool startable = e->done_head || (e->queue_head && (e->free_slots || e->n_slots < RT_EXECUTOR_MAX_FIBERS));
         bool done = e->stopping && !e->queue_head && e->live == 0;
         if (startable)
             timeout = 0;
@@ -159,11 +192,13 @@ static void *executor_main(void *arg)
     return NULL;
 }
 
-rt_executor *rt_executor_create(rt_db **sessions, size_t n_sessions, rt_executor_serve_fn serve, void *ctx)
+rt_executor *rt_executor_create(grpc_completion_queue *cq, rt_db **sessions, size_t n_sessions,
+                                rt_executor_serve_fn serve, void *ctx)
 {
     rt_executor *e = calloc(1, sizeof *e);
     if (!e)
         abort();
+    e->cq = cq;
     e->serve = serve;
     e->ctx = ctx;
     e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -176,13 +211,6 @@ rt_executor *rt_executor_create(rt_db **sessions, size_t n_sessions, rt_executor
     return e;
 }
 
-static void wake_loop(rt_executor *e)
-{
-    uint64_t one = 1;
-    ssize_t ignored = write(e->wake_fd, &one, sizeof one);
-    (void)ignored; /* a full eventfd counter is still readable: the loop wakes */
-}
-
 void rt_executor_submit(rt_executor *e, rt_call *call)
 {
     call->next_free = NULL;
@@ -192,6 +220,38 @@ void rt_executor_submit(rt_executor *e, rt_call *call)
     else
         e->queue_head = call;
     e->queue_tail = call;
+    bool asleep = atomic_exchange(&e->sleeping, false);
+    pthread_mutex_unlock(&e->lock);
+    if (asleep)
+        wake_loop(e);
+}
+
+grpc_completion_queue *rt_executor_cq(rt_executor *e)
+{
+    return e->cq;
+}
+
+void rt_executor_wait_init(rt_wait *w)
+{
+    *w = (rt_wait){.kind = RT_TAG_WAIT, .fiber = rt_fiber_self()};
+}
+
+bool rt_executor_wait(rt_wait *w)
+{
+    rt_fiber_yield(); /* until rt_executor_complete queued w and the loop woke us */
+    return w->success;
+}
+
+void rt_executor_complete(rt_executor *e, rt_wait *w, bool success)
+{
+    w->success = success;
+    w->next = NULL;
+    pthread_mutex_lock(&e->lock);
+    if (e->done_tail)
+        e->done_tail->next = w;
+    else
+        e->done_head = w;
+    e->done_tail = w;
     bool asleep = atomic_exchange(&e->sleeping, false);
     pthread_mutex_unlock(&e->lock);
     if (asleep)

@@ -56,12 +56,6 @@ void rt_log_set_call(const char *method, const char *request_id)
     t_request_id = request_id;
 }
 
-void rt_log_get_call(const char **method, const char **request_id)
-{
-    *method = t_method;
-    *request_id = t_request_id;
-}
-
 /* A bounded buffer; cap excludes the room kept for the closing "}\n" and NUL. */
 typedef struct {
     char *buf;

@@ -33,8 +33,6 @@ void rt_log_with(rt_log_level level, const rt_log_fields *fields, const char *fm
 /* The call this thread is serving; lines logged meanwhile (database events,
  * peer calls) name it. NULLs clear it. */
 void rt_log_set_call(const char *method, const char *request_id);
-/* The thread's call context, so a fiber can take it along across a wait. */
-void rt_log_get_call(const char **method, const char **request_id);
 
 /* A handler's own event about its call, e.g. a failed compensation. */
 typedef struct rt_call rt_call;

@@ -110,7 +110,7 @@ bool rt_metrics_http_start(const rt_service *service, const rt_config *config, r
     *out = NULL;
     if (strcmp(config->metrics_listen, "0") == 0)
         return true;
-    rt_metrics_init(service, rt_server_session_count(service, config));
+    rt_metrics_init(service, rt_server_session_count(config));
     char *error = NULL;
     int fd = listen_on(config->metrics_listen, &error);
     struct MHD_Daemon *mhd = NULL;

@@ -1,26 +1,22 @@
 /* Server threading (server.h).
  *
- * Two worker pools, each a completion queue polled by its own threads:
- * "leaf" serves methods that call no peer plus the generic slots that answer
- * unknown methods; "chained" serves methods that call peers.
+ * One completion queue and one thread polling it: it hands each arriving
+ * call to the fiber thread (executor.h), where the handler runs as a fiber,
+ * and passes back the completions that fiber waits for (peer calls), so no
+ * handler ever holds a thread while it waits for PostgreSQL or the other
+ * service. A chain such as CreateUser -> wallet CreateWallet -> user
+ * GetUserById therefore cannot starve a daemon however many are in flight.
+ * More polling threads measured slower: they wake each other to take turns.
  *
- * The leaf pool's thread hands each call to the fiber thread (executor.h),
- * where the handler runs as a fiber over pipelined database sessions, so
- * many calls wait on PostgreSQL at once without a thread each. A chained
- * worker thread blocks through its whole call, peer calls included, on a
- * session and a pluck queue of its own; a chain such as CreateUser ->
- * wallet CreateWallet -> user GetUserById therefore always finds the leaf
- * side free for GetUserById, however many CreateUser calls block.
- *
- * Every registered method keeps one outstanding request per session of its
- * pool, renewed as each call arrives, so calls queue inside gRPC rather
- * than being refused. Generic slots must exist even though every known
- * method is registered: without one, an unknown method would wait for the
- * caller's deadline instead of getting UNIMPLEMENTED.
+ * Every registered method keeps --workers outstanding requests, renewed as
+ * each call arrives, so calls queue inside gRPC rather than being refused.
+ * Generic slots must exist even though every known method is registered:
+ * without one, an unknown method would wait for the caller's deadline
+ * instead of getting UNIMPLEMENTED.
  *
  * Besides the service's own methods the server answers the built-in ones:
- * health Check on the leaf pool like any unary method, and the streaming
- * reflection and health Watch methods on threads of their own (streams.h). */
+ * health Check like any unary method, and the streaming reflection and
+ * health Watch methods on threads of their own (streams.h). */
 #include "server.h"
 
 #include <grpc/grpc_security.h>
@@ -39,33 +35,14 @@
 #include "reflection.h"
 #include "streams.h"
 
-enum { POOL_LEAF, POOL_CHAINED, POOL_COUNT };
-
-typedef struct rt_pool rt_pool;
-
-typedef struct {
-    rt_pool *pool;
-    rt_worker worker;
-    pthread_t thread;
-} worker_thread;
-
-struct rt_pool {
-    rt_server *server;
-    grpc_completion_queue *cq;
-    size_t n_threads;
-    worker_thread *threads;
-    size_t n_sessions; /* database sessions the pool holds */
-    size_t n_slots;    /* outstanding requests per method */
-    /* Leaf pool: its threads only hand calls to this fiber thread, which
-     * runs them on the pool's pipelined sessions. */
-    rt_executor *executor;
-};
-
 struct rt_server {
     const rt_service *service;
     const char *database_url; /* probed for health */
     grpc_server *grpc;
-    rt_pool pools[POOL_COUNT];
+    grpc_completion_queue *cq;
+    pthread_t poller;
+    rt_executor *executor;
+    size_t n_slots; /* outstanding requests per method */
     const rt_method **methods; /* the service's, then the built-in unary ones */
     size_t n_methods;
     void **registered; /* gRPC handle per method */
@@ -85,44 +62,9 @@ struct rt_server {
     long active;
 };
 
-static bool has_chained(const rt_service *service)
+size_t rt_server_session_count(const rt_config *config)
 {
-    for (size_t i = 0; i < service->n_methods; i++)
-        if (service->methods[i].calls_peers)
-            return true;
-    return false;
-}
-
-/* Chained workers spend most of a call waiting on the peer (CreateUser holds
- * one through the whole user -> wallet -> user chain), so the chained pool
- * has this many per --workers: with as many as the leaf pool, 4 CreateUser
- * calls were in progress at a time however many the callers had in flight. */
-#define RT_CHAINED_PER_WORKER 2
-/* The leaf pool's gRPC threads only hand calls to the fiber thread; more
- * than one measured slower (they wake each other to take turns polling). */
-#define RT_LEAF_THREADS 1
-
-/* The leaf pool's --workers sessions are the fiber thread's; each chained
- * worker thread has its own. */
-static void size_pool(rt_pool *pool, int which, const rt_config *config)
-{
-    size_t workers = (size_t)config->workers;
-    pool->n_sessions = which == POOL_CHAINED ? workers * RT_CHAINED_PER_WORKER : workers;
-    pool->n_threads = which == POOL_CHAINED ? pool->n_sessions : RT_LEAF_THREADS;
-    pool->n_slots = pool->n_sessions;
-}
-
-size_t rt_server_session_count(const rt_service *service, const rt_config *config)
-{
-    rt_pool leaf, chained;
-    size_pool(&leaf, POOL_LEAF, config);
-    size_pool(&chained, POOL_CHAINED, config);
-    return leaf.n_sessions + (has_chained(service) ? chained.n_sessions : 0);
-}
-
-static rt_pool *pool_of(rt_server *s, const rt_method *m)
-{
-    return m && m->calls_peers ? &s->pools[POOL_CHAINED] : &s->pools[POOL_LEAF];
+    return (size_t)config->workers;
 }
 
 /* Puts one more outstanding request for method (NULL: a generic slot). */
@@ -130,15 +72,13 @@ static void request_slot(rt_server *s, const rt_method *m, void *registered)
 {
     if (!atomic_load(&s->accepting))
         return;
-    rt_pool *pool = pool_of(s, m);
     rt_call *c = rt_call_acquire(s->calls);
     c->method = m;
     c->registered = registered;
     grpc_call_error err =
         m ? grpc_server_request_registered_call(s->grpc, registered, &c->call, &c->deadline,
-                                                &c->request_md, &c->payload, pool->cq, pool->cq, c)
-          : grpc_server_request_call(s->grpc, &c->call, &c->details, &c->request_md, pool->cq,
-                                     pool->cq, c);
+                                                &c->request_md, &c->payload, s->cq, s->cq, c)
+          : grpc_server_request_call(s->grpc, &c->call, &c->details, &c->request_md, s->cq, s->cq, c);
     if (err != GRPC_CALL_OK) {
         rt_log(RT_LOG_ERROR, "cannot request calls for %s: error %d", m ? m->path : "(generic)", (int)err);
         rt_call_release(c);
@@ -160,14 +100,12 @@ static void serve(void *server, rt_call *c, rt_worker *worker)
         count_call(server, -1);
 }
 
-static void *worker_main(void *arg)
+static void *poller_main(void *arg)
 {
-    worker_thread *t = arg;
-    rt_server *s = t->pool->server;
-    /* Named for top -H and perf: which pool a busy thread serves. */
-    pthread_setname_np(pthread_self(), t->pool == &s->pools[POOL_LEAF] ? "grpc-leaf" : "grpc-chained");
+    rt_server *s = arg;
+    pthread_setname_np(pthread_self(), "grpc-poller"); /* for top -H and perf */
     for (;;) {
-        grpc_event ev = grpc_completion_queue_next(t->pool->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
         if (ev.type != GRPC_OP_COMPLETE)
@@ -176,6 +114,10 @@ static void *worker_main(void *arg)
             uint64_t one = 1;
             ssize_t ignored = write(s->drained_fd, &one, sizeof one);
             (void)ignored; /* an eventfd write of 1 cannot fail here */
+            continue;
+        }
+        if (*(rt_tag_kind *)ev.tag == RT_TAG_WAIT) {
+            rt_executor_complete(s->executor, ev.tag, ev.success);
             continue;
         }
         rt_call *c = ev.tag;
@@ -187,10 +129,7 @@ static void *worker_main(void *arg)
         } else {
             count_call(s, +1);
             request_slot(s, c->method, c->registered);
-            if (t->pool->executor)
-                rt_executor_submit(t->pool->executor, c);
-            else
-                serve(s, c, &t->worker);
+            rt_executor_submit(s->executor, c);
         }
     }
     return NULL;
@@ -226,31 +165,18 @@ static grpc_server *create_grpc_server(const rt_config *config)
     return grpc_server_create(&channel_args, NULL);
 }
 
-static void destroy_queues(rt_server *s)
+/* After every call completed: the fiber thread has nothing left to run. */
+static void destroy_queue(rt_server *s)
 {
-    for (int p = 0; p < POOL_COUNT; p++) {
-        rt_pool *pool = &s->pools[p];
-        if (!pool->cq)
-            continue;
-        grpc_completion_queue_shutdown(pool->cq);
-        if (s->started)
-            for (size_t i = 0; i < pool->n_threads; i++)
-                pthread_join(pool->threads[i].thread, NULL);
-        else /* no worker ever polled it: drain here */
-            while (grpc_completion_queue_next(pool->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-                   GRPC_QUEUE_SHUTDOWN)
-                ;
-        grpc_completion_queue_destroy(pool->cq);
-        rt_executor_destroy(pool->executor);
-        for (size_t i = 0; i < pool->n_threads; i++) {
-            grpc_completion_queue *pluck = pool->threads[i].worker.pluck_cq;
-            if (!pluck)
-                continue;
-            grpc_completion_queue_shutdown(pluck);
-            grpc_completion_queue_destroy(pluck);
-        }
-        free(pool->threads);
-    }
+    grpc_completion_queue_shutdown(s->cq);
+    if (s->started)
+        pthread_join(s->poller, NULL);
+    else /* nothing ever polled it: drain here */
+        while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+               GRPC_QUEUE_SHUTDOWN)
+            ;
+    grpc_completion_queue_destroy(s->cq);
+    rt_executor_destroy(s->executor);
 }
 
 rt_server *rt_server_create(const rt_service *service, const rt_config *config,
@@ -275,22 +201,9 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
     for (size_t i = 0; i < service->n_methods; i++)
         s->methods[i] = &service->methods[i];
     s->methods[service->n_methods] = &rt_health_check_method;
-    int n_pools = has_chained(service) ? POOL_COUNT : 1;
-    for (int p = 0; p < n_pools; p++) {
-        rt_pool *pool = &s->pools[p];
-        pool->server = s;
-        pool->cq = grpc_completion_queue_create_for_next(NULL);
-        size_pool(pool, p, config);
-        pool->threads = calloc(pool->n_threads, sizeof *pool->threads);
-        if (!pool->threads)
-            abort();
-        for (size_t i = 0; i < pool->n_threads; i++) {
-            pool->threads[i].pool = pool;
-            if (p == POOL_CHAINED)
-                pool->threads[i].worker.pluck_cq = grpc_completion_queue_create_for_pluck(NULL);
-        }
-        grpc_server_register_completion_queue(s->grpc, pool->cq, NULL);
-    }
+    s->n_slots = (size_t)config->workers;
+    s->cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_server_register_completion_queue(s->grpc, s->cq, NULL);
     for (size_t i = 0; i < s->n_methods; i++)
         s->registered[i] = grpc_server_register_method(s->grpc, s->methods[i]->path, NULL,
                                                        GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
@@ -313,30 +226,22 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
     return s;
 }
 
-void rt_server_start(rt_server *s, rt_db **dbs)
+void rt_server_start(rt_server *s, rt_db **dbs, size_t n_dbs)
 {
+    s->executor = rt_executor_create(s->cq, dbs, n_dbs, serve, s);
     grpc_server_start(s->grpc);
     s->started = true;
     atomic_store(&s->accepting, true);
     for (size_t i = 0; i < s->n_methods; i++)
-        for (size_t k = 0; k < pool_of(s, s->methods[i])->n_slots; k++)
+        for (size_t k = 0; k < s->n_slots; k++)
             request_slot(s, s->methods[i], s->registered[i]);
+    for (size_t k = 0; k < s->n_slots; k++)
+        request_slot(s, NULL, NULL);
     rt_streams_start(s->streams);
     rt_health_start(s->service->self.service_name, s->database_url);
-    rt_pool *leaf = &s->pools[POOL_LEAF];
-    for (size_t k = 0; k < leaf->n_slots; k++)
-        request_slot(s, NULL, NULL);
-    leaf->executor = rt_executor_create(dbs, leaf->n_sessions, serve, s);
-    size_t next_db = leaf->n_sessions;
-    for (int p = 0; p < POOL_COUNT; p++) {
-        rt_pool *pool = &s->pools[p];
-        for (size_t i = 0; i < pool->n_threads; i++) {
-            pool->threads[i].worker.db = p == POOL_CHAINED ? dbs[next_db++] : NULL;
-            if (pthread_create(&pool->threads[i].thread, NULL, worker_main, &pool->threads[i]) != 0) {
-                perror("pthread_create");
-                abort();
-            }
-        }
+    if (pthread_create(&s->poller, NULL, poller_main, s) != 0) {
+        perror("pthread_create");
+        abort();
     }
 }
 
@@ -349,7 +254,7 @@ void rt_server_begin_shutdown(rt_server *s)
 {
     atomic_store(&s->accepting, false);
     rt_health_drain(); /* Watch streams say NOT_SERVING and end */
-    grpc_server_shutdown_and_notify(s->grpc, s->pools[POOL_LEAF].cq, &s->shutdown_tag);
+    grpc_server_shutdown_and_notify(s->grpc, s->cq, &s->shutdown_tag);
 }
 
 void rt_server_cancel_all(rt_server *s)
@@ -367,7 +272,7 @@ void rt_server_destroy(rt_server *s)
     pthread_mutex_unlock(&s->lock);
     rt_streams_wait(s->streams);
     grpc_server_destroy(s->grpc);
-    destroy_queues(s);
+    destroy_queue(s);
     rt_streams_destroy(s->streams);
     rt_health_stop();
     rt_call_cache_destroy(s->calls);

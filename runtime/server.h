@@ -1,5 +1,6 @@
-/* The gRPC server: listening socket, completion queues, worker threads and
- * the standing requests that feed them. */
+/* The gRPC server: listening socket, completion queue, the thread polling
+ * it, the fiber thread serving calls and the standing requests that feed
+ * them. */
 #ifndef RT_SERVER_H
 #define RT_SERVER_H
 
@@ -9,15 +10,16 @@
 
 typedef struct rt_server rt_server;
 
-/* Database sessions the server needs: the leaf pool's fiber thread's,
- * then one per chained worker thread. */
-size_t rt_server_session_count(const rt_service *service, const rt_config *config);
+/* Database sessions the server needs: --workers, shared by all calls in
+ * pipeline mode. */
+size_t rt_server_session_count(const rt_config *config);
 /* Creates the server and binds config->listen. NULL with *error (malloc'd)
  * when the address cannot be bound. */
 rt_server *rt_server_create(const rt_service *service, const rt_config *config,
                             const rt_peers *peers, char **error);
-/* Starts serving; dbs[rt_server_session_count()] are lent to the pools. */
-void rt_server_start(rt_server *server, rt_db **dbs);
+/* Starts serving; dbs[n_dbs] (rt_server_session_count) are lent to the
+ * fiber thread until rt_server_destroy returns. */
+void rt_server_start(rt_server *server, rt_db **dbs, size_t n_dbs);
 /* Readable once a shutdown begun by rt_server_begin_shutdown has drained. */
 int rt_server_drained_fd(const rt_server *server);
 /* Stops accepting calls; calls in flight may finish. */

@@ -36,9 +36,6 @@ typedef struct {
     const ProtobufCMessageDescriptor *response_type;
     rt_validate_fn validate; /* NULL when the request has no rules */
     rt_invoke_fn invoke;
-    /* The method calls other services (rules.depends_on): it is served by a
-     * worker pool of its own so call chains cannot starve the daemon. */
-    bool calls_peers;
 } rt_method;
 
 /* A service reachable at an address taken from an environment variable. */

@@ -81,9 +81,9 @@ local function source(file, sources)
     local methods = {}
     for _, m in ipairs(svc.methods) do
       methods[#methods + 1] = ("    {\n        .path = %s,\n        .name = %s,\n        .request_type = &%s__descriptor,\n"
-        .. "        .response_type = &%s__descriptor,\n        .validate = %s,\n        .invoke = invoke_%s,\n"
-        .. "        .calls_peers = %s,\n    },\n"):format(c.string(m.path), c.string(m.name), m.input.c_prefix,
-        m.output.c_prefix, validators[m.input.full_name] or "NULL", m.snake, tostring(m.calls_peers))
+        .. "        .response_type = &%s__descriptor,\n        .validate = %s,\n        .invoke = invoke_%s,\n    },\n")
+        :format(c.string(m.path), c.string(m.name), m.input.c_prefix, m.output.c_prefix,
+          validators[m.input.full_name] or "NULL", m.snake)
     end
     local prefix = #file.services > 1 and svc.snake .. "_" or ""
     out[#out + 1] = "static const rt_method " .. prefix .. "methods[] = {\n" .. table.concat(methods) .. "};\n"

@@ -31,7 +31,7 @@ return {
     local user_service = m.services[1]
     h.eq(user_service.snake, "user_service"); h.eq(user_service.daemon, "user-service")
     h.eq(user_service.peers[1].full_name, "wallet.WalletService")
-    h.eq(user_service.methods[1].calls_peers, true); h.eq(user_service.methods[2].calls_peers, false)
+    h.eq(#user_service.methods[1].depends_on, 1); h.eq(#user_service.methods[2].depends_on, 0)
     h.eq(m.messages[".user.CreateUserRequest"].c_type, "User__CreateUserRequest")
     h.eq(m.messages[".user.GetUserByIdRequest"].c_prefix, "user__get_user_by_id_request")
   end },
