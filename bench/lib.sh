@@ -11,9 +11,16 @@ get() { awk -F'\t' -v k="$1" '$1 == k { v = $2 } END { print v }' "$RESULTS"; }
 
 now_us() { local t=${EPOCHREALTIME/./}; echo "${t#0}"; }   # bash 5: no fork
 
-# A TCP port nobody listens on right now (the kernel picks it).
+# A TCP port nobody listens on right now, below the kernel's ephemeral range
+# (32768 and up), so no outgoing connection (the daemons' database sessions)
+# can take it before the daemon meant to listen on it binds it.
 free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 12000))
+    node -e 'const s=require("net").createServer();s.once("error",()=>process.exit(1));s.listen(+process.argv[1],"127.0.0.1",()=>s.close())' "$port" && break
+  done
+  echo "$port"
 }
 
 # utime+stime of a process in clock ticks (fields 14 and 15 of /proc/PID/stat;

@@ -1,7 +1,8 @@
 /* Pipelined sessions (db_pipeline.h). Each session keeps a FIFO of the
  * fibers whose statements it carries, in the order sent, because results
- * come back in that order. Results are read only when poll says the
- * socket is readable, so the thread never blocks on the database.
+ * come back in that order; a Sync ends each transaction (one read, or a
+ * group of writes). Results are read only when poll says the socket is
+ * readable, so the thread never blocks on the database.
  *
  * Failure handling mirrors the blocking path in db.c: a broken session is
  * reconnected and its reads retried once, writes answer UNAVAILABLE
@@ -35,7 +36,9 @@ typedef struct waiter {
     grpc_status_code cancelled_as; /* OK until a cancel was sent for it */
     gpr_timespec cancelled_at;
     bool retried;
-    bool done; /* finished while its own fiber was running: not woken */
+    bool solo;       /* its group failed: it goes alone from now on */
+    bool ends_group; /* the Sync follows it */
+    bool done;       /* finished while its own fiber was running: not woken */
     PGresult *first; /* its first result, while the Sync is awaited */
     PGresult *result;
     rt_status status;
@@ -45,14 +48,16 @@ typedef struct {
     rt_db *db;
     waiter *head, *tail;
     size_t count;
-    bool want_write; /* libpq holds output the socket did not take */
-    bool ready;      /* opened (see rt_db_opened) and set up for pipelining */
+    bool want_write;  /* libpq holds output the socket did not take */
+    bool ready;       /* opened (see rt_db_opened) and set up for pipelining */
+    bool group_error; /* an error came for the head group beyond its statements' */
 } session;
 
 struct rt_db_pipeline {
     session *sessions;
     size_t n;
-    waiter *ready, *ready_tail; /* finished, their fibers not yet woken */
+    waiter *ready, *ready_tail;     /* finished, their fibers not yet woken */
+    waiter *pending, *pending_tail; /* writes waiting for the writer session */
     rt_db_wake_fn wake;
     void *ctx;
 };
@@ -167,47 +172,126 @@ static waiter *dequeue(session *s)
     return w;
 }
 
-/* Sends the statement and its Sync; false when the session broke. */
-static bool send_on(session *s, waiter *w)
+/* Sends a chain of waiters (linked through next) as one transaction: their
+ * statements, then one Sync. False when the session broke; then none of
+ * them is queued on it. */
+static bool send_group(session *s, waiter *chain)
 {
     PGconn *conn = rt_db_conn(s->db);
     if (PQstatus(conn) != CONNECTION_OK)
         return false;
-    if (!PQsendQueryPrepared(conn, w->stmt->name, w->stmt->n_params, w->params, NULL, NULL, 0) ||
-        !PQpipelineSync(conn))
+    for (waiter *w = chain; w; w = w->next)
+        if (!PQsendQueryPrepared(conn, w->stmt->name, w->stmt->n_params, w->params, NULL, NULL, 0))
+            return false;
+    if (!PQpipelineSync(conn))
         return false;
     int flushed = PQflush(conn);
     s->want_write = flushed == 1;
     if (flushed < 0)
         return false;
-    w->first = NULL;
-    w->cancelled_as = GRPC_STATUS_OK;
-    enqueue(s, w);
+    while (chain) {
+        waiter *w = chain;
+        chain = w->next;
+        w->first = NULL;
+        w->cancelled_as = GRPC_STATUS_OK;
+        w->ends_group = !chain;
+        enqueue(s, w);
+    }
     return true;
 }
 
-/* The healthy session carrying the fewest statements; when none is
- * healthy, one reconnected on the spot (or NULL). */
-static session *pick(rt_db_pipeline *p)
+static bool send_on(session *s, waiter *w)
+{
+    w->next = NULL;
+    return send_group(s, w);
+}
+
+/* The healthy session carrying the fewest statements (reads leave the
+ * writer session to writes when there are others); when none is healthy,
+ * one reconnected on the spot (or NULL). */
+static session *pick(rt_db_pipeline *p, bool read)
 {
     session *best = NULL;
-    for (size_t i = 0; i < p->n; i++) {
+    for (int pass = 0; pass < 2 && !best; pass++) /* the writer only when no other is there */
+        for (size_t i = pass == 0 && read && p->n > 1 ? 1 : 0; i < p->n; i++) {
+            session *s = &p->sessions[i];
+            if (usable(s) && PQstatus(rt_db_conn(s->db)) == CONNECTION_OK && (!best || s->count < best->count))
+                best = s;
+        }
+    for (size_t i = 0; !best && i < p->n; i++) {
         session *s = &p->sessions[i];
-        if (usable(s) && PQstatus(rt_db_conn(s->db)) == CONNECTION_OK && (!best || s->count < best->count))
+        if (s->ready && s->count == 0 && PQstatus(rt_db_conn(s->db)) != CONNECTION_OK && reopen(s))
             best = s;
     }
-    for (size_t i = 0; !best && i < p->n; i++)
-        if (p->sessions[i].ready && p->sessions[i].count == 0 && reopen(&p->sessions[i]))
-            best = &p->sessions[i];
     return best;
 }
 
 static void session_broken(rt_db_pipeline *p, session *s);
+static void submit(rt_db_pipeline *p, waiter *w);
+
+/* Group commit. Writes share one session, the writer: when it is idle a
+ * write goes at once; while a transaction is out on it, the writes that
+ * arrive wait here, then go together as the next transaction, so one
+ * commit (one WAL flush) serves them all. Each is still acknowledged only
+ * after that commit, and a group that fails is undone whole and its
+ * statements sent again alone (see group_done), so no request's outcome
+ * depends on another's. One writer also means this daemon's transactions
+ * never wait on each other's row locks. */
+#define RT_PIPE_GROUP_MAX 64
+
+static session *writer(rt_db_pipeline *p)
+{
+    session *s = &p->sessions[0];
+    return usable(s) && PQstatus(rt_db_conn(s->db)) == CONNECTION_OK ? s : NULL;
+}
+
+/* Sends the waiting writes, up to RT_PIPE_GROUP_MAX, as one transaction on
+ * the writer session once it is idle. */
+static void send_pending(rt_db_pipeline *p)
+{
+    session *s = writer(p);
+    if (!p->pending || (s && s->count > 0))
+        return;
+    waiter *chain = p->pending, *last = chain;
+    for (size_t n = 1; n < RT_PIPE_GROUP_MAX && last->next; n++)
+        last = last->next;
+    p->pending = last->next;
+    if (!p->pending)
+        p->pending_tail = NULL;
+    last->next = NULL;
+    if (!s) { /* the writer is gone: nothing was sent, each goes alone */
+        while (chain) {
+            waiter *w = chain;
+            chain = w->next;
+            w->solo = true;
+            submit(p, w);
+        }
+        return;
+    }
+    if (send_group(s, chain))
+        return;
+    session_broken(p, s);
+    while (chain) { /* writes: whether the server saw them is unknown */
+        waiter *w = chain;
+        chain = w->next;
+        finish(p, w, unavailable());
+    }
+}
 
 /* Sends w on the best session; w finishes UNAVAILABLE when none takes it. */
 static void submit(rt_db_pipeline *p, waiter *w)
 {
-    session *s = pick(p);
+    if (!w->stmt->idempotent && !w->solo && writer(p)) {
+        w->next = NULL;
+        if (p->pending_tail)
+            p->pending_tail->next = w;
+        else
+            p->pending = w;
+        p->pending_tail = w;
+        send_pending(p);
+        return;
+    }
+    session *s = pick(p, w->stmt->idempotent);
     if (!s) {
         finish(p, w, unavailable());
         return;
@@ -216,7 +300,7 @@ static void submit(rt_db_pipeline *p, waiter *w)
         return;
     /* The send itself failed: the statement may have reached the server. */
     session_broken(p, s);
-    if (w->stmt->idempotent && !w->retried && (s = pick(p))) {
+    if (w->stmt->idempotent && !w->retried && (s = pick(p, true))) {
         w->retried = true;
         if (send_on(s, w))
             return;
@@ -232,6 +316,7 @@ static void session_broken(rt_db_pipeline *p, session *s)
     s->head = s->tail = NULL;
     s->count = 0;
     s->want_write = false;
+    s->group_error = false;
     if (lost)
         rt_log(RT_LOG_ERROR, "database connection lost during statement %s", lost->stmt->name);
     rt_db_mark_lost(s->db);
@@ -272,10 +357,9 @@ static bool is_sqlstate(const PGresult *res, const char *code)
     return state && strcmp(state, code) == 0;
 }
 
-/* The head statement's Sync arrived: its outcome is complete. */
-static void head_done(rt_db_pipeline *p, session *s)
+/* Settles one statement of a finished transaction by its own result. */
+static void settle(rt_db_pipeline *p, session *s, waiter *w, bool alone)
 {
-    waiter *w = dequeue(s);
     PGresult *first = w->first;
     w->first = NULL;
     if (w->cancelled_as == GRPC_STATUS_OK && is_sqlstate(first, "57014") && !rt_db_interrupted() &&
@@ -286,6 +370,10 @@ static void head_done(rt_db_pipeline *p, session *s)
     }
     rt_status status;
     if (rt_db_take_result(s->db, w->stmt, first, w->cancelled_as, &w->result, &status) == RT_DB_BROKEN) {
+        if (!alone) { /* a write: whether its group committed is unknown */
+            finish(p, w, unavailable());
+            return;
+        }
         w->next = s->head; /* it shares the fate of those behind it */
         s->head = w;
         if (!s->tail)
@@ -295,6 +383,65 @@ static void head_done(rt_db_pipeline *p, session *s)
         return;
     }
     finish(p, w, status);
+}
+
+static bool succeeded(const PGresult *res)
+{
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+}
+
+/* The Sync of the head transaction arrived: it committed, or it was rolled
+ * back whole. Alone or committed, each statement is settled by its own
+ * result. A group rolled back is taken apart and every statement sent
+ * again alone, the failed one too: its error may have come from another
+ * member's effect, which the rollback undid, so only a run of its own
+ * decides. Statements whose deadline passed meanwhile (or that a
+ * deadline's cancel hit) answer DEADLINE_EXCEEDED: nothing of theirs
+ * committed. */
+static void group_done(rt_db_pipeline *p, session *s)
+{
+    waiter *chain = NULL, *tail = NULL;
+    for (bool last = false; !last;) {
+        waiter *w = dequeue(s);
+        last = w->ends_group;
+        if (tail)
+            tail->next = w;
+        else
+            chain = w;
+        tail = w;
+    }
+    bool failed = s->group_error;
+    s->group_error = false;
+    for (waiter *w = chain; w && !failed; w = w->next)
+        failed = !succeeded(w->first);
+    bool alone = !chain->next;
+    while (chain) {
+        waiter *w = chain;
+        chain = w->next;
+        w->next = NULL;
+        if (alone || !failed || w->cancelled_as != GRPC_STATUS_OK) {
+            settle(p, s, w, alone);
+        } else if (rt_deadline_passed(w->deadline)) {
+            PQclear(w->first);
+            w->first = NULL;
+            finish(p, w, rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded"));
+        } else {
+            PQclear(w->first);
+            w->first = NULL;
+            w->solo = true;
+            submit(p, w);
+        }
+    }
+}
+
+/* The statement of the head transaction still waiting for its result. */
+static waiter *awaiting_result(session *s)
+{
+    for (waiter *w = s->head; w; w = w->ends_group ? NULL : w->next)
+        if (!w->first)
+            return w;
+    return NULL;
 }
 
 /* Reads what arrived and completes statements whose Sync came back. */
@@ -314,17 +461,21 @@ static void session_read(rt_db_pipeline *p, session *s)
             continue;
         }
         nulls = 0;
+        waiter *w;
         if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
             PQclear(res);
-            head_done(p, s);
-        } else if (!s->head->first) {
-            s->head->first = res;
-        } else {
+            group_done(p, s);
+        } else if ((w = awaiting_result(s))) {
+            w->first = res;
+        } else { /* e.g. the commit at the Sync failed */
+            s->group_error = s->group_error || PQresultStatus(res) == PGRES_FATAL_ERROR;
             PQclear(res);
         }
     }
     if (PQstatus(conn) == CONNECTION_BAD)
         session_broken(p, s);
+    else if (s == &p->sessions[0])
+        send_pending(p);
 }
 
 /* Cancels the running statement once its call's deadline passed or the
@@ -354,6 +505,7 @@ static int watch_head(rt_db_pipeline *p, session *s)
 
 void rt_db_pipeline_poll_setup(rt_db_pipeline *p, struct pollfd *fds, size_t *n_fds, int *timeout_ms)
 {
+    send_pending(p); /* the writer may have become idle or broken meanwhile */
     for (size_t i = 0; i < p->n; i++) {
         session *s = &p->sessions[i];
         int wait = watch_head(p, s);

@@ -17,12 +17,18 @@
 #include "db_pipeline.h"
 #include "db_session.h"
 
-enum { SLEEP, ADD_ONE, TERMINATE_SELF };
+enum { SLEEP, ADD_ONE, TERMINATE_SELF, BUMP, INSERT_KEY };
 
+/* Writes (not idempotent) go through group commit; they report the
+ * transaction they ran in, so the tests can see the grouping. */
 static const rt_db_statement statements[] = {
     [SLEEP] = {"p_sleep", "SELECT pg_sleep($1::float8)", 1, true},
     [ADD_ONE] = {"p_add", "SELECT $1::int + 1", 1, true},
     [TERMINATE_SELF] = {"p_term", "SELECT pg_terminate_backend(pg_backend_pid())", 0, false},
+    [BUMP] = {"p_bump", "UPDATE pipeline_test SET v = v + 1 WHERE k = $1::int RETURNING v, txid_current()", 1,
+              false},
+    [INSERT_KEY] = {"p_insert", "INSERT INTO pipeline_test (k, v) VALUES ($1::int, 0) RETURNING v, txid_current()",
+                    1, false},
 };
 #define N_STATEMENTS (sizeof statements / sizeof statements[0])
 #define N_SESSIONS 2
@@ -41,6 +47,7 @@ typedef struct {
     int64_t deadline_ms; /* 0: none */
     rt_status status;
     int value;
+    long long txid; /* writes: the transaction that committed it */
 } job;
 
 static void wake(void *ctx, rt_fiber *fiber)
@@ -56,6 +63,12 @@ static int setup(void **state)
     *state = NULL;
     if (!url)
         return 0;
+    /* The writes' table must exist before the statements are prepared. */
+    PGconn *admin = PQconnectdb(url);
+    PQclear(PQexec(admin, "DROP TABLE IF EXISTS pipeline_test; "
+                          "CREATE TABLE pipeline_test (k int PRIMARY KEY, v int NOT NULL); "
+                          "INSERT INTO pipeline_test VALUES (1, 0)"));
+    PQfinish(admin);
     fixture *fx = calloc(1, sizeof *fx);
     for (int i = 0; i < N_SESSIONS; i++) {
         char *error = NULL;
@@ -95,7 +108,8 @@ static void run_job(void *arg)
     PGresult *res;
     j->status = rt_db_exec(view, &statements[j->statement], j->param ? params : NULL, &res);
     if (rt_ok(j->status)) {
-        j->value = j->statement == ADD_ONE ? rt_db_get_int32(res, 0, 0) : 0;
+        j->value = j->statement == ADD_ONE || PQnfields(res) == 2 ? rt_db_get_int32(res, 0, 0) : 0;
+        j->txid = PQnfields(res) == 2 ? (long long)rt_db_get_int64(res, 0, 1) : 0;
         PQclear(res);
     }
     rt_db_close(view);
@@ -198,8 +212,11 @@ static void a_session_killed_under_a_write_answers_unavailable_then_recovers(voi
 static void sessions_opening_in_the_background_join_when_open(void **state)
 {
     FIXTURE_OR_SKIP(state);
+    char *error = NULL;
+    rt_db *first = rt_db_connect(getenv("DATABASE_URL"), statements, N_STATEMENTS, &error);
+    assert_non_null(first);
     rt_db *later = rt_db_open_later(getenv("DATABASE_URL"), statements, N_STATEMENTS);
-    rt_db *both[] = {fx->sessions[0], later};
+    rt_db *both[] = {first, later};
     rt_db_pipeline *main_pipeline = fx->pipeline;
     fx->pipeline = rt_db_pipeline_create(both, 2, wake, fx);
     enum { N = 6 };
@@ -223,6 +240,74 @@ static void sessions_opening_in_the_background_join_when_open(void **state)
     rt_db_pipeline_destroy(fx->pipeline);
     fx->pipeline = main_pipeline;
     rt_db_close(later);
+    rt_db_close(first);
+}
+
+static long long count_rows(const char *where)
+{
+    PGconn *c = PQconnectdb(getenv("DATABASE_URL"));
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM pipeline_test WHERE %s", where);
+    PGresult *r = PQexec(c, sql);
+    long long n = PQresultStatus(r) == PGRES_TUPLES_OK ? atoll(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
+/* 20 increments of one row: the first goes alone, the 19 that arrive while
+ * it commits go together in one transaction; each gets its own new value. */
+static void writes_arriving_together_share_one_commit(void **state)
+{
+    FIXTURE_OR_SKIP(state);
+    enum { N = 20 };
+    rt_fiber *fibers[N];
+    job jobs[N];
+    for (int i = 0; i < N; i++) {
+        fibers[i] = rt_fiber_create();
+        jobs[i] = (job){.statement = BUMP, .param = "1"};
+        start(fx, fibers[i], &jobs[i]);
+    }
+    drive(fx);
+    bool seen[N + 1] = {false};
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(jobs[i].status.code, GRPC_STATUS_OK);
+        assert_true(jobs[i].value >= 1 && jobs[i].value <= N && !seen[jobs[i].value]);
+        seen[jobs[i].value] = true;
+        assert_int_equal(jobs[i].txid, i == 0 ? jobs[0].txid : jobs[1].txid);
+        rt_fiber_destroy(fibers[i]);
+    }
+    assert_true(jobs[0].txid != jobs[1].txid);
+    assert_int_equal(count_rows("k = 1 AND v = 20"), 1);
+}
+
+/* A group with a duplicate key is rolled back whole and every statement
+ * runs again alone: one of the two duplicates wins, the other gets its own
+ * ALREADY_EXISTS, and the innocent insert is not lost. */
+static void a_failing_write_does_not_take_its_group_down(void **state)
+{
+    FIXTURE_OR_SKIP(state);
+    rt_fiber *fibers[4];
+    job jobs[4] = {
+        {.statement = BUMP, .param = "1"}, /* alone: the others wait for it */
+        {.statement = INSERT_KEY, .param = "200"},
+        {.statement = INSERT_KEY, .param = "200"},
+        {.statement = INSERT_KEY, .param = "201"},
+    };
+    for (int i = 0; i < 4; i++) {
+        fibers[i] = rt_fiber_create();
+        start(fx, fibers[i], &jobs[i]);
+    }
+    drive(fx);
+    assert_int_equal(jobs[0].status.code, GRPC_STATUS_OK);
+    assert_int_equal(jobs[3].status.code, GRPC_STATUS_OK);
+    int ok = (jobs[1].status.code == GRPC_STATUS_OK) + (jobs[2].status.code == GRPC_STATUS_OK);
+    int dup = (jobs[1].status.code == GRPC_STATUS_ALREADY_EXISTS) + (jobs[2].status.code == GRPC_STATUS_ALREADY_EXISTS);
+    assert_int_equal(ok, 1);
+    assert_int_equal(dup, 1);
+    assert_int_equal(count_rows("k IN (200, 201)"), 2);
+    for (int i = 0; i < 4; i++)
+        rt_fiber_destroy(fibers[i]);
 }
 
 int main(void)
@@ -232,6 +317,8 @@ int main(void)
         cmocka_unit_test(a_deadline_cancels_only_its_own_statement),
         cmocka_unit_test(a_session_killed_under_a_write_answers_unavailable_then_recovers),
         cmocka_unit_test(sessions_opening_in_the_background_join_when_open),
+        cmocka_unit_test(writes_arriving_together_share_one_commit),
+        cmocka_unit_test(a_failing_write_does_not_take_its_group_down),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -21,16 +21,27 @@ const packageDefinition = protoLoader.loadSync(['user.proto', 'wallet.proto'], {
 });
 const proto = grpc.loadPackageDefinition(packageDefinition);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
+// A port nobody listens on, below the kernel's ephemeral range (32768 and up):
+// a port the kernel picked could be handed to an outgoing connection (a
+// daemon's database sessions) before the daemon meant to listen binds it.
+// Never the same one twice in a process.
+const handedOut = new Set();
+function tryPort(port) {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+async function freePort() {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (!handedOut.has(port) && await tryPort(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 function waitForPort(port, child, timeoutMs) {
