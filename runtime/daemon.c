@@ -95,45 +95,27 @@ static int print_config_outcome(rt_config_outcome outcome, const rt_service *ser
     }
 }
 
-/* Opens the sessions after the first while the server already serves. */
+/* Database sessions open on this thread, first to last: each costs ~20 ms
+ * of PostgreSQL back-end start-up, so the first opens while gRPC sets up
+ * and binds its port, and serving waits only for it; the others join the
+ * pipeline as they open. It stops at the first failure: the daemon is
+ * then stopping anyway. */
 typedef struct {
     rt_db **dbs;
-    size_t from, n;
+    size_t n;
     pthread_t thread;
     bool running;
-} warm_up;
+} opener;
 
-static void *warm_up_main(void *arg)
+static void *opener_main(void *arg)
 {
-    warm_up *w = arg;
-    for (size_t i = w->from; i < w->n; i++)
-        rt_db_open_pending(w->dbs[i]);
-    return NULL;
-}
-
-/* Database sessions: the first is connected before listening, so a wrong URL
- * or an unreachable database stops the start with a clear message; the rest
- * open in the background (or when first needed, whichever comes first).
- * Each costs ~20 ms of PostgreSQL back-end start-up; opening the leaf pool's
- * four in parallel before listening made the first call wait for all of them
- * on a 2-core machine, while one pipelined session serves the first calls
- * alone. False after logging why. */
-static bool connect_all(const rt_service *service, const rt_config *config, rt_db **dbs, size_t n,
-                        warm_up *w)
-{
-    char *error = NULL;
-    dbs[0] = rt_db_connect(config->database_url, service->statements, service->n_statements, &error);
-    if (!dbs[0]) {
-        rt_log(RT_LOG_ERROR, "%s", error ? error : "cannot connect to the database");
-        fprintf(stderr, "%s: %s\n", service->daemon_name, error ? error : "cannot connect to the database");
-        free(error);
-        return false;
+    opener *o = arg;
+    for (size_t i = 0; i < o->n; i++) {
+        rt_db_open_pending(o->dbs[i]);
+        if (!rt_db_healthy(o->dbs[i]))
+            break;
     }
-    for (size_t i = 1; i < n; i++)
-        dbs[i] = rt_db_open_later(config->database_url, service->statements, service->n_statements);
-    *w = (warm_up){.dbs = dbs, .from = 1, .n = n};
-    w->running = n > 1 && pthread_create(&w->thread, NULL, warm_up_main, w) == 0;
-    return true;
+    return NULL;
 }
 
 /* Everything after a valid config, grpc_init included. */
@@ -144,21 +126,32 @@ static int serve(const rt_service *service, const rt_config *config, int sfd)
     if (!dbs)
         abort();
     rt_db_set_application_name(service->daemon_name);
-    int code = 1;
-    rt_peers *peers = NULL;
-    rt_server *server = NULL;
     char *where = rt_db_describe_url(config->database_url);
     rt_log(RT_LOG_INFO, "connecting %zu database sessions to %s", n_dbs, where ? where : "?");
     free(where);
-    warm_up warm = {0};
-    if (connect_all(service, config, dbs, n_dbs, &warm)) {
-        peers = rt_peers_create(service, config);
-        char *error = NULL;
-        server = rt_server_create(service, config, peers, &error);
-        if (!server) {
-            rt_log(RT_LOG_ERROR, "%s", error ? error : "cannot listen");
-            fprintf(stderr, "%s: %s\n", service->daemon_name, error ? error : "cannot listen");
-            free(error);
+    for (size_t i = 0; i < n_dbs; i++)
+        dbs[i] = rt_db_open_later(config->database_url, service->statements, service->n_statements);
+    opener open = {.dbs = dbs, .n = n_dbs};
+    open.running = pthread_create(&open.thread, NULL, opener_main, &open) == 0;
+    int code = 1;
+    rt_peers *peers = rt_peers_create(service, config);
+    char *error = NULL;
+    rt_server *server = rt_server_create(service, config, peers, &error);
+    if (!server) {
+        rt_log(RT_LOG_ERROR, "%s", error ? error : "cannot listen");
+        fprintf(stderr, "%s: %s\n", service->daemon_name, error ? error : "cannot listen");
+        free(error);
+        rt_db_interrupt_all(); /* the opener need not go on */
+    } else {
+        /* Listening already (the kernel queues connections), serving only
+         * once the first session is open: health never says SERVING for
+         * a daemon that is about to find its database unreachable. */
+        rt_db_open_pending(dbs[0]); /* returns once the opener's attempt is over */
+        if (!rt_db_healthy(dbs[0])) {
+            where = rt_db_describe_url(config->database_url);
+            fprintf(stderr, "%s: cannot connect to database %s (details in the log line above)\n",
+                    service->daemon_name, where ? where : "?");
+            free(where);
         } else {
             rt_server_start(server, dbs, n_dbs);
             rt_log_with(RT_LOG_INFO, &(rt_log_fields){.address = config->listen},
@@ -167,13 +160,13 @@ static int serve(const rt_service *service, const rt_config *config, int sfd)
             bool ignored;
             readable(sfd, -1, sfd, &ignored);
             drain(server, sfd, config->drain_seconds);
-            rt_server_destroy(server);
             code = 0;
         }
+        rt_server_destroy(server);
     }
     rt_peers_destroy(peers);
-    if (warm.running)
-        pthread_join(warm.thread, NULL);
+    if (open.running)
+        pthread_join(open.thread, NULL);
     for (size_t i = 0; i < n_dbs; i++)
         rt_db_close(dbs[i]);
     free(dbs);

@@ -79,7 +79,9 @@ static bool usable(session *s)
 {
     if (!s->ready && rt_db_opened(s->db)) {
         s->ready = true;
-        if (!setup(s))
+        /* A session that failed to open was logged as such; it reconnects
+         * when needed like a broken one. */
+        if (!setup(s) && PQstatus(rt_db_conn(s->db)) == CONNECTION_OK)
             rt_log(RT_LOG_WARN, "a database session cannot enter pipeline mode: it reconnects when needed");
     }
     return s->ready;

@@ -27,9 +27,9 @@ typedef struct rt_db_pipeline rt_db_pipeline;
 /* Called on the pipeline's thread for a fiber whose statement finished. */
 typedef void (*rt_db_wake_fn)(void *ctx, rt_fiber *fiber);
 
-/* Takes sessions, at least the first connected, the others possibly still
- * opening in the background (rt_db_open_later); the caller closes them
- * after destroy. */
+/* Takes sessions, the first open, the others possibly still opening in
+ * the background (rt_db_open_later); the caller closes them after
+ * destroy. */
 rt_db_pipeline *rt_db_pipeline_create(rt_db **sessions, size_t n, rt_db_wake_fn wake, void *ctx);
 /* Every statement must have finished. */
 void rt_db_pipeline_destroy(rt_db_pipeline *p);

@@ -15,7 +15,7 @@ typedef struct rt_executor rt_executor;
 /* Serves one call on worker (whose db is the fiber's own view). */
 typedef void (*rt_executor_serve_fn)(void *ctx, rt_call *call, rt_worker *worker);
 
-/* Starts the thread; the sessions (the first connected, see
+/* Starts the thread; the sessions (the first open, see
  * rt_db_pipeline_create) must stay open until rt_executor_destroy returns.
  * Peer calls are made on cq, whose poller passes their completions to
  * rt_executor_complete. */

@@ -271,6 +271,8 @@ void rt_server_destroy(rt_server *s)
         pthread_cond_wait(&s->idle, &s->lock);
     pthread_mutex_unlock(&s->lock);
     rt_streams_wait(s->streams);
+    if (!s->started) /* bound, never started: gRPC wants a shutdown all the same */
+        grpc_server_shutdown_and_notify(s->grpc, s->cq, &s->shutdown_tag);
     grpc_server_destroy(s->grpc);
     destroy_queue(s);
     rt_streams_destroy(s->streams);
