@@ -66,12 +66,14 @@ bool rt_config_valid_address(const char *address)
     return value >= 1 && value <= 65535;
 }
 
+/* One session per core, at least 2: the writer (group commit) and one for
+ * reads. A pipelined session keeps its PostgreSQL back-end busy on its
+ * own; on 2 cores, 2 sessions served reads ~20% faster, with a lower p99,
+ * than 4 (their back-ends only competed for the cores). */
 int rt_config_default_workers(void)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    long n = cores > 0 ? 2 * cores : 4;
-    if (n < 4)
-        n = 4;
+    long n = cores > 2 ? cores : 2;
     return n > 64 ? 64 : (int)n;
 }
 
@@ -279,7 +281,7 @@ void rt_config_usage(const rt_service *svc, FILE *out)
         free(dial);
         fprintf(out, "  %-32s %-22s %s\n", flag, svc->peers[i].address_env, peer_default);
     }
-    fprintf(out, "  %-32s %-22s %d (2 x cores, at least 4; database sessions)\n", "--workers N",
+    fprintf(out, "  %-32s %-22s %d (cores, at least 2; database sessions)\n", "--workers N",
             "WORKERS", rt_config_default_workers());
     fprintf(out, "  %-32s %-22s %d\n", "--max-message-bytes N", "MAX_MESSAGE_BYTES",
             RT_DEFAULT_MAX_MESSAGE_BYTES);

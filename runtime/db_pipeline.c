@@ -38,6 +38,7 @@ typedef struct waiter {
     bool retried;
     bool solo;       /* its group failed: it goes alone from now on */
     bool ends_group; /* the Sync follows it */
+    bool grouped;    /* sent by send_pending (counted in writes_out) */
     bool done;       /* finished while its own fiber was running: not woken */
     PGresult *first; /* its first result, while the Sync is awaited */
     PGresult *result;
@@ -51,6 +52,7 @@ typedef struct {
     bool want_write;  /* libpq holds output the socket did not take */
     bool ready;       /* opened (see rt_db_opened) and set up for pipelining */
     bool group_error; /* an error came for the head group beyond its statements' */
+    size_t writes_out; /* groups from send_pending in flight (reads may share it) */
 } session;
 
 struct rt_db_pipeline {
@@ -252,7 +254,7 @@ static session *writer(rt_db_pipeline *p)
 static void send_pending(rt_db_pipeline *p)
 {
     session *s = writer(p);
-    if (!p->pending || (s && s->count > 0))
+    if (!p->pending || (s && s->writes_out > 0))
         return;
     waiter *chain = p->pending, *last = chain;
     for (size_t n = 1; n < RT_PIPE_GROUP_MAX && last->next; n++)
@@ -270,8 +272,12 @@ static void send_pending(rt_db_pipeline *p)
         }
         return;
     }
-    if (send_group(s, chain))
+    for (waiter *w = chain; w; w = w->next)
+        w->grouped = true;
+    if (send_group(s, chain)) {
+        s->writes_out++;
         return;
+    }
     session_broken(p, s);
     while (chain) { /* writes: whether the server saw them is unknown */
         waiter *w = chain;
@@ -283,6 +289,7 @@ static void send_pending(rt_db_pipeline *p)
 /* Sends w on the best session; w finishes UNAVAILABLE when none takes it. */
 static void submit(rt_db_pipeline *p, waiter *w)
 {
+    w->grouped = false; /* until send_pending sends it */
     if (!w->stmt->idempotent && !w->solo && writer(p)) {
         w->next = NULL;
         if (p->pending_tail)
@@ -319,6 +326,7 @@ static void session_broken(rt_db_pipeline *p, session *s)
     s->count = 0;
     s->want_write = false;
     s->group_error = false;
+    s->writes_out = 0;
     if (lost)
         rt_log(RT_LOG_ERROR, "database connection lost during statement %s", lost->stmt->name);
     rt_db_mark_lost(s->db);
@@ -415,6 +423,8 @@ static void group_done(rt_db_pipeline *p, session *s)
     }
     bool failed = s->group_error;
     s->group_error = false;
+    if (chain->grouped)
+        s->writes_out--;
     for (waiter *w = chain; w && !failed; w = w->next)
         failed = !succeeded(w->first);
     bool alone = !chain->next;

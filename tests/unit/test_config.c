@@ -56,7 +56,7 @@ static void defaults(void **state)
     assert_string_equal(c.listen, "0.0.0.0:50051");
     assert_string_equal(c.database_url, "postgresql://u:secret@h/db");
     assert_string_equal(c.peer_addresses[0], "127.0.0.1:50052");
-    assert_true(c.workers >= 4);
+    assert_true(c.workers >= 2);
     assert_int_equal(c.workers, rt_config_default_workers());
     assert_int_equal(c.max_message_bytes, 1024 * 1024);
     assert_int_equal(c.drain_seconds, 10);
