@@ -134,6 +134,17 @@ size_t rt_db_pipeline_sessions(const rt_db_pipeline *p)
     return p->n;
 }
 
+/* Appends w to the list head..tail (ready, pending, a session's FIFO). */
+static void append(waiter **head, waiter **tail, waiter *w)
+{
+    w->next = NULL;
+    if (*tail)
+        (*tail)->next = w;
+    else
+        *head = w;
+    *tail = w;
+}
+
 static void finish(rt_db_pipeline *p, waiter *w, rt_status status)
 {
     w->status = status;
@@ -142,11 +153,7 @@ static void finish(rt_db_pipeline *p, waiter *w, rt_status status)
         w->done = true;
         return;
     }
-    if (p->ready_tail)
-        p->ready_tail->next = w;
-    else
-        p->ready = w;
-    p->ready_tail = w;
+    append(&p->ready, &p->ready_tail, w);
 }
 
 static rt_status unavailable(void)
@@ -156,12 +163,7 @@ static rt_status unavailable(void)
 
 static void enqueue(session *s, waiter *w)
 {
-    w->next = NULL;
-    if (s->tail)
-        s->tail->next = w;
-    else
-        s->head = w;
-    s->tail = w;
+    append(&s->head, &s->tail, w);
     s->count++;
 }
 
@@ -291,12 +293,7 @@ static void submit(rt_db_pipeline *p, waiter *w)
 {
     w->grouped = false; /* until send_pending sends it */
     if (!w->stmt->idempotent && !w->solo && writer(p)) {
-        w->next = NULL;
-        if (p->pending_tail)
-            p->pending_tail->next = w;
-        else
-            p->pending = w;
-        p->pending_tail = w;
+        append(&p->pending, &p->pending_tail, w);
         send_pending(p);
         return;
     }
@@ -415,11 +412,7 @@ static void group_done(rt_db_pipeline *p, session *s)
     for (bool last = false; !last;) {
         waiter *w = dequeue(s);
         last = w->ends_group;
-        if (tail)
-            tail->next = w;
-        else
-            chain = w;
-        tail = w;
+        append(&chain, &tail, w);
     }
     bool failed = s->group_error;
     s->group_error = false;
