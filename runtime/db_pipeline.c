@@ -252,19 +252,29 @@ static session *writer(rt_db_pipeline *p)
 }
 
 /* Sends the waiting writes, up to RT_PIPE_GROUP_MAX, as one transaction on
- * the writer session once it is idle. */
+ * the writer session once no other write transaction is out on it. Those
+ * whose deadline passed while they waited answer DEADLINE_EXCEEDED
+ * unsent, so nothing of theirs ever commits. */
 static void send_pending(rt_db_pipeline *p)
 {
     session *s = writer(p);
-    if (!p->pending || (s && s->writes_out > 0))
+    if (s && s->writes_out > 0)
         return;
-    waiter *chain = p->pending, *last = chain;
-    for (size_t n = 1; n < RT_PIPE_GROUP_MAX && last->next; n++)
-        last = last->next;
-    p->pending = last->next;
-    if (!p->pending)
-        p->pending_tail = NULL;
-    last->next = NULL;
+    waiter *chain = NULL, *last = NULL;
+    for (size_t n = 0; n < RT_PIPE_GROUP_MAX && p->pending;) {
+        waiter *w = p->pending;
+        p->pending = w->next;
+        if (!p->pending)
+            p->pending_tail = NULL;
+        if (rt_deadline_passed(w->deadline)) {
+            finish(p, w, rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded"));
+        } else {
+            append(&chain, &last, w);
+            n++;
+        }
+    }
+    if (!chain)
+        return;
     if (!s) { /* the writer is gone: nothing was sent, each goes alone */
         while (chain) {
             waiter *w = chain;

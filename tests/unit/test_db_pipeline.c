@@ -17,7 +17,7 @@
 #include "db_pipeline.h"
 #include "db_session.h"
 
-enum { SLEEP, ADD_ONE, TERMINATE_SELF, BUMP, INSERT_KEY };
+enum { SLEEP, ADD_ONE, TERMINATE_SELF, BUMP, INSERT_KEY, SLOW_WRITE };
 
 /* Writes (not idempotent) go through group commit; they report the
  * transaction they ran in, so the tests can see the grouping. */
@@ -29,6 +29,7 @@ static const rt_db_statement statements[] = {
               false},
     [INSERT_KEY] = {"p_insert", "INSERT INTO pipeline_test (k, v) VALUES ($1::int, 0) RETURNING v, txid_current()",
                     1, false},
+    [SLOW_WRITE] = {"p_slow", "SELECT pg_sleep($1::float8)", 1, false},
 };
 #define N_STATEMENTS (sizeof statements / sizeof statements[0])
 #define N_SESSIONS 2
@@ -67,7 +68,7 @@ static int setup(void **state)
     PGconn *admin = PQconnectdb(url);
     PQclear(PQexec(admin, "DROP TABLE IF EXISTS pipeline_test; "
                           "CREATE TABLE pipeline_test (k int PRIMARY KEY, v int NOT NULL); "
-                          "INSERT INTO pipeline_test VALUES (1, 0)"));
+                          "INSERT INTO pipeline_test VALUES (1, 0), (2, 0)"));
     PQfinish(admin);
     fixture *fx = calloc(1, sizeof *fx);
     for (int i = 0; i < N_SESSIONS; i++) {
@@ -310,6 +311,24 @@ static void a_failing_write_does_not_take_its_group_down(void **state)
         rt_fiber_destroy(fibers[i]);
 }
 
+/* A write whose deadline passes while it waits for the writer session is
+ * answered DEADLINE_EXCEEDED and never sent: the row is untouched. */
+static void a_write_that_waited_past_its_deadline_is_never_sent(void **state)
+{
+    FIXTURE_OR_SKIP(state);
+    rt_fiber *slow_fiber = rt_fiber_create(), *late_fiber = rt_fiber_create();
+    job slow = {.statement = SLOW_WRITE, .param = "0.5"};
+    job late = {.statement = BUMP, .param = "2", .deadline_ms = 100};
+    start(fx, slow_fiber, &slow);
+    start(fx, late_fiber, &late);
+    drive(fx);
+    assert_int_equal(slow.status.code, GRPC_STATUS_OK);
+    assert_int_equal(late.status.code, GRPC_STATUS_DEADLINE_EXCEEDED);
+    assert_int_equal(count_rows("k = 2 AND v = 0"), 1);
+    rt_fiber_destroy(slow_fiber);
+    rt_fiber_destroy(late_fiber);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +338,7 @@ int main(void)
         cmocka_unit_test(sessions_opening_in_the_background_join_when_open),
         cmocka_unit_test(writes_arriving_together_share_one_commit),
         cmocka_unit_test(a_failing_write_does_not_take_its_group_down),
+        cmocka_unit_test(a_write_that_waited_past_its_deadline_is_never_sent),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
