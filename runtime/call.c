@@ -16,7 +16,6 @@
 
 /* Most calls fit their arena's first block and never touch malloc again. */
 #define RT_CALL_ARENA_BLOCK 8192
-#define RT_REQUEST_ID_MAX 128
 
 struct rt_call_cache {
     pthread_mutex_t lock;
@@ -114,25 +113,31 @@ const char *rt_call_method_name(rt_call *call)
     return call->log_name ? call->log_name : "";
 }
 
-/* A caller's id is echoed into logs and metadata: only short, visible
- * ASCII is taken over; anything else gets a fresh id. */
-static const char *request_id_of(rt_call *c)
+void rt_request_id_of(const grpc_metadata_array *md, char out[RT_REQUEST_ID_MAX + 1])
 {
-    for (size_t i = 0; i < c->request_md.count; i++) {
-        const grpc_metadata *md = &c->request_md.metadata[i];
-        if (grpc_slice_str_cmp(md->key, "x-request-id") != 0)
+    for (size_t i = 0; i < md->count; i++) {
+        const grpc_metadata *m = &md->metadata[i];
+        if (grpc_slice_str_cmp(m->key, "x-request-id") != 0)
             continue;
-        size_t len = GRPC_SLICE_LENGTH(md->value);
-        const char *v = (const char *)GRPC_SLICE_START_PTR(md->value);
+        size_t len = GRPC_SLICE_LENGTH(m->value);
+        const char *v = (const char *)GRPC_SLICE_START_PTR(m->value);
         bool ok = len > 0 && len <= RT_REQUEST_ID_MAX;
         for (size_t k = 0; ok && k < len; k++)
             ok = v[k] > 0x20 && v[k] < 0x7F;
-        if (ok)
-            return rt_arena_strndup(c->arena, v, len);
+        if (ok) {
+            memcpy(out, v, len);
+            out[len] = '\0';
+            return;
+        }
     }
-    char *id = rt_arena_alloc(c->arena, RT_UUID_STRLEN + 1);
-    rt_uuid_v4(id);
-    return id;
+    rt_uuid_v4(out);
+}
+
+static const char *request_id_of(rt_call *c)
+{
+    char id[RT_REQUEST_ID_MAX + 1];
+    rt_request_id_of(&c->request_md, id);
+    return rt_arena_strndup(c->arena, id, strlen(id));
 }
 
 /* What a caller reads when a handler gave a code but no words. */

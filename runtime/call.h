@@ -75,6 +75,11 @@ bool rt_call_serve(rt_call *call, rt_worker *worker);
 /* The final batch completed (on the polling thread): log, release. */
 void rt_call_complete(rt_call *call, bool ok);
 
+/* The caller's x-request-id when it is short, visible ASCII (it is echoed
+ * into logs and metadata), else a fresh UUID; streams use it too. */
+#define RT_REQUEST_ID_MAX 128
+void rt_request_id_of(const grpc_metadata_array *md, char out[RT_REQUEST_ID_MAX + 1]);
+
 /* "CreateUser", or the path of an unknown method, for logs. */
 const char *rt_call_method_name(rt_call *call);
 

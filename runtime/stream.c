@@ -96,6 +96,8 @@ bool rt_stream_finish(rt_stream *s, grpc_status_code code, const char *message)
     s->sent_initial_md = true;
     bool ok = run_batch(s, ops, n);
     grpc_slice_unref(details);
+    s->finished = ok;
+    s->final_code = code;
     return ok;
 }
 

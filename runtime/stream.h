@@ -18,6 +18,8 @@ typedef struct {
     rt_arena *arena;           /* reset by the handler as it sees fit */
     bool sent_initial_md;
     bool closed; /* the client finished or cancelled: nothing more will arrive */
+    bool finished;               /* a status was sent: */
+    grpc_status_code final_code; /* this one */
     int cancelled;
     char op_tag, close_tag; /* their addresses tag the two kinds of batch */
 } rt_stream;

@@ -8,7 +8,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "call.h"
+#include "deadline.h"
 #include "log.h"
+#include "status.h"
 
 struct rt_streams {
     grpc_server *server;
@@ -60,14 +63,36 @@ static void free_slot(slot *s)
     free(s);
 }
 
+/* One line per stream when it ends, as call.c writes one per unary call. */
+static void log_finished(const rt_stream *stream, const char *method, const char *request_id,
+                         gpr_timespec started)
+{
+    grpc_status_code code = stream->finished ? stream->final_code : GRPC_STATUS_CANCELLED;
+    rt_log_fields f = {
+        .method = method,
+        .code = rt_status_code_name(code),
+        .has_duration = true,
+        .duration_ms = rt_elapsed_ms(started),
+        .request_id = request_id,
+    };
+    rt_log_with(code == GRPC_STATUS_OK || code == GRPC_STATUS_CANCELLED ? RT_LOG_INFO : RT_LOG_WARN, &f, "%s",
+                stream->finished ? "stream finished" : "the caller ended the stream");
+}
+
 static void *serve_stream(void *arg)
 {
     slot *s = arg;
     rt_streams *ss = s->streams;
     const rt_stream_method *m = &ss->methods[s->method];
+    gpr_timespec started = gpr_now(GPR_CLOCK_MONOTONIC);
+    char request_id[RT_REQUEST_ID_MAX + 1];
+    rt_request_id_of(&s->request_md, request_id);
+    rt_log_set_call(m->name, request_id);
     rt_stream stream;
     if (rt_stream_begin(&stream, s->call, s->call_cq))
         m->serve(&stream, m->name, m->context);
+    log_finished(&stream, m->name, request_id, started);
+    rt_log_set_call(NULL, NULL);
     rt_stream_end(&stream);
     free_slot(s);
     pthread_mutex_lock(&ss->lock);
