@@ -77,12 +77,16 @@ local function generate(opts, tmp)
       files[pair[1]] = pair[2]
     end
   end
+  local shared_descriptors, service_paths = {}, {}
   for _, file in ipairs(model.files) do
     for _, emitter in ipairs(emitters.per_file) do add(emitter.emit(file, model)) end
     if #file.services > 0 then
-      add(emitters.descriptor.emit(file, protoc.descriptor_set(opts["proto-dir"], { file.name }, tmp, protoc.BUILTIN)))
+      add(emitters.descriptor.emit(file, protoc.descriptor_set(opts["proto-dir"], { file.name }, tmp, protoc.BUILTIN),
+        shared_descriptors))
+      service_paths[#service_paths + 1] = file.path
     end
   end
+  add(emitters.descriptor.emit_shared(shared_descriptors, service_paths))
   for _, t in ipairs(model.tables) do add(emitters.repository.emit(t, model)) end
   add(emitters.statements.emit(model))
   add(emitters.queries.emit(model))

@@ -1,6 +1,6 @@
 /* The descriptors a daemon serves through reflection, indexed at generation
- * time (gen/<p>.descriptor.c): each file's bytes inside the embedded
- * FileDescriptorSet, its imports, and every symbol and extension it defines,
+ * time (gen/<p>.descriptor.c): each file's bytes (gen/descriptor_files.c),
+ * its imports, and every symbol and extension it defines,
  * so the daemon answers reflection without parsing descriptors. */
 #ifndef RT_DESCRIPTOR_INDEX_H
 #define RT_DESCRIPTOR_INDEX_H
@@ -9,8 +9,8 @@
 #include <stdint.h>
 
 typedef struct {
-    const char *name; /* "user.proto", "google/rpc/status.proto" */
-    size_t offset;    /* its serialized FileDescriptorProto inside the set */
+    const char *name;     /* "user.proto", "google/rpc/status.proto" */
+    const uint8_t *bytes; /* its serialized FileDescriptorProto */
     size_t length;
     size_t first_dep; /* its imports: deps[first_dep .. first_dep + n_deps) */
     size_t n_deps;
@@ -28,8 +28,6 @@ typedef struct {
 } rt_descriptor_extension;
 
 typedef struct {
-    const uint8_t *set; /* serialized google.protobuf.FileDescriptorSet */
-    size_t set_len;
     const rt_descriptor_file *files;
     size_t n_files;
     const size_t *deps; /* file indexes */

@@ -1,8 +1,8 @@
 /* Reflection (reflection.h): one response per request until the client
  * closes. File answers carry the file and its transitive imports, requested
  * file first; unknown names answer NOT_FOUND inside the response, as the
- * protocol wants, and the stream goes on. Descriptor bytes are slices of the
- * embedded set, never copied. */
+ * protocol wants, and the stream goes on. Descriptor bytes are the embedded
+ * arrays (gen/descriptor_files.c), never copied. */
 #include "reflection.h"
 
 #include <stdlib.h>
@@ -42,7 +42,7 @@ static void add_closure(const rt_descriptor_index *ix, size_t file, bool *seen,
     seen[file] = true;
     const rt_descriptor_file *f = &ix->files[file];
     out->file_descriptor_proto[out->n_file_descriptor_proto++] =
-        (ProtobufCBinaryData){.len = f->length, .data = (uint8_t *)(ix->set + f->offset)};
+        (ProtobufCBinaryData){.len = f->length, .data = (uint8_t *)f->bytes};
     for (size_t i = 0; i < f->n_deps; i++)
         add_closure(ix, ix->deps[f->first_dep + i], seen, out);
 }

@@ -1,9 +1,10 @@
--- gen/<p>.descriptor.{c,h}: the FileDescriptorSet of a service's proto file,
--- its imports and the runtime's built-in contracts (health, reflection,
--- google.rpc), with comments, as bytes; plus the index reflection answers
--- from (each file's slice of the set, its imports, every symbol and
--- extension), so grpcurl works without -proto flags and the daemon never
--- parses a descriptor.
+-- gen/<p>.descriptor.{c,h}: the index reflection answers from for a
+-- service's proto file, its imports and the runtime's built-in contracts
+-- (health, reflection, google.rpc): each file's serialized
+-- FileDescriptorProto (with comments), its imports, every symbol and
+-- extension, so grpcurl works without -proto flags and the daemon never
+-- parses a descriptor. The files' bytes are emitted once for all services,
+-- in gen/descriptor_files.{c,h} (emit_shared): most are common to both.
 local c = require("emit.c")
 local wire = require("parse.wire")
 local descriptor = require("parse.descriptor")
@@ -11,6 +12,8 @@ local descriptor = require("parse.descriptor")
 local M = {}
 
 function M.symbol(file) return file.base:gsub("[^%w]", "_") .. "_descriptors" end
+
+local function blob_symbol(name) return "descriptor_file_" .. name:gsub("[^%w]", "_") end
 
 -- Top-level FileDescriptorProto slices of the set: { {offset, length} } (0-based offsets).
 local function slices(bytes)
@@ -91,8 +94,9 @@ local function byte_rows(bytes)
   return table.concat(lines)
 end
 
--- bytes: the serialized set, as protoc wrote it.
-function M.emit(file, bytes)
+-- bytes: the serialized set, as protoc wrote it. Each file's bytes go into
+-- shared (name -> bytes) for emit_shared.
+function M.emit(file, bytes, shared)
   if #file.services == 0 then return {} end
   local sources = { file.path }
   for _, p in ipairs(file.imports) do sources[#sources + 1] = p end
@@ -112,8 +116,13 @@ function M.emit(file, bytes)
     for _, d in ipairs(f.dependency or {}) do
       deps[#deps + 1] = ("%d,"):format(assert(index_of[d], "import " .. d .. " missing from the set"))
     end
-    files[#files + 1] = ("    {%s, %d, %d, %d, %d},\n"):format(c.string(f.name), range.offset, range.length, first,
-      #deps - first)
+    local blob = bytes:sub(range.offset + 1, range.offset + range.length)
+    if shared[f.name] and shared[f.name] ~= blob then
+      error(f.name .. " serializes differently in two services' descriptor sets", 0)
+    end
+    shared[f.name] = blob
+    files[#files + 1] = ("    {%s, %s,\n     sizeof %s, %d, %d},\n"):format(c.string(f.name),
+      blob_symbol(f.name), blob_symbol(f.name), first, #deps - first)
   end
   local symbols, extensions = collect(set)
   local symbol_rows, extension_rows, service_rows = {}, {}, {}
@@ -123,7 +132,6 @@ function M.emit(file, bytes)
   end
   for i, s in ipairs(services_of(set)) do service_rows[i] = "    " .. c.string(s) .. ",\n" end
   local body = table.concat({
-    ("static const uint8_t set[%d] = {\n%s};\n\n"):format(#bytes, byte_rows(bytes)),
     ("static const rt_descriptor_file files[] = {\n%s};\n\n"):format(table.concat(files)),
     ("static const size_t deps[] = {\n    %s\n};\n\n"):format(
       table.concat(c.wrap(table.concat(deps, " "), c.WIDTH - 4), "\n    ")),
@@ -131,7 +139,6 @@ function M.emit(file, bytes)
     ("static const rt_descriptor_extension extensions[] = {\n%s};\n\n"):format(table.concat(extension_rows)),
     ("static const char *const services[] = {\n%s};\n\n"):format(table.concat(service_rows)),
     ("const rt_descriptor_index %s = {\n"):format(sym),
-    "    .set = set,\n    .set_len = sizeof set,\n",
     "    .files = files,\n    .n_files = sizeof files / sizeof files[0],\n    .deps = deps,\n",
     "    .symbols = symbols,\n    .n_symbols = sizeof symbols / sizeof symbols[0],\n",
     "    .extensions = extensions,\n    .n_extensions = sizeof extensions / sizeof extensions[0],\n",
@@ -140,7 +147,28 @@ function M.emit(file, bytes)
   local base = file.base .. ".descriptor"
   return {
     { base .. ".h", c.header(base .. ".h", sources, { "descriptor_index.h" }, header_body) },
-    { base .. ".c", c.source(sources, base .. ".h", {}, body) },
+    { base .. ".c", c.source(sources, base .. ".h", { "descriptor_files.h" }, body) },
+  }
+end
+
+-- gen/descriptor_files.{c,h}: every file's serialized FileDescriptorProto
+-- that some service's index refers to, each once, in name order.
+function M.emit_shared(shared, sources)
+  local names = {}
+  for name in pairs(shared) do names[#names + 1] = name end
+  table.sort(names)
+  local decls, defs = {}, {}
+  for _, name in ipairs(names) do
+    decls[#decls + 1] = ("extern const uint8_t %s[%d];\n"):format(blob_symbol(name), #shared[name])
+    defs[#defs + 1] = ("const uint8_t %s[%d] = {\n%s};\n"):format(blob_symbol(name), #shared[name],
+      byte_rows(shared[name]))
+  end
+  local header_body = c.comment("The serialized FileDescriptorProto of every file the daemons serve through "
+      .. "reflection (protoc --include_source_info), one array per file; the per-service indexes "
+      .. "(<p>.descriptor.h) point into these.") .. table.concat(decls)
+  return {
+    { "descriptor_files.h", c.header("descriptor_files.h", sources, { "<stdint.h>" }, header_body) },
+    { "descriptor_files.c", c.source(sources, "descriptor_files.h", {}, table.concat(defs, "\n")) },
   }
 end
 
