@@ -409,13 +409,14 @@ static bool succeeded(const PGresult *res)
 }
 
 /* The Sync of the head transaction arrived: it committed, or it was rolled
- * back whole. Alone or committed, each statement is settled by its own
- * result. A group rolled back is taken apart and every statement sent
- * again alone, the failed one too: its error may have come from another
- * member's effect, which the rollback undid, so only a run of its own
- * decides. Statements whose deadline passed meanwhile (or that a
- * deadline's cancel hit) answer DEADLINE_EXCEEDED: nothing of theirs
- * committed. */
+ * back whole. Committed, each statement is settled by its own result, as
+ * is a statement alone whose own result is the error. Otherwise nothing
+ * committed, whatever a statement's own result said (a later statement, a
+ * cancel or the commit itself failed): every statement is sent again
+ * alone, the failed one too, as its error may have come from another
+ * member's effect that the rollback undid. Those a cancel was meant for,
+ * or whose deadline passed meanwhile, answer DEADLINE_EXCEEDED (CANCELLED
+ * when stopping) instead. */
 static void group_done(rt_db_pipeline *p, session *s)
 {
     waiter *chain = NULL, *tail = NULL;
@@ -435,15 +436,20 @@ static void group_done(rt_db_pipeline *p, session *s)
         waiter *w = chain;
         chain = w->next;
         w->next = NULL;
-        if (alone || !failed || w->cancelled_as != GRPC_STATUS_OK) {
-            settle(p, s, w, alone);
-        } else if (rt_deadline_passed(w->deadline)) {
-            PQclear(w->first);
-            w->first = NULL;
+        if (!failed || (alone && !succeeded(w->first))) {
+            settle(p, s, w, alone); /* committed, or alone with its own error */
+            continue;
+        }
+        /* Rolled back: whatever its own result said, nothing of it committed. */
+        PQclear(w->first);
+        w->first = NULL;
+        if (w->cancelled_as != GRPC_STATUS_OK)
+            finish(p, w, w->cancelled_as == GRPC_STATUS_CANCELLED
+                             ? rt_status_of(GRPC_STATUS_CANCELLED, "server shutting down")
+                             : rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded"));
+        else if (rt_deadline_passed(w->deadline))
             finish(p, w, rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded"));
-        } else {
-            PQclear(w->first);
-            w->first = NULL;
+        else {
             w->solo = true;
             submit(p, w);
         }

@@ -68,7 +68,7 @@ static int setup(void **state)
     PGconn *admin = PQconnectdb(url);
     PQclear(PQexec(admin, "DROP TABLE IF EXISTS pipeline_test; "
                           "CREATE TABLE pipeline_test (k int PRIMARY KEY, v int NOT NULL); "
-                          "INSERT INTO pipeline_test VALUES (1, 0), (2, 0)"));
+                          "INSERT INTO pipeline_test VALUES (1, 0), (2, 0), (3, 0)"));
     PQfinish(admin);
     fixture *fx = calloc(1, sizeof *fx);
     for (int i = 0; i < N_SESSIONS; i++) {
@@ -329,6 +329,30 @@ static void a_write_that_waited_past_its_deadline_is_never_sent(void **state)
     rt_fiber_destroy(late_fiber);
 }
 
+/* The cancel for a write whose deadline passed lands on the statement
+ * after it in its group; the group rolls back. The first write, though its
+ * own result was fine, must not be acknowledged: its row is untouched and
+ * it answers DEADLINE_EXCEEDED; the cancelled one runs again alone. */
+static void a_write_rolled_back_with_its_group_is_never_acknowledged(void **state)
+{
+    FIXTURE_OR_SKIP(state);
+    rt_fiber *f[3] = {rt_fiber_create(), rt_fiber_create(), rt_fiber_create()};
+    job jobs[3] = {
+        {.statement = SLOW_WRITE, .param = "0.3"},                 /* alone: the next two wait */
+        {.statement = BUMP, .param = "3", .deadline_ms = 450},     /* passes while the group runs */
+        {.statement = SLOW_WRITE, .param = "1"},                   /* hit by that cancel */
+    };
+    for (int i = 0; i < 3; i++)
+        start(fx, f[i], &jobs[i]);
+    drive(fx);
+    assert_int_equal(jobs[0].status.code, GRPC_STATUS_OK);
+    assert_int_equal(jobs[1].status.code, GRPC_STATUS_DEADLINE_EXCEEDED);
+    assert_int_equal(jobs[2].status.code, GRPC_STATUS_OK);
+    assert_int_equal(count_rows("k = 3 AND v = 0"), 1);
+    for (int i = 0; i < 3; i++)
+        rt_fiber_destroy(f[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +363,7 @@ int main(void)
         cmocka_unit_test(writes_arriving_together_share_one_commit),
         cmocka_unit_test(a_failing_write_does_not_take_its_group_down),
         cmocka_unit_test(a_write_that_waited_past_its_deadline_is_never_sent),
+        cmocka_unit_test(a_write_rolled_back_with_its_group_is_never_acknowledged),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
