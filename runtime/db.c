@@ -1,14 +1,10 @@
-/* One PostgreSQL connection per worker (db.h): prepared statements,
- * deadline-bounded execution and recovery from broken connections.
- *
- * Statements are sent asynchronously and the socket is polled, so a call's
- * deadline cancels its statement without a `SET statement_timeout` round
- * trip. Each statement is a single autocommit statement, so a cancelled one
- * changes nothing. */
+/* PostgreSQL sessions (db.h): connecting, preparing every statement,
+ * reconnecting, cancelling, and turning a statement's result into a
+ * status. Statements themselves run from fibers through views onto the
+ * pipelined sessions (db_pipeline.c), where a call's deadline cancels its
+ * statement without a `SET statement_timeout` round trip. */
 #include "db.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,12 +16,6 @@
 #include "deadline.h"
 #include "log.h"
 #include "metrics.h"
-
-/* Polls wake up this often to notice rt_db_interrupt_all. */
-#define RT_DB_POLL_SLICE_MS 200
-/* How long a cancelled statement may take to report back before the
- * connection is considered broken. */
-#define RT_DB_CANCEL_GRACE_MS 5000
 
 struct rt_db {
     PGconn *conn;
@@ -294,75 +284,6 @@ void rt_db_cancel(rt_db *db)
     PQfreeCancel(cancel);
 }
 
-/* Waits for the statement's results, cancelling it at the deadline or on
- * interrupt. Returns the first result (the caller clears it) or NULL. */
-static rt_db_outcome collect(rt_db *db, PGresult **first, grpc_status_code *cancelled_as)
-{
-    int fd = PQsocket(db->conn);
-    int grace_left = RT_DB_CANCEL_GRACE_MS;
-    *first = NULL;
-    *cancelled_as = GRPC_STATUS_OK;
-    for (;;) {
-        while (PQisBusy(db->conn)) {
-            int wait = RT_DB_POLL_SLICE_MS;
-            if (*cancelled_as == GRPC_STATUS_OK) {
-                bool interrupted = atomic_load(&g_interrupted);
-                wait = (int)rt_deadline_ms_left(db->deadline, RT_DB_POLL_SLICE_MS);
-                if (interrupted || wait == 0) {
-                    rt_db_cancel(db);
-                    *cancelled_as = interrupted ? GRPC_STATUS_CANCELLED : GRPC_STATUS_DEADLINE_EXCEEDED;
-                    continue;
-                }
-            } else if ((grace_left -= RT_DB_POLL_SLICE_MS) < 0) {
-                PQclear(*first);
-                *first = NULL;
-                return RT_DB_BROKEN;
-            }
-            struct pollfd pfd = {.fd = fd, .events = POLLIN};
-            int ready = poll(&pfd, 1, wait);
-            if (ready < 0 && errno != EINTR)
-                return RT_DB_BROKEN;
-            if (ready > 0 && !PQconsumeInput(db->conn)) {
-                PQclear(*first);
-                *first = NULL;
-                return RT_DB_BROKEN;
-            }
-        }
-        PGresult *res = PQgetResult(db->conn);
-        if (!res)
-            return RT_DB_DONE;
-        if (!*first)
-            *first = res;
-        else
-            PQclear(res);
-    }
-}
-
-static rt_status unavailable(void)
-{
-    return rt_status_of(GRPC_STATUS_UNAVAILABLE, "database unavailable");
-}
-
-/* One attempt; RT_DB_BROKEN means the connection failed under the statement. */
-static rt_db_outcome run_once(rt_db *db, const rt_db_statement *stmt, const char *const *params,
-                            PGresult **result, rt_status *status)
-{
-    if (!PQsendQueryPrepared(db->conn, stmt->name, stmt->n_params, params, NULL, NULL, 0)) {
-        if (PQstatus(db->conn) == CONNECTION_BAD)
-            return RT_DB_BROKEN;
-        char *reason = first_line(PQerrorMessage(db->conn));
-        rt_log(RT_LOG_ERROR, "database statement %s could not be sent: %s", stmt->name, reason);
-        free(reason);
-        *status = rt_status_of(GRPC_STATUS_INTERNAL, "internal error");
-        return RT_DB_DONE;
-    }
-    PGresult *res;
-    grpc_status_code cancelled_as;
-    if (collect(db, &res, &cancelled_as) == RT_DB_BROKEN)
-        return RT_DB_BROKEN;
-    return rt_db_take_result(db, stmt, res, cancelled_as, result, status);
-}
-
 rt_db_outcome rt_db_take_result(rt_db *db, const rt_db_statement *stmt, PGresult *res,
                                 grpc_status_code cancelled_as, PGresult **result, rt_status *status)
 {
@@ -404,25 +325,9 @@ rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *
                      PGresult **result)
 {
     *result = NULL;
-    if (db->pipeline)
-        return rt_db_pipeline_exec(db->pipeline, db->deadline, stmt, params, result);
-    ensure_opened(db);
-    for (int attempt = 0;; attempt++) {
-        if (atomic_load(&g_interrupted))
-            return rt_status_of(GRPC_STATUS_CANCELLED, "server shutting down");
-        if (rt_deadline_passed(db->deadline))
-            return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded");
-        /* A connection already known broken never saw this statement. */
-        if (PQstatus(db->conn) != CONNECTION_OK && !rt_db_reconnect(db))
-            return unavailable();
-        rt_status status;
-        if (run_once(db, stmt, params, result, &status) == RT_DB_DONE)
-            return status;
-        rt_log(RT_LOG_ERROR, "database connection lost during statement %s", stmt->name);
-        rt_metrics_db_up(&db->counted_up, false);
-        /* Whether a write committed before the break is unknown: only reads
-         * are retried, and only once. */
-        if (!rt_db_reconnect(db) || !stmt->idempotent || attempt > 0)
-            return unavailable();
+    if (!db->pipeline) {
+        rt_log(RT_LOG_ERROR, "statement %s run on a session, not on a fiber's view", stmt->name);
+        return rt_status_of(GRPC_STATUS_INTERNAL, "internal error");
     }
+    return rt_db_pipeline_exec(db->pipeline, db->deadline, stmt, params, result);
 }

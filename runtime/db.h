@@ -1,7 +1,8 @@
-/* One PostgreSQL connection per worker thread, with every statement the daemon
- * uses prepared once per connection, reconnection after failures, and SQLSTATE
- * mapped to gRPC codes. Generated repository functions (gen/db_*.c) are its
- * only callers besides the server. */
+/* PostgreSQL sessions, with every statement the daemon uses prepared once
+ * per session, reconnection after failures, and SQLSTATE mapped to gRPC
+ * codes. Statements run from a handler's fiber through its view of the
+ * shared sessions (rt_call_db; db_pipeline.h). Generated repository
+ * functions (gen/db_*.c) are its only callers besides the runtime. */
 #ifndef RT_DB_H
 #define RT_DB_H
 
@@ -35,7 +36,8 @@ bool rt_db_healthy(rt_db *db);
  * passes (gpr_inf_future to clear); the server sets it from each call. */
 void rt_db_set_deadline(rt_db *db, gpr_timespec deadline);
 
-/* Runs a prepared statement with text parameters (NULL means SQL NULL).
+/* Runs a prepared statement with text parameters (NULL means SQL NULL),
+ * from a fiber, on its view (a session itself answers INTERNAL).
  * On OK, *result holds PGRES_TUPLES_OK or PGRES_COMMAND_OK and the caller
  * PQclear()s it. Otherwise *result is NULL and the status says why:
  * UNAVAILABLE when the server cannot be reached, ALREADY_EXISTS for a unique

@@ -1,7 +1,8 @@
-/* The database layer against a real PostgreSQL: statements, SQLSTATE
- * mapping, deadline cancellation, and recovery after the server kills the
- * session. Needs DATABASE_URL (any database will do: no table is touched);
- * skipped without it. */
+/* The database layer against a real PostgreSQL, as handlers use it (a
+ * fiber's view of the pipelined session): statements, SQLSTATE mapping,
+ * deadline cancellation, and recovery after the server kills the session.
+ * Needs DATABASE_URL (any database will do: no table is touched); skipped
+ * without it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,8 @@
 
 #include <cmocka.h>
 
-#include "db.h"
+#include "db_pipeline.h"
+#include "db_session.h"
 
 enum { SLEEP, VERSION_READ, TERMINATE_SELF, NARROW, COUNT_WRITE, NOW };
 
@@ -25,6 +27,19 @@ static const rt_db_statement statements[] = {
 };
 #define N_STATEMENTS (sizeof statements / sizeof statements[0])
 
+typedef struct {
+    rt_db *session;
+    rt_db_pipeline *pipeline;
+    bool finished;
+} fixture;
+
+static void wake(void *ctx, rt_fiber *fiber)
+{
+    fixture *fx = ctx;
+    if (rt_fiber_resume(fiber))
+        fx->finished = true;
+}
+
 static int setup(void **state)
 {
     const char *url = getenv("DATABASE_URL");
@@ -32,29 +47,65 @@ static int setup(void **state)
     if (!url)
         return 0;
     char *error = NULL;
-    *state = rt_db_connect(url, statements, N_STATEMENTS, &error);
-    if (!*state) {
+    fixture *fx = calloc(1, sizeof *fx);
+    fx->session = rt_db_connect(url, statements, N_STATEMENTS, &error);
+    if (!fx->session) {
         fprintf(stderr, "%s\n", error);
         free(error);
         return -1;
     }
+    fx->pipeline = rt_db_pipeline_create(&fx->session, 1, wake, fx);
+    *state = fx;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    rt_db_close(*state);
+    fixture *fx = *state;
+    if (!fx)
+        return 0;
+    rt_db_pipeline_destroy(fx->pipeline);
+    rt_db_close(fx->session);
+    free(fx);
     return 0;
 }
 
-#define DB_OR_SKIP(state)                                                                          \
-    rt_db *db = *(state);                                                                          \
-    if (!db)                                                                                       \
-        skip();
+/* Runs test(db) in a fiber on a view of the session, driving the pipeline
+ * the way the fiber thread does until it returns. */
+typedef struct {
+    void (*test)(rt_db *db);
+    rt_db *db;
+} fiber_test;
 
-static void reads_values(void **state)
+static void run_fiber_test(void *arg)
 {
-    DB_OR_SKIP(state);
+    fiber_test *t = arg;
+    t->test(t->db);
+}
+
+static void in_fiber(void **state, void (*test)(rt_db *db))
+{
+    fixture *fx = *state;
+    if (!fx)
+        skip();
+    fiber_test t = {test, rt_db_view(fx->pipeline)};
+    rt_fiber *fiber = rt_fiber_create();
+    fx->finished = rt_fiber_start(fiber, run_fiber_test, &t);
+    struct pollfd fds[1];
+    while (!fx->finished) {
+        int timeout = -1;
+        size_t n = 0;
+        rt_db_pipeline_poll_setup(fx->pipeline, fds, &n, &timeout);
+        if (poll(fds, n, timeout < 0 ? 1000 : timeout) < 0)
+            fail();
+        rt_db_pipeline_process(fx->pipeline, fds);
+    }
+    rt_fiber_destroy(fiber);
+    rt_db_close(t.db);
+}
+
+static void reads_values_test(rt_db *db)
+{
     rt_arena *a = rt_arena_new(256);
     PGresult *res;
     const char *params[] = {rt_db_param_int32(a, 41)};
@@ -68,9 +119,8 @@ static void reads_values(void **state)
     rt_arena_free(a);
 }
 
-static void sqlstates_map(void **state)
+static void sqlstates_map_test(rt_db *db)
 {
-    DB_OR_SKIP(state);
     PGresult *res;
     const char *big[] = {"100000"};
     rt_status s = rt_db_exec(db, &statements[NARROW], big, &res);
@@ -82,9 +132,8 @@ static void sqlstates_map(void **state)
     assert_null(strstr(s.message, "not a number"));
 }
 
-static void deadline_cancels_the_statement(void **state)
+static void deadline_cancels_the_statement_test(rt_db *db)
 {
-    DB_OR_SKIP(state);
     PGresult *res;
     const char *two_seconds[] = {"2"};
     gpr_timespec start = gpr_now(GPR_CLOCK_MONOTONIC);
@@ -100,12 +149,10 @@ static void deadline_cancels_the_statement(void **state)
     const char *zero[] = {"0"};
     assert_int_equal(rt_db_exec(db, &statements[SLEEP], zero, &res).code, GRPC_STATUS_OK);
     PQclear(res);
-    assert_true(rt_db_healthy(db));
 }
 
-static void broken_connections_recover(void **state)
+static void broken_connections_recover_test(rt_db *db)
 {
-    DB_OR_SKIP(state);
     PGresult *res;
     /* the session dies under a write: UNAVAILABLE, not retried */
     rt_status s = rt_db_exec(db, &statements[TERMINATE_SELF], NULL, &res);
@@ -115,7 +162,28 @@ static void broken_connections_recover(void **state)
     const char *one[] = {"1"};
     assert_int_equal(rt_db_exec(db, &statements[COUNT_WRITE], one, &res).code, GRPC_STATUS_OK);
     PQclear(res);
-    assert_true(rt_db_healthy(db));
+}
+
+static void reads_values(void **state)
+{
+    in_fiber(state, reads_values_test);
+}
+
+static void sqlstates_map(void **state)
+{
+    in_fiber(state, sqlstates_map_test);
+}
+
+static void deadline_cancels_the_statement(void **state)
+{
+    in_fiber(state, deadline_cancels_the_statement_test);
+    assert_true(rt_db_healthy(((fixture *)*state)->session));
+}
+
+static void broken_connections_recover(void **state)
+{
+    in_fiber(state, broken_connections_recover_test);
+    assert_true(rt_db_healthy(((fixture *)*state)->session));
 }
 
 static void unreachable_database_is_described_without_password(void **state)
