@@ -2,7 +2,7 @@
  * DO NOT EDIT; run make regen. */
 #include "descriptor_files.h"
 
-const uint8_t descriptor_file_google_protobuf_any_proto[5721] = {
+static const uint8_t google_protobuf_any_proto_bytes[5721] = {
     0x0a, 0x19, 0x67, 0x6f, 0x6f, 0x67, 0x6c, 0x65, 0x2f, 0x70, 0x72, 0x6f,
     0x74, 0x6f, 0x62, 0x75, 0x66, 0x2f, 0x61, 0x6e, 0x79, 0x2e, 0x70, 0x72,
     0x6f, 0x74, 0x6f, 0x12, 0x0f, 0x67, 0x6f, 0x6f, 0x67, 0x6c, 0x65, 0x2e,
@@ -482,7 +482,20 @@ const uint8_t descriptor_file_google_protobuf_any_proto[5721] = {
     0x11, 0x62, 0x06, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x33,
 };
 
-const uint8_t descriptor_file_google_protobuf_descriptor_proto[50386] = {
+static const char *const google_protobuf_any_proto_symbols[] = {
+    "google.protobuf.Any",
+    "google.protobuf.Any.type_url",
+    "google.protobuf.Any.value",
+};
+
+const rt_descriptor_file_data descriptor_file_google_protobuf_any_proto = {
+    .bytes = google_protobuf_any_proto_bytes,
+    .length = sizeof google_protobuf_any_proto_bytes,
+    .symbols = google_protobuf_any_proto_symbols,
+    .n_symbols = 3,
+};
+
+static const uint8_t google_protobuf_descriptor_proto_bytes[50386] = {
     0x0a, 0x20, 0x67, 0x6f, 0x6f, 0x67, 0x6c, 0x65, 0x2f, 0x70, 0x72, 0x6f,
     0x74, 0x6f, 0x62, 0x75, 0x66, 0x2f, 0x64, 0x65, 0x73, 0x63, 0x72, 0x69,
     0x70, 0x74, 0x6f, 0x72, 0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x12, 0x0f,
@@ -4684,7 +4697,209 @@ const uint8_t descriptor_file_google_protobuf_descriptor_proto[50386] = {
     0x00, 0x02, 0x03, 0x03, 0x12, 0x04, 0x96, 0x07, 0x19, 0x1a,
 };
 
-const uint8_t descriptor_file_google_protobuf_duration_proto[4824] = {
+static const char *const google_protobuf_descriptor_proto_symbols[] = {
+    "google.protobuf.DescriptorProto",
+    "google.protobuf.DescriptorProto.ExtensionRange",
+    "google.protobuf.DescriptorProto.ExtensionRange.end",
+    "google.protobuf.DescriptorProto.ExtensionRange.options",
+    "google.protobuf.DescriptorProto.ExtensionRange.start",
+    "google.protobuf.DescriptorProto.ReservedRange",
+    "google.protobuf.DescriptorProto.ReservedRange.end",
+    "google.protobuf.DescriptorProto.ReservedRange.start",
+    "google.protobuf.DescriptorProto.enum_type",
+    "google.protobuf.DescriptorProto.extension",
+    "google.protobuf.DescriptorProto.extension_range",
+    "google.protobuf.DescriptorProto.field",
+    "google.protobuf.DescriptorProto.name",
+    "google.protobuf.DescriptorProto.nested_type",
+    "google.protobuf.DescriptorProto.oneof_decl",
+    "google.protobuf.DescriptorProto.options",
+    "google.protobuf.DescriptorProto.reserved_name",
+    "google.protobuf.DescriptorProto.reserved_range",
+    "google.protobuf.EnumDescriptorProto",
+    "google.protobuf.EnumDescriptorProto.EnumReservedRange",
+    "google.protobuf.EnumDescriptorProto.EnumReservedRange.end",
+    "google.protobuf.EnumDescriptorProto.EnumReservedRange.start",
+    "google.protobuf.EnumDescriptorProto.name",
+    "google.protobuf.EnumDescriptorProto.options",
+    "google.protobuf.EnumDescriptorProto.reserved_name",
+    "google.protobuf.EnumDescriptorProto.reserved_range",
+    "google.protobuf.EnumDescriptorProto.value",
+    "google.protobuf.EnumOptions",
+    "google.protobuf.EnumOptions.allow_alias",
+    "google.protobuf.EnumOptions.deprecated",
+    "google.protobuf.EnumOptions.uninterpreted_option",
+    "google.protobuf.EnumValueDescriptorProto",
+    "google.protobuf.EnumValueDescriptorProto.name",
+    "google.protobuf.EnumValueDescriptorProto.number",
+    "google.protobuf.EnumValueDescriptorProto.options",
+    "google.protobuf.EnumValueOptions",
+    "google.protobuf.EnumValueOptions.deprecated",
+    "google.protobuf.EnumValueOptions.uninterpreted_option",
+    "google.protobuf.ExtensionRangeOptions",
+    "google.protobuf.ExtensionRangeOptions.uninterpreted_option",
+    "google.protobuf.FieldDescriptorProto",
+    "google.protobuf.FieldDescriptorProto.LABEL_OPTIONAL",
+    "google.protobuf.FieldDescriptorProto.LABEL_REPEATED",
+    "google.protobuf.FieldDescriptorProto.LABEL_REQUIRED",
+    "google.protobuf.FieldDescriptorProto.Label",
+    "google.protobuf.FieldDescriptorProto.TYPE_BOOL",
+    "google.protobuf.FieldDescriptorProto.TYPE_BYTES",
+    "google.protobuf.FieldDescriptorProto.TYPE_DOUBLE",
+    "google.protobuf.FieldDescriptorProto.TYPE_ENUM",
+    "google.protobuf.FieldDescriptorProto.TYPE_FIXED32",
+    "google.protobuf.FieldDescriptorProto.TYPE_FIXED64",
+    "google.protobuf.FieldDescriptorProto.TYPE_FLOAT",
+    "google.protobuf.FieldDescriptorProto.TYPE_GROUP",
+    "google.protobuf.FieldDescriptorProto.TYPE_INT32",
+    "google.protobuf.FieldDescriptorProto.TYPE_INT64",
+    "google.protobuf.FieldDescriptorProto.TYPE_MESSAGE",
+    "google.protobuf.FieldDescriptorProto.TYPE_SFIXED32",
+    "google.protobuf.FieldDescriptorProto.TYPE_SFIXED64",
+    "google.protobuf.FieldDescriptorProto.TYPE_SINT32",
+    "google.protobuf.FieldDescriptorProto.TYPE_SINT64",
+    "google.protobuf.FieldDescriptorProto.TYPE_STRING",
+    "google.protobuf.FieldDescriptorProto.TYPE_UINT32",
+    "google.protobuf.FieldDescriptorProto.TYPE_UINT64",
+    "google.protobuf.FieldDescriptorProto.Type",
+    "google.protobuf.FieldDescriptorProto.default_value",
+    "google.protobuf.FieldDescriptorProto.extendee",
+    "google.protobuf.FieldDescriptorProto.json_name",
+    "google.protobuf.FieldDescriptorProto.label",
+    "google.protobuf.FieldDescriptorProto.name",
+    "google.protobuf.FieldDescriptorProto.number",
+    "google.protobuf.FieldDescriptorProto.oneof_index",
+    "google.protobuf.FieldDescriptorProto.options",
+    "google.protobuf.FieldDescriptorProto.proto3_optional",
+    "google.protobuf.FieldDescriptorProto.type",
+    "google.protobuf.FieldDescriptorProto.type_name",
+    "google.protobuf.FieldOptions",
+    "google.protobuf.FieldOptions.CORD",
+    "google.protobuf.FieldOptions.CType",
+    "google.protobuf.FieldOptions.JSType",
+    "google.protobuf.FieldOptions.JS_NORMAL",
+    "google.protobuf.FieldOptions.JS_NUMBER",
+    "google.protobuf.FieldOptions.JS_STRING",
+    "google.protobuf.FieldOptions.STRING",
+    "google.protobuf.FieldOptions.STRING_PIECE",
+    "google.protobuf.FieldOptions.ctype",
+    "google.protobuf.FieldOptions.deprecated",
+    "google.protobuf.FieldOptions.jstype",
+    "google.protobuf.FieldOptions.lazy",
+    "google.protobuf.FieldOptions.packed",
+    "google.protobuf.FieldOptions.uninterpreted_option",
+    "google.protobuf.FieldOptions.unverified_lazy",
+    "google.protobuf.FieldOptions.weak",
+    "google.protobuf.FileDescriptorProto",
+    "google.protobuf.FileDescriptorProto.dependency",
+    "google.protobuf.FileDescriptorProto.enum_type",
+    "google.protobuf.FileDescriptorProto.extension",
+    "google.protobuf.FileDescriptorProto.message_type",
+    "google.protobuf.FileDescriptorProto.name",
+    "google.protobuf.FileDescriptorProto.options",
+    "google.protobuf.FileDescriptorProto.package",
+    "google.protobuf.FileDescriptorProto.public_dependency",
+    "google.protobuf.FileDescriptorProto.service",
+    "google.protobuf.FileDescriptorProto.source_code_info",
+    "google.protobuf.FileDescriptorProto.syntax",
+    "google.protobuf.FileDescriptorProto.weak_dependency",
+    "google.protobuf.FileDescriptorSet",
+    "google.protobuf.FileDescriptorSet.file",
+    "google.protobuf.FileOptions",
+    "google.protobuf.FileOptions.CODE_SIZE",
+    "google.protobuf.FileOptions.LITE_RUNTIME",
+    "google.protobuf.FileOptions.OptimizeMode",
+    "google.protobuf.FileOptions.SPEED",
+    "google.protobuf.FileOptions.cc_enable_arenas",
+    "google.protobuf.FileOptions.cc_generic_services",
+    "google.protobuf.FileOptions.csharp_namespace",
+    "google.protobuf.FileOptions.deprecated",
+    "google.protobuf.FileOptions.go_package",
+    "google.protobuf.FileOptions.java_generate_equals_and_hash",
+    "google.protobuf.FileOptions.java_generic_services",
+    "google.protobuf.FileOptions.java_multiple_files",
+    "google.protobuf.FileOptions.java_outer_classname",
+    "google.protobuf.FileOptions.java_package",
+    "google.protobuf.FileOptions.java_string_check_utf8",
+    "google.protobuf.FileOptions.objc_class_prefix",
+    "google.protobuf.FileOptions.optimize_for",
+    "google.protobuf.FileOptions.php_class_prefix",
+    "google.protobuf.FileOptions.php_generic_services",
+    "google.protobuf.FileOptions.php_metadata_namespace",
+    "google.protobuf.FileOptions.php_namespace",
+    "google.protobuf.FileOptions.py_generic_services",
+    "google.protobuf.FileOptions.ruby_package",
+    "google.protobuf.FileOptions.swift_prefix",
+    "google.protobuf.FileOptions.uninterpreted_option",
+    "google.protobuf.GeneratedCodeInfo",
+    "google.protobuf.GeneratedCodeInfo.Annotation",
+    "google.protobuf.GeneratedCodeInfo.Annotation.begin",
+    "google.protobuf.GeneratedCodeInfo.Annotation.end",
+    "google.protobuf.GeneratedCodeInfo.Annotation.path",
+    "google.protobuf.GeneratedCodeInfo.Annotation.source_file",
+    "google.protobuf.GeneratedCodeInfo.annotation",
+    "google.protobuf.MessageOptions",
+    "google.protobuf.MessageOptions.deprecated",
+    "google.protobuf.MessageOptions.map_entry",
+    "google.protobuf.MessageOptions.message_set_wire_format",
+    "google.protobuf.MessageOptions.no_standard_descriptor_accessor",
+    "google.protobuf.MessageOptions.uninterpreted_option",
+    "google.protobuf.MethodDescriptorProto",
+    "google.protobuf.MethodDescriptorProto.client_streaming",
+    "google.protobuf.MethodDescriptorProto.input_type",
+    "google.protobuf.MethodDescriptorProto.name",
+    "google.protobuf.MethodDescriptorProto.options",
+    "google.protobuf.MethodDescriptorProto.output_type",
+    "google.protobuf.MethodDescriptorProto.server_streaming",
+    "google.protobuf.MethodOptions",
+    "google.protobuf.MethodOptions.IDEMPOTENCY_UNKNOWN",
+    "google.protobuf.MethodOptions.IDEMPOTENT",
+    "google.protobuf.MethodOptions.IdempotencyLevel",
+    "google.protobuf.MethodOptions.NO_SIDE_EFFECTS",
+    "google.protobuf.MethodOptions.deprecated",
+    "google.protobuf.MethodOptions.idempotency_level",
+    "google.protobuf.MethodOptions.uninterpreted_option",
+    "google.protobuf.OneofDescriptorProto",
+    "google.protobuf.OneofDescriptorProto.name",
+    "google.protobuf.OneofDescriptorProto.options",
+    "google.protobuf.OneofOptions",
+    "google.protobuf.OneofOptions.uninterpreted_option",
+    "google.protobuf.ServiceDescriptorProto",
+    "google.protobuf.ServiceDescriptorProto.method",
+    "google.protobuf.ServiceDescriptorProto.name",
+    "google.protobuf.ServiceDescriptorProto.options",
+    "google.protobuf.ServiceOptions",
+    "google.protobuf.ServiceOptions.deprecated",
+    "google.protobuf.ServiceOptions.uninterpreted_option",
+    "google.protobuf.SourceCodeInfo",
+    "google.protobuf.SourceCodeInfo.Location",
+    "google.protobuf.SourceCodeInfo.Location.leading_comments",
+    "google.protobuf.SourceCodeInfo.Location.leading_detached_comments",
+    "google.protobuf.SourceCodeInfo.Location.path",
+    "google.protobuf.SourceCodeInfo.Location.span",
+    "google.protobuf.SourceCodeInfo.Location.trailing_comments",
+    "google.protobuf.SourceCodeInfo.location",
+    "google.protobuf.UninterpretedOption",
+    "google.protobuf.UninterpretedOption.NamePart",
+    "google.protobuf.UninterpretedOption.NamePart.is_extension",
+    "google.protobuf.UninterpretedOption.NamePart.name_part",
+    "google.protobuf.UninterpretedOption.aggregate_value",
+    "google.protobuf.UninterpretedOption.double_value",
+    "google.protobuf.UninterpretedOption.identifier_value",
+    "google.protobuf.UninterpretedOption.name",
+    "google.protobuf.UninterpretedOption.negative_int_value",
+    "google.protobuf.UninterpretedOption.positive_int_value",
+    "google.protobuf.UninterpretedOption.string_value",
+};
+
+const rt_descriptor_file_data descriptor_file_google_protobuf_descriptor_proto = {
+    .bytes = google_protobuf_descriptor_proto_bytes,
+    .length = sizeof google_protobuf_descriptor_proto_bytes,
+    .symbols = google_protobuf_descriptor_proto_symbols,
+    .n_symbols = 192,
+};
+
+static const uint8_t google_protobuf_duration_proto_bytes[4824] = {
     0x0a, 0x1e, 0x67, 0x6f, 0x6f, 0x67, 0x6c, 0x65, 0x2f, 0x70, 0x72, 0x6f,
     0x74, 0x6f, 0x62, 0x75, 0x66, 0x2f, 0x64, 0x75, 0x72, 0x61, 0x74, 0x69,
     0x6f, 0x6e, 0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x12, 0x0f, 0x67, 0x6f,
@@ -5089,7 +5304,20 @@ const uint8_t descriptor_file_google_protobuf_duration_proto[4824] = {
     0x03, 0x72, 0x10, 0x11, 0x62, 0x06, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x33,
 };
 
-const uint8_t descriptor_file_google_rpc_error_details_proto[7170] = {
+static const char *const google_protobuf_duration_proto_symbols[] = {
+    "google.protobuf.Duration",
+    "google.protobuf.Duration.nanos",
+    "google.protobuf.Duration.seconds",
+};
+
+const rt_descriptor_file_data descriptor_file_google_protobuf_duration_proto = {
+    .bytes = google_protobuf_duration_proto_bytes,
+    .length = sizeof google_protobuf_duration_proto_bytes,
+    .symbols = google_protobuf_duration_proto_symbols,
+    .n_symbols = 3,
+};
+
+static const uint8_t google_rpc_error_details_proto_bytes[7170] = {
     0x0a, 0x1e, 0x67, 0x6f, 0x6f, 0x67, 0x6c, 0x65, 0x2f, 0x72, 0x70, 0x63,
     0x2f, 0x65, 0x72, 0x72, 0x6f, 0x72, 0x5f, 0x64, 0x65, 0x74, 0x61, 0x69,
     0x6c, 0x73, 0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x12, 0x0a, 0x67, 0x6f,
@@ -5690,7 +5918,63 @@ const uint8_t descriptor_file_google_rpc_error_details_proto[7170] = {
     0x70, 0x72, 0x6f, 0x74, 0x6f, 0x33,
 };
 
-const uint8_t descriptor_file_google_rpc_status_proto[1915] = {
+static const char *const google_rpc_error_details_proto_symbols[] = {
+    "google.rpc.BadRequest",
+    "google.rpc.BadRequest.FieldViolation",
+    "google.rpc.BadRequest.FieldViolation.description",
+    "google.rpc.BadRequest.FieldViolation.field",
+    "google.rpc.BadRequest.FieldViolation.localized_message",
+    "google.rpc.BadRequest.FieldViolation.reason",
+    "google.rpc.BadRequest.field_violations",
+    "google.rpc.DebugInfo",
+    "google.rpc.DebugInfo.detail",
+    "google.rpc.DebugInfo.stack_entries",
+    "google.rpc.ErrorInfo",
+    "google.rpc.ErrorInfo.MetadataEntry",
+    "google.rpc.ErrorInfo.MetadataEntry.key",
+    "google.rpc.ErrorInfo.MetadataEntry.value",
+    "google.rpc.ErrorInfo.domain",
+    "google.rpc.ErrorInfo.metadata",
+    "google.rpc.ErrorInfo.reason",
+    "google.rpc.Help",
+    "google.rpc.Help.Link",
+    "google.rpc.Help.Link.description",
+    "google.rpc.Help.Link.url",
+    "google.rpc.Help.links",
+    "google.rpc.LocalizedMessage",
+    "google.rpc.LocalizedMessage.locale",
+    "google.rpc.LocalizedMessage.message",
+    "google.rpc.PreconditionFailure",
+    "google.rpc.PreconditionFailure.Violation",
+    "google.rpc.PreconditionFailure.Violation.description",
+    "google.rpc.PreconditionFailure.Violation.subject",
+    "google.rpc.PreconditionFailure.Violation.type",
+    "google.rpc.PreconditionFailure.violations",
+    "google.rpc.QuotaFailure",
+    "google.rpc.QuotaFailure.Violation",
+    "google.rpc.QuotaFailure.Violation.description",
+    "google.rpc.QuotaFailure.Violation.subject",
+    "google.rpc.QuotaFailure.violations",
+    "google.rpc.RequestInfo",
+    "google.rpc.RequestInfo.request_id",
+    "google.rpc.RequestInfo.serving_data",
+    "google.rpc.ResourceInfo",
+    "google.rpc.ResourceInfo.description",
+    "google.rpc.ResourceInfo.owner",
+    "google.rpc.ResourceInfo.resource_name",
+    "google.rpc.ResourceInfo.resource_type",
+    "google.rpc.RetryInfo",
+    "google.rpc.RetryInfo.retry_delay",
+};
+
+const rt_descriptor_file_data descriptor_file_google_rpc_error_details_proto = {
+    .bytes = google_rpc_error_details_proto_bytes,
+    .length = sizeof google_rpc_error_details_proto_bytes,
+    .symbols = google_rpc_error_details_proto_symbols,
+    .n_symbols = 46,
+};
+
+static const uint8_t google_rpc_status_proto_bytes[1915] = {
     0x0a, 0x17, 0x67, 0x6f, 0x6f, 0x67, 0x6c, 0x65, 0x2f, 0x72, 0x70, 0x63,
     0x2f, 0x73, 0x74, 0x61, 0x74, 0x75, 0x73, 0x2e, 0x70, 0x72, 0x6f, 0x74,
     0x6f, 0x12, 0x0a, 0x67, 0x6f, 0x6f, 0x67, 0x6c, 0x65, 0x2e, 0x72, 0x70,
@@ -5853,7 +6137,21 @@ const uint8_t descriptor_file_google_rpc_status_proto[1915] = {
     0x06, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x33,
 };
 
-const uint8_t descriptor_file_grpc_health_v1_health_proto[2887] = {
+static const char *const google_rpc_status_proto_symbols[] = {
+    "google.rpc.Status",
+    "google.rpc.Status.code",
+    "google.rpc.Status.details",
+    "google.rpc.Status.message",
+};
+
+const rt_descriptor_file_data descriptor_file_google_rpc_status_proto = {
+    .bytes = google_rpc_status_proto_bytes,
+    .length = sizeof google_rpc_status_proto_bytes,
+    .symbols = google_rpc_status_proto_symbols,
+    .n_symbols = 4,
+};
+
+static const uint8_t grpc_health_v1_health_proto_bytes[2887] = {
     0x0a, 0x1b, 0x67, 0x72, 0x70, 0x63, 0x2f, 0x68, 0x65, 0x61, 0x6c, 0x74,
     0x68, 0x2f, 0x76, 0x31, 0x2f, 0x68, 0x65, 0x61, 0x6c, 0x74, 0x68, 0x2e,
     0x70, 0x72, 0x6f, 0x74, 0x6f, 0x12, 0x0e, 0x67, 0x72, 0x70, 0x63, 0x2e,
@@ -6097,7 +6395,29 @@ const uint8_t descriptor_file_grpc_health_v1_health_proto[2887] = {
     0x06, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x33,
 };
 
-const uint8_t descriptor_file_grpc_reflection_v1_reflection_proto[7652] = {
+static const char *const grpc_health_v1_health_proto_symbols[] = {
+    "grpc.health.v1.Health",
+    "grpc.health.v1.Health.Check",
+    "grpc.health.v1.Health.Watch",
+    "grpc.health.v1.HealthCheckRequest",
+    "grpc.health.v1.HealthCheckRequest.service",
+    "grpc.health.v1.HealthCheckResponse",
+    "grpc.health.v1.HealthCheckResponse.NOT_SERVING",
+    "grpc.health.v1.HealthCheckResponse.SERVICE_UNKNOWN",
+    "grpc.health.v1.HealthCheckResponse.SERVING",
+    "grpc.health.v1.HealthCheckResponse.ServingStatus",
+    "grpc.health.v1.HealthCheckResponse.UNKNOWN",
+    "grpc.health.v1.HealthCheckResponse.status",
+};
+
+const rt_descriptor_file_data descriptor_file_grpc_health_v1_health_proto = {
+    .bytes = grpc_health_v1_health_proto_bytes,
+    .length = sizeof grpc_health_v1_health_proto_bytes,
+    .symbols = grpc_health_v1_health_proto_symbols,
+    .n_symbols = 12,
+};
+
+static const uint8_t grpc_reflection_v1_reflection_proto_bytes[7652] = {
     0x0a, 0x23, 0x67, 0x72, 0x70, 0x63, 0x2f, 0x72, 0x65, 0x66, 0x6c, 0x65,
     0x63, 0x74, 0x69, 0x6f, 0x6e, 0x2f, 0x76, 0x31, 0x2f, 0x72, 0x65, 0x66,
     0x6c, 0x65, 0x63, 0x74, 0x69, 0x6f, 0x6e, 0x2e, 0x70, 0x72, 0x6f, 0x74,
@@ -6738,7 +7058,48 @@ const uint8_t descriptor_file_grpc_reflection_v1_reflection_proto[7652] = {
     0x62, 0x06, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x33,
 };
 
-const uint8_t descriptor_file_grpc_reflection_v1alpha_reflection_proto[7589] = {
+static const char *const grpc_reflection_v1_reflection_proto_symbols[] = {
+    "grpc.reflection.v1.ErrorResponse",
+    "grpc.reflection.v1.ErrorResponse.error_code",
+    "grpc.reflection.v1.ErrorResponse.error_message",
+    "grpc.reflection.v1.ExtensionNumberResponse",
+    "grpc.reflection.v1.ExtensionNumberResponse.base_type_name",
+    "grpc.reflection.v1.ExtensionNumberResponse.extension_number",
+    "grpc.reflection.v1.ExtensionRequest",
+    "grpc.reflection.v1.ExtensionRequest.containing_type",
+    "grpc.reflection.v1.ExtensionRequest.extension_number",
+    "grpc.reflection.v1.FileDescriptorResponse",
+    "grpc.reflection.v1.FileDescriptorResponse.file_descriptor_proto",
+    "grpc.reflection.v1.ListServiceResponse",
+    "grpc.reflection.v1.ListServiceResponse.service",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1.ServerReflection.ServerReflectionInfo",
+    "grpc.reflection.v1.ServerReflectionRequest",
+    "grpc.reflection.v1.ServerReflectionRequest.all_extension_numbers_of_type",
+    "grpc.reflection.v1.ServerReflectionRequest.file_by_filename",
+    "grpc.reflection.v1.ServerReflectionRequest.file_containing_extension",
+    "grpc.reflection.v1.ServerReflectionRequest.file_containing_symbol",
+    "grpc.reflection.v1.ServerReflectionRequest.host",
+    "grpc.reflection.v1.ServerReflectionRequest.list_services",
+    "grpc.reflection.v1.ServerReflectionResponse",
+    "grpc.reflection.v1.ServerReflectionResponse.all_extension_numbers_response",
+    "grpc.reflection.v1.ServerReflectionResponse.error_response",
+    "grpc.reflection.v1.ServerReflectionResponse.file_descriptor_response",
+    "grpc.reflection.v1.ServerReflectionResponse.list_services_response",
+    "grpc.reflection.v1.ServerReflectionResponse.original_request",
+    "grpc.reflection.v1.ServerReflectionResponse.valid_host",
+    "grpc.reflection.v1.ServiceResponse",
+    "grpc.reflection.v1.ServiceResponse.name",
+};
+
+const rt_descriptor_file_data descriptor_file_grpc_reflection_v1_reflection_proto = {
+    .bytes = grpc_reflection_v1_reflection_proto_bytes,
+    .length = sizeof grpc_reflection_v1_reflection_proto_bytes,
+    .symbols = grpc_reflection_v1_reflection_proto_symbols,
+    .n_symbols = 31,
+};
+
+static const uint8_t grpc_reflection_v1alpha_reflection_proto_bytes[7589] = {
     0x0a, 0x28, 0x67, 0x72, 0x70, 0x63, 0x2f, 0x72, 0x65, 0x66, 0x6c, 0x65,
     0x63, 0x74, 0x69, 0x6f, 0x6e, 0x2f, 0x76, 0x31, 0x61, 0x6c, 0x70, 0x68,
     0x61, 0x2f, 0x72, 0x65, 0x66, 0x6c, 0x65, 0x63, 0x74, 0x69, 0x6f, 0x6e,
@@ -7374,7 +7735,48 @@ const uint8_t descriptor_file_grpc_reflection_v1alpha_reflection_proto[7589] = {
     0x72, 0x6f, 0x74, 0x6f, 0x33,
 };
 
-const uint8_t descriptor_file_rules_proto[3605] = {
+static const char *const grpc_reflection_v1alpha_reflection_proto_symbols[] = {
+    "grpc.reflection.v1alpha.ErrorResponse",
+    "grpc.reflection.v1alpha.ErrorResponse.error_code",
+    "grpc.reflection.v1alpha.ErrorResponse.error_message",
+    "grpc.reflection.v1alpha.ExtensionNumberResponse",
+    "grpc.reflection.v1alpha.ExtensionNumberResponse.base_type_name",
+    "grpc.reflection.v1alpha.ExtensionNumberResponse.extension_number",
+    "grpc.reflection.v1alpha.ExtensionRequest",
+    "grpc.reflection.v1alpha.ExtensionRequest.containing_type",
+    "grpc.reflection.v1alpha.ExtensionRequest.extension_number",
+    "grpc.reflection.v1alpha.FileDescriptorResponse",
+    "grpc.reflection.v1alpha.FileDescriptorResponse.file_descriptor_proto",
+    "grpc.reflection.v1alpha.ListServiceResponse",
+    "grpc.reflection.v1alpha.ListServiceResponse.service",
+    "grpc.reflection.v1alpha.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection.ServerReflectionInfo",
+    "grpc.reflection.v1alpha.ServerReflectionRequest",
+    "grpc.reflection.v1alpha.ServerReflectionRequest.all_extension_numbers_of_type",
+    "grpc.reflection.v1alpha.ServerReflectionRequest.file_by_filename",
+    "grpc.reflection.v1alpha.ServerReflectionRequest.file_containing_extension",
+    "grpc.reflection.v1alpha.ServerReflectionRequest.file_containing_symbol",
+    "grpc.reflection.v1alpha.ServerReflectionRequest.host",
+    "grpc.reflection.v1alpha.ServerReflectionRequest.list_services",
+    "grpc.reflection.v1alpha.ServerReflectionResponse",
+    "grpc.reflection.v1alpha.ServerReflectionResponse.all_extension_numbers_response",
+    "grpc.reflection.v1alpha.ServerReflectionResponse.error_response",
+    "grpc.reflection.v1alpha.ServerReflectionResponse.file_descriptor_response",
+    "grpc.reflection.v1alpha.ServerReflectionResponse.list_services_response",
+    "grpc.reflection.v1alpha.ServerReflectionResponse.original_request",
+    "grpc.reflection.v1alpha.ServerReflectionResponse.valid_host",
+    "grpc.reflection.v1alpha.ServiceResponse",
+    "grpc.reflection.v1alpha.ServiceResponse.name",
+};
+
+const rt_descriptor_file_data descriptor_file_grpc_reflection_v1alpha_reflection_proto = {
+    .bytes = grpc_reflection_v1alpha_reflection_proto_bytes,
+    .length = sizeof grpc_reflection_v1alpha_reflection_proto_bytes,
+    .symbols = grpc_reflection_v1alpha_reflection_proto_symbols,
+    .n_symbols = 31,
+};
+
+static const uint8_t rules_proto_bytes[3605] = {
     0x0a, 0x0b, 0x72, 0x75, 0x6c, 0x65, 0x73, 0x2e, 0x70, 0x72, 0x6f, 0x74,
     0x6f, 0x12, 0x05, 0x72, 0x75, 0x6c, 0x65, 0x73, 0x1a, 0x20, 0x67, 0x6f,
     0x6f, 0x67, 0x6c, 0x65, 0x2f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x62, 0x75,
@@ -7678,7 +8080,46 @@ const uint8_t descriptor_file_rules_proto[3605] = {
     0x12, 0x03, 0x45, 0x23, 0x28,
 };
 
-const uint8_t descriptor_file_user_proto[2163] = {
+static const char *const rules_proto_symbols[] = {
+    "rules.Deployment",
+    "rules.Deployment.address_env",
+    "rules.Deployment.default_address",
+    "rules.FieldRules",
+    "rules.FieldRules.int32",
+    "rules.FieldRules.string",
+    "rules.Int32Rules",
+    "rules.Int32Rules.gte",
+    "rules.Int32Rules.lte",
+    "rules.StringRules",
+    "rules.StringRules.email",
+    "rules.StringRules.max_len",
+    "rules.StringRules.min_len",
+    "rules.StringRules.required",
+    "rules.StringRules.utf8",
+    "rules.StringRules.uuid",
+    "rules.depends_on",
+    "rules.deployment",
+    "rules.field",
+    "rules.table",
+};
+
+static const rt_descriptor_extension rules_proto_extensions[] = {
+    {"google.protobuf.FieldOptions", 50100},
+    {"google.protobuf.MessageOptions", 50101},
+    {"google.protobuf.MethodOptions", 50102},
+    {"google.protobuf.ServiceOptions", 50103},
+};
+
+const rt_descriptor_file_data descriptor_file_rules_proto = {
+    .bytes = rules_proto_bytes,
+    .length = sizeof rules_proto_bytes,
+    .symbols = rules_proto_symbols,
+    .n_symbols = 20,
+    .extensions = rules_proto_extensions,
+    .n_extensions = 4,
+};
+
+static const uint8_t user_proto_bytes[2163] = {
     0x0a, 0x0a, 0x75, 0x73, 0x65, 0x72, 0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f,
     0x12, 0x04, 0x75, 0x73, 0x65, 0x72, 0x1a, 0x0b, 0x72, 0x75, 0x6c, 0x65,
     0x73, 0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x22, 0x59, 0x0a, 0x11, 0x43,
@@ -7862,7 +8303,30 @@ const uint8_t descriptor_file_user_proto[2163] = {
     0x74, 0x6f, 0x33,
 };
 
-const uint8_t descriptor_file_wallet_proto[3200] = {
+static const char *const user_proto_symbols[] = {
+    "user.CreateUserRequest",
+    "user.CreateUserRequest.email",
+    "user.CreateUserRequest.name",
+    "user.GetUserByIdRequest",
+    "user.GetUserByIdRequest.id",
+    "user.UserResponse",
+    "user.UserResponse.created_at",
+    "user.UserResponse.email",
+    "user.UserResponse.id",
+    "user.UserResponse.name",
+    "user.UserService",
+    "user.UserService.CreateUser",
+    "user.UserService.GetUserById",
+};
+
+const rt_descriptor_file_data descriptor_file_user_proto = {
+    .bytes = user_proto_bytes,
+    .length = sizeof user_proto_bytes,
+    .symbols = user_proto_symbols,
+    .n_symbols = 13,
+};
+
+static const uint8_t wallet_proto_bytes[3200] = {
     0x0a, 0x0c, 0x77, 0x61, 0x6c, 0x6c, 0x65, 0x74, 0x2e, 0x70, 0x72, 0x6f,
     0x74, 0x6f, 0x12, 0x06, 0x77, 0x61, 0x6c, 0x6c, 0x65, 0x74, 0x1a, 0x0b,
     0x72, 0x75, 0x6c, 0x65, 0x73, 0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x22,
@@ -8130,4 +8594,31 @@ const uint8_t descriptor_file_wallet_proto[3200] = {
     0x04, 0x03, 0x02, 0x03, 0x01, 0x12, 0x03, 0x46, 0x09, 0x13, 0x0a, 0x0c,
     0x0a, 0x05, 0x04, 0x03, 0x02, 0x03, 0x03, 0x12, 0x03, 0x46, 0x16, 0x17,
     0x62, 0x06, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x33,
+};
+
+static const char *const wallet_proto_symbols[] = {
+    "wallet.CreateWalletRequest",
+    "wallet.CreateWalletRequest.user_id",
+    "wallet.GetWalletRequest",
+    "wallet.GetWalletRequest.user_id",
+    "wallet.UpdateBalanceRequest",
+    "wallet.UpdateBalanceRequest.amount",
+    "wallet.UpdateBalanceRequest.user_id",
+    "wallet.WalletResponse",
+    "wallet.WalletResponse.balance",
+    "wallet.WalletResponse.created_at",
+    "wallet.WalletResponse.id",
+    "wallet.WalletResponse.user_id",
+    "wallet.WalletService",
+    "wallet.WalletService.CreateWallet",
+    "wallet.WalletService.CreditWallet",
+    "wallet.WalletService.DebitWallet",
+    "wallet.WalletService.GetWallet",
+};
+
+const rt_descriptor_file_data descriptor_file_wallet_proto = {
+    .bytes = wallet_proto_bytes,
+    .length = sizeof wallet_proto_bytes,
+    .symbols = wallet_proto_symbols,
+    .n_symbols = 17,
 };

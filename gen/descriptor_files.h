@@ -3,21 +3,22 @@
 #ifndef GEN_DESCRIPTOR_FILES_H
 #define GEN_DESCRIPTOR_FILES_H
 
-#include <stdint.h>
+#include "descriptor_index.h"
 
-/* The serialized FileDescriptorProto of every file the daemons serve through reflection (protoc
- * --include_source_info), one array per file; the per-service indexes (<p>.descriptor.h) point
- * into these. */
-extern const uint8_t descriptor_file_google_protobuf_any_proto[5721];
-extern const uint8_t descriptor_file_google_protobuf_descriptor_proto[50386];
-extern const uint8_t descriptor_file_google_protobuf_duration_proto[4824];
-extern const uint8_t descriptor_file_google_rpc_error_details_proto[7170];
-extern const uint8_t descriptor_file_google_rpc_status_proto[1915];
-extern const uint8_t descriptor_file_grpc_health_v1_health_proto[2887];
-extern const uint8_t descriptor_file_grpc_reflection_v1_reflection_proto[7652];
-extern const uint8_t descriptor_file_grpc_reflection_v1alpha_reflection_proto[7589];
-extern const uint8_t descriptor_file_rules_proto[3605];
-extern const uint8_t descriptor_file_user_proto[2163];
-extern const uint8_t descriptor_file_wallet_proto[3200];
+/* What each file the daemons serve through reflection contributes: its serialized
+ * FileDescriptorProto (protoc --include_source_info) and the symbols and extensions it defines,
+ * one rt_descriptor_file_data per file; the per-service indexes (<p>.descriptor.h) point at
+ * these. */
+extern const rt_descriptor_file_data descriptor_file_google_protobuf_any_proto;
+extern const rt_descriptor_file_data descriptor_file_google_protobuf_descriptor_proto;
+extern const rt_descriptor_file_data descriptor_file_google_protobuf_duration_proto;
+extern const rt_descriptor_file_data descriptor_file_google_rpc_error_details_proto;
+extern const rt_descriptor_file_data descriptor_file_google_rpc_status_proto;
+extern const rt_descriptor_file_data descriptor_file_grpc_health_v1_health_proto;
+extern const rt_descriptor_file_data descriptor_file_grpc_reflection_v1_reflection_proto;
+extern const rt_descriptor_file_data descriptor_file_grpc_reflection_v1alpha_reflection_proto;
+extern const rt_descriptor_file_data descriptor_file_rules_proto;
+extern const rt_descriptor_file_data descriptor_file_user_proto;
+extern const rt_descriptor_file_data descriptor_file_wallet_proto;
 
 #endif

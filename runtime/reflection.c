@@ -15,14 +15,20 @@ typedef Grpc__Reflection__V1__ServerReflectionResponse response_t;
 
 static int compare_symbol(const void *key, const void *item)
 {
-    return strcmp(key, ((const rt_descriptor_symbol *)item)->name);
+    return strcmp(key, *(const char *const *)item);
 }
 
-static const rt_descriptor_symbol *find_symbol(const rt_descriptor_index *ix, const char *name)
+/* The file defining name, or -1. */
+static long find_symbol(const rt_descriptor_index *ix, const char *name)
 {
     if (name[0] == '.')
         name++;
-    return bsearch(name, ix->symbols, ix->n_symbols, sizeof ix->symbols[0], compare_symbol);
+    for (size_t i = 0; i < ix->n_files; i++) {
+        const rt_descriptor_file_data *d = ix->files[i].data;
+        if (bsearch(name, d->symbols, d->n_symbols, sizeof d->symbols[0], compare_symbol))
+            return (long)i;
+    }
+    return -1;
 }
 
 static long find_file(const rt_descriptor_index *ix, const char *name)
@@ -42,7 +48,7 @@ static void add_closure(const rt_descriptor_index *ix, size_t file, bool *seen,
     seen[file] = true;
     const rt_descriptor_file *f = &ix->files[file];
     out->file_descriptor_proto[out->n_file_descriptor_proto++] =
-        (ProtobufCBinaryData){.len = f->length, .data = (uint8_t *)f->bytes};
+        (ProtobufCBinaryData){.len = f->data->length, .data = (uint8_t *)f->data->bytes};
     for (size_t i = 0; i < f->n_deps; i++)
         add_closure(ix, ix->deps[f->first_dep + i], seen, out);
 }
@@ -88,17 +94,23 @@ static void answer_extension_numbers(rt_arena *arena, const rt_descriptor_index 
 {
     if (type[0] == '.')
         type++;
-    if (!find_symbol(ix, type)) {
+    if (find_symbol(ix, type) < 0) {
         answer_error(arena, GRPC_STATUS_NOT_FOUND, rt_arena_printf(arena, "unknown type %s", type), resp);
         return;
     }
     Grpc__Reflection__V1__ExtensionNumberResponse *nums = rt_arena_alloc(arena, sizeof *nums);
     grpc__reflection__v1__extension_number_response__init(nums);
     nums->base_type_name = (char *)type;
-    nums->extension_number = rt_arena_alloc(arena, (ix->n_extensions + 1) * sizeof *nums->extension_number);
-    for (size_t i = 0; i < ix->n_extensions; i++)
-        if (strcmp(ix->extensions[i].extendee, type) == 0)
-            nums->extension_number[nums->n_extension_number++] = ix->extensions[i].number;
+    size_t n = 0;
+    for (size_t i = 0; i < ix->n_files; i++)
+        n += ix->files[i].data->n_extensions;
+    nums->extension_number = rt_arena_alloc(arena, (n + 1) * sizeof *nums->extension_number);
+    for (size_t i = 0; i < ix->n_files; i++) {
+        const rt_descriptor_file_data *d = ix->files[i].data;
+        for (size_t k = 0; k < d->n_extensions; k++)
+            if (strcmp(d->extensions[k].extendee, type) == 0)
+                nums->extension_number[nums->n_extension_number++] = d->extensions[k].number;
+    }
     resp->message_response_case =
         GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ALL_EXTENSION_NUMBERS_RESPONSE;
     resp->all_extension_numbers_response = nums;
@@ -107,9 +119,12 @@ static void answer_extension_numbers(rt_arena *arena, const rt_descriptor_index 
 static long find_extension(const rt_descriptor_index *ix, const Grpc__Reflection__V1__ExtensionRequest *x)
 {
     const char *type = x->containing_type[0] == '.' ? x->containing_type + 1 : x->containing_type;
-    for (size_t i = 0; i < ix->n_extensions; i++)
-        if (ix->extensions[i].number == x->extension_number && strcmp(ix->extensions[i].extendee, type) == 0)
-            return (long)ix->extensions[i].file;
+    for (size_t i = 0; i < ix->n_files; i++) {
+        const rt_descriptor_file_data *d = ix->files[i].data;
+        for (size_t k = 0; k < d->n_extensions; k++)
+            if (d->extensions[k].number == x->extension_number && strcmp(d->extensions[k].extendee, type) == 0)
+                return (long)i;
+    }
     return -1;
 }
 
@@ -125,8 +140,7 @@ static void answer(rt_arena *arena, const rt_descriptor_index *ix, request_t *re
         what = rt_arena_printf(arena, "file %s", req->file_by_filename);
         break;
     case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL: {
-        const rt_descriptor_symbol *sym = find_symbol(ix, req->file_containing_symbol);
-        file = sym ? (long)sym->file : -1;
+        file = find_symbol(ix, req->file_containing_symbol);
         what = rt_arena_printf(arena, "symbol %s", req->file_containing_symbol);
         break;
     }

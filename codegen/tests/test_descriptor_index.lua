@@ -1,6 +1,7 @@
--- The reflection index emitted into gen/<p>.descriptor.c: the built-in
--- contracts are in the set with their services listed, extensions are
--- indexed, and symbols are sorted and unique, as the runtime's bsearch needs.
+-- The reflection index emitted into gen/<p>.descriptor.c and
+-- gen/descriptor_files.c: the built-in contracts are in the set with their
+-- services listed, extensions are indexed, and each file's symbols are
+-- sorted and unique, as the runtime's bsearch needs.
 local util = require("util")
 local h = require("helpers")
 
@@ -14,22 +15,25 @@ return {
     for _, f in ipairs({ "user.proto", "rules.proto", "grpc/health/v1/health.proto",
       "grpc/reflection/v1/reflection.proto", "grpc/reflection/v1alpha/reflection.proto",
       "google/rpc/status.proto", "google/rpc/error_details.proto", "google/protobuf/any.proto" }) do
-      h.contains(src, ('{"%s", '):format(f))
+      h.truthy(src:find(('{"%s",%%s+&descriptor_file_'):format(f:gsub("%p", "%%%0"))), f .. " in the index")
     end
     h.contains(src, '"grpc.health.v1.Health",\n    "grpc.reflection.v1.ServerReflection",\n'
       .. '    "grpc.reflection.v1alpha.ServerReflection",\n    "user.UserService",\n};')
-    h.contains(src, '{"google.protobuf.FieldOptions", 50100, 1}')
+    h.contains(generated("descriptor_files.c"), '{"google.protobuf.FieldOptions", 50100},')
   end },
   { "symbols are sorted and unique", function()
-    local src = generated("wallet.descriptor.c")
-    local block = src:match("rt_descriptor_symbol symbols%[%] = {\n(.-)};")
-    local prev
-    for name in block:gmatch('{"([^"]+)", %d+}') do
-      if prev then h.truthy(prev < name, prev .. " before " .. name) end
-      prev = name
+    local src = generated("descriptor_files.c")
+    local function symbols_of(part, wanted)
+      local block = src:match("const char %*const " .. part .. "_symbols%[%] = {\n(.-)};")
+      local prev
+      for name in block:gmatch('"([^"]+)",') do
+        if prev then h.truthy(prev < name, prev .. " before " .. name) end
+        prev = name
+      end
+      h.truthy(prev ~= nil, "symbols found")
+      h.contains(block, ('"%s",'):format(wanted))
     end
-    h.truthy(prev ~= nil, "symbols found")
-    h.contains(block, '{"wallet.WalletService.DebitWallet", ')
-    h.contains(block, '{"google.rpc.BadRequest.FieldViolation", ')
+    symbols_of("wallet_proto", "wallet.WalletService.DebitWallet")
+    symbols_of("google_rpc_error_details_proto", "google.rpc.BadRequest.FieldViolation")
   end },
 }
