@@ -25,9 +25,10 @@ struct rt_db {
     bool counted_up;       /* as last reported to metrics */
     char *url;             /* libpq form of the configured URL */
     char options[256];     /* session settings */
-    /* A session from rt_db_open_later is opened by whichever of the warm-up
-     * thread and its worker comes first, under `opening`; `opened` is set
-     * after that first attempt (and from the start by rt_db_connect). */
+    /* A session from rt_db_open_later is opened by the daemon's opener
+     * thread, or by the main thread waiting for the first one, under
+     * `opening`; `opened` is set after that first attempt (and from the
+     * start by rt_db_connect). */
     atomic_bool opened;
     pthread_mutex_t opening;
     /* Set on a view (rt_db_view): statements go to these shared sessions. */
@@ -180,9 +181,9 @@ rt_db *rt_db_open_later(const char *url, const rt_db_statement *statements, size
 /* The first attempt to open a session from rt_db_open_later; later ones
  * are reconnects. A failure is logged, and the session then behaves like
  * one whose connection broke. */
-static void ensure_opened(rt_db *db)
+void rt_db_open_pending(rt_db *db)
 {
-    if (atomic_load(&db->opened))
+    if (atomic_load(&g_interrupted) || atomic_load(&db->opened))
         return;
     pthread_mutex_lock(&db->opening);
     if (!atomic_load(&db->opened)) {
@@ -193,12 +194,6 @@ static void ensure_opened(rt_db *db)
         atomic_store(&db->opened, true);
     }
     pthread_mutex_unlock(&db->opening);
-}
-
-void rt_db_open_pending(rt_db *db)
-{
-    if (!atomic_load(&g_interrupted))
-        ensure_opened(db);
 }
 
 void rt_db_close(rt_db *db)

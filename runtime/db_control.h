@@ -9,16 +9,17 @@
 /* application_name of every later connection (pg_stat_activity shows it).
  * The string must outlive the connections. */
 void rt_db_set_application_name(const char *name);
-/* A session that is opened on first use or by rt_db_open_pending, so the
- * daemon can listen before all its sessions exist (each takes ~15 ms of
- * PostgreSQL back-end start-up). Never NULL; close with rt_db_close. */
+/* A session opened later by rt_db_open_pending, so the daemon can start
+ * before all its sessions exist (each takes ~20 ms of PostgreSQL back-end
+ * start-up). Never NULL; close with rt_db_close. */
 rt_db *rt_db_open_later(const char *url, const rt_db_statement *statements, size_t n_statements);
-/* Opens such a session now unless it is open already (or waits while its
- * worker opens it); a failure is logged and the session then reconnects on
- * use like a broken one. Does nothing once rt_db_interrupt_all ran. */
+/* Opens such a session now unless it is open already (or waits while
+ * another thread opens it); a failure is logged and the session then
+ * reconnects when needed like a broken one. Does nothing once
+ * rt_db_interrupt_all ran. */
 void rt_db_open_pending(rt_db *db);
 /* Cancels statements in flight and refuses new ones (CANCELLED): the last
- * step of a drain, so no worker stays blocked on the database. */
+ * step of a drain, so no call stays waiting on the database. */
 void rt_db_interrupt_all(void);
 
 /* "host:port/dbname" of a libpq URL or conninfo string, malloc'd, for
