@@ -14,6 +14,7 @@
 
 #include "db_pipeline.h"
 #include "db_session.h"
+#include "pipeline_loop.h"
 
 enum { SLEEP, VERSION_READ, TERMINATE_SELF, NARROW, COUNT_WRITE, NOW };
 
@@ -30,14 +31,14 @@ static const rt_db_statement statements[] = {
 typedef struct {
     rt_db *session;
     rt_db_pipeline *pipeline;
-    bool finished;
+    int finished; /* fibers that ran to their end */
 } fixture;
 
 static void wake(void *ctx, rt_fiber *fiber)
 {
     fixture *fx = ctx;
     if (rt_fiber_resume(fiber))
-        fx->finished = true;
+        fx->finished++;
 }
 
 static int setup(void **state)
@@ -90,16 +91,10 @@ static void in_fiber(void **state, void (*test)(rt_db *db))
         skip();
     fiber_test t = {test, rt_db_view(fx->pipeline)};
     rt_fiber *fiber = rt_fiber_create();
-    fx->finished = rt_fiber_start(fiber, run_fiber_test, &t);
-    struct pollfd fds[1];
-    while (!fx->finished) {
-        int timeout = -1;
-        size_t n = 0;
-        rt_db_pipeline_poll_setup(fx->pipeline, fds, &n, &timeout);
-        if (poll(fds, n, timeout < 0 ? 1000 : timeout) < 0)
-            fail();
-        rt_db_pipeline_process(fx->pipeline, fds);
-    }
+    int target = fx->finished + 1;
+    if (rt_fiber_start(fiber, run_fiber_test, &t))
+        fx->finished++;
+    run_pipeline_until(fx->pipeline, &fx->finished, target);
     rt_fiber_destroy(fiber);
     rt_db_close(t.db);
 }

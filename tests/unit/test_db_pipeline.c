@@ -16,6 +16,7 @@
 #include "db_control.h"
 #include "db_pipeline.h"
 #include "db_session.h"
+#include "pipeline_loop.h"
 
 enum { SLEEP, ADD_ONE, TERMINATE_SELF, BUMP, INSERT_KEY, SLOW_WRITE };
 
@@ -124,20 +125,9 @@ static void start(fixture *fx, rt_fiber *fiber, job *j)
         fx->finished++;
 }
 
-/* The fiber thread's loop, until every started fiber finished. */
 static void drive(fixture *fx)
 {
-    struct pollfd fds[N_SESSIONS];
-    for (int rounds = 0; fx->finished < fx->started; rounds++) {
-        assert_true(rounds < 10000);
-        int timeout = -1;
-        size_t n = 0;
-        rt_db_pipeline_poll_setup(fx->pipeline, fds, &n, &timeout);
-        assert_int_equal(n, N_SESSIONS);
-        if (poll(fds, n, timeout < 0 ? 1000 : timeout) < 0)
-            fail();
-        rt_db_pipeline_process(fx->pipeline, fds);
-    }
+    run_pipeline_until(fx->pipeline, &fx->finished, fx->started);
 }
 
 #define FIXTURE_OR_SKIP(state)                                                                     \
