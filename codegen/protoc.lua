@@ -27,21 +27,32 @@ local function base_cmd(proto_dir)
     util.shell_quote(M.GRPC_INCLUDE))
 end
 
+-- The Debian package that ships each system include dir, for the error a
+-- missing built-in import raises.
+local PACKAGE_OF = { [M.SYSTEM_INCLUDE] = "libprotobuf-dev", [M.GRPC_INCLUDE] = "grpc-proto" }
+
+-- Where the import path n lives: the project's proto dir first, then the
+-- system dirs. A built-in contract that is nowhere stops the generator: a
+-- descriptor set silently missing it would differ from the committed gen/.
+local function find_import(proto_dir, n)
+  for _, dir in ipairs({ proto_dir, M.SYSTEM_INCLUDE, M.GRPC_INCLUDE }) do
+    local f = io.open(util.join(dir, n), "rb")
+    if f then
+      f:close()
+      return util.join(dir, n)
+    end
+  end
+  local home = n:match("^grpc/") and M.GRPC_INCLUDE or M.SYSTEM_INCLUDE
+  error(("protoc: %s not found in %s, %s or %s; install Debian's %s (scripts/deps.sh does)"):format(
+    n, proto_dir, M.SYSTEM_INCLUDE, M.GRPC_INCLUDE, PACKAGE_OF[home]), 0)
+end
+
 -- names relative to proto_dir; import paths (builtin) are found in whichever
 -- include dir holds them, as protoc wants a file path for each input.
 local function paths(proto_dir, names, imports)
   local list = {}
   for i, n in ipairs(names) do list[i] = util.shell_quote(util.join(proto_dir, n)) end
-  for _, n in ipairs(imports or {}) do
-    for _, dir in ipairs({ proto_dir, M.SYSTEM_INCLUDE, M.GRPC_INCLUDE }) do
-      local f = io.open(util.join(dir, n), "rb")
-      if f then
-        f:close()
-        list[#list + 1] = util.shell_quote(util.join(dir, n))
-        break
-      end
-    end
-  end
+  for _, n in ipairs(imports or {}) do list[#list + 1] = util.shell_quote(find_import(proto_dir, n)) end
   return table.concat(list, " ")
 end
 

@@ -8,7 +8,7 @@ packages=(
   pkg-config gcc make
   protobuf-compiler protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
   libgrpc-dev libpq-dev libmicrohttpd-dev libcmocka-dev
-  lua5.4 lua-lpeg
+  lua5.4 grpc-proto
   postgresql-client nghttp2-client valgrind
 )
 # The server binaries: any installed PostgreSQL will do; 15 is Debian 12's.

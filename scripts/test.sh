@@ -28,6 +28,8 @@ suite() {
   rm -f "$log"
 }
 
+suite deps-are-installed-by-deps.sh bash scripts/check-deps.sh
+suite deps-check-catches-a-missing-package bash tests/deps/test_check_deps.sh
 suite build make --no-print-directory all
 suite generated-code-is-current make --no-print-directory check-gen
 suite codegen make --no-print-directory test-codegen
