@@ -198,11 +198,13 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
     c->workers = rt_config_default_workers();
     c->max_message_bytes = RT_DEFAULT_MAX_MESSAGE_BYTES;
     c->drain_seconds = RT_DEFAULT_DRAIN_SECONDS;
+    c->db_lock_timeout_ms = RT_DEFAULT_DB_LOCK_TIMEOUT_MS;
     c->log_level = RT_LOG_INFO;
     const number_setting numbers[] = {
         {"--workers", "WORKERS", 1, 256, &c->workers},
         {"--max-message-bytes", "MAX_MESSAGE_BYTES", 1024, 64 * 1024 * 1024, &c->max_message_bytes},
         {"--drain-seconds", "DRAIN_SECONDS", 0, 3600, &c->drain_seconds},
+        {"--db-lock-timeout-ms", "DB_LOCK_TIMEOUT_MS", 0, 3600000, &c->db_lock_timeout_ms},
     };
     const size_t n_numbers = sizeof numbers / sizeof numbers[0];
 
@@ -286,6 +288,8 @@ void rt_config_usage(const rt_service *svc, FILE *out)
     fprintf(out, "  %-32s %-22s %d\n", "--max-message-bytes N", "MAX_MESSAGE_BYTES",
             RT_DEFAULT_MAX_MESSAGE_BYTES);
     fprintf(out, "  %-32s %-22s %d\n", "--drain-seconds N", "DRAIN_SECONDS", RT_DEFAULT_DRAIN_SECONDS);
+    fprintf(out, "  %-32s %-22s %d (ms a write waits for a row lock; 0: no limit)\n", "--db-lock-timeout-ms N",
+            "DB_LOCK_TIMEOUT_MS", RT_DEFAULT_DB_LOCK_TIMEOUT_MS);
     fprintf(out, "  %-32s %-22s %s\n", "--log-level LEVEL", "LOG_LEVEL", "info (debug, info, warn, error)");
     fprintf(out, "  %-32s %-22s %s\n", "--help", "", "print this and exit");
     fprintf(out, "  %-32s %-22s %s\n", "--version", "", "print the version and exit");

@@ -11,6 +11,10 @@
 
 #define RT_DEFAULT_MAX_MESSAGE_BYTES (1024 * 1024)
 #define RT_DEFAULT_DRAIN_SECONDS 10
+/* How long a write may wait for a row lock another transaction holds:
+ * every write queues behind it on the writer session, so this bounds how
+ * long one locked row delays writes to every other row. */
+#define RT_DEFAULT_DB_LOCK_TIMEOUT_MS 1000
 
 typedef struct {
     char *listen;          /* host:port to serve on */
@@ -21,6 +25,7 @@ typedef struct {
     int workers; /* per worker pool */
     int max_message_bytes;
     int drain_seconds;
+    int db_lock_timeout_ms; /* lock_timeout of the writer session; 0: none */
     rt_log_level log_level;
 } rt_config;
 

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "db_control.h"
+#include "db_session.h"
 #include "log.h"
 #include "metrics_http.h"
 #include "peers.h"
@@ -95,26 +96,33 @@ static int print_config_outcome(rt_config_outcome outcome, const rt_service *ser
     }
 }
 
-/* Database sessions open on this thread, first to last: each costs ~20 ms
- * of PostgreSQL back-end start-up, so the first opens while gRPC sets up
- * and binds its port, and serving waits only for it; the others join the
- * pipeline as they open. It stops at the first failure: the daemon is
- * then stopping anyway. */
-typedef struct {
-    rt_db **dbs;
-    size_t n;
-    pthread_t thread;
-    bool running;
-} opener;
-
-static void *opener_main(void *arg)
+/* The daemon's sessions, the first the writer. Only the first opens here,
+ * before serving: a database that cannot be reached, or that lacks a
+ * migration (a statement does not prepare), stops the daemon with exit 1
+ * and says what is missing, so health never says SERVING for a daemon
+ * about to fail every call. The others open from the fiber thread's loop,
+ * without blocking it, as the writer already serves. */
+static rt_db_session **open_sessions(const rt_service *service, const rt_config *config, size_t n)
 {
-    opener *o = arg;
-    for (size_t i = 0; i < o->n; i++) {
-        rt_db_open_pending(o->dbs[i]);
-        if (!rt_db_healthy(o->dbs[i]))
-            break;
-    }
+    rt_db_session **dbs = calloc(n, sizeof *dbs);
+    if (!dbs)
+        abort();
+    rt_db_set_application_name(service->daemon_name);
+    char *where = rt_db_describe_url(config->database_url);
+    rt_log(RT_LOG_INFO, "connecting %zu database sessions to %s", n, where ? where : "?");
+    free(where);
+    for (size_t i = 0; i < n; i++)
+        dbs[i] = rt_db_session_new(config->database_url, service->statements, service->n_statements,
+                                   i == 0 ? RT_DB_WRITER : RT_DB_READER, config->db_lock_timeout_ms);
+    char *error = NULL;
+    if (rt_db_session_open(dbs[0], &error))
+        return dbs;
+    rt_log(RT_LOG_ERROR, "%s", error);
+    fprintf(stderr, "%s: %s\n", service->daemon_name, error);
+    free(error);
+    for (size_t i = 0; i < n; i++)
+        rt_db_session_free(dbs[i]);
+    free(dbs);
     return NULL;
 }
 
@@ -122,17 +130,9 @@ static void *opener_main(void *arg)
 static int serve(const rt_service *service, const rt_config *config, int sfd)
 {
     size_t n_dbs = rt_server_session_count(config);
-    rt_db **dbs = calloc(n_dbs, sizeof *dbs);
+    rt_db_session **dbs = open_sessions(service, config, n_dbs);
     if (!dbs)
-        abort();
-    rt_db_set_application_name(service->daemon_name);
-    char *where = rt_db_describe_url(config->database_url);
-    rt_log(RT_LOG_INFO, "connecting %zu database sessions to %s", n_dbs, where ? where : "?");
-    free(where);
-    for (size_t i = 0; i < n_dbs; i++)
-        dbs[i] = rt_db_open_later(config->database_url, service->statements, service->n_statements);
-    opener open = {.dbs = dbs, .n = n_dbs};
-    open.running = pthread_create(&open.thread, NULL, opener_main, &open) == 0;
+        return 1;
     int code = 1;
     rt_peers *peers = rt_peers_create(service, config);
     char *error = NULL;
@@ -141,34 +141,19 @@ static int serve(const rt_service *service, const rt_config *config, int sfd)
         rt_log(RT_LOG_ERROR, "%s", error ? error : "cannot listen");
         fprintf(stderr, "%s: %s\n", service->daemon_name, error ? error : "cannot listen");
         free(error);
-        rt_db_interrupt_all(); /* the opener need not go on */
     } else {
-        /* Listening already (the kernel queues connections), serving only
-         * once the first session is open: health never says SERVING for
-         * a daemon that is about to find its database unreachable. */
-        rt_db_open_pending(dbs[0]); /* returns once the opener's attempt is over */
-        if (!rt_db_healthy(dbs[0])) {
-            where = rt_db_describe_url(config->database_url);
-            fprintf(stderr, "%s: cannot connect to database %s (details in the log line above)\n",
-                    service->daemon_name, where ? where : "?");
-            free(where);
-        } else {
-            rt_server_start(server, dbs, n_dbs);
-            rt_log_with(RT_LOG_INFO, &(rt_log_fields){.address = config->listen},
-                        "serving %s (%s, %zu database sessions)",
-                        service->self.service_name, RT_VERSION, n_dbs);
-            bool ignored;
-            readable(sfd, -1, sfd, &ignored);
-            drain(server, sfd, config->drain_seconds);
-            code = 0;
-        }
+        rt_server_start(server, dbs, n_dbs);
+        rt_log_with(RT_LOG_INFO, &(rt_log_fields){.address = config->listen},
+                    "serving %s (%s, %zu database sessions)", service->self.service_name, RT_VERSION, n_dbs);
+        bool ignored;
+        readable(sfd, -1, sfd, &ignored);
+        drain(server, sfd, config->drain_seconds);
+        code = 0;
         rt_server_destroy(server);
     }
     rt_peers_destroy(peers);
-    if (open.running)
-        pthread_join(open.thread, NULL);
     for (size_t i = 0; i < n_dbs; i++)
-        rt_db_close(dbs[i]);
+        rt_db_session_free(dbs[i]);
     free(dbs);
     return code;
 }

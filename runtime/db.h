@@ -1,8 +1,8 @@
-/* PostgreSQL sessions, with every statement the daemon uses prepared once
- * per session, reconnection after failures, and SQLSTATE mapped to gRPC
- * codes. Statements run from a handler's fiber through its view of the
- * shared sessions (rt_call_db; db_pipeline.h). Generated repository
- * functions (gen/db_*.c) are its only callers besides the runtime. */
+/* The database as handlers see it: prepared statements run from a
+ * handler's fiber through its view of the shared sessions (rt_call_db;
+ * db_pipeline.h), SQLSTATE mapped to gRPC codes, and column readers.
+ * Generated repository functions (gen/db_*.c) are its only callers
+ * besides the runtime. */
 #ifndef RT_DB_H
 #define RT_DB_H
 
@@ -26,23 +26,24 @@ typedef struct {
     bool idempotent;
 } rt_db_statement;
 
-/* Connects and prepares statements[0..n). NULL with *error set (static or
- * malloc'd text without secrets) when the database cannot be reached. */
-rt_db *rt_db_connect(const char *url, const rt_db_statement *statements, size_t n_statements,
-                     char **error);
+/* A fiber's view of the shared sessions (rt_db_view, db_pipeline.h): the
+ * only thing statements run on, with the deadline of the fiber's call.
+ * Sessions themselves are another type (rt_db_session, db_session.h), so
+ * running a statement on one does not compile. Close with rt_db_close. */
 void rt_db_close(rt_db *db);
-bool rt_db_healthy(rt_db *db);
-/* Statements run after this are cancelled when the monotonic-clock deadline
- * passes (gpr_inf_future to clear); the server sets it from each call. */
+/* Statements run after this are answered by the monotonic-clock deadline
+ * (gpr_inf_future to clear); the server sets it from each call. */
 void rt_db_set_deadline(rt_db *db, gpr_timespec deadline);
 
-/* Runs a prepared statement with text parameters (NULL means SQL NULL),
- * from a fiber, on its view (a session itself answers INTERNAL).
- * On OK, *result holds PGRES_TUPLES_OK or PGRES_COMMAND_OK and the caller
- * PQclear()s it. Otherwise *result is NULL and the status says why:
- * UNAVAILABLE when the server cannot be reached, ALREADY_EXISTS for a unique
- * violation, and so on (see rt_db_status_for_sqlstate). When the call has a
- * deadline, the statement is cancelled at it (DEADLINE_EXCEEDED). */
+/* Runs a prepared statement with text parameters (NULL means SQL NULL)
+ * from a fiber. On OK, *result holds PGRES_TUPLES_OK or PGRES_COMMAND_OK
+ * and the caller PQclear()s it. Otherwise *result is NULL and the status
+ * says why: ALREADY_EXISTS for a unique violation, and so on (see
+ * rt_db_status_for_sqlstate). UNAVAILABLE only when the statement surely
+ * did not take effect (the database cannot be reached); a write whose
+ * outcome is unknown (the connection was lost after it was sent) answers
+ * DEADLINE_EXCEEDED. Always answered by the deadline: the statement is
+ * then cancelled on the server without the caller waiting for it. */
 rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *params,
                      PGresult **result);
 

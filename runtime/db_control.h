@@ -9,15 +9,9 @@
 /* application_name of every later connection (pg_stat_activity shows it).
  * The string must outlive the connections. */
 void rt_db_set_application_name(const char *name);
-/* A session opened later by rt_db_open_pending, so the daemon can start
- * before all its sessions exist (each takes ~20 ms of PostgreSQL back-end
- * start-up). Never NULL; close with rt_db_close. */
-rt_db *rt_db_open_later(const char *url, const rt_db_statement *statements, size_t n_statements);
-/* Opens such a session now unless it is open already (or waits while
- * another thread opens it); a failure is logged and the session then
- * reconnects when needed like a broken one. Does nothing once
- * rt_db_interrupt_all ran. */
-void rt_db_open_pending(rt_db *db);
+/* False while the statements cannot be prepared on a (re)opened session,
+ * e.g. a migration was undone: health then says NOT_SERVING. */
+bool rt_db_statements_ready(void);
 /* Cancels statements in flight and refuses new ones (CANCELLED): the last
  * step of a drain, so no call stays waiting on the database. */
 void rt_db_interrupt_all(void);

@@ -1,140 +1,133 @@
 /* Pipelined sessions (db_pipeline.h). Each session keeps a FIFO of the
- * fibers whose statements it carries, in the order sent, because results
- * come back in that order; a Sync ends each transaction (one read, or a
- * group of writes). Results are read only when poll says the socket is
- * readable, so the thread never blocks on the database.
+ * statements it carries, in the order sent, because results come back in
+ * that order; a Sync ends each transaction (one read, or a group of
+ * writes). Results are read only when poll says the socket is readable.
  *
- * Failure handling mirrors the blocking path in db.c: a broken session is
- * reconnected and its reads retried once, writes answer UNAVAILABLE
- * (whether they committed is unknown); a deadline cancels the statement
- * running on the session. A cancel can land on the statement after the
- * intended one when that one finished first; such a statement was rolled
- * back, so it is simply sent again. */
+ * A statement in flight is a heap `waiter`; the fiber waits on a `ticket`
+ * on its own stack. The two part when the call is answered before the
+ * server answers (its deadline, a shutdown): the waiter stays in the FIFO
+ * without a ticket until its result comes, and is cancelled on the server
+ * once it is the one running. Writes whose caller was answered before
+ * they were sent are never sent.
+ *
+ * Honest outcomes: a write is answered UNAVAILABLE only when it surely
+ * did not commit (never sent, or the server reported its transaction
+ * failed); when the connection is lost after it was sent and before its
+ * commit was confirmed, see outcome_unknown. */
 #include "db_pipeline.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "db_session.h"
+#include "db_cancel.h"
+#include "db_control.h"
+#include "db_result.h"
 #include "deadline.h"
 #include "log.h"
 
-/* Poll at least this often while statements are out, to notice
- * rt_db_interrupt_all and cancels that never come back. */
+/* Group commit: at most this many writes per transaction. */
+#define RT_PIPE_GROUP_MAX 64
+/* Poll at least this often while anything waits, to notice
+ * rt_db_interrupt_all. */
 #define RT_PIPE_SLICE_MS 200
-/* A cancelled statement that has not reported back by then means the
- * session is broken. */
-#define RT_PIPE_CANCEL_GRACE_MS 5000
+/* A cancel sent and nothing read from the session for this long: the
+ * server or the path to it is gone (stopped, black-holed); the session is
+ * dropped and reopened. */
+#define RT_PIPE_STALL_MS 3000
+/* A "canceling statement" error this soon after a cancel of ours on the
+ * session, on a statement it was not meant for, was ours landing late:
+ * that statement is sent again (once more at most). Any other is foreign
+ * (statement_timeout): logged and answered. */
+#define RT_PIPE_OWN_CANCEL_MS 1000
+/* A statement rolled back through no fault of its own goes again at most
+ * this many times in all. */
+#define RT_PIPE_MAX_RUNS 3
 
-/* One statement in flight; lives on its fiber's stack while it waits. */
-typedef struct waiter {
-    struct waiter *next;
+/* What a fiber waits on, on its own stack. */
+typedef struct ticket {
+    struct ticket *next; /* in the ready list */
     rt_fiber *fiber;
-    const rt_db_statement *stmt;
-    const char *const *params;
-    gpr_timespec deadline;
-    grpc_status_code cancelled_as; /* OK until a cancel was sent for it */
-    gpr_timespec cancelled_at;
-    bool retried;
-    bool solo;       /* its group failed: it goes alone from now on */
-    bool ends_group; /* the Sync follows it */
-    bool grouped;    /* sent by send_pending (counted in writes_out) */
-    bool done;       /* finished while its own fiber was running: not woken */
-    PGresult *first; /* its first result, while the Sync is awaited */
     PGresult *result;
     rt_status status;
+    bool done; /* answered while its own fiber was running: not woken */
+} ticket;
+
+/* One statement, queued or in flight (heap: it may outlive its call). */
+typedef struct waiter {
+    struct waiter *next;
+    ticket *ticket; /* NULL once its call was answered */
+    const rt_db_statement *stmt;
+    const char *const *params; /* valid while ticket is set */
+    gpr_timespec deadline;
+    PGresult *first; /* its result, while the Sync is awaited */
+    int runs;        /* times sent */
+    bool ends_group; /* the Sync follows it */
+    bool cancelled;  /* a cancel was sent for it */
 } waiter;
 
 typedef struct {
-    rt_db *db;
+    rt_db_session *db;
+    size_t index;
     waiter *head, *tail;
     size_t count;
-    bool want_write;  /* libpq holds output the socket did not take */
-    bool ready;       /* opened (see rt_db_opened) and set up for pipelining */
-    bool group_error; /* an error came for the head group beyond its statements' */
-    size_t writes_out; /* groups from send_pending in flight (reads may share it) */
+    bool want_write;   /* libpq holds output the socket did not take */
+    bool group_failed; /* an error came for the head group beyond its statements' */
+    bool write_out;    /* the writer: a group of writes is in flight */
+    bool stall_watch;  /* a cancel went out and nothing was read since */
+    gpr_timespec cancel_at;
 } session;
 
 struct rt_db_pipeline {
     session *sessions;
     size_t n;
-    waiter *ready, *ready_tail;     /* finished, their fibers not yet woken */
-    waiter *pending, *pending_tail; /* writes waiting for the writer session */
+    ticket *ready, *ready_tail;     /* answered, their fibers not yet woken */
+    waiter *pending, *pending_tail; /* writes waiting for the writer */
+    waiter *parked, *parked_tail;   /* reads waiting for a session to open */
+    bool down_reported;             /* "database unreachable" was logged */
+    bool prepare_reported;          /* "cannot prepare" was logged */
+    gpr_timespec down_since;
     rt_db_wake_fn wake;
     void *ctx;
 };
 
-/* Pipeline mode with a non-blocking socket; a reconnect leaves both. */
-static bool setup(session *s)
+static atomic_bool g_interrupted;
+
+void rt_db_interrupt_all(void)
 {
-    PGconn *conn = rt_db_conn(s->db);
-    if (PQstatus(conn) != CONNECTION_OK)
-        return false;
-    if (PQpipelineStatus(conn) == PQ_PIPELINE_OFF && !PQenterPipelineMode(conn))
-        return false;
-    return PQsetnonblocking(conn, 1) == 0;
+    atomic_store(&g_interrupted, true);
 }
 
-/* Whether the session can carry statements yet: one opened in the
- * background is set up by the first look after it opened. */
-static bool usable(session *s)
+static bool interrupted(void)
 {
-    if (!s->ready && rt_db_opened(s->db)) {
-        s->ready = true;
-        /* A session that failed to open was logged as such; it reconnects
-         * when needed like a broken one. */
-        if (!setup(s) && PQstatus(rt_db_conn(s->db)) == CONNECTION_OK)
-            rt_log(RT_LOG_WARN, "a database session cannot enter pipeline mode: it reconnects when needed");
-    }
-    return s->ready;
+    return atomic_load(&g_interrupted);
 }
 
-/* Blocking, as db.c's reconnect is: a broken session is rare and its
- * fibers have nothing else to wait for. */
-static bool reopen(session *s)
+static rt_status unavailable(void)
 {
-    PGconn *conn = rt_db_conn(s->db);
-    if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF)
-        PQsetnonblocking(conn, 0);
-    return rt_db_reconnect(s->db) && setup(s);
+    return rt_status_of(GRPC_STATUS_UNAVAILABLE, "database unavailable");
 }
 
-rt_db_pipeline *rt_db_pipeline_create(rt_db **sessions, size_t n, rt_db_wake_fn wake, void *ctx)
+static rt_status deadline_exceeded(void)
 {
-    rt_db_pipeline *p = calloc(1, sizeof *p);
-    if (!p || !(p->sessions = calloc(n, sizeof *p->sessions)))
-        abort();
-    p->n = n;
-    p->wake = wake;
-    p->ctx = ctx;
-    for (size_t i = 0; i < n; i++)
-        p->sessions[i].db = sessions[i];
-    return p;
+    return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded");
 }
 
-void rt_db_pipeline_destroy(rt_db_pipeline *p)
+static rt_status shutting_down(void)
 {
-    if (!p)
-        return;
-    for (size_t i = 0; i < p->n; i++) {
-        if (!p->sessions[i].ready)
-            continue;
-        PGconn *conn = rt_db_conn(p->sessions[i].db);
-        if (PQstatus(conn) == CONNECTION_OK) {
-            PQsetnonblocking(conn, 0);
-            PQexitPipelineMode(conn);
-        }
-    }
-    free(p->sessions);
-    free(p);
+    return rt_status_of(GRPC_STATUS_CANCELLED, "server shutting down");
 }
 
-size_t rt_db_pipeline_sessions(const rt_db_pipeline *p)
+static bool is_up(const session *s)
 {
-    return p->n;
+    return rt_db_session_state_of(s->db) == RT_DB_SESSION_UP;
 }
 
-/* Appends w to the list head..tail (ready, pending, a session's FIFO). */
+static PGconn *conn_of(const session *s)
+{
+    return rt_db_session_conn(s->db);
+}
+
 static void append(waiter **head, waiter **tail, waiter *w)
 {
     w->next = NULL;
@@ -145,319 +138,369 @@ static void append(waiter **head, waiter **tail, waiter *w)
     *tail = w;
 }
 
-static void finish(rt_db_pipeline *p, waiter *w, rt_status status)
+static waiter *pop(waiter **head, waiter **tail)
 {
-    w->status = status;
-    w->next = NULL;
-    if (w->fiber == rt_fiber_self()) {
-        w->done = true;
-        return;
+    waiter *w = *head;
+    if (w) {
+        *head = w->next;
+        if (!*head)
+            *tail = NULL;
+        w->next = NULL;
     }
-    append(&p->ready, &p->ready_tail, w);
-}
-
-static rt_status unavailable(void)
-{
-    return rt_status_of(GRPC_STATUS_UNAVAILABLE, "database unavailable");
-}
-
-static void enqueue(session *s, waiter *w)
-{
-    append(&s->head, &s->tail, w);
-    s->count++;
-}
-
-static waiter *dequeue(session *s)
-{
-    waiter *w = s->head;
-    s->head = w->next;
-    if (!s->head)
-        s->tail = NULL;
-    s->count--;
-    w->next = NULL;
     return w;
 }
 
-/* Sends a chain of waiters (linked through next) as one transaction: their
- * statements, then one Sync. False when the session broke; then none of
- * them is queued on it. */
-static bool send_group(session *s, waiter *chain)
+/* Gives w's caller its answer (res owned by it from now on); a waiter
+ * whose caller was answered already just drops res. */
+static void answer(rt_db_pipeline *p, waiter *w, rt_status status, PGresult *res)
 {
-    PGconn *conn = rt_db_conn(s->db);
-    if (PQstatus(conn) != CONNECTION_OK)
-        return false;
+    ticket *t = w->ticket;
+    if (!t) {
+        PQclear(res);
+        return;
+    }
+    w->ticket = NULL;
+    t->status = status;
+    t->result = res;
+    if (t->fiber == rt_fiber_self()) {
+        t->done = true;
+        return;
+    }
+    t->next = NULL;
+    if (p->ready_tail)
+        p->ready_tail->next = t;
+    else
+        p->ready = t;
+    p->ready_tail = t;
+}
+
+/* Answers a waiter that is in no session's FIFO and frees it. */
+static void finish(rt_db_pipeline *p, waiter *w, rt_status status)
+{
+    answer(p, w, status, NULL);
+    free(w);
+}
+
+/* A write was sent and the connection was lost before its commit was
+ * confirmed: it may have committed. Answered DEADLINE_EXCEEDED ("may have
+ * completed"), never UNAVAILABLE ("not applied, retry"), which a client
+ * would retry into a double credit. This is the hook for looking the
+ * write's operation id up after reconnecting (the ledger issue), to
+ * answer the true outcome instead. */
+static void outcome_unknown(rt_db_pipeline *p, waiter *w)
+{
+    rt_log(RT_LOG_WARN, "database connection lost after statement %s was sent: outcome unknown", w->stmt->name);
+    finish(p, w, rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "outcome unknown: the database connection was lost"));
+}
+
+typedef enum { SENT, NOT_SENT, MAYBE_SENT } send_outcome;
+
+/* Sends a chain of waiters (linked through next) as one transaction: their
+ * statements, then one Sync; queued on the session when SENT. */
+static send_outcome send_chain(session *s, waiter *chain)
+{
+    PGconn *conn = conn_of(s);
+    if (!is_up(s) || PQstatus(conn) != CONNECTION_OK)
+        return NOT_SENT;
     for (waiter *w = chain; w; w = w->next)
         if (!PQsendQueryPrepared(conn, w->stmt->name, w->stmt->n_params, w->params, NULL, NULL, 0))
-            return false;
+            return MAYBE_SENT;
     if (!PQpipelineSync(conn))
-        return false;
+        return MAYBE_SENT;
     int flushed = PQflush(conn);
     s->want_write = flushed == 1;
     if (flushed < 0)
-        return false;
+        return MAYBE_SENT;
     while (chain) {
         waiter *w = chain;
         chain = w->next;
         w->first = NULL;
-        w->cancelled_as = GRPC_STATUS_OK;
+        w->cancelled = false;
         w->ends_group = !chain;
-        enqueue(s, w);
+        w->runs++;
+        append(&s->head, &s->tail, w);
+        s->count++;
     }
-    return true;
+    return SENT;
 }
 
-static bool send_on(session *s, waiter *w)
-{
-    w->next = NULL;
-    return send_group(s, w);
-}
-
-/* The healthy session carrying the fewest statements (reads leave the
- * writer session to writes when there are others); when none is healthy,
- * one reconnected on the spot (or NULL). */
-static session *pick(rt_db_pipeline *p, bool read)
+/* The open session carrying the fewest statements; reads leave the
+ * writer to writes when another is open. */
+static session *pick_read(rt_db_pipeline *p)
 {
     session *best = NULL;
-    for (int pass = 0; pass < 2 && !best; pass++) /* the writer only when no other is there */
-        for (size_t i = pass == 0 && read && p->n > 1 ? 1 : 0; i < p->n; i++) {
-            session *s = &p->sessions[i];
-            if (usable(s) && PQstatus(rt_db_conn(s->db)) == CONNECTION_OK && (!best || s->count < best->count))
-                best = s;
-        }
-    for (size_t i = 0; !best && i < p->n; i++) {
+    for (size_t i = 1; i < p->n; i++) {
         session *s = &p->sessions[i];
-        if (s->ready && s->count == 0 && PQstatus(rt_db_conn(s->db)) != CONNECTION_OK && reopen(s))
+        if (is_up(s) && (!best || s->count < best->count))
             best = s;
     }
-    return best;
+    return best ? best : is_up(&p->sessions[0]) ? &p->sessions[0] : NULL;
 }
 
-static void session_broken(rt_db_pipeline *p, session *s);
-static void submit(rt_db_pipeline *p, waiter *w);
+static void lose(rt_db_pipeline *p, session *s);
+static void send_pending(rt_db_pipeline *p);
 
-/* Group commit. Writes share one session, the writer: when it is idle a
- * write goes at once; while a transaction is out on it, the writes that
- * arrive wait here, then go together as the next transaction, so one
- * commit (one WAL flush) serves them all. Each is still acknowledged only
- * after that commit, and a group that fails is undone whole and its
- * statements sent again alone (see group_done), so no request's outcome
- * depends on another's. One writer also means this daemon's transactions
- * never wait on each other's row locks. */
-#define RT_PIPE_GROUP_MAX 64
-
-static session *writer(rt_db_pipeline *p)
+/* A read waits for a session to open; each closed one tries sooner. */
+static void park(rt_db_pipeline *p, waiter *w)
 {
-    session *s = &p->sessions[0];
-    return usable(s) && PQstatus(rt_db_conn(s->db)) == CONNECTION_OK ? s : NULL;
+    append(&p->parked, &p->parked_tail, w);
+    for (size_t i = 0; i < p->n; i++)
+        rt_db_session_hurry(p->sessions[i].db);
 }
 
-/* Sends the waiting writes, up to RT_PIPE_GROUP_MAX, as one transaction on
- * the writer session once no other write transaction is out on it. Those
- * whose deadline passed while they waited answer DEADLINE_EXCEEDED
- * unsent, so nothing of theirs ever commits. */
-static void send_pending(rt_db_pipeline *p)
-{
-    session *s = writer(p);
-    if (s && s->writes_out > 0)
-        return;
-    waiter *chain = NULL, *last = NULL;
-    for (size_t n = 0; n < RT_PIPE_GROUP_MAX && p->pending;) {
-        waiter *w = p->pending;
-        p->pending = w->next;
-        if (!p->pending)
-            p->pending_tail = NULL;
-        if (rt_deadline_passed(w->deadline)) {
-            finish(p, w, rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded"));
-        } else {
-            append(&chain, &last, w);
-            n++;
-        }
-    }
-    if (!chain)
-        return;
-    if (!s) { /* the writer is gone: nothing was sent, each goes alone */
-        while (chain) {
-            waiter *w = chain;
-            chain = w->next;
-            w->solo = true;
-            submit(p, w);
-        }
-        return;
-    }
-    for (waiter *w = chain; w; w = w->next)
-        w->grouped = true;
-    if (send_group(s, chain)) {
-        s->writes_out++;
-        return;
-    }
-    session_broken(p, s);
-    while (chain) { /* writes: whether the server saw them is unknown */
-        waiter *w = chain;
-        chain = w->next;
-        finish(p, w, unavailable());
-    }
-}
-
-/* Sends w on the best session; w finishes UNAVAILABLE when none takes it. */
+/* Sends w: a write joins the writer's next group, a read goes to the best
+ * open session or waits for one to open. */
 static void submit(rt_db_pipeline *p, waiter *w)
 {
-    w->grouped = false; /* until send_pending sends it */
-    if (!w->stmt->idempotent && !w->solo && writer(p)) {
+    if (!w->stmt->idempotent) {
         append(&p->pending, &p->pending_tail, w);
         send_pending(p);
         return;
     }
-    session *s = pick(p, w->stmt->idempotent);
-    if (!s) {
-        finish(p, w, unavailable());
-        return;
-    }
-    if (send_on(s, w))
-        return;
-    /* The send itself failed: the statement may have reached the server. */
-    session_broken(p, s);
-    if (w->stmt->idempotent && !w->retried && (s = pick(p, true))) {
-        w->retried = true;
-        if (send_on(s, w))
+    session *s;
+    while ((s = pick_read(p))) {
+        w->next = NULL;
+        if (send_chain(s, w) == SENT)
             return;
+        lose(p, s); /* a read may go again: nothing of it took effect */
     }
-    finish(p, w, unavailable());
+    park(p, w);
 }
 
-/* The connection failed under its statements: reconnect, send the reads
- * again once, and answer the rest UNAVAILABLE. */
-static void session_broken(rt_db_pipeline *p, session *s)
+/* Puts writes rolled back through no fault of their own (a chain) before
+ * every newer write, in their order, and reads back in the queue. */
+static void rerun(rt_db_pipeline *p, waiter *chain)
+{
+    waiter *writes = NULL, *writes_tail = NULL;
+    while (chain) {
+        waiter *w = chain;
+        chain = w->next;
+        if (w->stmt->idempotent)
+            submit(p, w);
+        else
+            append(&writes, &writes_tail, w);
+    }
+    if (writes) {
+        writes_tail->next = p->pending;
+        if (!p->pending)
+            p->pending_tail = writes_tail;
+        p->pending = writes;
+        send_pending(p);
+    }
+}
+
+/* Sends the waiting writes, up to RT_PIPE_GROUP_MAX, as one transaction on
+ * the writer once no other write transaction is out on it. */
+static void send_pending(rt_db_pipeline *p)
+{
+    session *s = &p->sessions[0];
+    if (!p->pending)
+        return;
+    if (!is_up(s)) {
+        rt_db_session_hurry(s->db);
+        return;
+    }
+    if (s->write_out)
+        return;
+    waiter *chain = NULL, *last = NULL;
+    for (size_t n = 0; n < RT_PIPE_GROUP_MAX && p->pending; n++)
+        append(&chain, &last, pop(&p->pending, &p->pending_tail));
+    send_outcome sent = send_chain(s, chain);
+    if (sent == SENT) {
+        s->write_out = true;
+        return;
+    }
+    lose(p, s);
+    while (chain) {
+        waiter *w = chain;
+        chain = w->next;
+        if (sent == NOT_SENT)
+            finish(p, w, unavailable());
+        else
+            outcome_unknown(p, w);
+    }
+}
+
+/* Opened, failed or lost sessions: one log line per change of the
+ * database's state (not per session attempt, not per call). */
+static size_t sessions_up(const rt_db_pipeline *p)
+{
+    size_t up = 0;
+    for (size_t i = 0; i < p->n; i++)
+        up += is_up(&p->sessions[i]);
+    return up;
+}
+
+static bool any_opening(const rt_db_pipeline *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        rt_db_session_state st = rt_db_session_state_of(p->sessions[i].db);
+        if (st == RT_DB_SESSION_CONNECTING || st == RT_DB_SESSION_PREPARING)
+            return true;
+    }
+    return false;
+}
+
+static void session_opened(rt_db_pipeline *p, session *s)
+{
+    if (p->down_reported)
+        rt_log(RT_LOG_INFO, "database reachable again after %.0f ms", rt_elapsed_ms(p->down_since));
+    if (p->prepare_reported)
+        rt_log(RT_LOG_INFO, "database statements prepare again: serving");
+    p->down_reported = p->prepare_reported = false;
+    rt_log(RT_LOG_DEBUG, "database session %zu open", s->index);
+    waiter *parked = p->parked;
+    p->parked = p->parked_tail = NULL;
+    rerun(p, parked);
+    send_pending(p);
+}
+
+static void session_failed(rt_db_pipeline *p, session *s)
+{
+    bool prepare_failed;
+    const char *why = rt_db_session_failure(s->db, &prepare_failed);
+    if (prepare_failed && !p->prepare_reported) {
+        rt_log(RT_LOG_ERROR, "%s: NOT_SERVING until the statements prepare", why ? why : "cannot prepare");
+        p->prepare_reported = true;
+    } else if (!prepare_failed && !p->down_reported && sessions_up(p) == 0) {
+        rt_log(RT_LOG_WARN, "database unreachable (%s): calls answer UNAVAILABLE, reconnecting with backoff",
+               why ? why : "?");
+        p->down_reported = true;
+        p->down_since = gpr_now(GPR_CLOCK_MONOTONIC);
+    }
+    if (s->index == 0)
+        while (p->pending)
+            finish(p, pop(&p->pending, &p->pending_tail), unavailable());
+    if (sessions_up(p) == 0 && !any_opening(p))
+        while (p->parked)
+            finish(p, pop(&p->parked, &p->parked_tail), unavailable());
+}
+
+/* The connection failed under its statements: the session reopens; reads
+ * go again, writes get their honest outcome (see the file comment). */
+static void lose(rt_db_pipeline *p, session *s)
 {
     waiter *lost = s->head;
+    size_t count = s->count;
     s->head = s->tail = NULL;
     s->count = 0;
-    s->want_write = false;
-    s->group_error = false;
-    s->writes_out = 0;
-    if (lost)
-        rt_log(RT_LOG_ERROR, "database connection lost during statement %s", lost->stmt->name);
-    rt_db_mark_lost(s->db);
-    bool reopened = !rt_db_interrupted() && reopen(s);
+    s->want_write = s->group_failed = s->write_out = s->stall_watch = false;
+    rt_log(RT_LOG_WARN, "database session %zu lost with %zu statements in flight: reconnecting", s->index, count);
+    rt_db_session_lost(s->db);
+    waiter *again = NULL, *again_tail = NULL;
     while (lost) {
-        waiter *w = lost;
-        lost = w->next;
-        PQclear(w->first);
-        w->first = NULL;
-        if (reopened && w->stmt->idempotent && !w->retried) {
-            w->retried = true;
-            if (send_on(s, w))
-                continue;
+        waiter *group = lost, *end = lost;
+        while (!end->ends_group && end->next)
+            end = end->next;
+        lost = end->next;
+        end->next = NULL;
+        bool failed_on_server = false; /* then the transaction did not commit */
+        for (waiter *w = group; w; w = w->next)
+            failed_on_server |= w->first && !rt_db_result_ok(w->first) && rt_db_result_from_server(w->first);
+        while (group) {
+            waiter *w = group;
+            group = w->next;
+            PQclear(w->first);
+            w->first = NULL;
+            if (!w->ticket)
+                free(w);
+            else if (w->stmt->idempotent && w->runs < RT_PIPE_MAX_RUNS)
+                append(&again, &again_tail, w);
+            else if (w->stmt->idempotent || failed_on_server)
+                finish(p, w, unavailable());
+            else
+                outcome_unknown(p, w);
         }
-        finish(p, w, unavailable());
     }
+    rerun(p, again);
 }
 
 rt_status rt_db_pipeline_exec(rt_db_pipeline *p, gpr_timespec deadline, const rt_db_statement *stmt,
                               const char *const *params, PGresult **result)
 {
     *result = NULL;
-    if (rt_db_interrupted())
-        return rt_status_of(GRPC_STATUS_CANCELLED, "server shutting down");
+    if (interrupted())
+        return shutting_down();
     if (rt_deadline_passed(deadline))
-        return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded");
-    waiter w = {.fiber = rt_fiber_self(), .stmt = stmt, .params = params, .deadline = deadline};
-    submit(p, &w);
-    if (!w.done) /* until rt_db_pipeline_process wakes it */
+        return deadline_exceeded();
+    ticket t = {.fiber = rt_fiber_self()};
+    waiter *w = calloc(1, sizeof *w);
+    if (!w)
+        abort();
+    *w = (waiter){.ticket = &t, .stmt = stmt, .params = params, .deadline = deadline};
+    submit(p, w);
+    if (!t.done) /* until rt_db_pipeline_process wakes it */
         rt_fiber_yield();
-    *result = w.result;
-    return w.status;
+    *result = t.result;
+    return t.status;
 }
 
-static bool is_sqlstate(const PGresult *res, const char *code)
+/* A "canceling statement" error on w that no cancel of ours meant for it. */
+static bool own_cancel_misdirected(const session *s, const waiter *w)
 {
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    return state && strcmp(state, code) == 0;
+    return !w->cancelled && s->cancel_at.tv_sec != 0 && rt_elapsed_ms(s->cancel_at) < RT_PIPE_OWN_CANCEL_MS;
 }
 
-/* Settles one statement of a finished transaction by its own result. */
-static void settle(rt_db_pipeline *p, session *s, waiter *w, bool alone)
-{
-    PGresult *first = w->first;
-    w->first = NULL;
-    if (w->cancelled_as == GRPC_STATUS_OK && is_sqlstate(first, "57014") && !rt_db_interrupted() &&
-        !rt_deadline_passed(w->deadline)) {
-        PQclear(first); /* hit by the cancel meant for the statement before it */
-        submit(p, w);
-        return;
-    }
-    rt_status status;
-    if (rt_db_take_result(s->db, w->stmt, first, w->cancelled_as, &w->result, &status) == RT_DB_BROKEN) {
-        if (!alone) { /* a write: whether its group committed is unknown */
-            finish(p, w, unavailable());
-            return;
-        }
-        w->next = s->head; /* it shares the fate of those behind it */
-        s->head = w;
-        if (!s->tail)
-            s->tail = w;
-        s->count++;
-        session_broken(p, s);
-        return;
-    }
-    finish(p, w, status);
-}
-
-static bool succeeded(const PGresult *res)
-{
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
-}
-
-/* The Sync of the head transaction arrived: it committed, or it was rolled
- * back whole. Committed, each statement is settled by its own result, as
- * is a statement alone whose own result is the error. Otherwise nothing
- * committed, whatever a statement's own result said (a later statement, a
- * cancel or the commit itself failed): every statement is sent again
- * alone, the failed one too, as its error may have come from another
- * member's effect that the rollback undid. Those a cancel was meant for,
- * or whose deadline passed meanwhile, answer DEADLINE_EXCEEDED (CANCELLED
- * when stopping) instead. */
+/* The Sync of the head transaction arrived. Committed: each statement is
+ * answered with its own result. Otherwise the one that failed is answered
+ * with its error, and the others, rolled back with it, go again. */
 static void group_done(rt_db_pipeline *p, session *s)
 {
     waiter *chain = NULL, *tail = NULL;
-    for (bool last = false; !last;) {
-        waiter *w = dequeue(s);
+    for (bool last = false; !last && s->head;) {
+        waiter *w = pop(&s->head, &s->tail);
+        s->count--;
         last = w->ends_group;
         append(&chain, &tail, w);
     }
-    bool failed = s->group_error;
-    s->group_error = false;
-    if (chain->grouped)
-        s->writes_out--;
-    for (waiter *w = chain; w && !failed; w = w->next)
-        failed = !succeeded(w->first);
-    bool alone = !chain->next;
+    if (!chain->stmt->idempotent)
+        s->write_out = false;
+    bool committed = !s->group_failed;
+    s->group_failed = false;
+    for (waiter *w = chain; w; w = w->next)
+        committed = committed && rt_db_result_ok(w->first);
+    waiter *again = NULL, *again_tail = NULL;
     while (chain) {
         waiter *w = chain;
         chain = w->next;
         w->next = NULL;
-        if (!failed || (alone && !succeeded(w->first))) {
-            settle(p, s, w, alone); /* committed, or alone with its own error */
+        PGresult *res = w->first;
+        w->first = NULL;
+        if (committed || !w->ticket) {
+            answer(p, w, RT_OK, res);
+            free(w);
             continue;
         }
-        /* Rolled back: whatever its own result said, nothing of it committed. */
-        PQclear(w->first);
-        w->first = NULL;
-        if (w->cancelled_as != GRPC_STATUS_OK)
-            finish(p, w, w->cancelled_as == GRPC_STATUS_CANCELLED
-                             ? rt_status_of(GRPC_STATUS_CANCELLED, "server shutting down")
-                             : rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded"));
-        else if (rt_deadline_passed(w->deadline))
-            finish(p, w, rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded"));
-        else {
-            w->solo = true;
-            submit(p, w);
+        bool innocent = !res || rt_db_result_ok(res) || PQresultStatus(res) == PGRES_PIPELINE_ABORTED;
+        if (!innocent && rt_db_result_is(res, "57014") && own_cancel_misdirected(s, w)) {
+            rt_log(RT_LOG_INFO, "database statement %s hit by a cancel meant for another: sent again", w->stmt->name);
+            innocent = true;
         }
+        if (innocent) {
+            PQclear(res);
+            if (w->runs < RT_PIPE_MAX_RUNS)
+                append(&again, &again_tail, w);
+            else
+                finish(p, w, rt_status_of(GRPC_STATUS_ABORTED, "transaction conflict, retry"));
+            continue;
+        }
+        rt_status status;
+        if (rt_db_result_is(res, "57014")) {
+            rt_log(RT_LOG_WARN, "database statement %s cancelled by the server, not by this daemon "
+                                "(statement_timeout?): answered, not retried", w->stmt->name);
+            status = rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "statement cancelled by the database");
+        } else {
+            status = rt_db_result_status(w->stmt, res, conn_of(s));
+        }
+        PQclear(res);
+        finish(p, w, status);
     }
+    rerun(p, again);
 }
 
-/* The statement of the head transaction still waiting for its result. */
-static waiter *awaiting_result(session *s)
+/* The statement of the head transaction still waiting for its result:
+ * the one the server is running. */
+static waiter *running(session *s)
 {
     for (waiter *w = s->head; w; w = w->ends_group ? NULL : w->next)
         if (!w->first)
@@ -465,17 +508,19 @@ static waiter *awaiting_result(session *s)
     return NULL;
 }
 
-/* Reads what arrived and completes statements whose Sync came back. */
+/* Reads what arrived and completes transactions whose Sync came back; an
+ * idle session is read too, so a server that closes it (a restart) is
+ * noticed before a write is sent on it. */
 static void session_read(rt_db_pipeline *p, session *s)
 {
-    PGconn *conn = rt_db_conn(s->db);
-    if (!PQconsumeInput(conn)) {
-        session_broken(p, s);
+    if (!PQconsumeInput(conn_of(s))) {
+        lose(p, s);
         return;
     }
+    s->stall_watch = false;
     int nulls = 0; /* a NULL ends each statement's results; two: nothing more */
-    while (s->head && !PQisBusy(conn)) {
-        PGresult *res = PQgetResult(conn);
+    while (is_up(s) && s->head && !PQisBusy(conn_of(s))) {
+        PGresult *res = PQgetResult(conn_of(s));
         if (!res) {
             if (++nulls > 1)
                 break;
@@ -486,57 +531,112 @@ static void session_read(rt_db_pipeline *p, session *s)
         if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
             PQclear(res);
             group_done(p, s);
-        } else if ((w = awaiting_result(s))) {
+        } else if ((w = running(s))) {
             w->first = res;
         } else { /* e.g. the commit at the Sync failed */
-            s->group_error = s->group_error || PQresultStatus(res) == PGRES_FATAL_ERROR;
+            s->group_failed = s->group_failed || PQresultStatus(res) == PGRES_FATAL_ERROR;
             PQclear(res);
         }
     }
-    if (PQstatus(conn) == CONNECTION_BAD)
-        session_broken(p, s);
-    else if (s == &p->sessions[0])
+    if (is_up(s) && PQstatus(conn_of(s)) == CONNECTION_BAD)
+        lose(p, s);
+    else if (s->index == 0)
         send_pending(p);
 }
 
-/* Cancels the running statement once its call's deadline passed or the
- * daemon is stopping; a cancel unanswered past the grace means the
- * session is gone. Returns ms until this session needs a look again. */
-static int watch_head(rt_db_pipeline *p, session *s)
+/* The earlier of *next and t. */
+static void sooner(gpr_timespec *next, gpr_timespec t)
 {
-    waiter *w = s->head;
-    if (!w)
-        return -1;
-    if (w->cancelled_as == GRPC_STATUS_OK) {
-        bool interrupted = rt_db_interrupted();
-        if (interrupted || rt_deadline_passed(w->deadline)) {
-            rt_db_cancel(s->db);
-            w->cancelled_as = interrupted ? GRPC_STATUS_CANCELLED : GRPC_STATUS_DEADLINE_EXCEEDED;
-            w->cancelled_at = gpr_now(GPR_CLOCK_MONOTONIC);
-            return RT_PIPE_SLICE_MS;
+    if (gpr_time_cmp(t, *next) < 0)
+        *next = t;
+}
+
+/* Answers queued waiters whose deadline passed (never sent, so never
+ * applied) or that a shutdown stops; returns the next deadline among
+ * those left. */
+static gpr_timespec expire_queue(rt_db_pipeline *p, waiter **head, waiter **tail)
+{
+    gpr_timespec next = gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    waiter *keep = NULL, *keep_tail = NULL;
+    for (waiter *w; (w = pop(head, tail));) {
+        if (interrupted())
+            finish(p, w, shutting_down());
+        else if (rt_deadline_passed(w->deadline))
+            finish(p, w, deadline_exceeded());
+        else {
+            sooner(&next, w->deadline);
+            append(&keep, &keep_tail, w);
         }
-        return (int)rt_deadline_ms_left(w->deadline, RT_PIPE_SLICE_MS);
     }
-    if (rt_elapsed_ms(w->cancelled_at) > RT_PIPE_CANCEL_GRACE_MS) {
-        session_broken(p, s);
-        return 0;
+    *head = keep;
+    *tail = keep_tail;
+    return next;
+}
+
+/* Answers the calls of statements in flight on s whose deadline passed,
+ * cancels the running one once its call was answered, and drops a session
+ * that stays silent after a cancel. Returns the next moment to look. */
+static gpr_timespec watch_session(rt_db_pipeline *p, session *s)
+{
+    gpr_timespec next = gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    for (waiter *w = s->head; w; w = w->next) {
+        if (!w->ticket)
+            continue;
+        if (interrupted())
+            answer(p, w, shutting_down(), NULL);
+        else if (rt_deadline_passed(w->deadline))
+            answer(p, w, deadline_exceeded(), NULL);
+        else
+            sooner(&next, w->deadline);
     }
-    return RT_PIPE_SLICE_MS;
+    waiter *w = running(s);
+    if (w && !w->ticket && !w->cancelled) {
+        rt_db_cancel_send(conn_of(s));
+        w->cancelled = true;
+        s->cancel_at = gpr_now(GPR_CLOCK_MONOTONIC);
+        s->stall_watch = true;
+    }
+    if (s->stall_watch) {
+        gpr_timespec stall = gpr_time_add(s->cancel_at, gpr_time_from_millis(RT_PIPE_STALL_MS, GPR_TIMESPAN));
+        if (rt_deadline_passed(stall)) {
+            rt_log(RT_LOG_WARN, "database session %zu silent %d ms after a cancel", s->index, RT_PIPE_STALL_MS);
+            lose(p, s);
+        } else {
+            sooner(&next, stall);
+        }
+    }
+    return next;
 }
 
 void rt_db_pipeline_poll_setup(rt_db_pipeline *p, struct pollfd *fds, size_t *n_fds, int *timeout_ms)
 {
-    send_pending(p); /* the writer may have become idle or broken meanwhile */
+    send_pending(p); /* the writer may have become idle or open meanwhile */
+    gpr_timespec next = expire_queue(p, &p->pending, &p->pending_tail);
+    sooner(&next, expire_queue(p, &p->parked, &p->parked_tail));
+    for (size_t i = 0; i < p->n; i++)
+        if (is_up(&p->sessions[i]))
+            sooner(&next, watch_session(p, &p->sessions[i]));
+    bool waiting = p->pending || p->parked;
     for (size_t i = 0; i < p->n; i++) {
         session *s = &p->sessions[i];
-        int wait = watch_head(p, s);
-        if (wait >= 0 && (*timeout_ms < 0 || wait < *timeout_ms))
-            *timeout_ms = wait;
-        short events = (short)((s->count ? POLLIN : 0) | (s->want_write ? POLLOUT : 0));
-        fds[i] = (struct pollfd){.fd = events ? PQsocket(rt_db_conn(s->db)) : -1, .events = events};
+        waiting = waiting || s->count;
+        int fd = -1;
+        short events;
+        if (is_up(s)) {
+            fd = PQsocket(conn_of(s));
+            events = (short)(POLLIN | (s->want_write ? POLLOUT : 0));
+        } else {
+            events = rt_db_session_events(s->db, &fd, timeout_ms);
+        }
+        fds[i] = (struct pollfd){.fd = fd, .events = events};
     }
     *n_fds = p->n;
-    if (p->ready) /* statements finished meanwhile (retries that failed) */
+    if (gpr_time_cmp(next, gpr_inf_future(GPR_CLOCK_MONOTONIC)) != 0 || waiting) {
+        int wait = (int)rt_deadline_ms_left(next, RT_PIPE_SLICE_MS);
+        if (*timeout_ms < 0 || wait < *timeout_ms)
+            *timeout_ms = wait;
+    }
+    if (p->ready)
         *timeout_ms = 0;
 }
 
@@ -544,24 +644,73 @@ void rt_db_pipeline_process(rt_db_pipeline *p, const struct pollfd *fds)
 {
     for (size_t i = 0; i < p->n; i++) {
         session *s = &p->sessions[i];
-        if (fds[i].fd < 0 || !fds[i].revents)
+        short revents = fds[i].fd >= 0 ? fds[i].revents : 0;
+        if (!is_up(s)) {
+            rt_db_session_event ev = rt_db_session_step(s->db, revents);
+            if (ev == RT_DB_SESSION_OPENED)
+                session_opened(p, s);
+            else if (ev == RT_DB_SESSION_FAILED)
+                session_failed(p, s);
             continue;
-        if (fds[i].revents & POLLOUT) {
-            int flushed = PQflush(rt_db_conn(s->db));
+        }
+        if (!revents)
+            continue;
+        if (revents & POLLOUT) {
+            int flushed = PQflush(conn_of(s));
             s->want_write = flushed == 1;
             if (flushed < 0) {
-                session_broken(p, s);
+                lose(p, s);
                 continue;
             }
         }
-        if (fds[i].revents & (POLLIN | POLLERR | POLLHUP))
+        if (revents & (POLLIN | POLLERR | POLLHUP))
             session_read(p, s);
     }
     while (p->ready) {
-        waiter *w = p->ready;
-        p->ready = w->next;
+        ticket *t = p->ready;
+        p->ready = t->next;
         if (!p->ready)
             p->ready_tail = NULL;
-        p->wake(p->ctx, w->fiber); /* w is gone once its fiber runs */
+        p->wake(p->ctx, t->fiber); /* t is gone once its fiber runs */
     }
+}
+
+rt_db_pipeline *rt_db_pipeline_create(rt_db_session **sessions, size_t n, rt_db_wake_fn wake, void *ctx)
+{
+    rt_db_pipeline *p = calloc(1, sizeof *p);
+    if (!p || !(p->sessions = calloc(n, sizeof *p->sessions)))
+        abort();
+    p->n = n;
+    p->wake = wake;
+    p->ctx = ctx;
+    for (size_t i = 0; i < n; i++)
+        p->sessions[i] = (session){.db = sessions[i], .index = i};
+    return p;
+}
+
+static void free_list(waiter *w)
+{
+    while (w) {
+        waiter *next = w->next;
+        PQclear(w->first);
+        free(w);
+        w = next;
+    }
+}
+
+void rt_db_pipeline_destroy(rt_db_pipeline *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        free_list(p->sessions[i].head);
+    free_list(p->pending);
+    free_list(p->parked);
+    free(p->sessions);
+    free(p);
+}
+
+size_t rt_db_pipeline_sessions(const rt_db_pipeline *p)
+{
+    return p->n;
 }

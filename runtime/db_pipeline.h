@@ -1,13 +1,19 @@
 /* Database sessions shared by the fibers of one thread in libpq pipeline
  * mode: a statement is sent without waiting for the ones before it, and
- * its fiber waits while the thread serves other calls.
+ * its fiber waits while the thread serves other calls. The thread never
+ * waits on the network: sessions open and reopen from its poll loop
+ * (db_session.h), cancels go through a helper thread (db_cancel.h), and
+ * every statement is answered by its call's deadline whether or not the
+ * server ever answers it.
  *
  * Reads are each followed by their own Sync: their own autocommit
- * transaction. Writes (statements not marked idempotent) use group commit
- * on one session: the writes that arrive while a transaction is out go
- * together in the next one, one commit for all, each acknowledged only
- * after it; a group that fails is undone whole and each of its statements
- * run again alone, so no request's outcome depends on another's.
+ * transaction, on any session. Writes (statements not marked idempotent)
+ * use group commit on the first session, the writer, which alone may
+ * write: the writes that arrive while a transaction is out go together in
+ * the next one, one commit for all, each acknowledged only after it. When
+ * one member fails, it alone is answered with its error; the others were
+ * rolled back with it through no fault of their own and go again together
+ * as the next group, on the writer, before any newer write.
  *
  * Measured reason (docs/benchmarks.md): a thread blocked per statement
  * cost ~45 us of daemon CPU in wake-ups per call, PostgreSQL spends far
@@ -20,6 +26,7 @@
 #include <stddef.h>
 
 #include "db.h"
+#include "db_session.h"
 #include "fiber.h"
 
 typedef struct rt_db_pipeline rt_db_pipeline;
@@ -27,12 +34,15 @@ typedef struct rt_db_pipeline rt_db_pipeline;
 /* Called on the pipeline's thread for a fiber whose statement finished. */
 typedef void (*rt_db_wake_fn)(void *ctx, rt_fiber *fiber);
 
-/* Takes sessions, the first open, the others possibly still opening in
- * the background (rt_db_open_later); the caller closes them after
- * destroy. */
-rt_db_pipeline *rt_db_pipeline_create(rt_db **sessions, size_t n, rt_db_wake_fn wake, void *ctx);
-/* Every statement must have finished. */
+/* Takes sessions, sessions[0] the writer, each up or not: those not up
+ * are opened from the loop. The caller frees them after destroy. */
+rt_db_pipeline *rt_db_pipeline_create(rt_db_session **sessions, size_t n, rt_db_wake_fn wake, void *ctx);
+/* Every fiber's statement must have been answered. */
 void rt_db_pipeline_destroy(rt_db_pipeline *p);
+
+/* A handle that runs statements on the pipeline's shared sessions (db.h);
+ * each fiber has its own, so deadlines do not mix. */
+rt_db *rt_db_view(rt_db_pipeline *pipeline);
 
 /* From a fiber on the pipeline's thread: rt_db_exec's contract, with the
  * deadline given (monotonic). */
@@ -40,8 +50,9 @@ rt_status rt_db_pipeline_exec(rt_db_pipeline *p, gpr_timespec deadline, const rt
                               const char *const *params, PGresult **result);
 
 /* The thread's loop: what to poll (one entry per session, *n_fds of them),
- * with *timeout_ms lowered to the next deadline to act on; then, after
- * poll(2), reads results and wakes the fibers whose statements finished. */
+ * with *timeout_ms lowered to the next moment to act on; then, after
+ * poll(2), reads results, steps opening sessions and wakes the fibers
+ * whose statements were answered. */
 void rt_db_pipeline_poll_setup(rt_db_pipeline *p, struct pollfd *fds, size_t *n_fds, int *timeout_ms);
 void rt_db_pipeline_process(rt_db_pipeline *p, const struct pollfd *fds);
 /* Sessions the poll set has entries for. */

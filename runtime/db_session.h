@@ -1,38 +1,69 @@
-/* What db.c shares with db_pipeline.c: a session's connection and the
- * steps both ways of running a statement take (reconnect, cancel, turn a
- * result into a status). Nothing outside the database layer includes it. */
+/* One PostgreSQL connection with every statement of the daemon prepared on
+ * it: a session. It opens without blocking (PQconnectStart/PQconnectPoll,
+ * then all prepares in one pipelined round trip), driven from the loop of
+ * the thread that owns it, so that thread never waits on the network; a
+ * failed or lost session tries again after a backoff with jitter.
+ *
+ * A session is not a fiber's view (rt_db, db.h): nothing runs statements
+ * on a session directly, the pipeline (db_pipeline.h) owns its connection
+ * once it is up. Nothing outside the database layer but the daemon's
+ * start-up includes this header. */
 #ifndef RT_DB_SESSION_H
 #define RT_DB_SESSION_H
 
-#include <grpc/status.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdbool.h>
 
 #include "db.h"
-#include "db_pipeline.h"
 
-typedef enum { RT_DB_DONE, RT_DB_BROKEN } rt_db_outcome;
+typedef struct rt_db_session rt_db_session;
 
-PGconn *rt_db_conn(rt_db *db);
-/* The first attempt to open a session from rt_db_open_later is over (its
- * connection may still have failed); until then another thread may be
- * writing it, so nothing else may touch it. */
-bool rt_db_opened(rt_db *db);
-/* Re-opens a broken session and prepares its statements again; logs why not. */
-bool rt_db_reconnect(rt_db *db);
-/* Asks the server to cancel the statement running on the session. */
-void rt_db_cancel(rt_db *db);
-/* The session's connection was found broken (for the db_up gauge). */
-void rt_db_mark_lost(rt_db *db);
-/* rt_db_interrupt_all ran: statements are cancelled and refused. */
-bool rt_db_interrupted(void);
+typedef enum {
+    RT_DB_SESSION_DOWN,       /* no connection; the next attempt is scheduled */
+    RT_DB_SESSION_CONNECTING, /* PQconnectPoll in progress */
+    RT_DB_SESSION_PREPARING,  /* connected, prepares sent, results awaited */
+    RT_DB_SESSION_UP,         /* ready: in pipeline mode, non-blocking */
+} rt_db_session_state;
 
-/* A statement's first result (owned, may be NULL) into *result and *status.
- * cancelled_as is the code a cancel this side sent means (OK: none sent).
- * RT_DB_BROKEN when the error says the connection itself is gone. */
-rt_db_outcome rt_db_take_result(rt_db *db, const rt_db_statement *stmt, PGresult *res,
-                                grpc_status_code cancelled_as, PGresult **result, rt_status *status);
+/* What a step of an opening session came to. */
+typedef enum { RT_DB_SESSION_BUSY, RT_DB_SESSION_OPENED, RT_DB_SESSION_FAILED } rt_db_session_event;
 
-/* A handle that runs statements on the pipeline's shared sessions; each
- * fiber has its own, so deadlines do not mix. Close with rt_db_close. */
-rt_db *rt_db_view(rt_db_pipeline *pipeline);
+/* Which session: the writer gets lock_timeout (a write waiting on a row
+ * lock holds up every write behind it for at most that long), readers are
+ * read-only, so a write can never run on one. */
+typedef enum { RT_DB_WRITER, RT_DB_READER } rt_db_session_role;
+
+/* A session that is down, with its first attempt due at once. The URL is
+ * the configured one (Prisma's extra parameters are handled here);
+ * statements must outlive the session. lock_timeout_ms 0: none. */
+rt_db_session *rt_db_session_new(const char *url, const rt_db_statement *statements, size_t n_statements,
+                                 rt_db_session_role role, int lock_timeout_ms);
+void rt_db_session_free(rt_db_session *s);
+
+/* Opens the session, waiting (start-up only: never on a thread that serves
+ * calls). False with *error (malloc'd, no secrets) naming what failed: the
+ * database that cannot be reached, or the statement that cannot be
+ * prepared and why (a missing migration). */
+bool rt_db_session_open(rt_db_session *s, char **error);
+
+rt_db_session_state rt_db_session_state_of(const rt_db_session *s);
+/* The connection, meaningful while UP. */
+PGconn *rt_db_session_conn(const rt_db_session *s);
+/* Why the last attempt failed (NULL if it did not); true when the reason
+ * was a statement that cannot be prepared rather than the network. */
+const char *rt_db_session_failure(const rt_db_session *s, bool *prepare_failed);
+
+/* While not UP: the socket events the session waits for (0: none) and
+ * *timeout_ms lowered to when it next needs a step. */
+short rt_db_session_events(rt_db_session *s, int *fd, int *timeout_ms);
+/* Progress after poll(2) (revents may be 0: a timer). */
+rt_db_session_event rt_db_session_step(rt_db_session *s, short revents);
+/* The connection of an UP session failed: it closes and tries again at once. */
+void rt_db_session_lost(rt_db_session *s);
+/* A call waits for this session: its next attempt comes sooner (but not
+ * sooner than a minimum spacing after the last one, so waiting calls
+ * never turn into a connection storm). */
+void rt_db_session_hurry(rt_db_session *s);
 
 #endif

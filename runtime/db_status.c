@@ -23,6 +23,8 @@ rt_status rt_db_status_for_sqlstate(const char *s)
     if (strncmp(s, "08", 2) == 0 || strcmp(s, "57P01") == 0 || strcmp(s, "57P02") == 0 ||
         strcmp(s, "57P03") == 0)
         return rt_status_of(GRPC_STATUS_UNAVAILABLE, "database unavailable");
+    if (strcmp(s, "55P03") == 0) /* lock_timeout: nothing applied */
+        return rt_status_of(GRPC_STATUS_ABORTED, "row locked by another transaction, retry");
     if (strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0)
         return rt_status_of(GRPC_STATUS_ABORTED, "transaction conflict, retry");
     if (strncmp(s, "53", 2) == 0)

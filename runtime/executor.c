@@ -192,7 +192,7 @@ static void *executor_main(void *arg)
     return NULL;
 }
 
-rt_executor *rt_executor_create(grpc_completion_queue *cq, rt_db **sessions, size_t n_sessions,
+rt_executor *rt_executor_create(grpc_completion_queue *cq, rt_db_session **sessions, size_t n_sessions,
                                 rt_executor_serve_fn serve, void *ctx)
 {
     rt_executor *e = calloc(1, sizeof *e);

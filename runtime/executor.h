@@ -8,6 +8,7 @@
 #define RT_EXECUTOR_H
 
 #include "call.h"
+#include "db_session.h"
 #include "fiber.h"
 
 typedef struct rt_executor rt_executor;
@@ -15,11 +16,10 @@ typedef struct rt_executor rt_executor;
 /* Serves one call on worker (whose db is the fiber's own view). */
 typedef void (*rt_executor_serve_fn)(void *ctx, rt_call *call, rt_worker *worker);
 
-/* Starts the thread; the sessions (the first open, see
- * rt_db_pipeline_create) must stay open until rt_executor_destroy returns.
- * Peer calls are made on cq, whose poller passes their completions to
- * rt_executor_complete. */
-rt_executor *rt_executor_create(grpc_completion_queue *cq, rt_db **sessions, size_t n_sessions,
+/* Starts the thread; the sessions (see rt_db_pipeline_create) must stay
+ * until rt_executor_destroy returns. Peer calls are made on cq, whose
+ * poller passes their completions to rt_executor_complete. */
+rt_executor *rt_executor_create(grpc_completion_queue *cq, rt_db_session **sessions, size_t n_sessions,
                                 rt_executor_serve_fn serve, void *ctx);
 /* Hands a call over (any thread); it is served in arrival order. */
 void rt_executor_submit(rt_executor *e, rt_call *call);

@@ -226,7 +226,7 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
     return s;
 }
 
-void rt_server_start(rt_server *s, rt_db **dbs, size_t n_dbs)
+void rt_server_start(rt_server *s, rt_db_session **dbs, size_t n_dbs)
 {
     s->executor = rt_executor_create(s->cq, dbs, n_dbs, serve, s);
     grpc_server_start(s->grpc);

@@ -5,6 +5,7 @@
 #define RT_SERVER_H
 
 #include "config.h"
+#include "db_session.h"
 #include "peers.h"
 #include "service.h"
 
@@ -19,7 +20,7 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
                             const rt_peers *peers, char **error);
 /* Starts serving; dbs[n_dbs] (rt_server_session_count) are lent to the
  * fiber thread until rt_server_destroy returns. */
-void rt_server_start(rt_server *server, rt_db **dbs, size_t n_dbs);
+void rt_server_start(rt_server *server, rt_db_session **dbs, size_t n_dbs);
 /* Readable once a shutdown begun by rt_server_begin_shutdown has drained. */
 int rt_server_drained_fd(const rt_server *server);
 /* Stops accepting calls; calls in flight may finish. */

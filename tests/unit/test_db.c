@@ -29,7 +29,7 @@ static const rt_db_statement statements[] = {
 #define N_STATEMENTS (sizeof statements / sizeof statements[0])
 
 typedef struct {
-    rt_db *session;
+    rt_db_session *session;
     rt_db_pipeline *pipeline;
     int finished; /* fibers that ran to their end */
 } fixture;
@@ -49,8 +49,8 @@ static int setup(void **state)
         return 0;
     char *error = NULL;
     fixture *fx = calloc(1, sizeof *fx);
-    fx->session = rt_db_connect(url, statements, N_STATEMENTS, &error);
-    if (!fx->session) {
+    fx->session = rt_db_session_new(url, statements, N_STATEMENTS, RT_DB_WRITER, 0);
+    if (!rt_db_session_open(fx->session, &error)) {
         fprintf(stderr, "%s\n", error);
         free(error);
         return -1;
@@ -66,7 +66,7 @@ static int teardown(void **state)
     if (!fx)
         return 0;
     rt_db_pipeline_destroy(fx->pipeline);
-    rt_db_close(fx->session);
+    rt_db_session_free(fx->session);
     free(fx);
     return 0;
 }
@@ -149,11 +149,13 @@ static void deadline_cancels_the_statement_test(rt_db *db)
 static void broken_connections_recover_test(rt_db *db)
 {
     PGresult *res;
-    /* the session dies under a write: UNAVAILABLE, not retried */
+    /* the server ends the session under a write and says so: it surely did
+     * not commit, so UNAVAILABLE ("not applied"), not retried */
     rt_status s = rt_db_exec(db, &statements[TERMINATE_SELF], NULL, &res);
     assert_int_equal(s.code, GRPC_STATUS_UNAVAILABLE);
     assert_string_equal(s.message, "database unavailable");
-    /* reconnected and re-prepared */
+    /* the next write waits for the session to reopen (without blocking
+     * the thread) and runs */
     const char *one[] = {"1"};
     assert_int_equal(rt_db_exec(db, &statements[COUNT_WRITE], one, &res).code, GRPC_STATUS_OK);
     PQclear(res);
@@ -172,22 +174,23 @@ static void sqlstates_map(void **state)
 static void deadline_cancels_the_statement(void **state)
 {
     in_fiber(state, deadline_cancels_the_statement_test);
-    assert_true(rt_db_healthy(((fixture *)*state)->session));
+    assert_int_equal(rt_db_session_state_of(((fixture *)*state)->session), RT_DB_SESSION_UP);
 }
 
 static void broken_connections_recover(void **state)
 {
     in_fiber(state, broken_connections_recover_test);
-    assert_true(rt_db_healthy(((fixture *)*state)->session));
+    assert_int_equal(rt_db_session_state_of(((fixture *)*state)->session), RT_DB_SESSION_UP);
 }
 
 static void unreachable_database_is_described_without_password(void **state)
 {
     (void)state;
     char *error = NULL;
-    rt_db *db = rt_db_connect("postgresql://app:secret@127.0.0.1:1/wallet?connect_timeout=2", statements,
-                              N_STATEMENTS, &error);
-    assert_null(db);
+    rt_db_session *db = rt_db_session_new("postgresql://app:secret@127.0.0.1:1/wallet", statements, N_STATEMENTS,
+                                          RT_DB_READER, 0);
+    assert_false(rt_db_session_open(db, &error));
+    rt_db_session_free(db);
     assert_non_null(strstr(error, "127.0.0.1:1/wallet"));
     assert_null(strstr(error, "secret"));
     free(error);

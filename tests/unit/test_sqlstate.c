@@ -41,6 +41,7 @@ static void cancellation_and_availability(void **state)
 {
     (void)state;
     expect("57014", GRPC_STATUS_DEADLINE_EXCEEDED, NULL);
+    expect("55P03", GRPC_STATUS_ABORTED, NULL);
     expect("08000", GRPC_STATUS_UNAVAILABLE, "database unavailable");
     expect("08006", GRPC_STATUS_UNAVAILABLE, "database unavailable");
     expect("57P01", GRPC_STATUS_UNAVAILABLE, "database unavailable");

@@ -1,0 +1,385 @@
+/* Sessions (db_session.h): a small state machine per connection, DOWN ->
+ * CONNECTING -> PREPARING -> UP, stepped by whoever polls it (the fiber
+ * thread, or the start-up thread through rt_db_session_open), so nothing
+ * here ever blocks on the network. libpq ignores connect_timeout in this
+ * mode, so each attempt has a deadline of its own. */
+#include "db_session.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_control.h"
+#include "deadline.h"
+#include "log.h"
+#include "metrics.h"
+
+/* An attempt (connect and prepare) that has not finished by then failed. */
+#define RT_DB_ATTEMPT_MS 3000
+/* Backoff between failed attempts: doubles from the first to the cap, each
+ * delay drawn at random from its upper half (jitter: the daemons' sessions
+ * do not retry in step). */
+#define RT_DB_BACKOFF_FIRST_MS 100
+#define RT_DB_BACKOFF_MAX_MS 2000
+/* A waiting call brings the next attempt forward, never closer than this
+ * to the start of the last one. */
+#define RT_DB_HURRY_SPACING_MS 100
+
+struct rt_db_session {
+    PGconn *conn;
+    rt_db_session_state state;
+    const rt_db_statement *statements;
+    size_t n_statements;
+    size_t prepared;       /* PREPARING: prepare results seen */
+    bool want_write;       /* PREPARING: libpq holds output the socket did not take */
+    int connect_wants;     /* CONNECTING: the last PostgresPollingStatusType */
+    char *url;             /* libpq form of the configured URL */
+    char options[256];     /* session settings */
+    char *failure;         /* why the last attempt failed, or NULL */
+    bool prepare_failed;
+    gpr_timespec attempt_started, attempt_deadline, next_attempt; /* monotonic */
+    int backoff_ms;
+    unsigned jitter_state;
+    bool counted_up; /* as last reported to metrics */
+};
+
+static const char *g_application_name = "wallet-platform";
+/* False while the last session to try could not prepare its statements:
+ * the daemon then says NOT_SERVING (health.c) rather than failing calls. */
+static atomic_bool g_statements_ready = true;
+
+void rt_db_set_application_name(const char *name)
+{
+    g_application_name = name;
+}
+
+bool rt_db_statements_ready(void)
+{
+    return atomic_load(&g_statements_ready);
+}
+
+static gpr_timespec now(void)
+{
+    return gpr_now(GPR_CLOCK_MONOTONIC);
+}
+
+static gpr_timespec after_ms(gpr_timespec t, int ms)
+{
+    return gpr_time_add(t, gpr_time_from_millis(ms, GPR_TIMESPAN));
+}
+
+/* The first line of libpq's message, which names the failure without the
+ * multi-line hints. */
+static char *first_line(const char *text)
+{
+    size_t n = strcspn(text ? text : "", "\n");
+    return strndup(text ? text : "", n);
+}
+
+static void set_failure(rt_db_session *s, bool prepare_failed, const char *fmt, const char *a, const char *b)
+{
+    free(s->failure);
+    if (asprintf(&s->failure, fmt, a, b) < 0)
+        s->failure = NULL;
+    s->prepare_failed = prepare_failed;
+}
+
+/* libpq's notices and warnings (a server shutting down says so before it
+ * closes the connection) as log lines, not raw text on stderr. */
+static void notice_to_log(void *arg, const PGresult *res)
+{
+    (void)arg;
+    const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    char *message = first_line(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+    bool quiet = severity && (strcmp(severity, "NOTICE") == 0 || strcmp(severity, "DEBUG") == 0 ||
+                              strcmp(severity, "LOG") == 0 || strcmp(severity, "INFO") == 0);
+    rt_log(quiet ? RT_LOG_DEBUG : RT_LOG_WARN, "database %s: %s (SQLSTATE %s)", severity ? severity : "notice",
+           message ? message : "", sqlstate ? sqlstate : "none");
+    free(message);
+}
+
+rt_db_session *rt_db_session_new(const char *url, const rt_db_statement *statements, size_t n_statements,
+                                 rt_db_session_role role, int lock_timeout_ms)
+{
+    rt_db_session *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    char *search_path = NULL;
+    char *rewritten = rt_db_url_for_libpq(url, &search_path);
+    s->url = rewritten ? rewritten : strdup(url);
+    char role_setting[64];
+    if (role == RT_DB_READER)
+        snprintf(role_setting, sizeof role_setting, " -c default_transaction_read_only=on");
+    else
+        snprintf(role_setting, sizeof role_setting, " -c lock_timeout=%d", lock_timeout_ms);
+    snprintf(s->options, sizeof s->options, "-c TimeZone=UTC -c DateStyle=ISO%s%s%s", role_setting,
+             search_path ? " -c search_path=" : "", search_path ? search_path : "");
+    free(search_path);
+    s->statements = statements;
+    s->n_statements = n_statements;
+    s->state = RT_DB_SESSION_DOWN;
+    s->next_attempt = now();
+    s->backoff_ms = RT_DB_BACKOFF_FIRST_MS;
+    s->jitter_state = (unsigned)(uintptr_t)s ^ (unsigned)s->next_attempt.tv_nsec;
+    return s;
+}
+
+/* Closes the connection without waiting: libpq's goodbye message goes
+ * into the socket buffer or nowhere. */
+static void drop_connection(rt_db_session *s)
+{
+    if (s->conn) {
+        PQsetnonblocking(s->conn, 1);
+        PQfinish(s->conn);
+    }
+    s->conn = NULL;
+    s->want_write = false;
+}
+
+void rt_db_session_free(rt_db_session *s)
+{
+    if (!s)
+        return;
+    if (s->state == RT_DB_SESSION_UP)
+        rt_metrics_db_up(&s->counted_up, false);
+    drop_connection(s);
+    free(s->failure);
+    free(s->url);
+    free(s);
+}
+
+rt_db_session_state rt_db_session_state_of(const rt_db_session *s)
+{
+    return s->state;
+}
+
+PGconn *rt_db_session_conn(const rt_db_session *s)
+{
+    return s->conn;
+}
+
+const char *rt_db_session_failure(const rt_db_session *s, bool *prepare_failed)
+{
+    if (prepare_failed)
+        *prepare_failed = s->prepare_failed;
+    return s->failure;
+}
+
+/* Delay before the next attempt: a random point in the upper half of the
+ * current backoff, which then doubles up to the cap. */
+static int next_backoff(rt_db_session *s)
+{
+    s->jitter_state = s->jitter_state * 1103515245u + 12345u;
+    int half = s->backoff_ms / 2;
+    int delay = half + (int)((s->jitter_state >> 8) % (unsigned)(half + 1));
+    s->backoff_ms = s->backoff_ms * 2 > RT_DB_BACKOFF_MAX_MS ? RT_DB_BACKOFF_MAX_MS : s->backoff_ms * 2;
+    return delay;
+}
+
+static rt_db_session_event attempt_failed(rt_db_session *s)
+{
+    drop_connection(s);
+    s->state = RT_DB_SESSION_DOWN;
+    s->next_attempt = after_ms(now(), next_backoff(s));
+    if (s->prepare_failed)
+        atomic_store(&g_statements_ready, false);
+    return RT_DB_SESSION_FAILED;
+}
+
+static rt_db_session_event connection_failed(rt_db_session *s, const char *why)
+{
+    char *where = rt_db_describe_url(s->url);
+    char *reason = first_line(why ? why : (s->conn ? PQerrorMessage(s->conn) : "out of memory"));
+    set_failure(s, false, "cannot connect to database %s: %s", where ? where : "?", reason);
+    free(reason);
+    free(where);
+    return attempt_failed(s);
+}
+
+static void start_attempt(rt_db_session *s)
+{
+    /* The session settings come after the URL so it may not override them. */
+    const char *keys[] = {"dbname", "options", "application_name", "keepalives", "keepalives_idle",
+                          "keepalives_interval", "keepalives_count", NULL};
+    const char *values[] = {s->url, s->options, g_application_name, "1", "10", "3", "3", NULL};
+    s->attempt_started = now();
+    s->attempt_deadline = after_ms(s->attempt_started, RT_DB_ATTEMPT_MS);
+    s->conn = PQconnectStartParams(keys, values, 1);
+    s->state = RT_DB_SESSION_CONNECTING;
+    s->connect_wants = PGRES_POLLING_WRITING; /* as libpq's documentation says to begin */
+    if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD) {
+        connection_failed(s, NULL);
+        return;
+    }
+    PQsetNoticeReceiver(s->conn, notice_to_log, NULL);
+}
+
+/* Connected: pipeline mode, non-blocking, every statement prepared in one
+ * round trip (all Parse messages, then one Sync). */
+static rt_db_session_event send_prepares(rt_db_session *s)
+{
+    if (PQsetnonblocking(s->conn, 1) != 0 || !PQenterPipelineMode(s->conn))
+        return connection_failed(s, NULL);
+    for (size_t i = 0; i < s->n_statements; i++) {
+        const rt_db_statement *st = &s->statements[i];
+        if (!PQsendPrepare(s->conn, st->name, st->sql, st->n_params, NULL))
+            return connection_failed(s, NULL);
+    }
+    if (!PQpipelineSync(s->conn))
+        return connection_failed(s, NULL);
+    int flushed = PQflush(s->conn);
+    if (flushed < 0)
+        return connection_failed(s, NULL);
+    s->want_write = flushed == 1;
+    s->prepared = 0;
+    s->state = RT_DB_SESSION_PREPARING;
+    return RT_DB_SESSION_BUSY;
+}
+
+static rt_db_session_event opened(rt_db_session *s)
+{
+    s->state = RT_DB_SESSION_UP;
+    s->backoff_ms = RT_DB_BACKOFF_FIRST_MS;
+    free(s->failure);
+    s->failure = NULL;
+    s->prepare_failed = false;
+    atomic_store(&g_statements_ready, true);
+    rt_metrics_db_up(&s->counted_up, true);
+    return RT_DB_SESSION_OPENED;
+}
+
+/* The prepare results: one per statement (each followed by a NULL), then
+ * the Sync's; after a failure the rest come back PGRES_PIPELINE_ABORTED. */
+static rt_db_session_event read_prepares(rt_db_session *s)
+{
+    if (!PQconsumeInput(s->conn))
+        return connection_failed(s, NULL);
+    int nulls = 0;
+    while (!PQisBusy(s->conn)) {
+        PGresult *res = PQgetResult(s->conn);
+        if (!res) {
+            if (++nulls > 1)
+                break;
+            continue;
+        }
+        nulls = 0;
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            return s->prepare_failed ? attempt_failed(s) : opened(s);
+        }
+        if (st != PGRES_COMMAND_OK && st != PGRES_PIPELINE_ABORTED && !s->prepare_failed) {
+            const rt_db_statement *failed = &s->statements[s->prepared < s->n_statements ? s->prepared : 0];
+            char *reason = first_line(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+            set_failure(s, true, "cannot prepare statement %s: %s (is every migration applied? see make migrate)",
+                        failed->name, reason && *reason ? reason : "unknown error");
+            free(reason);
+        }
+        PQclear(res);
+        s->prepared++;
+    }
+    if (PQstatus(s->conn) == CONNECTION_BAD)
+        return connection_failed(s, NULL);
+    return RT_DB_SESSION_BUSY;
+}
+
+short rt_db_session_events(rt_db_session *s, int *fd, int *timeout_ms)
+{
+    *fd = -1;
+    if (s->state == RT_DB_SESSION_UP)
+        return 0;
+    gpr_timespec until = s->state == RT_DB_SESSION_DOWN ? s->next_attempt : s->attempt_deadline;
+    int wait = (int)rt_deadline_ms_left(until, 60000);
+    if (*timeout_ms < 0 || wait < *timeout_ms)
+        *timeout_ms = wait;
+    short events = 0;
+    if (s->state == RT_DB_SESSION_CONNECTING)
+        events = s->connect_wants == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+    else if (s->state == RT_DB_SESSION_PREPARING)
+        events = (short)(POLLIN | (s->want_write ? POLLOUT : 0));
+    if (events)
+        *fd = PQsocket(s->conn);
+    return *fd >= 0 ? events : 0;
+}
+
+rt_db_session_event rt_db_session_step(rt_db_session *s, short revents)
+{
+    switch (s->state) {
+    case RT_DB_SESSION_UP:
+        return RT_DB_SESSION_BUSY;
+    case RT_DB_SESSION_DOWN:
+        if (!rt_deadline_passed(s->next_attempt))
+            return RT_DB_SESSION_BUSY;
+        start_attempt(s);
+        return s->state == RT_DB_SESSION_DOWN ? RT_DB_SESSION_FAILED : RT_DB_SESSION_BUSY;
+    default:
+        break;
+    }
+    if (!revents && rt_deadline_passed(s->attempt_deadline))
+        return connection_failed(s, s->state == RT_DB_SESSION_CONNECTING ? "timeout expired"
+                                                                         : "no answer to the prepares in time");
+    if (s->state == RT_DB_SESSION_CONNECTING) {
+        if (!revents)
+            return RT_DB_SESSION_BUSY;
+        s->connect_wants = PQconnectPoll(s->conn);
+        if (s->connect_wants == PGRES_POLLING_FAILED)
+            return connection_failed(s, NULL);
+        return s->connect_wants == PGRES_POLLING_OK ? send_prepares(s) : RT_DB_SESSION_BUSY;
+    }
+    if (revents & POLLOUT) {
+        int flushed = PQflush(s->conn);
+        if (flushed < 0)
+            return connection_failed(s, NULL);
+        s->want_write = flushed == 1;
+    }
+    if (revents & (POLLIN | POLLERR | POLLHUP))
+        return read_prepares(s);
+    return RT_DB_SESSION_BUSY;
+}
+
+void rt_db_session_lost(rt_db_session *s)
+{
+    if (s->state != RT_DB_SESSION_UP)
+        return;
+    rt_metrics_db_up(&s->counted_up, false);
+    char *reason = first_line(PQerrorMessage(s->conn));
+    set_failure(s, false, "database connection lost: %s%s", reason && *reason ? reason : "closed", "");
+    free(reason);
+    drop_connection(s);
+    s->state = RT_DB_SESSION_DOWN;
+    s->backoff_ms = RT_DB_BACKOFF_FIRST_MS;
+    s->next_attempt = now(); /* the first attempt at once: a restart is often over by then */
+}
+
+void rt_db_session_hurry(rt_db_session *s)
+{
+    if (s->state != RT_DB_SESSION_DOWN)
+        return;
+    gpr_timespec soonest = after_ms(s->attempt_started, RT_DB_HURRY_SPACING_MS);
+    gpr_timespec t = now();
+    if (gpr_time_cmp(soonest, t) < 0)
+        soonest = t;
+    if (gpr_time_cmp(soonest, s->next_attempt) < 0)
+        s->next_attempt = soonest;
+}
+
+bool rt_db_session_open(rt_db_session *s, char **error)
+{
+    *error = NULL;
+    for (;;) {
+        int timeout = -1, fd;
+        short events = rt_db_session_events(s, &fd, &timeout);
+        struct pollfd pfd = {.fd = fd, .events = events};
+        if (poll(&pfd, 1, timeout) < 0)
+            pfd.revents = 0; /* EINTR: look again */
+        rt_db_session_event ev = rt_db_session_step(s, pfd.revents);
+        if (ev == RT_DB_SESSION_OPENED)
+            return true;
+        if (ev == RT_DB_SESSION_FAILED) {
+            *error = strdup(s->failure ? s->failure : "cannot connect to the database");
+            return false;
+        }
+    }
+}
