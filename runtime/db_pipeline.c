@@ -441,6 +441,17 @@ static bool own_cancel_misdirected(const session *s, const waiter *w)
     return !w->cancelled && s->cancel_at.tv_sec != 0 && rt_elapsed_ms(s->cancel_at) < RT_PIPE_OWN_CANCEL_MS;
 }
 
+/* w's transaction was rolled back through no fault of its own: its own
+ * statement succeeded, was skipped after another's error, or was hit by a
+ * cancel of ours meant for another statement. */
+static bool innocent(const session *s, const waiter *w)
+{
+    const PGresult *res = w->first;
+    if (!res || rt_db_result_ok(res) || PQresultStatus(res) == PGRES_PIPELINE_ABORTED)
+        return true;
+    return rt_db_result_is(res, "57014") && own_cancel_misdirected(s, w);
+}
+
 /* The Sync of the head transaction arrived. Committed: each statement is
  * answered with its own result. Otherwise the one that failed is answered
  * with its error, and the others, rolled back with it, go again. */
@@ -459,31 +470,37 @@ static void group_done(rt_db_pipeline *p, session *s)
     s->group_failed = false;
     for (waiter *w = chain; w; w = w->next)
         committed = committed && rt_db_result_ok(w->first);
+    /* When a member failed by itself, the group is smaller next time: the
+     * others go again without limit. Otherwise (the commit failed, a
+     * misdirected cancel) they might fail again alike: a few runs at most. */
+    bool shrinks = false;
+    for (waiter *w = chain; w && !committed; w = w->next)
+        shrinks = shrinks || !innocent(s, w);
     waiter *again = NULL, *again_tail = NULL;
     while (chain) {
         waiter *w = chain;
         chain = w->next;
         w->next = NULL;
         PGresult *res = w->first;
-        w->first = NULL;
         if (committed || !w->ticket) {
+            w->first = NULL;
             answer(p, w, RT_OK, res);
             free(w);
             continue;
         }
-        bool innocent = !res || rt_db_result_ok(res) || PQresultStatus(res) == PGRES_PIPELINE_ABORTED;
-        if (!innocent && rt_db_result_is(res, "57014") && own_cancel_misdirected(s, w)) {
-            rt_log(RT_LOG_INFO, "database statement %s hit by a cancel meant for another: sent again", w->stmt->name);
-            innocent = true;
-        }
-        if (innocent) {
+        if (innocent(s, w)) {
+            if (rt_db_result_is(res, "57014"))
+                rt_log(RT_LOG_INFO, "database statement %s hit by a cancel meant for another: sent again",
+                       w->stmt->name);
+            w->first = NULL;
             PQclear(res);
-            if (w->runs < RT_PIPE_MAX_RUNS)
+            if (shrinks || w->runs < RT_PIPE_MAX_RUNS)
                 append(&again, &again_tail, w);
             else
                 finish(p, w, rt_status_of(GRPC_STATUS_ABORTED, "transaction conflict, retry"));
             continue;
         }
+        w->first = NULL;
         rt_status status;
         if (rt_db_result_is(res, "57014")) {
             rt_log(RT_LOG_WARN, "database statement %s cancelled by the server, not by this daemon "

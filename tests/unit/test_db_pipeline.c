@@ -304,6 +304,31 @@ static void a_failing_write_does_not_take_its_group_down(void **state)
         rt_fiber_destroy(fibers[i]);
 }
 
+/* Twenty inserts of one key arriving together: one wins, every other
+ * gets its own ALREADY_EXISTS (none gives up on a retry limit). */
+static void many_duplicates_in_one_group_each_get_their_own_answer(void **state)
+{
+    FIXTURE_OR_SKIP(state);
+    enum { N = 20 };
+    rt_fiber *fibers[N];
+    job jobs[N];
+    for (int i = 0; i < N; i++) {
+        fibers[i] = rt_fiber_create();
+        jobs[i] = (job){.statement = INSERT_KEY, .param = "300"};
+        start(fx, fibers[i], &jobs[i]);
+    }
+    drive(fx);
+    int ok = 0, dup = 0;
+    for (int i = 0; i < N; i++) {
+        ok += jobs[i].status.code == GRPC_STATUS_OK;
+        dup += jobs[i].status.code == GRPC_STATUS_ALREADY_EXISTS;
+        rt_fiber_destroy(fibers[i]);
+    }
+    assert_int_equal(ok, 1);
+    assert_int_equal(dup, N - 1);
+    assert_int_equal(count_rows("k = 300"), 1);
+}
+
 /* A write whose deadline passes while it waits for the writer session is
  * answered DEADLINE_EXCEEDED and never sent: the row is untouched. */
 static void a_write_that_waited_past_its_deadline_is_never_sent(void **state)
@@ -358,6 +383,7 @@ int main(void)
         cmocka_unit_test(sessions_open_from_the_loop_and_join_when_open),
         cmocka_unit_test(writes_arriving_together_share_one_commit),
         cmocka_unit_test(a_failing_write_does_not_take_its_group_down),
+        cmocka_unit_test(many_duplicates_in_one_group_each_get_their_own_answer),
         cmocka_unit_test(a_write_that_waited_past_its_deadline_is_never_sent),
         cmocka_unit_test(a_write_in_a_running_group_is_answered_by_its_deadline),
     };

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The fault suite (issue 11): real faults between the daemons and a
+# PostgreSQL of its own, never the integration suite's, because these tests
+# freeze it (SIGSTOP), restart it, hold its row locks and change its role
+# settings. A fault-injecting TCP proxy (lib/proxy.js) sits between a daemon
+# and the server where a test needs one. Uses the integration suite's node
+# modules and harness. Prints node's summary; exits non-zero on failure.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+it="$root/tests/integration"
+[ -d "$it/node_modules/@grpc/grpc-js" ] && [ "$it/node_modules/.package-lock.json" -nt "$it/package-lock.json" ] ||
+  (cd "$it" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+
+tmp=$(mktemp -d /tmp/wallet-faults.XXXXXX)
+chmod 711 "$tmp" # the postgres user must reach its data dir inside
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+       echo $((20000 + RANDOM % 20000)))
+cleanup() {
+  # a test that failed mid-freeze must not leave the server stopped
+  [ -f "$tmp/pg/data/postmaster.pid" ] && kill -CONT "$(head -1 "$tmp/pg/data/postmaster.pid")" 2>/dev/null || true
+  bash "$root/scripts/pg.sh" stop "$tmp/pg" || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+DATABASE_URL=$(bash "$root/scripts/pg.sh" start "$tmp/pg" "$port")
+export DATABASE_URL PG_DIR="$tmp/pg" PG_PORT="$port" LOG_DIR="$tmp/logs" BIN_DIR="${BIN_DIR:-$root/bin}" METRICS_ADDR=0
+mkdir -p "$LOG_DIR"
+bash "$root/scripts/migrate.sh" 2>/dev/null
+
+cd "$here"
+status=0
+files=("$@")
+[ ${#files[@]} -gt 0 ] || files=(*.test.js)
+node --test --test-concurrency=1 --test-reporter=spec "${files[@]}" || status=$?
+[ "$status" = 0 ] || { echo "daemon logs (last lines):"; tail -n 20 "$LOG_DIR"/*.log || true; }
+exit $status
