@@ -1,7 +1,7 @@
 # The wallet platform: two gRPC daemons generated from proto/ and migrations/.
 #   make          build bin/user-service and bin/wallet-service
 #   make run      install what is missing, start a local PostgreSQL if needed, run both daemons
-#   make test     every test: generator, unit, sanitizers, integration
+#   make test     every test: generator, unit, sanitizers, integration, database faults
 #   make regen    regenerate gen/ and docs/api.md from proto/, migrations/ and spec/
 #   make bench    benchmarks, figures into docs/benchmarks.md
 # Everything a fresh Debian 12 machine lacks is installed by scripts/deps.sh.
@@ -27,7 +27,7 @@ UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps regen run migrate test test-codegen test-unit test-sanitize test-integration \
-        check-gen bench clean
+        test-faults check-gen bench clean
 all: $(addprefix $(BIN)/,$(DAEMONS))
 
 deps: $(DEPS_STAMP)
@@ -97,6 +97,11 @@ test-sanitize:
 
 test-integration: all $(UNIT_BIN)
 	@BIN_DIR=$(abspath $(BIN)) UNIT_DIR=$(abspath $(BUILD)/tests) bash tests/integration/run.sh
+
+# Database faults (tests/faults): SIGSTOP, restarts, a fault-injecting proxy,
+# lock holders, statement_timeout, missing migrations; its own PostgreSQL.
+test-faults: all
+	@BIN_DIR=$(abspath $(BIN)) bash tests/faults/run.sh
 
 bench:
 	@bash bench/run.sh

@@ -385,8 +385,10 @@ static void lose(rt_db_pipeline *p, session *s)
     s->head = s->tail = NULL;
     s->count = 0;
     s->want_write = s->group_failed = s->write_out = s->stall_watch = false;
-    rt_log(RT_LOG_WARN, "database session %zu lost with %zu statements in flight: reconnecting", s->index, count);
     rt_db_session_lost(s->db);
+    const char *why = rt_db_session_failure(s->db, NULL);
+    rt_log(RT_LOG_WARN, "database session %zu lost with %zu statements in flight (%s): reconnecting", s->index,
+           count, why ? why : "?");
     waiter *again = NULL, *again_tail = NULL;
     while (lost) {
         waiter *group = lost, *end = lost;

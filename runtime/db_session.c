@@ -204,6 +204,7 @@ static void start_attempt(rt_db_session *s)
     const char *keys[] = {"dbname", "options", "application_name", "keepalives", "keepalives_idle",
                           "keepalives_interval", "keepalives_count", NULL};
     const char *values[] = {s->url, s->options, g_application_name, "1", "10", "3", "3", NULL};
+    s->prepare_failed = false; /* until this attempt's prepares say otherwise */
     s->attempt_started = now();
     s->attempt_deadline = after_ms(s->attempt_started, RT_DB_ATTEMPT_MS);
     s->conn = PQconnectStartParams(keys, values, 1);

@@ -37,6 +37,7 @@ suite unit make --no-print-directory test-unit
 suite sanitize make --no-print-directory test-sanitize
 suite integration make --no-print-directory test-integration
 suite valgrind env VALGRIND=1 make --no-print-directory test-integration
+suite faults make --no-print-directory test-faults
 
 echo
 [ ${#failed_suites[@]} -eq 0 ] || echo "failed suites: ${failed_suites[*]}"

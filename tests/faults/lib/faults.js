@@ -6,7 +6,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { execFileSync, spawnSync } = require('node:child_process');
+const { execFile, execFileSync, spawnSync } = require('node:child_process');
 const { grpc, proto, Daemon, freePort, loadGrpcProto, ROOT, DATABASE_URL } = require('../../integration/lib/harness');
 
 const health = loadGrpcProto('grpc/health/v1/health.proto').grpc.health.v1;
@@ -32,12 +32,19 @@ function freezePg() {
   return () => { for (const pid of pids) { try { process.kill(pid, 'SIGCONT'); } catch { /* exited */ } } };
 }
 
+// Asynchronous, so the test's own clients keep running meanwhile.
+function pgCtl(...args) {
+  return new Promise((resolve, reject) => {
+    execFile('bash', [path.join(ROOT, 'scripts/pg.sh'), ...args], (err) => (err ? reject(err) : resolve()));
+  });
+}
+
 function stopPg() {
-  execFileSync('bash', [path.join(ROOT, 'scripts/pg.sh'), 'stop', PG_DIR]);
+  return pgCtl('stop', PG_DIR);
 }
 
 function startPg() {
-  execFileSync('bash', [path.join(ROOT, 'scripts/pg.sh'), 'start', PG_DIR, PG_PORT], { stdio: 'ignore' });
+  return pgCtl('start', PG_DIR, PG_PORT);
 }
 
 // A wallet-service on a fresh port against url; its user-service peer is
