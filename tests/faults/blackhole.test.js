@@ -32,6 +32,14 @@ test('through a proxy that mutes, then black-holes the database', async (t) => {
     assert.equal(lost.err.code, grpc.status.DEADLINE_EXCEEDED, lost.err.message);
     assert.ok(lost.ms < 2600, `answered after ${lost.ms} ms (deadline 2000)`);
     assert.equal(balance(x), 1001, 'the credit did commit: UNAVAILABLE would have been a lie');
+    // The client gives up at its deadline whatever the server does: what the
+    // daemon answered, and when, is in its log line for the call.
+    const answered = await until(() => wallet.daemon.log().split('\n')
+      .some((l) => /"method":"CreditWallet","code":"(?!OK)/.test(l)), 10000, 'the daemon answers the muted credit');
+    const line = JSON.parse(wallet.daemon.log().split('\n').find((l) => /"method":"CreditWallet","code":"(?!OK)/.test(l)));
+    report(t, `mute: the daemon answered ${line.code} after ${line.duration_ms} ms (seen ${answered} ms after the client gave up)`);
+    assert.equal(line.code, 'DEADLINE_EXCEEDED');
+    assert.ok(line.duration_ms < 2600, `the daemon answered after ${line.duration_ms} ms (deadline 2000)`);
 
     proxy.set('blackhole');
     const stopSampling = sampleHealth(wallet.healthClient);
