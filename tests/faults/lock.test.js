@@ -11,6 +11,7 @@ const { holdWalletLock } = require('./lib/lock_holder');
 
 test('a row lock held elsewhere delays writes to other rows by at most lock_timeout', async (t) => {
   const wallet = await startWallet(DATABASE_URL, { DB_LOCK_TIMEOUT_MS: '500' });
+  t.after(() => wallet.stop());
   const x = makeWallet();
   const ys = Array.from({ length: 5 }, () => makeWallet());
   const holder = await holdWalletLock(DATABASE_URL, x);
@@ -34,5 +35,4 @@ test('a row lock held elsewhere delays writes to other rows by at most lock_time
   const after = await timed(wallet.client, 'CreditWallet', { user_id: x, amount: 7 }, 3000);
   assert.equal(after.err, null);
   assert.equal(balance(x), 7);
-  await wallet.stop();
 });
