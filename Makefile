@@ -88,12 +88,13 @@ test-codegen: | $(DEPS_STAMP)
 test-unit: $(UNIT_BIN)
 	@bash scripts/run-unit.sh $(UNIT_BIN)
 
-# The unit and integration suites again, built with ASan and UBSan in build-sanitize/.
+# The unit, integration and fault suites again, built with ASan and UBSan in build-sanitize/.
 SANITIZE := BUILD=build-sanitize BIN=build-sanitize/bin \
   OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 test-sanitize:
 	@$(MAKE) --no-print-directory $(SANITIZE) test-unit
 	@$(MAKE) --no-print-directory $(SANITIZE) test-integration
+	@$(MAKE) --no-print-directory $(SANITIZE) test-faults
 
 test-integration: all $(UNIT_BIN)
 	@BIN_DIR=$(abspath $(BIN)) UNIT_DIR=$(abspath $(BUILD)/tests) bash tests/integration/run.sh

@@ -33,5 +33,10 @@ status=0
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(*.test.js)
 node --test --test-concurrency=1 --test-reporter=spec "${files[@]}" || status=$?
+# Daemons built with sanitizers (BIN_DIR=build-sanitize/bin) report into their logs.
+if grep -l -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$LOG_DIR"/*.log 2>/dev/null; then
+  grep -h -A30 -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$LOG_DIR"/*.log | head -120
+  status=1
+fi
 [ "$status" = 0 ] || { echo "daemon logs (last lines):"; tail -n 20 "$LOG_DIR"/*.log || true; }
 exit $status
