@@ -5,7 +5,9 @@
  * mode, so each attempt has a deadline of its own. */
 #include "db_session.h"
 
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +17,10 @@
 #include "log.h"
 #include "metrics.h"
 
-/* An attempt (connect and prepare) that has not finished by then failed. */
+/* An attempt (connect and prepare) that has not finished by then failed;
+ * at start-up, when no call waits for it, a slow server gets longer. */
 #define RT_DB_ATTEMPT_MS 3000
+#define RT_DB_START_ATTEMPT_MS 10000
 /* Backoff between failed attempts: doubles from the first to the cap, each
  * delay drawn at random from its upper half (jitter: the daemons' sessions
  * do not retry in step). */
@@ -40,6 +44,7 @@ struct rt_db_session {
     bool prepare_failed;
     gpr_timespec attempt_started, attempt_deadline, next_attempt; /* monotonic */
     int backoff_ms;
+    int attempt_ms;
     unsigned jitter_state;
     bool counted_up; /* as last reported to metrics */
 };
@@ -77,11 +82,17 @@ static char *first_line(const char *text)
     return strndup(text ? text : "", n);
 }
 
-static void set_failure(rt_db_session *s, bool prepare_failed, const char *fmt, const char *a, const char *b)
+static void set_failure(rt_db_session *s, bool prepare_failed, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_failure(rt_db_session *s, bool prepare_failed, const char *fmt, ...)
 {
     free(s->failure);
-    if (asprintf(&s->failure, fmt, a, b) < 0)
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&s->failure, fmt, ap) < 0)
         s->failure = NULL;
+    va_end(ap);
     s->prepare_failed = prepare_failed;
 }
 
@@ -122,6 +133,7 @@ rt_db_session *rt_db_session_new(const char *url, const rt_db_statement *stateme
     s->state = RT_DB_SESSION_DOWN;
     s->next_attempt = now();
     s->backoff_ms = RT_DB_BACKOFF_FIRST_MS;
+    s->attempt_ms = RT_DB_ATTEMPT_MS;
     s->jitter_state = (unsigned)(uintptr_t)s ^ (unsigned)s->next_attempt.tv_nsec;
     return s;
 }
@@ -206,7 +218,7 @@ static void start_attempt(rt_db_session *s)
     const char *values[] = {s->url, s->options, g_application_name, "1", "10", "3", "3", NULL};
     s->prepare_failed = false; /* until this attempt's prepares say otherwise */
     s->attempt_started = now();
-    s->attempt_deadline = after_ms(s->attempt_started, RT_DB_ATTEMPT_MS);
+    s->attempt_deadline = after_ms(s->attempt_started, s->attempt_ms);
     s->conn = PQconnectStartParams(keys, values, 1);
     s->state = RT_DB_SESSION_CONNECTING;
     s->connect_wants = PGRES_POLLING_WRITING; /* as libpq's documentation says to begin */
@@ -346,7 +358,7 @@ void rt_db_session_lost(rt_db_session *s)
         return;
     rt_metrics_db_up(&s->counted_up, false);
     char *reason = first_line(PQerrorMessage(s->conn));
-    set_failure(s, false, "database connection lost: %s%s", reason && *reason ? reason : "closed", "");
+    set_failure(s, false, "database connection lost: %s", reason && *reason ? reason : "closed");
     free(reason);
     drop_connection(s);
     s->state = RT_DB_SESSION_DOWN;
@@ -369,6 +381,7 @@ void rt_db_session_hurry(rt_db_session *s)
 bool rt_db_session_open(rt_db_session *s, char **error)
 {
     *error = NULL;
+    s->attempt_ms = RT_DB_START_ATTEMPT_MS;
     for (;;) {
         int timeout = -1, fd;
         short events = rt_db_session_events(s, &fd, &timeout);
@@ -376,11 +389,12 @@ bool rt_db_session_open(rt_db_session *s, char **error)
         if (poll(&pfd, 1, timeout) < 0)
             pfd.revents = 0; /* EINTR: look again */
         rt_db_session_event ev = rt_db_session_step(s, pfd.revents);
+        if (ev == RT_DB_SESSION_BUSY)
+            continue;
+        s->attempt_ms = RT_DB_ATTEMPT_MS;
         if (ev == RT_DB_SESSION_OPENED)
             return true;
-        if (ev == RT_DB_SESSION_FAILED) {
-            *error = strdup(s->failure ? s->failure : "cannot connect to the database");
-            return false;
-        }
+        *error = strdup(s->failure ? s->failure : "cannot connect to the database");
+        return false;
     }
 }

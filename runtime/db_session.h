@@ -6,8 +6,8 @@
  *
  * A session is not a fiber's view (rt_db, db.h): nothing runs statements
  * on a session directly, the pipeline (db_pipeline.h) owns its connection
- * once it is up. Nothing outside the database layer but the daemon's
- * start-up includes this header. */
+ * once it is up. Outside the database layer only the daemon's start-up
+ * uses it; the server and the executor pass sessions along. */
 #ifndef RT_DB_SESSION_H
 #define RT_DB_SESSION_H
 
