@@ -65,3 +65,31 @@ test('through a proxy that mutes, then black-holes the database', async (t) => {
     await proxy.close();
   }
 });
+
+test('through a proxy that resets every connection: prompt answers, few log lines, then OK', async (t) => {
+  const proxy = new FaultProxy(Number(new URL(DATABASE_URL).port));
+  const wallet = await startWallet(viaProxy(await proxy.listen()), { WORKERS: '4' });
+  try {
+    const x = makeWallet();
+    assert.equal((await timed(wallet.client, 'GetWallet', { user_id: x }, 3000)).err, null);
+    proxy.set('drop');
+    const answers = [];
+    const until2s = Date.now() + 2000;
+    while (Date.now() < until2s) {
+      answers.push(await timed(wallet.client, 'GetWallet', { user_id: x }, 1000));
+    }
+    const slowest = Math.max(...answers.map((r) => r.ms));
+    report(t, `reset: ${answers.length} GetWallet calls while every connection was reset, slowest ${slowest.toFixed(0)} ms`);
+    for (const r of answers) assert.ok(r.err && r.err.code === grpc.status.UNAVAILABLE, r.err ? r.err.message : 'OK?');
+    assert.ok(slowest < 1500, `a call took ${slowest} ms`);
+    proxy.set('pass');
+    const healed = Date.now();
+    await until(async () => (await timed(wallet.client, 'GetWallet', { user_id: x }, 1000)).err === null, 10000, 'first OK');
+    report(t, `reset: first OK GetWallet ${Date.now() - healed} ms after connections were let through`);
+    const db = wallet.daemon.log().split('\n').filter((l) => /"msg":"database (?!statement|unavailable")/.test(l));
+    assert.ok(db.length <= 15, `${db.length} database log lines:\n${db.slice(0, 30).join('\n')}`);
+  } finally {
+    await wallet.stop();
+    await proxy.close();
+  }
+});
