@@ -6,7 +6,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { execFile, execFileSync, spawnSync } = require('node:child_process');
+const { execFile, execFileSync } = require('node:child_process');
 const { grpc, proto, Daemon, freePort, loadGrpcProto, ROOT, DATABASE_URL } = require('../../integration/lib/harness');
 
 const health = loadGrpcProto('grpc/health/v1/health.proto').grpc.health.v1;
@@ -18,11 +18,19 @@ function psql(url, query) {
     { encoding: 'utf8' }).trim();
 }
 
-// The postmaster and its children (backends, background workers).
+// The postmaster and its children (backends, background workers), from
+// /proc (no procps needed).
 function pgPids() {
   const postmaster = Number(fs.readFileSync(path.join(PG_DIR, 'data/postmaster.pid'), 'utf8').split('\n')[0]);
-  const children = spawnSync('ps', ['-o', 'pid=', '--ppid', String(postmaster)], { encoding: 'utf8' })
-    .stdout.split('\n').map((s) => Number(s.trim())).filter((n) => n > 0);
+  const children = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try { stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8'); } catch { continue; }
+    // "pid (comm) state ppid ...": comm may hold spaces, so split after its ')'
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === postmaster) children.push(Number(entry));
+  }
   return [postmaster, ...children];
 }
 
