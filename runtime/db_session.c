@@ -212,10 +212,13 @@ static rt_db_session_event connection_failed(rt_db_session *s, const char *why)
 
 static void start_attempt(rt_db_session *s)
 {
-    /* The session settings come after the URL so it may not override them. */
+    /* The session settings come after the URL so it may not override them.
+     * Keepalives and tcp_user_timeout let the kernel find a connection
+     * whose packets go nowhere even when no cancel of ours is pending
+     * (a statement without a deadline). */
     const char *keys[] = {"dbname", "options", "application_name", "keepalives", "keepalives_idle",
-                          "keepalives_interval", "keepalives_count", NULL};
-    const char *values[] = {s->url, s->options, g_application_name, "1", "10", "3", "3", NULL};
+                          "keepalives_interval", "keepalives_count", "tcp_user_timeout", NULL};
+    const char *values[] = {s->url, s->options, g_application_name, "1", "10", "3", "3", "10000", NULL};
     s->prepare_failed = false; /* until this attempt's prepares say otherwise */
     s->attempt_started = now();
     s->attempt_deadline = after_ms(s->attempt_started, s->attempt_ms);
