@@ -518,7 +518,10 @@ static void group_done(rt_db_pipeline *p, session *s)
 }
 
 /* The statement of the head transaction still waiting for its result:
- * the one the server is running. */
+ * the one the server is running, or one after it in the same group (the
+ * server sends a group's results only at its Sync): a cancel meant for a
+ * finished member then lands on a later one, which goes again (see
+ * own_cancel_misdirected). */
 static waiter *running(session *s)
 {
     for (waiter *w = s->head; w; w = w->ends_group ? NULL : w->next)
