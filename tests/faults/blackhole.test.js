@@ -45,6 +45,7 @@ test('through a proxy that mutes, then black-holes the database', async (t) => {
     const stopSampling = sampleHealth(wallet.healthClient);
     const read = await timed(wallet.client, 'GetWallet', { user_id: x }, 1000);
     assert.ok(read.err);
+    report(t, `black-hole: GetWallet answered ${grpc.status[read.err.code]} after ${read.ms.toFixed(0)} ms (deadline 1000 ms)`);
     assert.ok(read.ms < 1600, `GetWallet answered after ${read.ms} ms (deadline 1000)`);
     await until(async () => (await healthStatus(wallet.healthClient)) === 'NOT_SERVING', 6000, 'NOT_SERVING');
     // long enough for the sessions to be given up on and attempts to time out

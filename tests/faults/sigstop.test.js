@@ -22,6 +22,7 @@ test('PostgreSQL stopped with SIGSTOP: health answers, calls meet their deadline
     ]);
     assert.ok(read.err && write.err, 'nothing can succeed while the server is stopped');
     assert.equal(write.err.code, grpc.status.DEADLINE_EXCEEDED, write.err.message);
+    report(t, `SIGSTOP: GetWallet answered ${grpc.status[read.err.code]} after ${read.ms.toFixed(0)} ms, CreditWallet ${grpc.status[write.err.code]} after ${write.ms.toFixed(0)} ms (deadline 1000 ms)`);
     assert.ok(read.ms < 1600 && write.ms < 1600, `answered after ${read.ms} / ${write.ms} ms (deadline 1000)`);
     await until(async () => (await healthStatus(wallet.healthClient)) === 'NOT_SERVING', 5000, 'NOT_SERVING');
     await new Promise((resolve) => setTimeout(resolve, 1500)); // 5 s frozen in all
