@@ -4,7 +4,8 @@
 // UNAVAILABLE (which says "not applied, retry" and would double-credit).
 // Black-hole: nothing moves either way; Health answers fast and says
 // NOT_SERVING, calls meet their deadlines, and calls succeed soon after the
-// path heals.
+// path heals. Delay, then every connection cut (WORKERS=4): slow answers,
+// then prompt UNAVAILABLE ones with a few log lines, and OK once let through.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -67,12 +68,21 @@ test('through a proxy that mutes, then black-holes the database', async (t) => {
   }
 });
 
-test('through a proxy that resets every connection: prompt answers, few log lines, then OK', async (t) => {
+test('through a proxy that delays, then cuts every connection: slow OKs, then prompt answers, few log lines, then OK', async (t) => {
   const proxy = new FaultProxy(Number(new URL(DATABASE_URL).port));
   const wallet = await startWallet(viaProxy(await proxy.listen()), { WORKERS: '4' });
   try {
     const x = makeWallet();
     assert.equal((await timed(wallet.client, 'GetWallet', { user_id: x }, 3000)).err, null);
+    proxy.set('delay', 200); // each way: a slow network, not a broken one
+    const [slowRead, slowWrite] = await Promise.all([
+      timed(wallet.client, 'GetWallet', { user_id: x }, 3000),
+      timed(wallet.client, 'CreditWallet', { user_id: x, amount: 2 }, 3000),
+    ]);
+    report(t, `delay 200 ms each way: GetWallet OK in ${slowRead.ms.toFixed(0)} ms, CreditWallet in ${slowWrite.ms.toFixed(0)} ms`);
+    assert.equal(slowRead.err, null, slowRead.err && slowRead.err.message);
+    assert.equal(slowWrite.err, null, slowWrite.err && slowWrite.err.message);
+    assert.ok(slowRead.ms >= 380, `${slowRead.ms} ms: the delay did not apply`);
     proxy.set('drop');
     const answers = [];
     const until2s = Date.now() + 2000;
@@ -80,13 +90,13 @@ test('through a proxy that resets every connection: prompt answers, few log line
       answers.push(await timed(wallet.client, 'GetWallet', { user_id: x }, 1000));
     }
     const slowest = Math.max(...answers.map((r) => r.ms));
-    report(t, `reset: ${answers.length} GetWallet calls while every connection was reset, slowest ${slowest.toFixed(0)} ms`);
+    report(t, `cut: ${answers.length} GetWallet calls while every connection was cut, slowest ${slowest.toFixed(0)} ms`);
     for (const r of answers) assert.ok(r.err && r.err.code === grpc.status.UNAVAILABLE, r.err ? r.err.message : 'OK?');
     assert.ok(slowest < 1500, `a call took ${slowest} ms`);
     proxy.set('pass');
     const healed = Date.now();
     await until(async () => (await timed(wallet.client, 'GetWallet', { user_id: x }, 1000)).err === null, 10000, 'first OK');
-    report(t, `reset: first OK GetWallet ${Date.now() - healed} ms after connections were let through`);
+    report(t, `cut: first OK GetWallet ${Date.now() - healed} ms after connections were let through`);
     const db = wallet.daemon.log().split('\n').filter((l) => /"msg":"database (?!statement|unavailable")/.test(l));
     assert.ok(db.length <= 15, `${db.length} database log lines:\n${db.slice(0, 30).join('\n')}`);
   } finally {

@@ -7,7 +7,8 @@
 //   mute      client -> server flows, server -> client is dropped: the
 //             server does the work, the daemon never hears back
 //   delay     every chunk either way waits delayMs
-//   drop      every connection is reset, new ones too
+//   drop      every connection is cut, new ones too (closed at once; not
+//             resetAndDestroy, which can keep node from exiting)
 'use strict';
 const net = require('node:net');
 
@@ -31,7 +32,7 @@ class FaultProxy {
 
   accept(client) {
     client.on('error', () => {});
-    if (this.mode === 'drop') { client.resetAndDestroy(); return; }
+    if (this.mode === 'drop') { client.destroy(); return; }
     if (this.mode === 'blackhole') { client.pause(); this.waiting.push(client); return; }
     this.connect(client);
   }
@@ -61,7 +62,7 @@ class FaultProxy {
     this.delayMs = delayMs;
     const paused = mode === 'blackhole';
     for (const { client, server } of this.pairs) {
-      if (mode === 'drop') { client.resetAndDestroy(); server.destroy(); continue; }
+      if (mode === 'drop') { client.destroy(); server.destroy(); continue; }
       if (paused) { client.pause(); server.pause(); } else { client.resume(); server.resume(); }
     }
     if (!paused) {
