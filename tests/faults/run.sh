@@ -32,7 +32,8 @@ cd "$here"
 status=0
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(*.test.js)
-node --test --test-concurrency=1 --test-reporter=spec "${files[@]}" || status=$?
+# A bound on the whole run (it takes ~30 s): a hang fails, it never blocks make test.
+timeout 300 node --test --test-concurrency=1 --test-reporter=spec "${files[@]}" || status=$?
 # Daemons built with sanitizers (BIN_DIR=build-sanitize/bin) report into their logs.
 if grep -l -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$LOG_DIR"/*.log 2>/dev/null; then
   grep -h -A30 -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$LOG_DIR"/*.log | head -120
