@@ -179,7 +179,7 @@ GetUserById / GetWallet until the answer has status 0; the clock starts just bef
 |---|---:|---:|---:|---:|
 $(for i in 0 1 2 3 4 5 6 7 8; do read -r got want cr db <<<"$(r "balance.$i")"; echo "| $i | $got | $want | $cr | $db |"; done)
 
-Wallets with a negative balance: $(r negative_balances).
+Wallets with a negative balance: $(r negative_balances). Wallets whose balance is not the sum of their ledger entries: $(r ledger_drift).
 
 ## Commands
 

@@ -266,6 +266,7 @@ for i in "${!rpc_ids[@]}"; do
 done
 put balances_bad "$bad"
 put negative_balances "$(sql -c 'SELECT count(*) FROM "Wallet" WHERE balance < 0')"
+put ledger_drift "$(sql -c 'SELECT count(*) FROM "Wallet" w WHERE w.balance <> (SELECT coalesce(sum(e.amount), 0) FROM "WalletEntry" e WHERE e."walletId" = w.id)')"
 for d in user wallet; do
   put "log_lines.$d" "$(wc -l <"$tmp/logs/$d-service.log")"
   put "log_errors.$d" "$(grep -c -E '"level" *: *"(error|fatal)"' "$tmp/logs/$d-service.log" || true)"

@@ -13,5 +13,8 @@ INSERT INTO "User" ("id", "email", "name")
   SELECT id, 'bench-' || role || '-' || n || '-' || id || '@bench.invalid', 'Bench ' || role FROM seed;
 INSERT INTO "Wallet" ("id", "userId", "balance")
   SELECT gen_random_uuid()::text, id, 1000000000 FROM seed;
+-- Each starting balance opens the wallet's ledger, so balance = sum(entries) holds.
+INSERT INTO "WalletEntry" ("walletId", "kind", "amount", "balanceAfter")
+  SELECT w.id, 1, w.balance, w.balance FROM "Wallet" w JOIN seed ON seed.id = w."userId";
 SELECT role, id FROM seed WHERE role <> 'pgb' ORDER BY role DESC, n;
 COMMIT;

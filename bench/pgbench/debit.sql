@@ -1,5 +1,17 @@
 -- DebitWallet's conditional statement (spec/queries/wallet.sql, as gen/db_statements.c prepares it), amount 1.
 \set amount 1
-UPDATE "Wallet" SET "balance" = "balance" - :amount::integer
- WHERE "userId" = :uid::text AND "balance" >= :amount::integer
+WITH "current" AS (
+  SELECT "id" AS "walletId", "balance" - :amount::integer AS "after"
+    FROM "Wallet"
+   WHERE "userId" = :uid::text
+     AND "balance" >= :amount::integer
+     FOR UPDATE
+), "entry" AS (
+  INSERT INTO "WalletEntry" ("walletId", "kind", "amount", "balanceAfter")
+  SELECT "walletId", 3, -:amount::integer, "after" FROM "current"
+)
+UPDATE "Wallet"
+   SET "balance" = "current"."after"
+  FROM "current"
+ WHERE "Wallet"."id" = "current"."walletId"
 RETURNING "id", "userId", "balance", "createdAt";

@@ -1,7 +1,9 @@
 -- Reads the DDL subset the migrations use (Prisma-style PostgreSQL): CREATE
--- TABLE, CREATE [UNIQUE] INDEX, ALTER TABLE ... ADD CONSTRAINT. Anything else
--- is an error naming file:line: a statement the generator silently skipped
--- would make gen/ disagree with the database.
+-- TABLE, CREATE [UNIQUE] INDEX, ALTER TABLE ... ADD CONSTRAINT. Functions,
+-- triggers and data statements (INSERT ... SELECT filling a new table) shape
+-- no row or parameter, so they are read past, by name. Anything else is an
+-- error naming file:line: a statement the generator silently skipped would
+-- make gen/ disagree with the database.
 local M = {}
 
 -- Tokens: {kind = "word"|"qident"|"string"|"number"|"punct", text, line}.
@@ -39,6 +41,15 @@ local function tokenize(src, file)
       end
       push(c == '"' and "qident" or "string", table.concat(buf), start_line)
       pos = i + 1
+    elseif src:match("^%$[%a_]*%$", pos) then
+      -- $tag$ ... $tag$: a function body, kept whole as one string
+      local tag = src:match("^%$[%a_]*%$", pos)
+      local stop = src:find(tag, pos + #tag, true)
+      if not stop then fail("unterminated " .. tag .. " string") end
+      local body = src:sub(pos + #tag, stop - 1)
+      push("string", body, line)
+      local _, n = body:gsub("\n", "")
+      line, pos = line + n, stop + #tag
     elseif c:match("[%a_]") then
       local word = src:match("^[%w_$]+", pos)
       push("word", word, line); pos = pos + #word
@@ -207,6 +218,11 @@ function Parser:column_def(table_def)
     if self:accept("NOT") then self:expect("NULL"); col.not_null = true
     elseif self:accept("NULL") then col.not_null = false
     elseif self:accept("DEFAULT") then col.default = self:default_expr()
+    elseif self:accept("GENERATED") then
+      -- GENERATED ALWAYS | BY DEFAULT AS IDENTITY: the database numbers the row
+      if not self:accept("ALWAYS") then self:expect("BY"); self:expect("DEFAULT") end
+      self:expect("AS"); self:expect("IDENTITY")
+      col.default, col.not_null = "identity", true
     elseif self:accept("PRIMARY") then
       self:expect("KEY")
       col.not_null = true
@@ -258,6 +274,13 @@ function Parser:create_index(line, unique)
   return idx
 end
 
+-- Reads past the rest of a statement that shapes no table (a function, a
+-- trigger, a data fill) up to its ';'; strings, function bodies included,
+-- are single tokens, so a ';' inside them does not end it.
+function Parser:skip_statement()
+  while not (self:peek().kind == "punct" and self:peek().text == ";") and self:peek().kind ~= "eof" do self:next() end
+end
+
 -- Parses one file's text; returns { tables = {...}, indexes = {...} } in file order.
 function M.parse(src, file, into)
   local result = into or { tables = {}, indexes = {} }
@@ -280,6 +303,8 @@ function M.parse(src, file, into)
           table.insert(result.indexes, p:create_index(line, true))
         elseif p:accept("INDEX") then
           table.insert(result.indexes, p:create_index(line, false))
+        elseif p:is("FUNCTION") or p:is("TRIGGER") or (p:is("OR") and p:is("REPLACE", 1)) then
+          p:skip_statement()
         else
           p:fail("unsupported statement CREATE " .. p:peek().up, start)
         end
@@ -293,6 +318,10 @@ function M.parse(src, file, into)
         end
         local name = p:ident()
         table.insert(t.constraints, p:table_constraint(name))
+      elseif p:accept("INSERT") then
+        p:expect("INTO")
+        find_table(p:qualified_name(), p:peek(-1))
+        p:skip_statement()
       else
         local second = p:peek(1)
         local what = start.kind == "word" and start.up or ("'" .. start.text .. "'")

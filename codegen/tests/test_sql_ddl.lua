@@ -48,6 +48,16 @@ ALTER TABLE "Odd Table"
     h.eq(t.constraints[2].name, "Odd_pkey")
     h.eq(t.constraints[3].on_update, "NO ACTION")
   end },
+  { "functions, triggers and data fills are read past; identity columns default", function()
+    local r = sql_ddl.parse('CREATE TABLE a (n BIGINT GENERATED ALWAYS AS IDENTITY, b TEXT);\n'
+      .. 'CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE \'x;\'; END $$;\n'
+      .. 'CREATE TRIGGER t BEFORE UPDATE ON a FOR EACH ROW EXECUTE FUNCTION f();\n'
+      .. 'INSERT INTO a (b) SELECT \'x\';\nCREATE INDEX i ON a (b);', "m.sql")
+    h.eq(#r.tables, 1); h.eq(#r.indexes, 1)
+    h.eq(r.tables[1].columns[1].default, "identity"); h.eq(r.tables[1].columns[1].not_null, true)
+    h.contains(h.raises(sql_ddl.parse, "INSERT INTO nowhere SELECT 1;", "m.sql"), 'm.sql:1: unknown table "nowhere"')
+    h.contains(h.raises(sql_ddl.parse, "CREATE FUNCTION f() AS $$ never closed", "m.sql"), "unterminated $$ string")
+  end },
   { "unsupported statements name file:line", function()
     h.contains(h.raises(sql_ddl.parse, "\n\nCREATE VIEW v AS SELECT 1;", "m.sql"), "m.sql:3: unsupported statement CREATE VIEW")
     h.contains(h.raises(sql_ddl.parse, "-- x\nDROP TABLE \"User\";", "m.sql"), "m.sql:2: unsupported statement DROP TABLE")
