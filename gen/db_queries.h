@@ -30,19 +30,26 @@ rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected);
 /* CreditWallet (spec/queries/wallet.sql): Adds @amount unless the balance would pass the int32
  * range, and appends the CREDIT entry recording it, in one statement and so in one transaction.
  * The row lock taken first orders concurrent changes of one wallet, and the entry's number with
- * them. No row means either no wallet or an overflow, and nothing changed.
+ * them. The operation row goes in the same statement, so in the same transaction: its code is
+ * decided on the locked row (0, or 11 OUT_OF_RANGE / 5 NOT_FOUND when nothing changes); when
+ * @operation_id exists already, nothing at all is written and no row answers (the caller looks
+ * the operation up).
  *
  * On OK, *out is the Wallet row it answered; NOT_FOUND ("no matching Wallet row") when none. */
-rt_status db_credit_wallet(rt_db *db, rt_arena *arena, int32_t amount, const char *user_id,
-                           db_wallet_row *out);
+rt_status db_credit_wallet(rt_db *db, rt_arena *arena, const char *user_id,
+                           const char *operation_id, const char *request, const char *attempt,
+                           int32_t amount, const char *idempotency_key, db_wallet_row *out);
 
 /* DebitWallet (spec/queries/wallet.sql): Subtracts @amount only while the balance covers it, and
  * appends the DEBIT entry (a negative amount) recording it, in one statement, so concurrent
- * debits can never take the balance below zero; no row means either no wallet or insufficient
- * balance, and nothing changed.
+ * debits can never take the balance below zero. The operation row goes in the same statement, so
+ * in the same transaction: its code is decided on the locked row (0, or 9 FAILED_PRECONDITION /
+ * 5 NOT_FOUND when nothing changes); when @operation_id exists already, nothing at all is
+ * written and no row answers (the caller looks the operation up).
  *
  * On OK, *out is the Wallet row it answered; NOT_FOUND ("no matching Wallet row") when none. */
-rt_status db_debit_wallet(rt_db *db, rt_arena *arena, int32_t amount, const char *user_id,
-                          db_wallet_row *out);
+rt_status db_debit_wallet(rt_db *db, rt_arena *arena, const char *user_id, const char *operation_id,
+                          const char *request, const char *attempt, int32_t amount,
+                          const char *idempotency_key, db_wallet_row *out);
 
 #endif

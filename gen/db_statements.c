@@ -91,23 +91,32 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
     },
     [DB_STMT_WALLET_ENTRY_INSERT] = {
         .name = "wallet_entry_insert",
-        .sql = "INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\") "
-               "VALUES ($1, $2, $3, $4) "
-               "RETURNING \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"createdAt\"",
-        .n_params = 4,
+        .sql = "INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\") "
+               "VALUES ($1, $2, $3, $4, $5, $6) "
+               "RETURNING \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\", \"createdAt\"",
+        .n_params = 6,
         .idempotent = false,
     },
     [DB_STMT_WALLET_ENTRY_GET_BY_SEQ] = {
         .name = "wallet_entry_get_by_seq",
-        .sql = "SELECT \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"createdAt\" "
+        .sql = "SELECT \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\", \"createdAt\" "
                "FROM \"WalletEntry\" "
                "WHERE \"seq\" = $1",
         .n_params = 1,
         .idempotent = true,
     },
+    [DB_STMT_WALLET_ENTRY_GET_BY_OPERATION_ID_AND_KIND] = {
+        .name = "wallet_entry_get_by_operation_id_and_kind",
+        .sql = "SELECT \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\", \"createdAt\" "
+               "FROM \"WalletEntry\" "
+               "WHERE \"operationId\" = $1 "
+               "AND \"kind\" = $2",
+        .n_params = 2,
+        .idempotent = true,
+    },
     [DB_STMT_WALLET_ENTRY_GET_BY_ID] = {
         .name = "wallet_entry_get_by_id",
-        .sql = "SELECT \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"createdAt\" "
+        .sql = "SELECT \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\", \"createdAt\" "
                "FROM \"WalletEntry\" "
                "WHERE \"id\" = $1",
         .n_params = 1,
@@ -115,7 +124,7 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
     },
     [DB_STMT_WALLET_ENTRY_GET_BY_WALLET_ID_AND_SEQ] = {
         .name = "wallet_entry_get_by_wallet_id_and_seq",
-        .sql = "SELECT \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"createdAt\" "
+        .sql = "SELECT \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\", \"createdAt\" "
                "FROM \"WalletEntry\" "
                "WHERE \"walletId\" = $1 "
                "AND \"seq\" = $2",
@@ -126,6 +135,29 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
         .name = "wallet_entry_delete_by_seq",
         .sql = "DELETE FROM \"WalletEntry\" "
                "WHERE \"seq\" = $1",
+        .n_params = 1,
+        .idempotent = false,
+    },
+    [DB_STMT_OPERATION_INSERT] = {
+        .name = "operation_insert",
+        .sql = "INSERT INTO \"Operation\" (\"id\", \"request\", \"attempt\", \"code\") "
+               "VALUES ($1, $2, $3, $4) "
+               "RETURNING \"id\", \"request\", \"attempt\", \"code\", \"createdAt\"",
+        .n_params = 4,
+        .idempotent = false,
+    },
+    [DB_STMT_OPERATION_GET_BY_ID] = {
+        .name = "operation_get_by_id",
+        .sql = "SELECT \"id\", \"request\", \"attempt\", \"code\", \"createdAt\" "
+               "FROM \"Operation\" "
+               "WHERE \"id\" = $1",
+        .n_params = 1,
+        .idempotent = true,
+    },
+    [DB_STMT_OPERATION_DELETE_BY_ID] = {
+        .name = "operation_delete_by_id",
+        .sql = "DELETE FROM \"Operation\" "
+               "WHERE \"id\" = $1",
         .n_params = 1,
         .idempotent = false,
     },
@@ -155,30 +187,36 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
     },
     [DB_STMT_CREDIT_WALLET] = {
         .name = "credit_wallet",
-        .sql = "WITH \"current\" AS ( SELECT \"id\" AS \"walletId\", \"balance\" + $1::integer AS \"after\" "
+        .sql = "WITH \"wallet\" AS ( SELECT \"id\", \"balance\" "
                "FROM \"Wallet\" "
-               "WHERE \"userId\" = $2::text "
-               "AND \"balance\" <= 2147483647 - $1::integer FOR UPDATE ), \"entry\" AS ( INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\") SELECT \"walletId\", 2, $1::integer, \"after\" "
+               "WHERE \"userId\" = $1::text FOR UPDATE ), \"operation\" AS ( INSERT INTO \"Operation\" (\"id\", \"request\", \"attempt\", \"code\") SELECT $2::text, $3::text, $4::text, CASE WHEN \"wallet\".\"id\" IS NULL THEN 5 WHEN \"wallet\".\"balance\" > 2147483647 - $5::integer THEN 11 ELSE 0 END "
+               "FROM (SELECT 1) AS \"one\" LEFT JOIN \"wallet\" ON TRUE ON CONFLICT (\"id\") DO NOTHING "
+               "RETURNING \"code\" ), \"current\" AS ( SELECT \"wallet\".\"id\" AS \"walletId\", \"wallet\".\"balance\" + $5::integer AS \"after\" "
+               "FROM \"wallet\", \"operation\" "
+               "WHERE \"operation\".\"code\" = 0 ), \"entry\" AS ( INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\") SELECT \"walletId\", 2, $5::integer, \"after\", $2::text, $6::text "
                "FROM \"current\" ) UPDATE \"Wallet\" "
                "SET \"balance\" = \"current\".\"after\" "
                "FROM \"current\" "
                "WHERE \"Wallet\".\"id\" = \"current\".\"walletId\" "
                "RETURNING \"id\", \"userId\", \"balance\", \"createdAt\"",
-        .n_params = 2,
+        .n_params = 6,
         .idempotent = false,
     },
     [DB_STMT_DEBIT_WALLET] = {
         .name = "debit_wallet",
-        .sql = "WITH \"current\" AS ( SELECT \"id\" AS \"walletId\", \"balance\" - $1::integer AS \"after\" "
+        .sql = "WITH \"wallet\" AS ( SELECT \"id\", \"balance\" "
                "FROM \"Wallet\" "
-               "WHERE \"userId\" = $2::text "
-               "AND \"balance\" >= $1::integer FOR UPDATE ), \"entry\" AS ( INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\") SELECT \"walletId\", 3, -$1::integer, \"after\" "
+               "WHERE \"userId\" = $1::text FOR UPDATE ), \"operation\" AS ( INSERT INTO \"Operation\" (\"id\", \"request\", \"attempt\", \"code\") SELECT $2::text, $3::text, $4::text, CASE WHEN \"wallet\".\"id\" IS NULL THEN 5 WHEN \"wallet\".\"balance\" < $5::integer THEN 9 ELSE 0 END "
+               "FROM (SELECT 1) AS \"one\" LEFT JOIN \"wallet\" ON TRUE ON CONFLICT (\"id\") DO NOTHING "
+               "RETURNING \"code\" ), \"current\" AS ( SELECT \"wallet\".\"id\" AS \"walletId\", \"wallet\".\"balance\" - $5::integer AS \"after\" "
+               "FROM \"wallet\", \"operation\" "
+               "WHERE \"operation\".\"code\" = 0 ), \"entry\" AS ( INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\") SELECT \"walletId\", 3, -$5::integer, \"after\", $2::text, $6::text "
                "FROM \"current\" ) UPDATE \"Wallet\" "
                "SET \"balance\" = \"current\".\"after\" "
                "FROM \"current\" "
                "WHERE \"Wallet\".\"id\" = \"current\".\"walletId\" "
                "RETURNING \"id\", \"userId\", \"balance\", \"createdAt\"",
-        .n_params = 2,
+        .n_params = 6,
         .idempotent = false,
     },
 };

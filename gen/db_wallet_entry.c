@@ -19,7 +19,9 @@ void db_wallet_entry_decode_row(rt_arena *arena, const PGresult *res, int row,
     out->kind = rt_db_get_int32(res, row, 3);
     out->amount = rt_db_get_int32(res, row, 4);
     out->balance_after = rt_db_get_int32(res, row, 5);
-    out->created_at = rt_db_get_timestamp(arena, res, row, 6);
+    out->operation_id = rt_db_get_text(arena, res, row, 6);
+    out->idempotency_key = rt_db_get_text(arena, res, row, 7);
+    out->created_at = rt_db_get_timestamp(arena, res, row, 8);
 }
 
 /* Runs a statement that answers at most one row and decodes it into *out. */
@@ -38,11 +40,13 @@ static rt_status fetch_row(rt_db *db, rt_arena *arena, int statement, const char
 }
 
 rt_status db_wallet_entry_insert(rt_db *db, rt_arena *arena, const char *wallet_id, int32_t kind,
-                                 int32_t amount, int32_t balance_after, db_wallet_entry_row *out)
+                                 int32_t amount, int32_t balance_after, const char *operation_id,
+                                 const char *idempotency_key, db_wallet_entry_row *out)
 {
     const char *const params[] = {wallet_id, rt_db_param_int32(arena, kind),
                                   rt_db_param_int32(arena, amount),
-                                  rt_db_param_int32(arena, balance_after)};
+                                  rt_db_param_int32(arena, balance_after), operation_id,
+                                  idempotency_key};
     return fetch_row(db, arena, DB_STMT_WALLET_ENTRY_INSERT, params, out);
 }
 
@@ -51,6 +55,14 @@ rt_status db_wallet_entry_get_by_seq(rt_db *db, rt_arena *arena, int64_t seq,
 {
     const char *const params[] = {rt_db_param_int64(arena, seq)};
     return fetch_row(db, arena, DB_STMT_WALLET_ENTRY_GET_BY_SEQ, params, out);
+}
+
+rt_status db_wallet_entry_get_by_operation_id_and_kind(rt_db *db, rt_arena *arena,
+                                                       const char *operation_id, int32_t kind,
+                                                       db_wallet_entry_row *out)
+{
+    const char *const params[] = {operation_id, rt_db_param_int32(arena, kind)};
+    return fetch_row(db, arena, DB_STMT_WALLET_ENTRY_GET_BY_OPERATION_ID_AND_KIND, params, out);
 }
 
 rt_status db_wallet_entry_get_by_id(rt_db *db, rt_arena *arena, const char *id,

@@ -13,13 +13,15 @@
 /* One row of table "WalletEntry", columns in table order. Strings live in the arena of the call
  * that read the row. */
 typedef struct {
-    int64_t seq;            /* "seq" BIGINT NOT NULL */
-    const char *id;         /* "id" TEXT NOT NULL */
-    const char *wallet_id;  /* "walletId" TEXT NOT NULL */
-    int32_t kind;           /* "kind" INTEGER NOT NULL */
-    int32_t amount;         /* "amount" INTEGER NOT NULL */
-    int32_t balance_after;  /* "balanceAfter" INTEGER NOT NULL */
-    const char *created_at; /* "createdAt" TIMESTAMP(3) NOT NULL, as YYYY-MM-DDTHH:MM:SS.mmmZ */
+    int64_t seq;                 /* "seq" BIGINT NOT NULL */
+    const char *id;              /* "id" TEXT NOT NULL */
+    const char *wallet_id;       /* "walletId" TEXT NOT NULL */
+    int32_t kind;                /* "kind" INTEGER NOT NULL */
+    int32_t amount;              /* "amount" INTEGER NOT NULL */
+    int32_t balance_after;       /* "balanceAfter" INTEGER NOT NULL */
+    const char *operation_id;    /* "operationId" TEXT */
+    const char *idempotency_key; /* "idempotencyKey" TEXT */
+    const char *created_at;      /* "createdAt" TIMESTAMP(3) NOT NULL, as YYYY-MM-DDTHH:MM:SS.mmmZ */
 } db_wallet_entry_row;
 
 /* Decodes row `row` of a result whose columns are those of "WalletEntry" in table order (every
@@ -31,11 +33,18 @@ void db_wallet_entry_decode_row(rt_arena *arena, const PGresult *res, int row,
  * as stored in *out. A unique or foreign key violation answers the runtime's mapped status
  * (ALREADY_EXISTS, FAILED_PRECONDITION). */
 rt_status db_wallet_entry_insert(rt_db *db, rt_arena *arena, const char *wallet_id, int32_t kind,
-                                 int32_t amount, int32_t balance_after, db_wallet_entry_row *out);
+                                 int32_t amount, int32_t balance_after, const char *operation_id,
+                                 const char *idempotency_key, db_wallet_entry_row *out);
 
 /* The "WalletEntry" row with the given "seq", or NOT_FOUND ("WalletEntry not found"). */
 rt_status db_wallet_entry_get_by_seq(rt_db *db, rt_arena *arena, int64_t seq,
                                      db_wallet_entry_row *out);
+
+/* The "WalletEntry" row with the given "operationId", "kind", or NOT_FOUND ("WalletEntry not
+ * found"). */
+rt_status db_wallet_entry_get_by_operation_id_and_kind(rt_db *db, rt_arena *arena,
+                                                       const char *operation_id, int32_t kind,
+                                                       db_wallet_entry_row *out);
 
 /* The "WalletEntry" row with the given "id", or NOT_FOUND ("WalletEntry not found"). */
 rt_status db_wallet_entry_get_by_id(rt_db *db, rt_arena *arena, const char *id,

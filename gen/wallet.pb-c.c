@@ -263,7 +263,7 @@ const ProtobufCMessageDescriptor wallet__get_wallet_request__descriptor =
   (ProtobufCMessageInit) wallet__get_wallet_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wallet__update_balance_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor wallet__update_balance_request__field_descriptors[3] =
 {
   {
     "user_id",
@@ -289,15 +289,28 @@ static const ProtobufCFieldDescriptor wallet__update_balance_request__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "idempotency_key",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__UpdateBalanceRequest, idempotency_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wallet__update_balance_request__field_indices_by_name[] = {
   1,   /* field[1] = amount */
+  2,   /* field[2] = idempotency_key */
   0,   /* field[0] = user_id */
 };
 static const ProtobufCIntRange wallet__update_balance_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor wallet__update_balance_request__descriptor =
 {
@@ -307,7 +320,7 @@ const ProtobufCMessageDescriptor wallet__update_balance_request__descriptor =
   "Wallet__UpdateBalanceRequest",
   "wallet",
   sizeof(Wallet__UpdateBalanceRequest),
-  2,
+  3,
   wallet__update_balance_request__field_descriptors,
   wallet__update_balance_request__field_indices_by_name,
   1,  wallet__update_balance_request__number_ranges,
@@ -390,6 +403,42 @@ const ProtobufCMessageDescriptor wallet__wallet_response__descriptor =
   1,  wallet__wallet_response__number_ranges,
   (ProtobufCMessageInit) wallet__wallet_response__init,
   NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue wallet__transaction_kind__enum_values_by_number[6] =
+{
+  { "TRANSACTION_KIND_UNSPECIFIED", "WALLET__TRANSACTION_KIND__TRANSACTION_KIND_UNSPECIFIED", 0 },
+  { "TRANSACTION_KIND_OPENING", "WALLET__TRANSACTION_KIND__TRANSACTION_KIND_OPENING", 1 },
+  { "TRANSACTION_KIND_CREDIT", "WALLET__TRANSACTION_KIND__TRANSACTION_KIND_CREDIT", 2 },
+  { "TRANSACTION_KIND_DEBIT", "WALLET__TRANSACTION_KIND__TRANSACTION_KIND_DEBIT", 3 },
+  { "TRANSACTION_KIND_TRANSFER_IN", "WALLET__TRANSACTION_KIND__TRANSACTION_KIND_TRANSFER_IN", 4 },
+  { "TRANSACTION_KIND_TRANSFER_OUT", "WALLET__TRANSACTION_KIND__TRANSACTION_KIND_TRANSFER_OUT", 5 },
+};
+static const ProtobufCIntRange wallet__transaction_kind__value_ranges[] = {
+{0, 0},{0, 6}
+};
+static const ProtobufCEnumValueIndex wallet__transaction_kind__enum_values_by_name[6] =
+{
+  { "TRANSACTION_KIND_CREDIT", 2 },
+  { "TRANSACTION_KIND_DEBIT", 3 },
+  { "TRANSACTION_KIND_OPENING", 1 },
+  { "TRANSACTION_KIND_TRANSFER_IN", 4 },
+  { "TRANSACTION_KIND_TRANSFER_OUT", 5 },
+  { "TRANSACTION_KIND_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor wallet__transaction_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "wallet.TransactionKind",
+  "TransactionKind",
+  "Wallet__TransactionKind",
+  "wallet",
+  6,
+  wallet__transaction_kind__enum_values_by_number,
+  6,
+  wallet__transaction_kind__enum_values_by_name,
+  1,
+  wallet__transaction_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCMethodDescriptor wallet__wallet_service__method_descriptors[4] =
 {

@@ -24,6 +24,33 @@ typedef struct Wallet__WalletResponse Wallet__WalletResponse;
 
 /* --- enums --- */
 
+/*
+ * Why a ledger entry changed a balance.
+ */
+typedef enum _Wallet__TransactionKind {
+  WALLET__TRANSACTION_KIND__TRANSACTION_KIND_UNSPECIFIED = 0,
+  /*
+   * The balance a wallet had when the ledger began (a database adopted from the old system).
+   */
+  WALLET__TRANSACTION_KIND__TRANSACTION_KIND_OPENING = 1,
+  /*
+   * CreditWallet.
+   */
+  WALLET__TRANSACTION_KIND__TRANSACTION_KIND_CREDIT = 2,
+  /*
+   * DebitWallet.
+   */
+  WALLET__TRANSACTION_KIND__TRANSACTION_KIND_DEBIT = 3,
+  /*
+   * The receiving side of a transfer.
+   */
+  WALLET__TRANSACTION_KIND__TRANSACTION_KIND_TRANSFER_IN = 4,
+  /*
+   * The sending side of a transfer.
+   */
+  WALLET__TRANSACTION_KIND__TRANSACTION_KIND_TRANSFER_OUT = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WALLET__TRANSACTION_KIND)
+} Wallet__TransactionKind;
 
 /* --- messages --- */
 
@@ -73,10 +100,20 @@ struct  Wallet__UpdateBalanceRequest
    * How much to add or subtract, in the smallest currency unit.
    */
   int32_t amount;
+  /*
+   * Makes the change safe to retry: the first request with a key applies,
+   * and every later one with the same key and payload gets its outcome again
+   * (the response, or NOT_FOUND / FAILED_PRECONDITION / OUT_OF_RANGE), byte
+   * for byte, with response metadata `idempotent-replayed: true`; the same
+   * key with another payload is INVALID_ARGUMENT. 1-128 printable ASCII
+   * characters, kept at least IDEMPOTENCY_TTL (24h). Clients on the old
+   * contract send it as metadata `idempotency-key` instead.
+   */
+  char *idempotency_key;
 };
 #define WALLET__UPDATE_BALANCE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wallet__update_balance_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -251,6 +288,7 @@ void wallet__wallet_service__debit_wallet(ProtobufCService *service,
 
 /* --- descriptors --- */
 
+extern const ProtobufCEnumDescriptor    wallet__transaction_kind__descriptor;
 extern const ProtobufCMessageDescriptor wallet__create_wallet_request__descriptor;
 extern const ProtobufCMessageDescriptor wallet__get_wallet_request__descriptor;
 extern const ProtobufCMessageDescriptor wallet__update_balance_request__descriptor;

@@ -28,4 +28,8 @@ void wallet__update_balance_request__validate(const Wallet__UpdateBalanceRequest
 
     if (m->amount < 1)
         rt_violations_add(out, "amount", "must be greater than or equal to 1");
+
+    size_t idempotency_key_len = strlen(m->idempotency_key);
+    if (idempotency_key_len > 128)
+        rt_violations_add(out, "idempotency_key", "must be at most 128 bytes");
 }

@@ -15,8 +15,8 @@ void wallet__create_wallet_request__validate(const Wallet__CreateWalletRequest *
  * field. */
 void wallet__get_wallet_request__validate(const Wallet__GetWalletRequest *m, rt_violations *out);
 
-/* Checks the rules of wallet.UpdateBalanceRequest (user_id: uuid; amount: gte 1) and adds one
- * violation per failing field. */
+/* Checks the rules of wallet.UpdateBalanceRequest (user_id: uuid; amount: gte 1;
+ * idempotency_key: max_len 128) and adds one violation per failing field. */
 void wallet__update_balance_request__validate(const Wallet__UpdateBalanceRequest *m,
                                               rt_violations *out);
 

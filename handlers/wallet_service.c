@@ -1,7 +1,11 @@
 /* Business logic of wallet.WalletService. Balance rules live in the
  * statements of spec/queries/wallet.sql (one conditional UPDATE each), so they
  * hold under any concurrency; these functions only explain their outcome. */
+#include <string.h>
+
+#include "db_operation.h"
 #include "db_queries.h"
+#include "db_wallet_entry.h"
 #include "db_wallet.h"
 #include "user.client.h"
 #include "uuid.h"
@@ -11,21 +15,6 @@
 static rt_status wallet_not_found(rt_arena *arena, const char *user_id)
 {
     return rt_status_of(GRPC_STATUS_NOT_FOUND, rt_arena_printf(arena, "wallet of user %s not found", user_id));
-}
-
-/* A conditional UPDATE that matched no row changed nothing; a wallet that
- * exists means the condition refused it (the `refused` status), none means
- * NOT_FOUND. */
-static rt_status explain_refusal(rt_call *call, const char *user_id, rt_status refused)
-{
-    rt_arena *arena = rt_call_arena(call);
-    db_wallet_row wallet;
-    rt_status status = db_wallet_get_by_user_id(rt_call_db(call), arena, user_id, &wallet);
-    if (rt_ok(status))
-        return refused;
-    if (status.code == GRPC_STATUS_NOT_FOUND)
-        return wallet_not_found(arena, user_id);
-    return status;
 }
 
 rt_status wallet_service__create_wallet(rt_call *call, const Wallet__CreateWalletRequest *request,
@@ -71,37 +60,97 @@ rt_status wallet_service__get_wallet(rt_call *call, const Wallet__GetWalletReque
     return RT_OK;
 }
 
-/* Credit and debit differ only in their statement and in what a refusal means. */
-typedef rt_status (*balance_update_fn)(rt_db *db, rt_arena *arena, int32_t amount,
-                                       const char *user_id, db_wallet_row *out);
+/* Credit and debit differ only in their statement, the kind of entry it
+ * appends and what its refusal means. */
+typedef rt_status (*balance_update_fn)(rt_db *db, rt_arena *arena, const char *user_id, const char *operation_id,
+                                       const char *request, const char *attempt, int32_t amount,
+                                       const char *idempotency_key, db_wallet_row *out);
+typedef struct {
+    balance_update_fn update;
+    int32_t entry_kind; /* wallet.TransactionKind of its ledger entry */
+    rt_status refused;  /* its statement's condition said no */
+} balance_change;
 
+static rt_status refusal(rt_arena *arena, const balance_change *change, const char *user_id, int32_t code)
+{
+    return code == GRPC_STATUS_NOT_FOUND ? wallet_not_found(arena, user_id) : change->refused;
+}
+
+/* The statement changed nothing, and its operation row says why: written
+ * by this attempt, it holds the refusal decided on the locked row; written
+ * earlier, the key was used before, and that request's outcome is the
+ * answer again (the wallet as the entry it appended left it), unless the
+ * payload differs. */
+static rt_status settle(rt_call *call, const char *operation_id, const char *attempt, const char *request,
+                        const char *user_id, const balance_change *change, Wallet__WalletResponse *response)
+{
+    rt_db *db = rt_call_db(call);
+    rt_arena *arena = rt_call_arena(call);
+    db_operation_row op;
+    rt_status status = db_operation_get_by_id(db, arena, operation_id, &op);
+    if (status.code == GRPC_STATUS_NOT_FOUND) /* expired between the two statements */
+        return rt_status_of(GRPC_STATUS_ABORTED, "the idempotency key expired meanwhile; retry");
+    if (!rt_ok(status))
+        return status;
+    if (strcmp(op.attempt, attempt) == 0)
+        return refusal(arena, change, user_id, op.code);
+    if (strcmp(op.request, request) != 0)
+        return rt_call_invalid_field(call, "idempotency_key", "was used before with a different request");
+    rt_call_set_replayed(call);
+    if (op.code != GRPC_STATUS_OK)
+        return refusal(arena, change, user_id, op.code);
+    db_wallet_entry_row entry;
+    status = db_wallet_entry_get_by_operation_id_and_kind(db, arena, op.id, change->entry_kind, &entry);
+    db_wallet_row wallet;
+    if (rt_ok(status))
+        status = db_wallet_get_by_id(db, arena, entry.wallet_id, &wallet);
+    if (status.code == GRPC_STATUS_NOT_FOUND) /* the user and its history were deleted since */
+        return wallet_not_found(arena, user_id);
+    if (!rt_ok(status))
+        return status;
+    wallet.balance = entry.balance_after;
+    wallet__wallet_response__from_db_wallet_row(response, &wallet);
+    return RT_OK;
+}
+
+/* Every change is an operation: under the caller's idempotency key, or an
+ * id made here when there is none (its request text is then never compared). */
 static rt_status change_balance(rt_call *call, const Wallet__UpdateBalanceRequest *request,
-                                Wallet__WalletResponse *response, balance_update_fn update,
-                                rt_status refused)
+                                Wallet__WalletResponse *response, const balance_change *change)
 {
     rt_arena *arena = rt_call_arena(call);
     const char *user_id = rt_uuid_lower(arena, request->user_id);
+    char attempt[RT_UUID_STRLEN + 1];
+    rt_uuid_v4(attempt);
+    const char *key = request->idempotency_key[0] ? request->idempotency_key : NULL;
+    const char *operation_id = key ? key : attempt;
+    const char *fingerprint = key ? rt_call_fingerprint(call, &request->base) : "";
     db_wallet_row wallet;
-    rt_status status = update(rt_call_db(call), arena, request->amount, user_id, &wallet);
+    rt_status status = change->update(rt_call_db(call), arena, user_id, operation_id, fingerprint, attempt,
+                                      request->amount, key, &wallet);
     if (status.code == GRPC_STATUS_NOT_FOUND)
-        return explain_refusal(call, user_id, refused);
+        return settle(call, operation_id, attempt, fingerprint, user_id, change, response);
     if (!rt_ok(status))
         return status;
     wallet__wallet_response__from_db_wallet_row(response, &wallet);
     return RT_OK;
 }
 
+static const balance_change CREDIT = {
+    db_credit_wallet, WALLET__TRANSACTION_KIND__TRANSACTION_KIND_CREDIT,
+    {GRPC_STATUS_OUT_OF_RANGE, "credit would take the balance past 2147483647"}};
+static const balance_change DEBIT = {
+    db_debit_wallet, WALLET__TRANSACTION_KIND__TRANSACTION_KIND_DEBIT,
+    {GRPC_STATUS_FAILED_PRECONDITION, "insufficient balance"}};
+
 rt_status wallet_service__credit_wallet(rt_call *call, const Wallet__UpdateBalanceRequest *request,
                                         Wallet__WalletResponse *response)
 {
-    return change_balance(call, request, response, db_credit_wallet,
-                          rt_status_of(GRPC_STATUS_OUT_OF_RANGE,
-                                       "credit would take the balance past 2147483647"));
+    return change_balance(call, request, response, &CREDIT);
 }
 
 rt_status wallet_service__debit_wallet(rt_call *call, const Wallet__UpdateBalanceRequest *request,
                                        Wallet__WalletResponse *response)
 {
-    return change_balance(call, request, response, db_debit_wallet,
-                          rt_status_of(GRPC_STATUS_FAILED_PRECONDITION, "insufficient balance"));
+    return change_balance(call, request, response, &DEBIT);
 }

@@ -14,10 +14,39 @@ CREATE TABLE "WalletEntry" (
     "kind" INTEGER NOT NULL,
     "amount" INTEGER NOT NULL,
     "balanceAfter" INTEGER NOT NULL,
+    "operationId" TEXT,
+    "idempotencyKey" TEXT,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "WalletEntry_pkey" PRIMARY KEY ("seq")
 );
+
+-- Every write records its operation (Operation below) in its own
+-- transaction: the id is the client's idempotency key, or one the daemon
+-- makes. Its row says how the write ended, so a retry with the key replays
+-- that outcome, and a daemon that lost its connection around COMMIT learns
+-- the truth by looking the id up. "request" is the method and the request's
+-- canonical bytes (key left out), so a key sent again with another payload
+-- is refused; "attempt" tells the request that wrote the row from later
+-- ones. "code" is the gRPC status the write answered (0 OK, or a business
+-- refusal). Rows older than IDEMPOTENCY_TTL are swept.
+
+-- CreateTable
+CREATE TABLE "Operation" (
+    "id" TEXT NOT NULL,
+    "request" TEXT NOT NULL,
+    "attempt" TEXT NOT NULL,
+    "code" INTEGER NOT NULL,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "Operation_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateIndex: the sweep of expired operations, oldest first
+CREATE INDEX "Operation_createdAt_idx" ON "Operation"("createdAt");
+
+-- CreateIndex: the entry an operation wrote, of each kind (a transfer writes two)
+CREATE UNIQUE INDEX "WalletEntry_operationId_kind_key" ON "WalletEntry"("operationId", "kind");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "WalletEntry_id_key" ON "WalletEntry"("id");

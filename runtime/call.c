@@ -9,6 +9,7 @@
 
 #include "codec.h"
 #include "deadline.h"
+#include "idempotency.h"
 #include "log.h"
 #include "metrics.h"
 #include "status_details.h"
@@ -186,6 +187,25 @@ static rt_status bad_request(rt_call *c, const rt_violations *v)
     return rt_status_of(GRPC_STATUS_INVALID_ARGUMENT, message);
 }
 
+void rt_call_set_replayed(rt_call *c)
+{
+    c->replayed = true;
+    c->reply_md[1].key = grpc_slice_from_static_string("idempotent-replayed");
+    c->reply_md[1].value = grpc_slice_from_static_string("true");
+}
+
+const char *rt_call_fingerprint(rt_call *c, const ProtobufCMessage *request)
+{
+    return rt_idempotency_fingerprint(c->arena, c->method->name, request);
+}
+
+rt_status rt_call_invalid_field(rt_call *c, const char *field, const char *description)
+{
+    rt_violations v = {0};
+    rt_violations_add(&v, field, description);
+    return bad_request(c, &v);
+}
+
 /* The steps before and including the handler; *response is set on OK. */
 static rt_status run(rt_call *c, ProtobufCMessage **response)
 {
@@ -200,12 +220,12 @@ static rt_status run(rt_call *c, ProtobufCMessage **response)
         return rt_status_of(GRPC_STATUS_INVALID_ARGUMENT,
                             rt_arena_printf(c->arena, "request is not a valid %s",
                                             m->request_type->short_name));
-    if (m->validate) {
-        rt_violations v = {0};
+    rt_violations v = {0};
+    rt_idempotency_resolve(c->arena, &c->request_md, request, &v);
+    if (m->validate)
         m->validate(request, &v);
-        if (v.count)
-            return bad_request(c, &v);
-    }
+    if (v.count)
+        return bad_request(c, &v);
     rt_db_set_deadline(c->worker->db, c->deadline);
     rt_status status = m->invoke(c, request, response);
     rt_db_set_deadline(c->worker->db, gpr_inf_future(GPR_CLOCK_MONOTONIC));
@@ -240,8 +260,8 @@ bool rt_call_serve(rt_call *c, rt_worker *worker)
         st.message = generic_message(st.code);
     c->status = st;
 
-    c->reply_md.key = grpc_slice_from_static_string("x-request-id");
-    c->reply_md.value = grpc_slice_from_static_string(c->request_id);
+    c->reply_md[0].key = grpc_slice_from_static_string("x-request-id");
+    c->reply_md[0].value = grpc_slice_from_static_string(c->request_id);
     if (rt_ok(st))
         c->reply = rt_codec_encode(response);
     if (st.message)
@@ -251,8 +271,8 @@ bool rt_call_serve(rt_call *c, rt_worker *worker)
     size_t n = 0;
     memset(ops, 0, sizeof ops);
     ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[n].data.send_initial_metadata.count = 1;
-    ops[n++].data.send_initial_metadata.metadata = &c->reply_md;
+    ops[n].data.send_initial_metadata.count = c->replayed ? 2 : 1;
+    ops[n++].data.send_initial_metadata.metadata = c->reply_md;
     if (c->reply) {
         ops[n].op = GRPC_OP_SEND_MESSAGE;
         ops[n++].data.send_message.send_message = c->reply;

@@ -50,8 +50,10 @@ struct rt_call {
     gpr_timespec started;
     rt_status status;
 
-    /* The final batch; must stay valid until it completes. */
-    grpc_metadata reply_md;
+    /* The final batch; must stay valid until it completes. x-request-id,
+     * then idempotent-replayed when the handler replayed a stored outcome. */
+    grpc_metadata reply_md[2];
+    bool replayed;
     grpc_byte_buffer *reply;
     grpc_slice status_details;
     /* grpc-status-details-bin (google.rpc.Status) when there is one. */
