@@ -13,9 +13,10 @@ return {
     local credit = list[1]
     h.eq(credit.name, "CreditWallet"); h.eq(credit.kind, "one"); h.eq(credit.table, "Wallet")
     h.contains(credit.doc, "Adds @amount unless")
-    h.eq(#credit.params, 2)
-    h.eq(credit.params[1].name, "amount"); h.eq(credit.params[1].sql_type, "integer")
-    h.eq(credit.params[2].name, "user_id"); h.eq(credit.params[2].sql_type, "text")
+    local names = {}
+    for i, p in ipairs(credit.params) do names[i] = p.name .. "::" .. p.sql_type end
+    h.eq(table.concat(names, ","), "user_id::text,operation_id::text,request::text,attempt::text,amount::integer,"
+      .. "idempotency_key::text")
     local debit = queries.expand_star(list[2], WALLET_COLUMNS)
     h.eq(debit:match("^WITH"), "WITH") -- the ledger entry's CTE leads; the UPDATE decides the row
     h.eq(debit:match('RETURNING .*$'), 'RETURNING "id", "userId", "balance", "createdAt"')
