@@ -19,7 +19,7 @@ return {
       .. "idempotency_key::text")
     local debit = queries.expand_star(list[2], WALLET_COLUMNS)
     h.eq(debit:match("^WITH"), "WITH") -- the ledger entry's CTE leads; the UPDATE decides the row
-    h.eq(debit:match('RETURNING .*$'), 'RETURNING "id", "userId", "balance", "createdAt"')
+    h.eq(debit:match('RETURNING [^)]*$'), 'RETURNING "id", "userId", "balance", "createdAt"')
   end },
   { "params numbered by first appearance, reused, not inside strings", function()
     local src = "-- name: Find :one\n-- doc line\nSELECT * FROM \"T\"\n WHERE b = @b::bigint AND a = @a::text\n"
