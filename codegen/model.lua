@@ -24,7 +24,17 @@ local CAST_KINDS = {
   bigint = "int64", int8 = "int64", timestamp = "timestamp",
 }
 local C_TYPES = { text = "const char *", timestamp = "const char *", int32 = "int32_t", int64 = "int64_t" }
-M.C_TYPES = C_TYPES
+-- A nullable column's C type: strings are NULL when absent already; integers
+-- become pointers into the arena, NULL when absent.
+local NULLABLE_C_TYPES = { text = "const char *", timestamp = "const char *", int32 = "const int32_t *",
+                           int64 = "const int64_t *" }
+-- An array parameter's element pointer (its count is a size_t next to it).
+local ARRAY_C_TYPES = { text = "const char *const *", timestamp = "const char *const *", int32 = "const int32_t *",
+                        int64 = "const int64_t *" }
+
+local function supported(kinds)
+  return table.concat(util.sorted_keys(kinds), ", ")
+end
 
 -- Proto scalar types the generator can validate, map or carry.
 local PROTO_C_TYPES = { string = "char *", int32 = "int32_t", int64 = "int64_t", uint32 = "uint32_t",
@@ -107,40 +117,43 @@ end
 local function build_tables(schema)
   local tables, by_name = {}, {}
   for _, t in ipairs(schema.tables) do
-    if by_name[t.name] then fail("%s:%d: table \"%s\" created twice", t.file, t.line, t.name) end
     local table_model = { name = t.name, snake = util.snake(t.name), columns = {}, column_by_name = {},
-                          uniques = {}, foreign_keys = {}, file = t.file }
+                          uniques = {}, foreign_keys = {}, checks = {}, file = t.file }
     for _, c in ipairs(t.columns) do
       local kind = COLUMN_KINDS[c.type.name]
-      local where = ("%s:%d: column \"%s\".\"%s\""):format(t.file, c.line, t.name, c.name)
-      if not kind or c.type.array then fail("%s: type %s is not supported by codegen/", where, c.type.text) end
-      if kind == "timestamp" and c.type.with_time_zone then fail("%s: TIMESTAMP WITH TIME ZONE is not supported", where) end
-      if not c.not_null and (kind == "int32" or kind == "int64") then
-        fail("%s: nullable integer columns are not supported (add NOT NULL)", where)
+      local where = ("%s:%d: column \"%s\".\"%s\""):format(c.file, c.line, t.name, c.name)
+      if not kind or c.type.array then
+        fail("%s: type %s is not supported by codegen/ (supported: %s)", where, c.type.text, supported(COLUMN_KINDS))
       end
-      local col = { name = c.name, snake = util.snake(c.name), kind = kind, c_type = C_TYPES[kind],
+      if kind == "timestamp" and c.type.with_time_zone then fail("%s: TIMESTAMP WITH TIME ZONE is not supported", where) end
+      local col = { name = c.name, snake = util.snake(c.name), kind = kind,
+                    c_type = (c.not_null and C_TYPES or NULLABLE_C_TYPES)[kind], param_c_type = C_TYPES[kind],
                     sql_type = c.type.text, not_null = c.not_null, default = c.default }
       table.insert(table_model.columns, col)
       table_model.column_by_name[c.name] = col
     end
-    local function cols(list, line)
+    -- The columns named in list; at is the file:line that named them.
+    local function cols(list, at)
       local out = {}
       for _, name in ipairs(list) do
         local col = table_model.column_by_name[name]
-        if not col then fail("%s:%d: table \"%s\" has no column \"%s\"", t.file, line or t.line, t.name, name) end
+        if not col then fail("%s: table \"%s\" has no column \"%s\"", at or (t.file .. ":" .. t.line), t.name, name) end
         out[#out + 1] = col
       end
       return out
     end
     table_model.cols = cols
     for _, k in ipairs(t.constraints) do
+      local at = k.file .. ":" .. k.line
       if k.kind == "primary_key" then
-        if table_model.primary_key then fail("%s:%d: table \"%s\" has two primary keys", t.file, k.line, t.name) end
-        table_model.primary_key = cols(k.columns, k.line)
+        if table_model.primary_key then fail("%s: table \"%s\" has two primary keys", at, t.name) end
+        table_model.primary_key = cols(k.columns, at)
       elseif k.kind == "unique" then
-        table.insert(table_model.uniques, cols(k.columns, k.line))
+        table.insert(table_model.uniques, cols(k.columns, at))
+      elseif k.kind == "check" then
+        table.insert(table_model.checks, { name = k.name, expr = k.expr })
       else
-        table.insert(table_model.foreign_keys, { name = k.name, columns = cols(k.columns, k.line),
+        table.insert(table_model.foreign_keys, { name = k.name, columns = cols(k.columns, at),
           ref_table = k.ref_table, ref_columns = k.ref_columns, on_delete = k.on_delete, on_update = k.on_update })
       end
     end
@@ -148,9 +161,12 @@ local function build_tables(schema)
     by_name[t.name] = table_model
   end
   for _, idx in ipairs(schema.indexes) do
+    local at = idx.file .. ":" .. idx.line
     local t = by_name[idx.table]
-    if not t then fail("%s:%d: index \"%s\" on unknown table \"%s\"", idx.file or "?", idx.line, idx.name, idx.table) end
-    if idx.unique then table.insert(t.uniques, t.cols(idx.columns, idx.line)) end
+    if not t then fail("%s: index \"%s\" on unknown table \"%s\"", at, idx.name or "", idx.table) end
+    local columns = t.cols(idx.columns, at)
+    -- A partial unique index holds for some rows only: no get_by_ key.
+    if idx.unique and not idx.predicate then table.insert(t.uniques, columns) end
   end
   for _, t in ipairs(tables) do
     for _, fk in ipairs(t.foreign_keys) do
@@ -171,9 +187,11 @@ local function build_tables(schema)
     end
     if t.primary_key then add_key(t.primary_key) end
     for _, u in ipairs(t.uniques) do add_key(u) end
+    -- Insert takes the columns that need a value; defaulted and nullable ones
+    -- are left to the database (a new nullable column changes no call site).
     t.insert_columns = {}
     for _, c in ipairs(t.columns) do
-      if not c.default then table.insert(t.insert_columns, c) end
+      if c.not_null and not c.default then table.insert(t.insert_columns, c) end
     end
   end
   return tables, by_name
@@ -226,16 +244,20 @@ local function build_queries(parsed, tables_by_name)
     local where = ("%s:%d: query %s"):format(q.file, q.line, q.name)
     local t = q.table and tables_by_name[q.table]
     if not t then fail("%s: cannot tell which known table it works on (found %s)", where, tostring(q.table)) end
-    if q.kind == "one" and not q.star then
-      fail("%s: a :one query must answer whole %s rows (end with RETURNING * or use SELECT *)", where, t.name)
+    if (q.kind == "one" or q.kind == "many") and not q.star then
+      fail("%s: a :%s query must answer whole %s rows (end with RETURNING * or use SELECT *)", where, q.kind, t.name)
     end
     local names = {}
     for i, c in ipairs(t.columns) do names[i] = c.name end
     local params = {}
     for _, p in ipairs(q.params) do
       local kind = CAST_KINDS[p.sql_type]
-      if not kind then fail("%s: parameter @%s has unsupported type %s", where, p.name, p.sql_type) end
-      params[#params + 1] = { name = p.name, snake = p.name, kind = kind, c_type = C_TYPES[kind] }
+      if not kind then
+        fail("%s: parameter @%s has unsupported type %s (supported: %s, each also as an array with [])", where,
+          p.name, p.sql_type, supported(CAST_KINDS))
+      end
+      params[#params + 1] = { name = p.name, snake = p.name, kind = kind, array = p.array,
+                              c_type = (p.array and ARRAY_C_TYPES or C_TYPES)[kind] }
     end
     local sql = queries_parser.expand_star(q, names)
     list[#list + 1] = { name = util.snake(q.name), query_name = q.name, kind = q.kind, doc = q.doc, sql = sql,

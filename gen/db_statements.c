@@ -91,10 +91,10 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
     },
     [DB_STMT_WALLET_ENTRY_INSERT] = {
         .name = "wallet_entry_insert",
-        .sql = "INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\") "
-               "VALUES ($1, $2, $3, $4, $5, $6) "
+        .sql = "INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\") "
+               "VALUES ($1, $2, $3, $4) "
                "RETURNING \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\", \"createdAt\"",
-        .n_params = 6,
+        .n_params = 4,
         .idempotent = false,
     },
     [DB_STMT_WALLET_ENTRY_GET_BY_SEQ] = {

@@ -40,13 +40,11 @@ static rt_status fetch_row(rt_db *db, rt_arena *arena, int statement, const char
 }
 
 rt_status db_wallet_entry_insert(rt_db *db, rt_arena *arena, const char *wallet_id, int32_t kind,
-                                 int32_t amount, int32_t balance_after, const char *operation_id,
-                                 const char *idempotency_key, db_wallet_entry_row *out)
+                                 int32_t amount, int32_t balance_after, db_wallet_entry_row *out)
 {
     const char *const params[] = {wallet_id, rt_db_param_int32(arena, kind),
                                   rt_db_param_int32(arena, amount),
-                                  rt_db_param_int32(arena, balance_after), operation_id,
-                                  idempotency_key};
+                                  rt_db_param_int32(arena, balance_after)};
     return fetch_row(db, arena, DB_STMT_WALLET_ENTRY_INSERT, params, out);
 }
 

@@ -29,12 +29,11 @@ typedef struct {
 void db_wallet_entry_decode_row(rt_arena *arena, const PGresult *res, int row,
                                 db_wallet_entry_row *out);
 
-/* Inserts a "WalletEntry" row ("seq", "id" and "createdAt" from their defaults) and returns it
- * as stored in *out. A unique or foreign key violation answers the runtime's mapped status
- * (ALREADY_EXISTS, FAILED_PRECONDITION). */
+/* Inserts a "WalletEntry" row ("seq", "id" and "createdAt" from their defaults; "operationId"
+ * and "idempotencyKey" NULL) and returns it as stored in *out. A unique or foreign key violation
+ * answers the runtime's mapped status (ALREADY_EXISTS, FAILED_PRECONDITION). */
 rt_status db_wallet_entry_insert(rt_db *db, rt_arena *arena, const char *wallet_id, int32_t kind,
-                                 int32_t amount, int32_t balance_after, const char *operation_id,
-                                 const char *idempotency_key, db_wallet_entry_row *out);
+                                 int32_t amount, int32_t balance_after, db_wallet_entry_row *out);
 
 /* The "WalletEntry" row with the given "seq", or NOT_FOUND ("WalletEntry not found"). */
 rt_status db_wallet_entry_get_by_seq(rt_db *db, rt_arena *arena, int64_t seq,

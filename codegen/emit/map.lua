@@ -30,6 +30,9 @@ function M.emit(file, model)
       if field.type_label == "string" then
         -- protobuf-c's string fields are char *; nothing writes through them.
         value = col.not_null and "(char *)" .. value or ("%s ? (char *)%s : (char *)\"\""):format(value, value)
+      elseif not col.not_null then
+        -- A NULL integer reads as proto3's default, 0.
+        value = ("%s ? *%s : 0"):format(value, value)
       end
       body[#body + 1] = ("    m->%s = %s;\n"):format(field.name, value)
     end

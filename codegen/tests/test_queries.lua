@@ -34,7 +34,7 @@ return {
   { "errors: SQL without a name line, missing cast, bad kind", function()
     h.contains(h.raises(queries.parse, "-- header\n\nSELECT 1;\n", "q.sql"), "q.sql:3: SQL outside a query")
     h.contains(h.raises(queries.parse, "-- name: X :one\nSELECT * FROM t WHERE a = @a;\n", "q.sql"), "@a needs a ::type cast")
-    h.contains(h.raises(queries.parse, "-- name: X :many\nSELECT 1;\n", "q.sql"), "q.sql:1: query X: unsupported kind :many")
+    h.contains(h.raises(queries.parse, "-- name: X :few\nSELECT 1;\n", "q.sql"), "q.sql:1: query X: unsupported kind :few")
     h.contains(h.raises(queries.parse, "-- name: X\nSELECT 1;\n", "q.sql"), "malformed name line")
   end },
 }
