@@ -12,7 +12,7 @@ OPT       ?= -O2 -g
 CFLAGS    += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(OPT) -DRT_VERSION='"$(VERSION)"'
 CPPFLAGS  += -Igen -Iruntime -I/usr/include/postgresql
 LDLIBS    += $(shell pkg-config --libs grpc libprotobuf-c 2>/dev/null || echo -lgrpc -lgpr -lprotobuf-c) \
-             -lpq -lmicrohttpd -lpthread
+             -lpq -lcrypto -lmicrohttpd -lpthread
 BUILD     ?= build
 BIN       ?= bin
 DAEMONS   := user-service wallet-service
@@ -25,7 +25,9 @@ GEN_OBJ     := $(GEN_SRC:%.c=$(BUILD)/%.o)
 RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-DAEMON_OBJ  := $(foreach d,$(subst -,_,$(DAEMONS)),$(BUILD)/gen/$(d).main.o $(BUILD)/handlers/$(d).o)
+# A daemon's handlers: handlers/<service>.c and any handlers/<service>_*.c beside it.
+handler_obj  = $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard handlers/$(1).c handlers/$(1)_*.c)))
+DAEMON_OBJ  := $(foreach d,$(subst -,_,$(DAEMONS)),$(BUILD)/gen/$(d).main.o $(call handler_obj,$(d)))
 
 .PHONY: all deps regen run migrate test test-codegen test-build-deps test-unit test-sanitize \
         test-integration check-gen bench clean
@@ -46,9 +48,9 @@ $(BUILD)/libgen.a: $(GEN_OBJ)
 $(BUILD)/libruntime.a: $(RUNTIME_OBJ)
 	@$(AR) rcs $@ $^
 
-# $(BIN)/user-service <- gen/user_service.main.c + handlers/user_service.c + the libraries.
+# $(BIN)/user-service <- gen/user_service.main.c + handlers/user_service*.c + the libraries.
 define daemon_rule
-$(BIN)/$(1): $(BUILD)/gen/$(subst -,_,$(1)).main.o $(BUILD)/handlers/$(subst -,_,$(1)).o \
+$(BIN)/$(1): $(BUILD)/gen/$(subst -,_,$(1)).main.o $(call handler_obj,$(subst -,_,$(1))) \
           $(BUILD)/libgen.a $(BUILD)/libruntime.a
 	@mkdir -p $$(@D)
 	@echo "  LINK  $$@"

@@ -41,7 +41,10 @@ local PROTO_C_TYPES = { string = "char *", int32 = "int32_t", int64 = "int64_t",
   uint64 = "uint64_t", bool = "protobuf_c_boolean", double = "double", float = "float", bytes = "ProtobufCBinaryData" }
 
 -- Which proto field type may mirror which column kind.
-local MAPPABLE = { string = { text = true, timestamp = true }, int32 = { int32 = true }, int64 = { int64 = true } }
+-- An enum field maps to an INTEGER column holding its number (proto3 enums
+-- are open: a number the contract does not name yet still reads back).
+local MAPPABLE = { string = { text = true, timestamp = true }, int32 = { int32 = true }, int64 = { int64 = true },
+                  enum = { int32 = true } }
 
 local STRING_RULES = { "required", "min_len", "max_len", "utf8", "email", "uuid" }
 local INT32_RULES = { "gte", "lte" }

@@ -14,7 +14,8 @@ void db_operation_decode_row(rt_arena *arena, const PGresult *res, int row, db_o
     out->request = rt_db_get_text(arena, res, row, 1);
     out->attempt = rt_db_get_text(arena, res, row, 2);
     out->code = rt_db_get_int32(res, row, 3);
-    out->created_at = rt_db_get_timestamp(arena, res, row, 4);
+    out->detail = rt_db_get_text(arena, res, row, 4);
+    out->created_at = rt_db_get_timestamp(arena, res, row, 5);
 }
 
 /* Runs a statement that answers at most one row and decodes it into *out. */

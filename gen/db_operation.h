@@ -17,6 +17,7 @@ typedef struct {
     const char *request;    /* "request" TEXT NOT NULL */
     const char *attempt;    /* "attempt" TEXT NOT NULL */
     int32_t code;           /* "code" INTEGER NOT NULL */
+    const char *detail;     /* "detail" TEXT */
     const char *created_at; /* "createdAt" TIMESTAMP(3) NOT NULL, as YYYY-MM-DDTHH:MM:SS.mmmZ */
 } db_operation_row;
 
@@ -24,9 +25,9 @@ typedef struct {
  * statement of this table and the :one queries on it answer that shape). */
 void db_operation_decode_row(rt_arena *arena, const PGresult *res, int row, db_operation_row *out);
 
-/* Inserts a "Operation" row ("createdAt" from its default) and returns it as stored in *out. A
- * unique or foreign key violation answers the runtime's mapped status (ALREADY_EXISTS,
- * FAILED_PRECONDITION). */
+/* Inserts a "Operation" row ("createdAt" from its default; "detail" NULL) and returns it as
+ * stored in *out. A unique or foreign key violation answers the runtime's mapped status
+ * (ALREADY_EXISTS, FAILED_PRECONDITION). */
 rt_status db_operation_insert(rt_db *db, rt_arena *arena, const char *id, const char *request,
                               const char *attempt, int32_t code, db_operation_row *out);
 

@@ -39,6 +39,42 @@ static rt_status fetch_wallet_row(rt_db *db, rt_arena *arena, int statement,
     return found ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, not_found);
 }
 
+/* Runs a query that answers any number of "Wallet" rows and decodes them all into the arena. */
+static rt_status fetch_wallet_rows(rt_db *db, rt_arena *arena, int statement,
+                                   const char *const *params, db_wallet_row **rows, size_t *n_rows)
+{
+    PGresult *res = NULL;
+    rt_status status = rt_db_exec(db, &db_statements[statement], params, &res);
+    if (!rt_ok(status))
+        return status;
+    int n = PQntuples(res);
+    *rows = n > 0 ? rt_arena_alloc(arena, (size_t)n * sizeof **rows) : NULL;
+    for (int i = 0; i < n; i++)
+        db_wallet_decode_row(arena, res, i, &(*rows)[i]);
+    *n_rows = (size_t)n;
+    PQclear(res);
+    return RT_OK;
+}
+
+/* Runs a query that answers any number of "WalletEntry" rows and decodes them all into the
+ * arena. */
+static rt_status fetch_wallet_entry_rows(rt_db *db, rt_arena *arena, int statement,
+                                         const char *const *params, db_wallet_entry_row **rows,
+                                         size_t *n_rows)
+{
+    PGresult *res = NULL;
+    rt_status status = rt_db_exec(db, &db_statements[statement], params, &res);
+    if (!rt_ok(status))
+        return status;
+    int n = PQntuples(res);
+    *rows = n > 0 ? rt_arena_alloc(arena, (size_t)n * sizeof **rows) : NULL;
+    for (int i = 0; i < n; i++)
+        db_wallet_entry_decode_row(arena, res, i, &(*rows)[i]);
+    *n_rows = (size_t)n;
+    PQclear(res);
+    return RT_OK;
+}
+
 rt_status db_insert_pending_user(rt_db *db, rt_arena *arena, const char *id, const char *email,
                                  const char *name, db_user_row *out)
 {
@@ -75,4 +111,22 @@ rt_status db_debit_wallet(rt_db *db, rt_arena *arena, const char *user_id, const
     const char *const params[] = {user_id, operation_id, request, attempt,
                                   rt_db_param_int32(arena, amount), idempotency_key};
     return fetch_wallet_row(db, arena, DB_STMT_DEBIT_WALLET, params, out, "no matching Wallet row");
+}
+
+rt_status db_transfer_funds(rt_db *db, rt_arena *arena, const char *from_user_id,
+                            const char *to_user_id, const char *operation_id, const char *request,
+                            const char *attempt, int32_t amount, const char *transfer_id,
+                            const char *idempotency_key, db_wallet_row **rows, size_t *n_rows)
+{
+    const char *const params[] = {from_user_id, to_user_id, operation_id, request, attempt,
+                                  rt_db_param_int32(arena, amount), transfer_id, idempotency_key};
+    return fetch_wallet_rows(db, arena, DB_STMT_TRANSFER_FUNDS, params, rows, n_rows);
+}
+
+rt_status db_list_transactions(rt_db *db, rt_arena *arena, const char *user_id, int64_t before_seq,
+                               int32_t limit, db_wallet_entry_row **rows, size_t *n_rows)
+{
+    const char *const params[] = {user_id, rt_db_param_int64(arena, before_seq),
+                                  rt_db_param_int32(arena, limit)};
+    return fetch_wallet_entry_rows(db, arena, DB_STMT_LIST_TRANSACTIONS, params, rows, n_rows);
 }

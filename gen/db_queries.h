@@ -4,12 +4,14 @@
 #ifndef GEN_DB_QUERIES_H
 #define GEN_DB_QUERIES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arena.h"
 #include "db.h"
 #include "db_user.h"
 #include "db_wallet.h"
+#include "db_wallet_entry.h"
 #include "status.h"
 
 /* InsertPendingUser (spec/queries/user.sql): Inserts the user together with its pending marker,
@@ -51,5 +53,30 @@ rt_status db_credit_wallet(rt_db *db, rt_arena *arena, const char *user_id,
 rt_status db_debit_wallet(rt_db *db, rt_arena *arena, const char *user_id, const char *operation_id,
                           const char *request, const char *attempt, int32_t amount,
                           const char *idempotency_key, db_wallet_row *out);
+
+/* TransferFunds (spec/queries/wallet.sql): Moves @amount from the wallet of @from_user_id to
+ * that of @to_user_id in one statement: both rows are locked in the order of their ids, so
+ * transfers A->B and B->A running at once queue instead of deadlocking. The operation row
+ * records the outcome decided on the locked rows: 0, 5 NOT_FOUND (its detail names the side
+ * without a wallet), 9 FAILED_PRECONDITION (the sender lacks funds) or 11 OUT_OF_RANGE (the
+ * receiver would overflow); only on 0 are the TRANSFER_OUT and TRANSFER_IN entries, sharing
+ * @transfer_id, appended and the balances changed. Answers the two changed wallets; no rows when
+ * nothing changed (a refusal, or @operation_id existed already).
+ *
+ * On OK, rows[0..*n_rows) are the Wallet rows it answered, in its order, in the arena (*rows is
+ * NULL when there are none). */
+rt_status db_transfer_funds(rt_db *db, rt_arena *arena, const char *from_user_id,
+                            const char *to_user_id, const char *operation_id, const char *request,
+                            const char *attempt, int32_t amount, const char *transfer_id,
+                            const char *idempotency_key, db_wallet_row **rows, size_t *n_rows);
+
+/* ListTransactions (spec/queries/wallet.sql): One page of the history of @user_id's wallet,
+ * newest first: the entries numbered below @before_seq (keyset paging on the index of (walletId,
+ * seq), never OFFSET, so entries appended meanwhile shift nothing), at most @limit.
+ *
+ * On OK, rows[0..*n_rows) are the WalletEntry rows it answered, in its order, in the arena
+ * (*rows is NULL when there are none). */
+rt_status db_list_transactions(rt_db *db, rt_arena *arena, const char *user_id, int64_t before_seq,
+                               int32_t limit, db_wallet_entry_row **rows, size_t *n_rows);
 
 #endif

@@ -93,13 +93,13 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
         .name = "wallet_entry_insert",
         .sql = "INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\") "
                "VALUES ($1, $2, $3, $4) "
-               "RETURNING \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\", \"createdAt\"",
+               "RETURNING \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"transferId\", \"operationId\", \"idempotencyKey\", \"createdAt\"",
         .n_params = 4,
         .idempotent = false,
     },
     [DB_STMT_WALLET_ENTRY_GET_BY_SEQ] = {
         .name = "wallet_entry_get_by_seq",
-        .sql = "SELECT \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\", \"createdAt\" "
+        .sql = "SELECT \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"transferId\", \"operationId\", \"idempotencyKey\", \"createdAt\" "
                "FROM \"WalletEntry\" "
                "WHERE \"seq\" = $1",
         .n_params = 1,
@@ -107,7 +107,7 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
     },
     [DB_STMT_WALLET_ENTRY_GET_BY_OPERATION_ID_AND_KIND] = {
         .name = "wallet_entry_get_by_operation_id_and_kind",
-        .sql = "SELECT \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\", \"createdAt\" "
+        .sql = "SELECT \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"transferId\", \"operationId\", \"idempotencyKey\", \"createdAt\" "
                "FROM \"WalletEntry\" "
                "WHERE \"operationId\" = $1 "
                "AND \"kind\" = $2",
@@ -116,7 +116,7 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
     },
     [DB_STMT_WALLET_ENTRY_GET_BY_ID] = {
         .name = "wallet_entry_get_by_id",
-        .sql = "SELECT \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\", \"createdAt\" "
+        .sql = "SELECT \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"transferId\", \"operationId\", \"idempotencyKey\", \"createdAt\" "
                "FROM \"WalletEntry\" "
                "WHERE \"id\" = $1",
         .n_params = 1,
@@ -124,7 +124,7 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
     },
     [DB_STMT_WALLET_ENTRY_GET_BY_WALLET_ID_AND_SEQ] = {
         .name = "wallet_entry_get_by_wallet_id_and_seq",
-        .sql = "SELECT \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\", \"createdAt\" "
+        .sql = "SELECT \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"transferId\", \"operationId\", \"idempotencyKey\", \"createdAt\" "
                "FROM \"WalletEntry\" "
                "WHERE \"walletId\" = $1 "
                "AND \"seq\" = $2",
@@ -142,13 +142,13 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
         .name = "operation_insert",
         .sql = "INSERT INTO \"Operation\" (\"id\", \"request\", \"attempt\", \"code\") "
                "VALUES ($1, $2, $3, $4) "
-               "RETURNING \"id\", \"request\", \"attempt\", \"code\", \"createdAt\"",
+               "RETURNING \"id\", \"request\", \"attempt\", \"code\", \"detail\", \"createdAt\"",
         .n_params = 4,
         .idempotent = false,
     },
     [DB_STMT_OPERATION_GET_BY_ID] = {
         .name = "operation_get_by_id",
-        .sql = "SELECT \"id\", \"request\", \"attempt\", \"code\", \"createdAt\" "
+        .sql = "SELECT \"id\", \"request\", \"attempt\", \"code\", \"detail\", \"createdAt\" "
                "FROM \"Operation\" "
                "WHERE \"id\" = $1",
         .n_params = 1,
@@ -218,5 +218,36 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "RETURNING \"id\", \"userId\", \"balance\", \"createdAt\"",
         .n_params = 6,
         .idempotent = false,
+    },
+    [DB_STMT_TRANSFER_FUNDS] = {
+        .name = "transfer_funds",
+        .sql = "WITH \"locked\" AS ( SELECT \"id\", \"userId\", \"balance\" "
+               "FROM \"Wallet\" "
+               "WHERE \"userId\" IN ($1::text, $2::text) ORDER BY \"id\" FOR UPDATE ), \"sides\" AS ( SELECT \"from\".\"id\" AS \"fromId\", \"from\".\"balance\" AS \"fromBalance\", \"to\".\"id\" AS \"toId\", \"to\".\"balance\" AS \"toBalance\" "
+               "FROM (SELECT 1) AS \"one\" LEFT JOIN \"locked\" AS \"from\" ON \"from\".\"userId\" = $1::text LEFT JOIN \"locked\" AS \"to\" ON \"to\".\"userId\" = $2::text ), \"operation\" AS ( INSERT INTO \"Operation\" (\"id\", \"request\", \"attempt\", \"code\", \"detail\") SELECT $3::text, $4::text, $5::text, CASE WHEN \"fromId\" IS NULL OR \"toId\" IS NULL THEN 5 WHEN \"fromBalance\" < $6::integer THEN 9 WHEN \"toBalance\" > 2147483647 - $6::integer THEN 11 ELSE 0 END, CASE WHEN \"fromId\" IS NULL THEN 'from_user_id' WHEN \"toId\" IS NULL THEN 'to_user_id' END "
+               "FROM \"sides\" ON CONFLICT (\"id\") DO NOTHING "
+               "RETURNING \"code\" ), \"moves\" AS ( SELECT \"fromId\" AS \"walletId\", 5 AS \"kind\", -$6::integer AS \"amount\", \"fromBalance\" - $6::integer AS \"after\" "
+               "FROM \"sides\", \"operation\" "
+               "WHERE \"operation\".\"code\" = 0 UNION ALL SELECT \"toId\", 4, $6::integer, \"toBalance\" + $6::integer "
+               "FROM \"sides\", \"operation\" "
+               "WHERE \"operation\".\"code\" = 0 ), \"entries\" AS ( INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"transferId\", \"operationId\", \"idempotencyKey\") SELECT \"walletId\", \"kind\", \"amount\", \"after\", $7::text, $3::text, $8::text "
+               "FROM \"moves\" ) UPDATE \"Wallet\" "
+               "SET \"balance\" = \"moves\".\"after\" "
+               "FROM \"moves\" "
+               "WHERE \"Wallet\".\"id\" = \"moves\".\"walletId\" "
+               "RETURNING \"id\", \"userId\", \"balance\", \"createdAt\"",
+        .n_params = 8,
+        .idempotent = false,
+    },
+    [DB_STMT_LIST_TRANSACTIONS] = {
+        .name = "list_transactions",
+        .sql = "SELECT \"seq\", \"id\", \"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"transferId\", \"operationId\", \"idempotencyKey\", \"createdAt\" "
+               "FROM \"WalletEntry\" "
+               "WHERE \"walletId\" = (SELECT \"id\" "
+               "FROM \"Wallet\" "
+               "WHERE \"userId\" = $1::text) "
+               "AND \"seq\" < $2::bigint ORDER BY \"seq\" DESC LIMIT $3::integer",
+        .n_params = 3,
+        .idempotent = true,
     },
 };

@@ -19,9 +19,10 @@ void db_wallet_entry_decode_row(rt_arena *arena, const PGresult *res, int row,
     out->kind = rt_db_get_int32(res, row, 3);
     out->amount = rt_db_get_int32(res, row, 4);
     out->balance_after = rt_db_get_int32(res, row, 5);
-    out->operation_id = rt_db_get_text(arena, res, row, 6);
-    out->idempotency_key = rt_db_get_text(arena, res, row, 7);
-    out->created_at = rt_db_get_timestamp(arena, res, row, 8);
+    out->transfer_id = rt_db_get_text(arena, res, row, 6);
+    out->operation_id = rt_db_get_text(arena, res, row, 7);
+    out->idempotency_key = rt_db_get_text(arena, res, row, 8);
+    out->created_at = rt_db_get_timestamp(arena, res, row, 9);
 }
 
 /* Runs a statement that answers at most one row and decodes it into *out. */

@@ -19,6 +19,7 @@ typedef struct {
     int32_t kind;                /* "kind" INTEGER NOT NULL */
     int32_t amount;              /* "amount" INTEGER NOT NULL */
     int32_t balance_after;       /* "balanceAfter" INTEGER NOT NULL */
+    const char *transfer_id;     /* "transferId" TEXT */
     const char *operation_id;    /* "operationId" TEXT */
     const char *idempotency_key; /* "idempotencyKey" TEXT */
     const char *created_at;      /* "createdAt" TIMESTAMP(3) NOT NULL, as YYYY-MM-DDTHH:MM:SS.mmmZ */
@@ -29,9 +30,9 @@ typedef struct {
 void db_wallet_entry_decode_row(rt_arena *arena, const PGresult *res, int row,
                                 db_wallet_entry_row *out);
 
-/* Inserts a "WalletEntry" row ("seq", "id" and "createdAt" from their defaults; "operationId"
- * and "idempotencyKey" NULL) and returns it as stored in *out. A unique or foreign key violation
- * answers the runtime's mapped status (ALREADY_EXISTS, FAILED_PRECONDITION). */
+/* Inserts a "WalletEntry" row ("seq", "id" and "createdAt" from their defaults; "transferId",
+ * "operationId" and "idempotencyKey" NULL) and returns it as stored in *out. A unique or foreign
+ * key violation answers the runtime's mapped status (ALREADY_EXISTS, FAILED_PRECONDITION). */
 rt_status db_wallet_entry_insert(rt_db *db, rt_arena *arena, const char *wallet_id, int32_t kind,
                                  int32_t amount, int32_t balance_after, db_wallet_entry_row *out);
 

@@ -11,3 +11,16 @@ void wallet__wallet_response__from_db_wallet_row(Wallet__WalletResponse *m,
     m->balance = row->balance;
     m->created_at = (char *)row->created_at;
 }
+
+void wallet__transaction__from_db_wallet_entry_row(Wallet__Transaction *m,
+                                                   const db_wallet_entry_row *row)
+{
+    m->id = (char *)row->id;
+    m->wallet_id = (char *)row->wallet_id;
+    m->kind = row->kind;
+    m->amount = row->amount;
+    m->balance_after = row->balance_after;
+    m->transfer_id = row->transfer_id ? (char *)row->transfer_id : (char *)"";
+    m->idempotency_key = row->idempotency_key ? (char *)row->idempotency_key : (char *)"";
+    m->created_at = (char *)row->created_at;
+}

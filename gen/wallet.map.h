@@ -5,11 +5,17 @@
 #define GEN_WALLET_MAP_H
 
 #include "db_wallet.h"
+#include "db_wallet_entry.h"
 #include "wallet.pb-c.h"
 
 /* Fills wallet.WalletResponse from a "Wallet" row. Strings are shared, not copied: both live in
  * the call arena. */
 void wallet__wallet_response__from_db_wallet_row(Wallet__WalletResponse *m,
                                                  const db_wallet_row *row);
+
+/* Fills wallet.Transaction from a "WalletEntry" row. Strings are shared, not copied: both live
+ * in the call arena. */
+void wallet__transaction__from_db_wallet_entry_row(Wallet__Transaction *m,
+                                                   const db_wallet_entry_row *row);
 
 #endif

@@ -1,21 +1,15 @@
-/* Business logic of wallet.WalletService. Balance rules live in the
- * statements of spec/queries/wallet.sql (one conditional UPDATE each), so they
- * hold under any concurrency; these functions only explain their outcome. */
-#include <string.h>
-
-#include "db_operation.h"
+/* Business logic of wallet.WalletService: wallets and their balance changes
+ * (transfers and history sit beside it in wallet_service_*.c). Balance rules
+ * live in the statements of spec/queries/wallet.sql (each one statement, so
+ * they hold under any concurrency); these functions only explain their
+ * outcome. */
 #include "db_queries.h"
 #include "db_wallet_entry.h"
 #include "db_wallet.h"
 #include "user.client.h"
-#include "uuid.h"
 #include "wallet.map.h"
 #include "wallet.service.h"
-
-static rt_status wallet_not_found(rt_arena *arena, const char *user_id)
-{
-    return rt_status_of(GRPC_STATUS_NOT_FOUND, rt_arena_printf(arena, "wallet of user %s not found", user_id));
-}
+#include "wallet_service_operations.h"
 
 rt_status wallet_service__create_wallet(rt_call *call, const Wallet__CreateWalletRequest *request,
                                         Wallet__WalletResponse *response)
@@ -71,36 +65,24 @@ typedef struct {
     rt_status refused;  /* its statement's condition said no */
 } balance_change;
 
-static rt_status refusal(rt_arena *arena, const balance_change *change, const char *user_id, int32_t code)
-{
-    return code == GRPC_STATUS_NOT_FOUND ? wallet_not_found(arena, user_id) : change->refused;
-}
-
-/* The statement changed nothing, and its operation row says why: written
- * by this attempt, it holds the refusal decided on the locked row; written
- * earlier, the key was used before, and that request's outcome is the
- * answer again (the wallet as the entry it appended left it), unless the
- * payload differs. */
-static rt_status settle(rt_call *call, const char *operation_id, const char *attempt, const char *request,
-                        const char *user_id, const balance_change *change, Wallet__WalletResponse *response)
+/* The statement changed nothing: its operation row holds the answer, a
+ * refusal decided on the locked row, or an earlier request's outcome (the
+ * wallet as the entry it appended left it). */
+static rt_status settle(rt_call *call, const wallet_operation *op, const char *user_id,
+                        const balance_change *change, Wallet__WalletResponse *response)
 {
     rt_db *db = rt_call_db(call);
     rt_arena *arena = rt_call_arena(call);
-    db_operation_row op;
-    rt_status status = db_operation_get_by_id(db, arena, operation_id, &op);
-    if (status.code == GRPC_STATUS_NOT_FOUND) /* expired between the two statements */
-        return rt_status_of(GRPC_STATUS_ABORTED, "the idempotency key expired meanwhile; retry");
+    db_operation_row row;
+    rt_status status = wallet_operation_outcome(call, op, &row);
     if (!rt_ok(status))
         return status;
-    if (strcmp(op.attempt, attempt) == 0)
-        return refusal(arena, change, user_id, op.code);
-    if (strcmp(op.request, request) != 0)
-        return rt_call_invalid_field(call, "idempotency_key", "was used before with a different request");
-    rt_call_set_replayed(call);
-    if (op.code != GRPC_STATUS_OK)
-        return refusal(arena, change, user_id, op.code);
+    if (row.code == GRPC_STATUS_NOT_FOUND)
+        return wallet_not_found(arena, user_id);
+    if (row.code != GRPC_STATUS_OK)
+        return change->refused;
     db_wallet_entry_row entry;
-    status = db_wallet_entry_get_by_operation_id_and_kind(db, arena, op.id, change->entry_kind, &entry);
+    status = db_wallet_entry_get_by_operation_id_and_kind(db, arena, row.id, change->entry_kind, &entry);
     db_wallet_row wallet;
     if (rt_ok(status))
         status = db_wallet_get_by_id(db, arena, entry.wallet_id, &wallet);
@@ -113,23 +95,18 @@ static rt_status settle(rt_call *call, const char *operation_id, const char *att
     return RT_OK;
 }
 
-/* Every change is an operation: under the caller's idempotency key, or an
- * id made here when there is none (its request text is then never compared). */
 static rt_status change_balance(rt_call *call, const Wallet__UpdateBalanceRequest *request,
                                 Wallet__WalletResponse *response, const balance_change *change)
 {
     rt_arena *arena = rt_call_arena(call);
     const char *user_id = rt_uuid_lower(arena, request->user_id);
-    char attempt[RT_UUID_STRLEN + 1];
-    rt_uuid_v4(attempt);
-    const char *key = request->idempotency_key[0] ? request->idempotency_key : NULL;
-    const char *operation_id = key ? key : attempt;
-    const char *fingerprint = key ? rt_call_fingerprint(call, &request->base) : "";
+    wallet_operation op;
+    wallet_operation_begin(call, request->idempotency_key, &request->base, &op);
     db_wallet_row wallet;
-    rt_status status = change->update(rt_call_db(call), arena, user_id, operation_id, fingerprint, attempt,
-                                      request->amount, key, &wallet);
+    rt_status status = change->update(rt_call_db(call), arena, user_id, op.id, op.request, op.attempt,
+                                      request->amount, op.key, &wallet);
     if (status.code == GRPC_STATUS_NOT_FOUND)
-        return settle(call, operation_id, attempt, fingerprint, user_id, change, response);
+        return settle(call, &op, user_id, change, response);
     if (!rt_ok(status))
         return status;
     wallet__wallet_response__from_db_wallet_row(response, &wallet);

@@ -14,11 +14,13 @@ CREATE TABLE "WalletEntry" (
     "kind" INTEGER NOT NULL,
     "amount" INTEGER NOT NULL,
     "balanceAfter" INTEGER NOT NULL,
+    "transferId" TEXT,
     "operationId" TEXT,
     "idempotencyKey" TEXT,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
-    CONSTRAINT "WalletEntry_pkey" PRIMARY KEY ("seq")
+    CONSTRAINT "WalletEntry_pkey" PRIMARY KEY ("seq"),
+    CONSTRAINT "WalletEntry_kind_check" CHECK ("kind" BETWEEN 1 AND 5)
 );
 
 -- Every write records its operation (Operation below) in its own
@@ -29,7 +31,8 @@ CREATE TABLE "WalletEntry" (
 -- canonical bytes (key left out), so a key sent again with another payload
 -- is refused; "attempt" tells the request that wrote the row from later
 -- ones. "code" is the gRPC status the write answered (0 OK, or a business
--- refusal). Rows older than IDEMPOTENCY_TTL are swept.
+-- refusal) and "detail" what the refusal named (a transfer's missing side).
+-- Rows older than IDEMPOTENCY_TTL are swept.
 
 -- CreateTable
 CREATE TABLE "Operation" (
@@ -37,6 +40,7 @@ CREATE TABLE "Operation" (
     "request" TEXT NOT NULL,
     "attempt" TEXT NOT NULL,
     "code" INTEGER NOT NULL,
+    "detail" TEXT,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "Operation_pkey" PRIMARY KEY ("id")
@@ -45,7 +49,8 @@ CREATE TABLE "Operation" (
 -- CreateIndex: the sweep of expired operations, oldest first
 CREATE INDEX "Operation_createdAt_idx" ON "Operation"("createdAt");
 
--- CreateIndex: the entry an operation wrote, of each kind (a transfer writes two)
+-- CreateIndex: the entry an operation wrote, of each kind (a transfer writes
+-- two, sharing its "transferId")
 CREATE UNIQUE INDEX "WalletEntry_operationId_kind_key" ON "WalletEntry"("operationId", "kind");
 
 -- CreateIndex

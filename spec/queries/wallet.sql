@@ -71,3 +71,64 @@ UPDATE "Wallet"
   FROM "current"
  WHERE "Wallet"."id" = "current"."walletId"
 RETURNING *;
+
+-- name: TransferFunds :many
+-- Moves @amount from the wallet of @from_user_id to that of @to_user_id in one
+-- statement: both rows are locked in the order of their ids, so transfers
+-- A->B and B->A running at once queue instead of deadlocking. The operation
+-- row records the outcome decided on the locked rows: 0, 5 NOT_FOUND (its
+-- detail names the side without a wallet), 9 FAILED_PRECONDITION (the
+-- sender lacks funds) or 11 OUT_OF_RANGE (the receiver would overflow); only
+-- on 0 are the TRANSFER_OUT and TRANSFER_IN entries, sharing @transfer_id,
+-- appended and the balances changed. Answers the two changed wallets; no
+-- rows when nothing changed (a refusal, or @operation_id existed already).
+WITH "locked" AS (
+  SELECT "id", "userId", "balance" FROM "Wallet"
+   WHERE "userId" IN (@from_user_id::text, @to_user_id::text)
+   ORDER BY "id"
+     FOR UPDATE
+), "sides" AS (
+  SELECT "from"."id" AS "fromId", "from"."balance" AS "fromBalance",
+         "to"."id" AS "toId", "to"."balance" AS "toBalance"
+    FROM (SELECT 1) AS "one"
+    LEFT JOIN "locked" AS "from" ON "from"."userId" = @from_user_id::text
+    LEFT JOIN "locked" AS "to" ON "to"."userId" = @to_user_id::text
+), "operation" AS (
+  INSERT INTO "Operation" ("id", "request", "attempt", "code", "detail")
+  SELECT @operation_id::text, @request::text, @attempt::text,
+         CASE WHEN "fromId" IS NULL OR "toId" IS NULL THEN 5
+              WHEN "fromBalance" < @amount::integer THEN 9
+              WHEN "toBalance" > 2147483647 - @amount::integer THEN 11
+              ELSE 0 END,
+         CASE WHEN "fromId" IS NULL THEN 'from_user_id' WHEN "toId" IS NULL THEN 'to_user_id' END
+    FROM "sides"
+  ON CONFLICT ("id") DO NOTHING
+  RETURNING "code"
+), "moves" AS (
+  SELECT "fromId" AS "walletId", 5 AS "kind", -@amount::integer AS "amount",
+         "fromBalance" - @amount::integer AS "after"
+    FROM "sides", "operation" WHERE "operation"."code" = 0
+  UNION ALL
+  SELECT "toId", 4, @amount::integer, "toBalance" + @amount::integer
+    FROM "sides", "operation" WHERE "operation"."code" = 0
+), "entries" AS (
+  INSERT INTO "WalletEntry" ("walletId", "kind", "amount", "balanceAfter", "transferId", "operationId",
+                             "idempotencyKey")
+  SELECT "walletId", "kind", "amount", "after", @transfer_id::text, @operation_id::text, @idempotency_key::text
+    FROM "moves"
+)
+UPDATE "Wallet"
+   SET "balance" = "moves"."after"
+  FROM "moves"
+ WHERE "Wallet"."id" = "moves"."walletId"
+RETURNING *;
+
+-- name: ListTransactions :many
+-- One page of the history of @user_id's wallet, newest first: the entries
+-- numbered below @before_seq (keyset paging on the index of (walletId, seq),
+-- never OFFSET, so entries appended meanwhile shift nothing), at most @limit.
+SELECT * FROM "WalletEntry"
+ WHERE "walletId" = (SELECT "id" FROM "Wallet" WHERE "userId" = @user_id::text)
+   AND "seq" < @before_seq::bigint
+ ORDER BY "seq" DESC
+ LIMIT @limit::integer;
