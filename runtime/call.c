@@ -196,7 +196,17 @@ static rt_status run(rt_call *c, ProtobufCMessage **response)
     if (rt_deadline_passed(c->deadline))
         return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded");
     ProtobufCMessage *request;
-    if (!rt_codec_decode(c->arena, c->payload, m->request_type, &request))
+    const char *nul_field;
+    bool decoded = rt_codec_decode(c->arena, c->payload, m->request_type, &request, &nul_field);
+    if (c->payload) /* decoded: a waiting call keeps only its message */
+        grpc_byte_buffer_destroy(c->payload);
+    c->payload = NULL;
+    if (!decoded && nul_field) {
+        rt_violations v = {0};
+        rt_violations_add(&v, nul_field, "must not contain a NUL character");
+        return bad_request(c, &v);
+    }
+    if (!decoded)
         return rt_status_of(GRPC_STATUS_INVALID_ARGUMENT,
                             rt_arena_printf(c->arena, "request is not a valid %s",
                                             m->request_type->short_name));

@@ -138,7 +138,7 @@ static rt_status unary(rt_call *parent, const char *service_name, const char *me
         status = rt_status_of(GRPC_STATUS_INTERNAL, "internal error");
     } else {
         status = status_of(parent, service_name, &a);
-        if (rt_ok(status) && !rt_codec_decode(parent->arena, a.response, response_type, response)) {
+        if (rt_ok(status) && !rt_codec_decode(parent->arena, a.response, response_type, response, NULL)) {
             rt_log(RT_LOG_ERROR, "peer %s answered %s with an invalid message", service_name,
                    method_path);
             status = rt_status_of(GRPC_STATUS_INTERNAL, "internal error");

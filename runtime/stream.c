@@ -61,7 +61,7 @@ rt_stream_read rt_stream_recv(rt_stream *s, const ProtobufCMessageDescriptor *ty
         return RT_STREAM_BROKEN;
     if (!payload)
         return RT_STREAM_END;
-    bool ok = rt_codec_decode(s->arena, payload, type, out);
+    bool ok = rt_codec_decode(s->arena, payload, type, out, NULL);
     grpc_byte_buffer_destroy(payload);
     return ok ? RT_STREAM_MESSAGE : RT_STREAM_BROKEN;
 }
