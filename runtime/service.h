@@ -24,6 +24,10 @@ rt_arena *rt_call_arena(rt_call *call);
 rt_db *rt_call_db(rt_call *call);
 /* The x-request-id of the call (received or generated); never NULL. */
 const char *rt_call_request_id(rt_call *call);
+/* Statements the handler runs from now on are no longer bound by the
+ * caller's deadline but by budget_ms from now: for work that must happen
+ * whatever became of the caller (a compensation), yet never unbounded. */
+void rt_call_detach_deadline(rt_call *call, int budget_ms);
 
 typedef rt_status (*rt_invoke_fn)(rt_call *call, const ProtobufCMessage *request,
                                   ProtobufCMessage **response);
