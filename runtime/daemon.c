@@ -58,6 +58,11 @@ static void consume_signal(int sfd, const char **name)
         *name = info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
+/* How often the heap's free pages go back to the system (malloc_trim):
+ * glibc keeps what a burst of calls freed, fragmented between live blocks,
+ * so RSS would stay at the burst's peak. */
+#define RT_TRIM_INTERVAL_MS 2000
+
 /* How long handlers get to return once their calls were cancelled. */
 #define RT_CANCEL_GRACE_MS 1000
 
@@ -171,7 +176,8 @@ static int serve(const rt_service *service, const rt_config *config, int sfd)
                         "serving %s (%s, %zu database sessions)",
                         service->self.service_name, RT_VERSION, n_dbs);
             bool ignored;
-            readable(sfd, -1, sfd, &ignored);
+            while (!readable(sfd, RT_TRIM_INTERVAL_MS, sfd, &ignored))
+                malloc_trim(0);
             if (!drain(server, sfd, config->drain_seconds))
                 _exit(1); /* handlers still hold the server: nothing can be freed */
             code = 0;
