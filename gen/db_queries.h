@@ -21,10 +21,12 @@
 rt_status db_insert_pending_user(rt_db *db, rt_arena *arena, const char *id, const char *email,
                                  const char *name, db_user_row *out);
 
-/* DeleteAbandonedUsers (spec/queries/user.sql): Markers older than any CreateUser can take (peer
- * calls are bounded to seconds) are removed; of their users, those without a wallet are deleted:
- * their creation never finished. Users that got their wallet are kept, so a finished CreateUser
- * needs no statement of its own to clear its marker.
+/* DeleteAbandonedUsers (spec/queries/user.sql): One batch of the sweep, bounded so it never
+ * holds the writer session for long: up to 500 markers older than any CreateUser can take (peer
+ * calls are bounded to seconds) are removed, skipping any a concurrent sweep holds; of their
+ * users, those without a wallet are deleted: their creation never finished. Users that got their
+ * wallet are kept, so a finished CreateUser needs no statement of its own to clear its marker.
+ * The rows it changed are the markers removed: none means the sweep is done.
  *
  * On OK, *affected is the number of rows it changed. */
 rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected);

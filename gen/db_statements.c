@@ -172,16 +172,18 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
     },
     [DB_STMT_DELETE_ABANDONED_USERS] = {
         .name = "delete_abandoned_users",
-        .sql = "WITH \"stale\" AS ( DELETE "
+        .sql = "WITH \"batch\" AS ( SELECT \"userId\" "
                "FROM \"PendingUser\" "
-               "WHERE \"createdAt\" < LOCALTIMESTAMP - INTERVAL '5 minutes' "
-               "RETURNING \"userId\" ) DELETE "
+               "WHERE \"createdAt\" < LOCALTIMESTAMP - INTERVAL '5 minutes' LIMIT 500 FOR UPDATE SKIP LOCKED ), \"abandoned\" AS ( DELETE "
                "FROM \"User\" AS \"u\" "
                "WHERE \"u\".\"id\" IN (SELECT \"userId\" "
-               "FROM \"stale\") "
+               "FROM \"batch\") "
                "AND NOT EXISTS (SELECT 1 "
                "FROM \"Wallet\" AS \"w\" "
-               "WHERE \"w\".\"userId\" = \"u\".\"id\")",
+               "WHERE \"w\".\"userId\" = \"u\".\"id\") ) DELETE "
+               "FROM \"PendingUser\" AS \"p\" "
+               "WHERE \"p\".\"userId\" IN (SELECT \"userId\" "
+               "FROM \"batch\")",
         .n_params = 0,
         .idempotent = false,
     },

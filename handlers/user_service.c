@@ -1,9 +1,8 @@
 /* Business logic of user.UserService. Transport, decoding and validation
  * happen before these run (gen/user.service.c); they only decide. */
-#include <stdatomic.h>
 #include <stdint.h>
-#include <time.h>
 
+#include "background.h"
 #include "db_queries.h"
 #include "db_user.h"
 #include "log.h"
@@ -12,26 +11,27 @@
 #include "uuid.h"
 #include "wallet.client.h"
 
-/* Abandoned creations are swept at most this often, by whichever CreateUser
- * comes first after the interval: no extra thread, no cost per call. */
-#define SWEEP_INTERVAL_SECONDS 60
-
-static _Atomic int64_t next_sweep;
+/* Abandoned creations are swept in the background (background.h), this
+ * often once the backlog is cleared, one bounded batch per run. */
+#define SWEEP_INTERVAL_MS 60000
+/* How long the compensation of a failed CreateUser may take, whatever is
+ * left of the caller's deadline (it must run even when that is what failed). */
+#define COMPENSATION_BUDGET_MS 5000
 
 /* Deletes users whose creation a killed user-service never finished (their
  * pending marker outlived any CreateUser and they have no wallet), and the
  * markers of users that were finished. Failures only delay the sweep. */
-static void sweep_abandoned_users(rt_call *call)
+static bool sweep_abandoned_users(rt_task *task)
 {
-    int64_t now = (int64_t)time(NULL);
-    int64_t due = atomic_load(&next_sweep);
-    if (now < due || !atomic_compare_exchange_strong(&next_sweep, &due, now + SWEEP_INTERVAL_SECONDS))
-        return;
-    int64_t deleted = 0;
-    if (rt_ok(db_delete_abandoned_users(rt_call_db(call), &deleted)) && deleted > 0)
-        rt_log_call_event(call, RT_LOG_WARN, "deleted %lld users whose creation was abandoned",
-                          (long long)deleted);
+    int64_t swept = 0;
+    if (!rt_ok(db_delete_abandoned_users(rt_task_db(task), &swept)))
+        return false;
+    if (swept > 0)
+        rt_log(RT_LOG_DEBUG, "swept %lld stale creation markers (and their users that never got a wallet)",
+               (long long)swept);
+    return swept > 0;
 }
+RT_BACKGROUND_TASK(sweep, "sweep-abandoned-users", SWEEP_INTERVAL_MS, sweep_abandoned_users)
 
 /* A user always has a wallet: the user row is committed first, with a pending
  * marker (wallet-service verifies the user through GetUserById on its own
@@ -46,7 +46,6 @@ rt_status user_service__create_user(rt_call *call, const User__CreateUserRequest
 {
     rt_db *db = rt_call_db(call);
     rt_arena *arena = rt_call_arena(call);
-    sweep_abandoned_users(call);
 
     char id[RT_UUID_STRLEN + 1];
     rt_uuid_v4(id);
@@ -62,7 +61,7 @@ rt_status user_service__create_user(rt_call *call, const User__CreateUserRequest
     Wallet__WalletResponse *wallet = NULL;
     status = wallet_service__call_create_wallet(call, &wallet_request, &wallet);
     /* Both follow-ups must run even when the caller's deadline is what failed. */
-    rt_db_set_deadline(db, gpr_inf_future(GPR_CLOCK_MONOTONIC));
+    rt_call_detach_deadline(call, COMPENSATION_BUDGET_MS);
     if (!rt_ok(status)) {
         rt_status undone = db_user_delete_by_id(db, user.id);
         if (!rt_ok(undone))

@@ -21,6 +21,7 @@
 struct rt_call_cache {
     pthread_mutex_t lock;
     rt_call *free;
+    size_t n_free;
     const rt_peers *peers;
 };
 
@@ -52,8 +53,10 @@ rt_call *rt_call_acquire(rt_call_cache *cache)
 {
     pthread_mutex_lock(&cache->lock);
     rt_call *c = cache->free;
-    if (c)
+    if (c) {
         cache->free = c->next_free;
+        cache->n_free--;
+    }
     pthread_mutex_unlock(&cache->lock);
     if (!c) {
         c = calloc(1, sizeof *c);
@@ -89,9 +92,17 @@ void rt_call_release(rt_call *c)
     rt_arena_reset(c->arena);
     rt_call_cache *cache = c->cache;
     pthread_mutex_lock(&cache->lock);
-    c->next_free = cache->free;
-    cache->free = c;
+    bool keep = cache->n_free < RT_CALL_CACHE_MAX;
+    if (keep) {
+        c->next_free = cache->free;
+        cache->free = c;
+        cache->n_free++;
+    }
     pthread_mutex_unlock(&cache->lock);
+    if (!keep) {
+        rt_arena_free(c->arena);
+        free(c);
+    }
 }
 
 rt_arena *rt_call_arena(rt_call *call)
@@ -132,6 +143,19 @@ void rt_request_id_of(const grpc_metadata_array *md, char out[RT_REQUEST_ID_MAX 
         }
     }
     rt_uuid_v4(out);
+}
+
+int rt_call_depth_of(const grpc_metadata_array *md)
+{
+    for (size_t i = 0; i < md->count; i++) {
+        const grpc_metadata *m = &md->metadata[i];
+        if (grpc_slice_str_cmp(m->key, RT_CALL_DEPTH_KEY) != 0)
+            continue;
+        size_t len = GRPC_SLICE_LENGTH(m->value);
+        const char *v = (const char *)GRPC_SLICE_START_PTR(m->value);
+        return len == 1 && v[0] >= '0' && v[0] <= '9' ? v[0] - '0' : 0;
+    }
+    return 0;
 }
 
 static const char *request_id_of(rt_call *c)
@@ -216,7 +240,17 @@ static rt_status run(rt_call *c, ProtobufCMessage **response)
     if (rt_deadline_passed(c->deadline))
         return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded");
     ProtobufCMessage *request;
-    if (!rt_codec_decode(c->arena, c->payload, m->request_type, &request))
+    const char *nul_field;
+    bool decoded = rt_codec_decode(c->arena, c->payload, m->request_type, &request, &nul_field);
+    if (c->payload) /* decoded: a waiting call keeps only its message */
+        grpc_byte_buffer_destroy(c->payload);
+    c->payload = NULL;
+    if (!decoded && nul_field) {
+        rt_violations v = {0};
+        rt_violations_add(&v, nul_field, "must not contain a NUL character");
+        return bad_request(c, &v);
+    }
+    if (!decoded)
         return rt_status_of(GRPC_STATUS_INVALID_ARGUMENT,
                             rt_arena_printf(c->arena, "request is not a valid %s",
                                             m->request_type->short_name));
@@ -240,22 +274,20 @@ static const char *unknown_path(rt_call *c)
                             len > 200 ? 200 : len);
 }
 
-bool rt_call_serve(rt_call *c, rt_worker *worker)
+/* What every answered call needs first: its deadline on the monotonic
+ * clock, names for its log line, the metrics' count. */
+static void begin(rt_call *c)
 {
-    c->worker = worker;
-    c->started = gpr_now(GPR_CLOCK_MONOTONIC);
     c->deadline = rt_deadline_monotonic(c->method ? c->deadline : c->details.deadline);
     c->log_name = c->method ? c->method->name : unknown_path(c);
     c->request_id = request_id_of(c);
-    rt_log_set_call(c->log_name, c->request_id);
     rt_metrics_server_started(c->method);
+}
 
-    ProtobufCMessage *response = NULL;
-    rt_status st = run(c, &response);
-    if (rt_ok(st) && !response) {
-        rt_log(RT_LOG_ERROR, "handler returned OK without a response");
-        st = rt_status_of(GRPC_STATUS_INTERNAL, NULL);
-    }
+/* Starts the final batch: metadata, the response when st is OK, status.
+ * False when it could not start: the call is then already complete. */
+static bool answer(rt_call *c, rt_status st, const ProtobufCMessage *response)
+{
     if (!rt_ok(st) && !st.message)
         st.message = generic_message(st.code);
     c->status = st;
@@ -287,14 +319,39 @@ bool rt_call_serve(rt_call *c, rt_worker *worker)
 
     c->finishing = true; /* the completion may arrive on the polling thread at once */
     grpc_call_error err = grpc_call_start_batch(c->call, ops, n, c, NULL);
-    if (err != GRPC_CALL_OK)
-        rt_log(RT_LOG_ERROR, "cannot send the answer: grpc_call_start_batch error %d", (int)err);
-    rt_log_set_call(NULL, NULL);
-    if (err != GRPC_CALL_OK) {
-        rt_call_complete(c, false);
-        return false;
+    if (err == GRPC_CALL_OK)
+        return true;
+    rt_log(RT_LOG_ERROR, "cannot send the answer: grpc_call_start_batch error %d", (int)err);
+    rt_call_complete(c, false);
+    return false;
+}
+
+bool rt_call_serve(rt_call *c, rt_worker *worker)
+{
+    c->worker = worker;
+    begin(c);
+    rt_log_set_call(c->log_name, c->request_id);
+    ProtobufCMessage *response = NULL;
+    rt_status st = run(c, &response);
+    if (rt_ok(st) && !response) {
+        rt_log(RT_LOG_ERROR, "handler returned OK without a response");
+        st = rt_status_of(GRPC_STATUS_INTERNAL, NULL);
     }
-    return true;
+    bool started = answer(c, st, response);
+    rt_log_set_call(NULL, NULL);
+    return started;
+}
+
+bool rt_call_refuse(rt_call *c, grpc_status_code code, const char *message)
+{
+    begin(c);
+    return answer(c, rt_status_of(code, message), NULL);
+}
+
+void rt_call_detach_deadline(rt_call *c, int budget_ms)
+{
+    rt_db_set_deadline(c->worker->db, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                                   gpr_time_from_millis(budget_ms, GPR_TIMESPAN)));
 }
 
 static rt_log_level level_for(grpc_status_code code)

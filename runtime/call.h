@@ -23,7 +23,9 @@ typedef struct {
     rt_executor *executor; /* peer calls complete through it */
 } rt_worker;
 
-/* A free list of call states, so steady traffic reuses arenas. */
+/* A free list of call states, so steady traffic reuses arenas; it keeps
+ * at most RT_CALL_CACHE_MAX, so a burst's calls are freed after it. */
+#define RT_CALL_CACHE_MAX 256
 typedef struct rt_call_cache rt_call_cache;
 
 struct rt_call {
@@ -40,6 +42,9 @@ struct rt_call {
     grpc_metadata_array request_md;
     grpc_call_details details; /* generic slots only */
     grpc_byte_buffer *payload;
+    gpr_timespec started; /* arrival, monotonic */
+    int depth;            /* x-call-depth: 0 from a caller, 1+ from a peer */
+    gpr_timespec give_up; /* refused if still waiting for a fiber then */
 
     /* Serving. */
     rt_arena *arena;
@@ -47,7 +52,6 @@ struct rt_call {
     const rt_peers *peers;
     const char *request_id;
     const char *log_name;
-    gpr_timespec started;
     rt_status status;
 
     /* The final batch; must stay valid until it completes. x-request-id,
@@ -74,6 +78,9 @@ void rt_call_release(rt_call *call);
  * final batch tagged with the call (finishing = true). Runs in a fiber.
  * False when the batch could not start: the call is then already complete. */
 bool rt_call_serve(rt_call *call, rt_worker *worker);
+/* Answers a call unserved with code and message (any thread), e.g.
+ * RESOURCE_EXHAUSTED under overload; rt_call_serve's return contract. */
+bool rt_call_refuse(rt_call *call, grpc_status_code code, const char *message);
 /* The final batch completed (on the polling thread): log, release. */
 void rt_call_complete(rt_call *call, bool ok);
 
@@ -81,6 +88,11 @@ void rt_call_complete(rt_call *call, bool ok);
  * into logs and metadata), else a fresh UUID; streams use it too. */
 #define RT_REQUEST_ID_MAX 128
 void rt_request_id_of(const grpc_metadata_array *md, char out[RT_REQUEST_ID_MAX + 1]);
+
+/* The x-call-depth a peer call carries: how many calls stand between it
+ * and a caller (0 when absent or not a small number). */
+#define RT_CALL_DEPTH_KEY "x-call-depth"
+int rt_call_depth_of(const grpc_metadata_array *md);
 
 /* "CreateUser", or the path of an unknown method, for logs. */
 const char *rt_call_method_name(rt_call *call);

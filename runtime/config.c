@@ -198,11 +198,23 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
     c->workers = rt_config_default_workers();
     c->max_message_bytes = RT_DEFAULT_MAX_MESSAGE_BYTES;
     c->drain_seconds = RT_DEFAULT_DRAIN_SECONDS;
+    c->max_calls = RT_DEFAULT_MAX_CALLS;
+    c->max_queued_calls = RT_DEFAULT_MAX_QUEUED_CALLS;
+    c->queue_wait_ms = RT_DEFAULT_QUEUE_WAIT_MS;
+    c->max_concurrent_streams = RT_DEFAULT_MAX_CONCURRENT_STREAMS;
+    c->memory_quota_mb = RT_DEFAULT_MEMORY_QUOTA_MB;
+    c->stream_idle_seconds = RT_DEFAULT_STREAM_IDLE_SECONDS;
     c->log_level = RT_LOG_INFO;
     const number_setting numbers[] = {
         {"--workers", "WORKERS", 1, 256, &c->workers},
         {"--max-message-bytes", "MAX_MESSAGE_BYTES", 1024, 64 * 1024 * 1024, &c->max_message_bytes},
         {"--drain-seconds", "DRAIN_SECONDS", 0, 3600, &c->drain_seconds},
+        {"--max-calls", "MAX_CALLS", 1, 65536, &c->max_calls},
+        {"--max-queued-calls", "MAX_QUEUED_CALLS", 0, 1 << 20, &c->max_queued_calls},
+        {"--queue-wait-ms", "QUEUE_WAIT_MS", 0, 600000, &c->queue_wait_ms},
+        {"--max-concurrent-streams", "MAX_CONCURRENT_STREAMS", 1, 1 << 20, &c->max_concurrent_streams},
+        {"--memory-quota-mb", "MEMORY_QUOTA_MB", 16, 1 << 20, &c->memory_quota_mb},
+        {"--stream-idle-seconds", "STREAM_IDLE_SECONDS", 1, 86400, &c->stream_idle_seconds},
     };
     const size_t n_numbers = sizeof numbers / sizeof numbers[0];
 
@@ -286,6 +298,18 @@ void rt_config_usage(const rt_service *svc, FILE *out)
     fprintf(out, "  %-32s %-22s %d\n", "--max-message-bytes N", "MAX_MESSAGE_BYTES",
             RT_DEFAULT_MAX_MESSAGE_BYTES);
     fprintf(out, "  %-32s %-22s %d\n", "--drain-seconds N", "DRAIN_SECONDS", RT_DEFAULT_DRAIN_SECONDS);
+    fprintf(out, "  %-32s %-22s %d (per class: callers, peer service)\n", "--max-calls N", "MAX_CALLS",
+            RT_DEFAULT_MAX_CALLS);
+    fprintf(out, "  %-32s %-22s %d (per class; more: RESOURCE_EXHAUSTED)\n", "--max-queued-calls N",
+            "MAX_QUEUED_CALLS", RT_DEFAULT_MAX_QUEUED_CALLS);
+    fprintf(out, "  %-32s %-22s %d (and at most half the deadline)\n", "--queue-wait-ms N", "QUEUE_WAIT_MS",
+            RT_DEFAULT_QUEUE_WAIT_MS);
+    fprintf(out, "  %-32s %-22s %d (per connection)\n", "--max-concurrent-streams N", "MAX_CONCURRENT_STREAMS",
+            RT_DEFAULT_MAX_CONCURRENT_STREAMS);
+    fprintf(out, "  %-32s %-22s %d (gRPC's buffers)\n", "--memory-quota-mb N", "MEMORY_QUOTA_MB",
+            RT_DEFAULT_MEMORY_QUOTA_MB);
+    fprintf(out, "  %-32s %-22s %d (reflection streams)\n", "--stream-idle-seconds N", "STREAM_IDLE_SECONDS",
+            RT_DEFAULT_STREAM_IDLE_SECONDS);
     fprintf(out, "  %-32s %-22s %s\n", "--log-level LEVEL", "LOG_LEVEL", "info (debug, info, warn, error)");
     fprintf(out, "  %-32s %-22s %s\n", "--help", "", "print this and exit");
     fprintf(out, "  %-32s %-22s %s\n", "--version", "", "print the version and exit");

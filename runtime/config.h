@@ -9,8 +9,19 @@
 #include "log.h"
 #include "service.h"
 
-#define RT_DEFAULT_MAX_MESSAGE_BYTES (1024 * 1024)
+/* The largest request of the contract (CreateUser: a 254-byte email, a
+ * 200-byte name, a 128-byte key) is ~600 bytes: room for new fields. */
+#define RT_DEFAULT_MAX_MESSAGE_BYTES 4096
 #define RT_DEFAULT_DRAIN_SECONDS 10
+/* Admission control (executor.h): per class of call. */
+#define RT_DEFAULT_MAX_CALLS 512
+#define RT_DEFAULT_MAX_QUEUED_CALLS 512
+#define RT_DEFAULT_QUEUE_WAIT_MS 1000
+/* gRPC's side of memory (server.c). */
+#define RT_DEFAULT_MAX_CONCURRENT_STREAMS 1000
+#define RT_DEFAULT_MEMORY_QUOTA_MB 256
+/* A reflection stream that sends nothing for this long is closed. */
+#define RT_DEFAULT_STREAM_IDLE_SECONDS 60
 
 typedef struct {
     char *listen;          /* host:port to serve on */
@@ -21,6 +32,12 @@ typedef struct {
     int workers; /* per worker pool */
     int max_message_bytes;
     int drain_seconds;
+    int max_calls;        /* running at once, per class */
+    int max_queued_calls; /* waiting for a fiber, per class */
+    int queue_wait_ms;    /* longest wait for a fiber */
+    int max_concurrent_streams; /* per connection */
+    int memory_quota_mb;        /* gRPC's buffers */
+    int stream_idle_seconds;
     rt_log_level log_level;
 } rt_config;
 

@@ -31,6 +31,10 @@ void rt_call_set_replayed(rt_call *call);
 const char *rt_call_fingerprint(rt_call *call, const ProtobufCMessage *request);
 /* INVALID_ARGUMENT about one field, with its google.rpc.BadRequest. */
 rt_status rt_call_invalid_field(rt_call *call, const char *field, const char *description);
+/* Statements the handler runs from now on are no longer bound by the
+ * caller's deadline but by budget_ms from now: for work that must happen
+ * whatever became of the caller (a compensation), yet never unbounded. */
+void rt_call_detach_deadline(rt_call *call, int budget_ms);
 
 typedef rt_status (*rt_invoke_fn)(rt_call *call, const ProtobufCMessage *request,
                                   ProtobufCMessage **response);

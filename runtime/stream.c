@@ -37,11 +37,12 @@ static bool run_batch(rt_stream *s, const grpc_op *ops, size_t n)
     return wait_for(s, &s->op_tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), &timed_out);
 }
 
-bool rt_stream_begin(rt_stream *s, grpc_call *call, grpc_completion_queue *cq)
+bool rt_stream_begin(rt_stream *s, grpc_call *call, grpc_completion_queue *cq, int idle_ms)
 {
     memset(s, 0, sizeof *s);
     s->call = call;
     s->cq = cq;
+    s->idle_ms = idle_ms;
     s->arena = rt_arena_new(RT_STREAM_ARENA_BLOCK);
     grpc_op op = {.op = GRPC_OP_RECV_CLOSE_ON_SERVER};
     op.data.recv_close_on_server.cancelled = &s->cancelled;
@@ -57,13 +58,27 @@ rt_stream_read rt_stream_recv(rt_stream *s, const ProtobufCMessageDescriptor *ty
     grpc_byte_buffer *payload = NULL;
     grpc_op op = {.op = GRPC_OP_RECV_MESSAGE};
     op.data.recv_message.recv_message = &payload;
-    if (!run_batch(s, &op, 1))
+    if (grpc_call_start_batch(s->call, &op, 1, &s->op_tag, NULL) != GRPC_CALL_OK)
+        return RT_STREAM_BROKEN;
+    bool timed_out;
+    gpr_timespec idle_end = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(s->idle_ms, GPR_TIMESPAN));
+    bool ok = wait_for(s, &s->op_tag, idle_end, &timed_out);
+    if (timed_out) { /* the status goes out now; the receive then fails */
+        grpc_call_cancel_with_status(s->call, GRPC_STATUS_CANCELLED, "stream idle: closed by the server", NULL);
+        s->finished = true;
+        s->final_code = GRPC_STATUS_CANCELLED;
+        wait_for(s, &s->op_tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), &timed_out);
+        if (payload)
+            grpc_byte_buffer_destroy(payload);
+        return RT_STREAM_BROKEN;
+    }
+    if (!ok)
         return RT_STREAM_BROKEN;
     if (!payload)
         return RT_STREAM_END;
-    bool ok = rt_codec_decode(s->arena, payload, type, out);
+    bool decoded = rt_codec_decode(s->arena, payload, type, out, NULL);
     grpc_byte_buffer_destroy(payload);
-    return ok ? RT_STREAM_MESSAGE : RT_STREAM_BROKEN;
+    return decoded ? RT_STREAM_MESSAGE : RT_STREAM_BROKEN;
 }
 
 bool rt_stream_send(rt_stream *s, const ProtobufCMessage *message)

@@ -19,6 +19,7 @@ struct rt_streams {
     const rt_stream_method *methods;
     size_t n_methods;
     void **registered;
+    int idle_ms;
     pthread_t acceptor;
     bool started;
     pthread_mutex_t lock;
@@ -89,7 +90,7 @@ static void *serve_stream(void *arg)
     rt_request_id_of(&s->request_md, request_id);
     rt_log_set_call(m->name, request_id);
     rt_stream stream;
-    if (rt_stream_begin(&stream, s->call, s->call_cq))
+    if (rt_stream_begin(&stream, s->call, s->call_cq, ss->idle_ms))
         m->serve(&stream, m->name, m->context);
     log_finished(&stream, m->name, request_id, started);
     rt_log_set_call(NULL, NULL);
@@ -102,13 +103,18 @@ static void *serve_stream(void *arg)
     return NULL;
 }
 
-/* Over the cap: answered here, without a thread. */
+/* Over the cap: answered without a thread and without waiting (a client
+ * that does not read must not hold up accepting): cancelling with a status
+ * sends it as trailers. No batch was ever started on the call's queue, so
+ * it shuts down at once. */
 static void refuse(slot *s)
 {
-    rt_stream stream;
-    if (rt_stream_begin(&stream, s->call, s->call_cq))
-        rt_stream_finish(&stream, GRPC_STATUS_RESOURCE_EXHAUSTED, "too many streams; try again later");
-    rt_stream_end(&stream);
+    grpc_call_cancel_with_status(s->call, GRPC_STATUS_RESOURCE_EXHAUSTED, "too many streams; try again later", NULL);
+    grpc_call_unref(s->call);
+    grpc_completion_queue_shutdown(s->call_cq);
+    while (grpc_completion_queue_next(s->call_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(s->call_cq);
     free_slot(s);
 }
 
@@ -157,7 +163,7 @@ static void *acceptor_main(void *arg)
     }
 }
 
-rt_streams *rt_streams_create(grpc_server *server, const rt_stream_method *methods, size_t n)
+rt_streams *rt_streams_create(grpc_server *server, const rt_stream_method *methods, size_t n, int idle_seconds)
 {
     rt_streams *ss = calloc(1, sizeof *ss);
     if (!ss || !(ss->registered = calloc(n ? n : 1, sizeof *ss->registered)))
@@ -165,6 +171,7 @@ rt_streams *rt_streams_create(grpc_server *server, const rt_stream_method *metho
     ss->server = server;
     ss->methods = methods;
     ss->n_methods = n;
+    ss->idle_ms = idle_seconds * 1000;
     pthread_mutex_init(&ss->lock, NULL);
     pthread_cond_init(&ss->idle, NULL);
     ss->cq = grpc_completion_queue_create_for_next(NULL);

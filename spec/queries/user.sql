@@ -13,15 +13,22 @@ VALUES (@id::text, @email::text, @name::text)
 RETURNING *;
 
 -- name: DeleteAbandonedUsers :execrows
--- Markers older than any CreateUser can take (peer calls are bounded to
--- seconds) are removed; of their users, those without a wallet are deleted:
--- their creation never finished. Users that got their wallet are kept, so a
+-- One batch of the sweep, bounded so it never holds the writer session for
+-- long: up to 500 markers older than any CreateUser can take (peer calls are
+-- bounded to seconds) are removed, skipping any a concurrent sweep holds;
+-- of their users, those without a wallet are deleted: their creation never
+-- finished. Users that got their wallet are kept, so a
 -- finished CreateUser needs no statement of its own to clear its marker.
-WITH "stale" AS (
-  DELETE FROM "PendingUser"
+-- The rows it changed are the markers removed: none means the sweep is done.
+WITH "batch" AS (
+  SELECT "userId" FROM "PendingUser"
    WHERE "createdAt" < LOCALTIMESTAMP - INTERVAL '5 minutes'
-  RETURNING "userId"
+   LIMIT 500
+     FOR UPDATE SKIP LOCKED
+), "abandoned" AS (
+  DELETE FROM "User" AS "u"
+   WHERE "u"."id" IN (SELECT "userId" FROM "batch")
+     AND NOT EXISTS (SELECT 1 FROM "Wallet" AS "w" WHERE "w"."userId" = "u"."id")
 )
-DELETE FROM "User" AS "u"
- WHERE "u"."id" IN (SELECT "userId" FROM "stale")
-   AND NOT EXISTS (SELECT 1 FROM "Wallet" AS "w" WHERE "w"."userId" = "u"."id");
+DELETE FROM "PendingUser" AS "p"
+ WHERE "p"."userId" IN (SELECT "userId" FROM "batch");

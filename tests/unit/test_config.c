@@ -58,7 +58,9 @@ static void defaults(void **state)
     assert_string_equal(c.peer_addresses[0], "127.0.0.1:50052");
     assert_true(c.workers >= 2);
     assert_int_equal(c.workers, rt_config_default_workers());
-    assert_int_equal(c.max_message_bytes, 1024 * 1024);
+    assert_int_equal(c.max_message_bytes, 4096);
+    assert_int_equal(c.max_calls, 512);
+    assert_int_equal(c.max_queued_calls, 512);
     assert_int_equal(c.drain_seconds, 10);
     assert_int_equal(c.log_level, RT_LOG_INFO);
     rt_config_free(&c);
