@@ -10,7 +10,7 @@ VERSION   := 0.1.0
 CC        ?= cc
 OPT       ?= -O2 -g
 CFLAGS    += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(OPT) -DRT_VERSION='"$(VERSION)"'
-CPPFLAGS  += -Igen -Iruntime -I/usr/include/postgresql
+CPPFLAGS  += -Igen -Iruntime -Ihandlers/shared -I/usr/include/postgresql
 LDLIBS    += $(shell pkg-config --libs grpc libprotobuf-c 2>/dev/null || echo -lgrpc -lgpr -lprotobuf-c) \
              -lpq -lcrypto -lmicrohttpd -lpthread
 BUILD     ?= build
@@ -25,8 +25,9 @@ GEN_OBJ     := $(GEN_SRC:%.c=$(BUILD)/%.o)
 RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-# A daemon's handlers: handlers/<service>.c and any handlers/<service>_*.c beside it.
-handler_obj  = $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard handlers/$(1).c handlers/$(1)_*.c)))
+# A daemon's handlers: handlers/<service>.c, any handlers/<service>_*.c beside
+# it, and handlers/shared/*.c, which every daemon links.
+handler_obj  = $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard handlers/$(1).c handlers/$(1)_*.c handlers/shared/*.c)))
 DAEMON_OBJ  := $(foreach d,$(subst -,_,$(DAEMONS)),$(BUILD)/gen/$(d).main.o $(call handler_obj,$(d)))
 
 .PHONY: all deps regen run migrate test test-codegen test-build-deps test-unit test-sanitize \

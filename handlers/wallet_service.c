@@ -9,7 +9,8 @@
 #include "user.client.h"
 #include "wallet.map.h"
 #include "wallet.service.h"
-#include "wallet_service_operations.h"
+#include "operations.h"
+#include "wallet_service.h"
 
 rt_status wallet_service__create_wallet(rt_call *call, const Wallet__CreateWalletRequest *request,
                                         Wallet__WalletResponse *response)
@@ -68,13 +69,13 @@ typedef struct {
 /* The statement changed nothing: its operation row holds the answer, a
  * refusal decided on the locked row, or an earlier request's outcome (the
  * wallet as the entry it appended left it). */
-static rt_status settle(rt_call *call, const wallet_operation *op, const char *user_id,
+static rt_status settle(rt_call *call, const operation *op, const char *user_id,
                         const balance_change *change, Wallet__WalletResponse *response)
 {
     rt_db *db = rt_call_db(call);
     rt_arena *arena = rt_call_arena(call);
     db_operation_row row;
-    rt_status status = wallet_operation_outcome(call, op, &row);
+    rt_status status = operation_outcome(call, op, &row);
     if (!rt_ok(status))
         return status;
     if (row.code == GRPC_STATUS_NOT_FOUND)
@@ -100,8 +101,8 @@ static rt_status change_balance(rt_call *call, const Wallet__UpdateBalanceReques
 {
     rt_arena *arena = rt_call_arena(call);
     const char *user_id = rt_uuid_lower(arena, request->user_id);
-    wallet_operation op;
-    wallet_operation_begin(call, request->idempotency_key, &request->base, &op);
+    operation op;
+    operation_begin(call, request->idempotency_key, &request->base, &op);
     db_wallet_row wallet;
     rt_status status = change->update(rt_call_db(call), arena, user_id, op.id, op.request, op.attempt,
                                       request->amount, op.key, &wallet);

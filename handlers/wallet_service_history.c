@@ -5,7 +5,8 @@
 #include "page_token.h"
 #include "wallet.map.h"
 #include "wallet.service.h"
-#include "wallet_service_operations.h"
+#include "operations.h"
+#include "wallet_service.h"
 
 #define DEFAULT_PAGE_SIZE 20
 #define MAX_PAGE_SIZE 100

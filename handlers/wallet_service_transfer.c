@@ -7,7 +7,8 @@
 #include "db_wallet.h"
 #include "wallet.map.h"
 #include "wallet.service.h"
-#include "wallet_service_operations.h"
+#include "operations.h"
+#include "wallet_service.h"
 
 /* Both sides of a transfer as its entries left them, for an answer given again. */
 static rt_status side_after(rt_call *call, const char *operation_id, Wallet__TransactionKind kind,
@@ -31,12 +32,12 @@ static rt_status side_after(rt_call *call, const char *operation_id, Wallet__Tra
 /* The statement moved nothing: the operation row holds a refusal decided on
  * the locked rows (detail names a missing side), or an earlier request's
  * transfer, rebuilt from its two entries. */
-static rt_status settle(rt_call *call, const wallet_operation *op, const char *from, const char *to,
+static rt_status settle(rt_call *call, const operation *op, const char *from, const char *to,
                         Wallet__TransferResponse *response)
 {
     rt_arena *arena = rt_call_arena(call);
     db_operation_row row;
-    rt_status status = wallet_operation_outcome(call, op, &row);
+    rt_status status = operation_outcome(call, op, &row);
     if (!rt_ok(status))
         return status;
     switch (row.code) {
@@ -75,8 +76,8 @@ rt_status wallet_service__transfer_funds(rt_call *call, const Wallet__TransferRe
     const char *to = rt_uuid_lower(arena, request->to_user_id);
     if (strcmp(from, to) == 0)
         return rt_call_invalid_field(call, "to_user_id", "must not be the sender's own wallet");
-    wallet_operation op;
-    wallet_operation_begin(call, request->idempotency_key, &request->base, &op);
+    operation op;
+    operation_begin(call, request->idempotency_key, &request->base, &op);
     char transfer_id[RT_UUID_STRLEN + 1];
     rt_uuid_v4(transfer_id);
     db_wallet_row *rows = NULL;

@@ -13,6 +13,8 @@
  * 200-byte name, a 128-byte key) is ~600 bytes: room for new fields. */
 #define RT_DEFAULT_MAX_MESSAGE_BYTES 4096
 #define RT_DEFAULT_DRAIN_SECONDS 10
+/* How long an idempotency key's outcome is kept (SPEC: at least 24h). */
+#define RT_DEFAULT_IDEMPOTENCY_TTL_SECONDS 86400
 /* Admission control (executor.h): per class of call. */
 #define RT_DEFAULT_MAX_CALLS 512
 #define RT_DEFAULT_MAX_QUEUED_CALLS 512
@@ -32,6 +34,7 @@ typedef struct {
     int workers; /* per worker pool */
     int max_message_bytes;
     int drain_seconds;
+    int idempotency_ttl_seconds; /* operations older than this are swept */
     int max_calls;        /* running at once, per class */
     int max_queued_calls; /* waiting for a fiber, per class */
     int queue_wait_ms;    /* longest wait for a fiber */

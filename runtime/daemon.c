@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "idempotency.h"
 #include "db_control.h"
 #include "log.h"
 #include "metrics_http.h"
@@ -214,6 +215,7 @@ int rt_daemon_main(const rt_service *service, int argc, char **argv)
         return print_config_outcome(outcome, service, error);
     }
     rt_log_init(service->daemon_name, config.log_level);
+    rt_idempotency_set_ttl(config.idempotency_ttl_seconds);
     limit_malloc_arenas();
 
     sigset_t signals;

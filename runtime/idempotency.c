@@ -3,6 +3,20 @@
 
 #include <string.h>
 
+#include "config.h"
+
+static int ttl_seconds = RT_DEFAULT_IDEMPOTENCY_TTL_SECONDS;
+
+void rt_idempotency_set_ttl(int seconds)
+{
+    ttl_seconds = seconds;
+}
+
+int rt_idempotency_ttl_seconds(void)
+{
+    return ttl_seconds;
+}
+
 /* The key field of request's type, or NULL when it has none. */
 static const ProtobufCFieldDescriptor *key_field(const ProtobufCMessage *request)
 {

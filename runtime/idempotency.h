@@ -30,4 +30,9 @@ void rt_idempotency_resolve(rt_arena *arena, const grpc_metadata_array *md, Prot
  * with another payload. */
 const char *rt_idempotency_fingerprint(rt_arena *arena, const char *method, const ProtobufCMessage *request);
 
+/* IDEMPOTENCY_TTL, set once at start-up (config.h): how long the services
+ * keep an operation's outcome before their sweep removes it. */
+void rt_idempotency_set_ttl(int seconds);
+int rt_idempotency_ttl_seconds(void);
+
 #endif

@@ -12,6 +12,28 @@ INSERT INTO "User" ("id", "email", "name")
 VALUES (@id::text, @email::text, @name::text)
 RETURNING *;
 
+-- name: InsertPendingUserOnce :one
+-- InsertPendingUser for a request with an idempotency key: the operation row
+-- under @operation_id (its detail the new user's id) goes in the same
+-- statement; when the key is taken already, nothing is written and no row
+-- answers (the caller looks the operation up).
+WITH "operation" AS (
+  INSERT INTO "Operation" ("id", "request", "attempt", "code", "detail")
+  VALUES (@operation_id::text, @request::text, @attempt::text, 0, @id::text)
+  ON CONFLICT ("id") DO NOTHING
+  RETURNING "id"
+), "marker" AS (
+  INSERT INTO "PendingUser" ("userId") SELECT @id::text FROM "operation"
+)
+INSERT INTO "User" ("id", "email", "name")
+SELECT @id::text, @email::text, @name::text FROM "operation"
+RETURNING *;
+
+-- name: ForgetOperation :execrows
+-- Removes the operation @id of attempt @attempt: a write that did not happen
+-- after all (a CreateUser undone) leaves its key free for a retry.
+DELETE FROM "Operation" WHERE "id" = @id::text AND "attempt" = @attempt::text;
+
 -- name: DeleteAbandonedUsers :execrows
 -- One batch of the sweep, bounded so it never holds the writer session for
 -- long: up to 500 markers older than any CreateUser can take (peer calls are
