@@ -99,6 +99,8 @@ bool rt_stream_send(rt_stream *s, const ProtobufCMessage *message)
 
 bool rt_stream_finish(rt_stream *s, grpc_status_code code, const char *message)
 {
+    if (s->finished) /* already ended, e.g. idle: the first status stands */
+        return false;
     grpc_op ops[2];
     size_t n = 0;
     memset(ops, 0, sizeof ops);
