@@ -150,7 +150,10 @@ static void *poller_main(void *arg)
             c->depth = rt_call_depth_of(&c->request_md);
             count_call(s, +1);
             request_slot(s, c->method, c->registered);
-            if (!rt_executor_submit(s->executor, c))
+            rt_call_class class = c->method == &rt_health_check_method ? RT_CLASS_HEALTH
+                                  : c->depth > 0                       ? RT_CLASS_PEERS
+                                                                       : RT_CLASS_CALLERS;
+            if (!rt_executor_submit(s->executor, c, class))
                 refuse(s, c, "server overloaded: too many calls in progress; retry later");
         }
     }
