@@ -9,7 +9,9 @@
  * More polling threads measured slower: they wake each other to take turns.
  *
  * Every registered method keeps --workers outstanding requests, renewed as
- * each call arrives, so calls queue inside gRPC rather than being refused.
+ * each call arrives, so gRPC hands calls over as fast as they come; the
+ * fiber thread's admission control (executor.h) then serves, queues (bounded)
+ * or refuses them RESOURCE_EXHAUSTED at once.
  * Generic slots must exist even though every known method is registered:
  * without one, an unknown method would wait for the caller's deadline
  * instead of getting UNIMPLEMENTED.
