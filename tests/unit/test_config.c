@@ -72,6 +72,8 @@ static void environment(void **state)
     const char *const env[] = {"DATABASE_URL", "postgresql://x/y", "USER_SERVICE_URL", "127.0.0.1:6000",
                                "WALLET_SERVICE_URL", "wallet:7000", "WORKERS", "7",
                                "LOG_LEVEL", "debug", "MAX_MESSAGE_BYTES", "2048", "DRAIN_SECONDS", "3",
+                               "MAX_CALLS", "64", "MAX_QUEUED_CALLS", "0", "QUEUE_WAIT_MS", "250",
+                               "MAX_CONCURRENT_STREAMS", "100", "MEMORY_QUOTA_MB", "32", "STREAM_IDLE_SECONDS", "5",
                                NULL};
     rt_config c;
     char error[256];
@@ -82,6 +84,12 @@ static void environment(void **state)
     assert_int_equal(c.log_level, RT_LOG_DEBUG);
     assert_int_equal(c.max_message_bytes, 2048);
     assert_int_equal(c.drain_seconds, 3);
+    assert_int_equal(c.max_calls, 64);
+    assert_int_equal(c.max_queued_calls, 0);
+    assert_int_equal(c.queue_wait_ms, 250);
+    assert_int_equal(c.max_concurrent_streams, 100);
+    assert_int_equal(c.memory_quota_mb, 32);
+    assert_int_equal(c.stream_idle_seconds, 5);
     rt_config_free(&c);
 }
 
