@@ -180,6 +180,7 @@ static int serve(const rt_service *service, const rt_config *config, int sfd)
                 malloc_trim(0);
             if (!drain(server, sfd, config->drain_seconds))
                 _exit(1); /* handlers still hold the server: nothing can be freed */
+            rt_db_interrupt_all(); /* a background batch still running is cut short */
             code = 0;
         }
         rt_server_destroy(server);
