@@ -41,7 +41,7 @@ test(`${CALLS} concurrent CreateUser: OK or RESOURCE_EXHAUSTED, in time, no user
     checks.push({ ...r, ms: Date.now() - t0 });
   }
   const results = await storm;
-  t.diagnostic(`health checks during the storm: ${checks.map((c) => `${c.err ? c.err.code : c.res.status} ${c.ms} ms`).join(', ')}`);
+  t.diagnostic(`health checks during the storm (timed by this client, busy with the storm): ${checks.map((c) => `${c.err ? c.err.code : c.res.status} ${c.ms} ms`).join(', ')}`);
   assert.deepEqual(checks.map((c) => (c.err ? c.err.message : c.res.status)), Array(5).fill('SERVING'));
   const codes = {};
   for (const r of results) {
