@@ -37,6 +37,19 @@ typedef struct {
     grpc_metadata_array request_md;
 } slot;
 
+/* Frees a slot whose call never had a batch started on its queue (a request
+ * that failed, or a refused call): the queue is empty, so it shuts down at
+ * once. */
+static void discard_slot(slot *s)
+{
+    grpc_completion_queue_shutdown(s->call_cq);
+    while (grpc_completion_queue_next(s->call_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(s->call_cq);
+    grpc_metadata_array_destroy(&s->request_md);
+    free(s);
+}
+
 static void request(rt_streams *ss, size_t method)
 {
     slot *s = calloc(1, sizeof *s);
@@ -51,10 +64,7 @@ static void request(rt_streams *ss, size_t method)
                                                               ss->cq, s);
     if (err != GRPC_CALL_OK) {
         rt_log(RT_LOG_ERROR, "cannot request calls for %s: error %d", ss->methods[method].path, (int)err);
-        grpc_completion_queue_shutdown(s->call_cq);
-        grpc_completion_queue_destroy(s->call_cq);
-        grpc_metadata_array_destroy(&s->request_md);
-        free(s);
+        discard_slot(s);
     }
 }
 
@@ -105,17 +115,12 @@ static void *serve_stream(void *arg)
 
 /* Over the cap: answered without a thread and without waiting (a client
  * that does not read must not hold up accepting): cancelling with a status
- * sends it as trailers. No batch was ever started on the call's queue, so
- * it shuts down at once. */
+ * sends it as trailers. */
 static void refuse(slot *s)
 {
     grpc_call_cancel_with_status(s->call, GRPC_STATUS_RESOURCE_EXHAUSTED, "too many streams; try again later", NULL);
     grpc_call_unref(s->call);
-    grpc_completion_queue_shutdown(s->call_cq);
-    while (grpc_completion_queue_next(s->call_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN)
-        ;
-    grpc_completion_queue_destroy(s->call_cq);
-    free_slot(s);
+    discard_slot(s);
 }
 
 static void accept_stream(rt_streams *ss, slot *s)
@@ -153,9 +158,7 @@ static void *acceptor_main(void *arg)
             continue;
         slot *s = ev.tag;
         if (!ev.success) { /* shutdown: no call was handed over */
-            grpc_completion_queue_shutdown(s->call_cq);
-            grpc_completion_queue_destroy(s->call_cq);
-            free_slot(s);
+            discard_slot(s);
             continue;
         }
         request(ss, s->method);
