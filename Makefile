@@ -10,9 +10,9 @@ VERSION   := 0.1.0
 CC        ?= cc
 OPT       ?= -O2 -g
 CFLAGS    += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(OPT) -DRT_VERSION='"$(VERSION)"'
-CPPFLAGS  += -Igen -Iruntime -I/usr/include/postgresql
+CPPFLAGS  += -Igen -Iruntime -I/usr/include/postgresql $(shell pkg-config --cflags json-c 2>/dev/null)
 LDLIBS    += $(shell pkg-config --libs grpc libprotobuf-c 2>/dev/null || echo -lgrpc -lgpr -lprotobuf-c) \
-             -lpq -lmicrohttpd -lpthread
+             -lpq -lmicrohttpd -lpthread $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
 BUILD     ?= build
 BIN       ?= bin
 DAEMONS   := user-service wallet-service
