@@ -98,9 +98,9 @@ static void wake(void *ctx, rt_fiber *fiber)
 {
     rt_executor *e = ctx;
     slot *s = rt_fiber_arg(fiber);
-    rt_log_set_call(rt_call_method_name(s->call), rt_call_request_id(s->call));
+    rt_log_set_call(rt_call_method_name(s->call), rt_call_request_id(s->call), rt_call_identity(s->call));
     bool ended = rt_fiber_resume(fiber);
-    rt_log_set_call(NULL, NULL);
+    rt_log_set_call(NULL, NULL, NULL);
     if (ended)
         put_slot(e, s);
 }
@@ -142,7 +142,7 @@ static void start_waiting_calls(rt_executor *e)
         slot *s = take_slot(e);
         s->call = c;
         bool ended = rt_fiber_start(s->fiber, run_slot, s);
-        rt_log_set_call(NULL, NULL); /* the fiber may have stopped mid-call */
+        rt_log_set_call(NULL, NULL, NULL); /* the fiber may have stopped mid-call */
         if (ended)
             put_slot(e, s);
     }

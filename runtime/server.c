@@ -34,6 +34,7 @@
 #include "log.h"
 #include "reflection.h"
 #include "streams.h"
+#include "tls.h"
 
 struct rt_server {
     const rt_service *service;
@@ -49,6 +50,7 @@ struct rt_server {
     rt_stream_method stream_methods[3];
     rt_streams *streams;
     rt_call_cache *calls;
+    rt_authz *authz;
     int drained_fd;
     char shutdown_tag; /* its address tags the shutdown notification */
     atomic_bool accepting;
@@ -186,12 +188,16 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
     rt_server *s = calloc(1, sizeof *s);
     if (!s)
         abort();
+    if (!(s->authz = rt_authz_create(config->authz_policy_file, config->reload_seconds, error))) {
+        free(s);
+        return NULL;
+    }
     s->service = service;
     s->database_url = config->database_url;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->idle, NULL);
     s->grpc = create_grpc_server(config);
-    s->calls = rt_call_cache_create(peers);
+    s->calls = rt_call_cache_create(peers, s->authz);
     s->drained_fd = eventfd(0, EFD_CLOEXEC);
     s->n_methods = service->n_methods + 1;
     s->methods = calloc(s->n_methods, sizeof *s->methods);
@@ -213,8 +219,9 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
     s->stream_methods[1] = (rt_stream_method){RT_REFLECTION_V1ALPHA_PATH, "ServerReflectionInfo",
                                               rt_reflection_serve, descriptors};
     s->stream_methods[2] = (rt_stream_method){RT_HEALTH_WATCH_PATH, "Health/Watch", rt_health_watch, NULL};
-    s->streams = rt_streams_create(s->grpc, s->stream_methods, sizeof s->stream_methods / sizeof s->stream_methods[0]);
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    s->streams = rt_streams_create(s->grpc, s->stream_methods, sizeof s->stream_methods / sizeof s->stream_methods[0],
+                                   s->authz);
+    grpc_server_credentials *creds = rt_tls_server_credentials(config);
     int port = grpc_server_add_http2_port(s->grpc, config->listen, creds);
     grpc_server_credentials_release(creds);
     if (port == 0) {
@@ -223,6 +230,7 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
         rt_server_destroy(s);
         return NULL;
     }
+    rt_tls_warn_if_exposed(config);
     return s;
 }
 
@@ -278,6 +286,7 @@ void rt_server_destroy(rt_server *s)
     rt_streams_destroy(s->streams);
     rt_health_stop();
     rt_call_cache_destroy(s->calls);
+    rt_authz_destroy(s->authz);
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->lock);
     free(s->registered);
