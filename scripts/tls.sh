@@ -71,7 +71,7 @@ self_signed() { # DIR NAME PATH
 
 cmd=${1:-}
 dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { sed -n "2,14p"' "$0" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { sed -n '2,14p' "$0" >&2; exit 2; }
 mkdir -p "$dir"
 case "$cmd" in
   init)
@@ -83,5 +83,5 @@ case "$cmd" in
   ca) make_ca "$dir" ;;
   issue) issue "$dir" "$3" "$4" "${5:-825}" "${6:-$dir}" ;;
   self) self_signed "$dir" "$3" "$4" ;;
-  *) sed -n "2,14p"' "$0" >&2; exit 2 ;;
+  *) sed -n '2,14p' "$0" >&2; exit 2 ;;
 esac
