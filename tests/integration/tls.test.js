@@ -106,6 +106,8 @@ test('plaintext beyond loopback warns once at start-up; on loopback it does not'
   b.logFile += '.loopback'; // both would otherwise share one file
   await Promise.all([a.start(wide), b.start(local)]);
   t.after(() => Promise.all([a.stop(), b.stop()]));
+  // The port opens before the start-up lines are all written.
+  for (const d of [a, b]) assert.ok(await eventually(() => d.log().includes('"msg":"serving ')), d.log());
   const warnings = logLines(a).filter((l) => l.msg.includes('serving plaintext beyond loopback'));
   assert.equal(warnings.length, 1);
   assert.equal(warnings[0].level, 'warn');
