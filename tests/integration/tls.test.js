@@ -31,6 +31,13 @@ test('mutual TLS: grpc-js and buf curl call both daemons, whose peer calls run o
   const got = bufCurlTls(dir, 'client', p.walletPort, 'wallet.WalletService/GetWallet', { user_id: id });
   assert.equal(got.code, 0, got.stderr);
   assert.equal(Number(JSON.parse(got.stdout).balance), 500);
+  // Reflection (a stream) under mutual TLS and the policy, as grpcurl and buf use it.
+  const reflected = bufCurlTls(dir, 'support', p.walletPort, 'wallet.WalletService/GetWallet', { user_id: id },
+    { reflection: true });
+  assert.equal(reflected.code, 0, reflected.stderr);
+  assert.equal(Number(JSON.parse(reflected.stdout).balance), 500);
+  const reflection = logLines(p.wallet).find((l) => l.method === 'ServerReflectionInfo');
+  assert.equal(reflection.identity, 'spiffe://wallet.local/client/support');
 
   // Every line of a call names its caller; wallet-service's CreateWallet line names user-service.
   const userLines = logLines(p.user).filter((l) => l.method === 'CreateUser');

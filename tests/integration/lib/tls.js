@@ -85,11 +85,13 @@ function credentials(dir, cert) {
   return grpc.credentials.createSsl(read('ca.crt'), read(`${cert}.key`), read(`${cert}.crt`));
 }
 
-// `buf curl` over TLS with the schema from proto/; { code, stdout, stderr }.
-function bufCurlTls(dir, cert, port, method, body) {
-  const tlsArgs = ['--cacert', path.join(dir, 'ca.crt')];
-  if (cert) tlsArgs.push('--cert', path.join(dir, `${cert}.crt`), '--key', path.join(dir, `${cert}.key`));
-  const r = spawnSync(BUF, ['curl', '--schema', 'proto', '--protocol', 'grpc', ...tlsArgs, '-d', JSON.stringify(body),
+// `buf curl` over TLS, with the schema from proto/ or (reflection: true) from
+// the daemon's reflection service; { code, stdout, stderr }.
+function bufCurlTls(dir, cert, port, method, body, { reflection = false } = {}) {
+  const args = ['--cacert', path.join(dir, 'ca.crt')];
+  if (cert) args.push('--cert', path.join(dir, `${cert}.crt`), '--key', path.join(dir, `${cert}.key`));
+  if (!reflection) args.push('--schema', 'proto');
+  const r = spawnSync(BUF, ['curl', '--protocol', 'grpc', ...args, '-d', JSON.stringify(body),
     `https://localhost:${port}/${method}`], { cwd: ROOT, encoding: 'utf8', timeout: 20000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
