@@ -129,7 +129,7 @@ test('the metrics endpoint stays plaintext on its own address under mutual TLS',
   assert.equal(res.status, 200);
 });
 
-test('a certificate without its key, or an unreadable CA, stops start-up with a clear message', () => {
+test('a certificate without its key, an unreadable CA or an empty key stops start-up with a clear message', () => {
   const bin = path.join(process.env.BIN_DIR || path.join(__dirname, '../../bin'), 'wallet-service');
   const run = (env) => require('node:child_process').spawnSync(bin, [], { env: { ...process.env, DATABASE_URL, ...env }, encoding: 'utf8' });
   let r = run({ TLS_CERT_FILE: path.join(dir, 'wallet-service.crt') });
@@ -139,4 +139,8 @@ test('a certificate without its key, or an unreadable CA, stops start-up with a 
     TLS_CA_FILE: path.join(dir, 'missing.crt') });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /TLS_CA_FILE: cannot read/);
+  // An empty key would make the core abort at the first handshake: refused up front.
+  r = run({ TLS_CERT_FILE: path.join(dir, 'wallet-service.crt'), TLS_KEY_FILE: '/dev/null', WALLET_SERVICE_URL: '127.0.0.1:1' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /TLS_KEY_FILE: \/dev\/null does not hold a PEM private key/);
 });
