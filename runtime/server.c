@@ -188,8 +188,7 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
     rt_server *s = calloc(1, sizeof *s);
     if (!s)
         abort();
-    if (!rt_tls_check_files(config, error) ||
-        !(s->authz = rt_authz_create(config->authz_policy_file, config->reload_seconds, error))) {
+    if (!(s->authz = rt_authz_create(config->authz_policy_file, config->reload_seconds, error))) {
         free(s);
         return NULL;
     }

@@ -2,52 +2,13 @@
  * provider: it reads the files at start-up and every reload interval, and
  * each new handshake uses what it last read successfully, so a rotated
  * certificate is served from the next connection on while connections
- * already open keep theirs. Rotate by renaming complete files into place
- * (scripts/tls.sh does), key first, so a read never sees half a file. */
+ * already open keep theirs. The paths it watches are tls_files.c's copies
+ * of the configured files. */
 #include "tls.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
-
-/* Whether the first 64 KiB of path contain marker. */
-static bool file_contains(const char *path, const char *marker)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    enum { HEAD = 64 * 1024 };
-    char *head = malloc(HEAD + 1);
-    if (!head)
-        abort();
-    size_t n = fread(head, 1, HEAD, f);
-    fclose(f);
-    head[n] = '\0';
-    bool found = strstr(head, marker) != NULL;
-    free(head);
-    return found;
-}
-
-bool rt_tls_check_files(const rt_config *c, char **error)
-{
-    *error = NULL;
-    const struct {
-        const char *setting, *path, *marker, *what;
-    } files[] = {
-        {"TLS_CERT_FILE", c->tls_cert_file, "-----BEGIN CERTIFICATE-----", "a PEM certificate"},
-        {"TLS_KEY_FILE", c->tls_key_file, "PRIVATE KEY-----", "a PEM private key"},
-        {"TLS_CA_FILE", c->tls_ca_file, "-----BEGIN CERTIFICATE-----", "PEM CA certificates"},
-    };
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-        if (files[i].path && !file_contains(files[i].path, files[i].marker)) {
-            if (asprintf(error, "%s: %s does not hold %s", files[i].setting, files[i].path, files[i].what) < 0)
-                *error = NULL;
-            return false;
-        }
-    return true;
-}
 
 /* Watches the daemon's own key pair and, when given, the CA bundle. */
 static grpc_tls_credentials_options *watched_options(const rt_config *c)

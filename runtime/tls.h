@@ -9,10 +9,6 @@
 
 #include "config.h"
 
-/* Whether the configured files hold what they should (PEM certificates, a
- * PEM private key); *error (malloc'd) says which does not. The core aborts
- * on an empty key instead of refusing it, so this runs before it sees one. */
-bool rt_tls_check_files(const rt_config *config, char **error);
 /* What the daemon serves with. With a CA file, a client without a
  * certificate that CA verifies is refused in the handshake. */
 grpc_server_credentials *rt_tls_server_credentials(const rt_config *config);

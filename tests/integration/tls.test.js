@@ -2,12 +2,14 @@
 // (credentials.createSsl) and buf curl (--cacert --cert --key). TLS works
 // and the services' own peer calls run over it; a missing, self-signed,
 // expired or other-CA client certificate is refused before any handler; a
-// rotated server certificate is served without a restart; a peer showing
+// rotated server certificate is served without a restart (a key truncated
+// in place is refused, not fatal); a peer showing
 // the wrong identity fails closed; plaintext beyond loopback warns once.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
 const { call, sql, uniqueEmail, grpc, Daemon, freePort, DATABASE_URL } = require('./lib/harness');
 const { makeCerts, startTlsPlatform, bufCurlTls, logLines, eventually, tlsScript } = require('./lib/tls');
@@ -74,7 +76,7 @@ function servedSerial(port) {
   return out.trim();
 }
 
-test('a rotated server certificate is served without a restart', async (t) => {
+test('a rotated server certificate is served without a restart; a truncated key is not taken', async (t) => {
   const rotating = path.join(dir, 'rotating');
   tlsScript('issue', rotating, 'wallet-service', 'wallet-service', '825', dir);
   const p = await startTlsPlatform(dir, {
@@ -88,6 +90,15 @@ test('a rotated server certificate is served without a restart', async (t) => {
   assert.ok(after, 'the new certificate was not served');
   const r = await call(p.client('wallet', 'client'), 'GetWallet', { user_id: '00000000-0000-4000-8000-000000000000' });
   assert.equal(r.err.code, grpc.status.NOT_FOUND); // through TLS to the handler
+
+  // A key truncated in place (libgrpc 1.51 would abort on reading it empty) is
+  // refused and logged; the daemon keeps serving with the previous one.
+  fs.writeFileSync(`${rotating}/wallet-service.key`, '');
+  assert.ok(await eventually(() => p.wallet.log().includes('does not hold a PEM private key; not reloaded')));
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // a reload interval of the core's watcher
+  assert.equal(servedSerial(p.walletPort), after);
+  const still = await call(p.client('wallet', 'client'), 'GetWallet', { user_id: '00000000-0000-4000-8000-000000000000' });
+  assert.equal(still.err.code, grpc.status.NOT_FOUND);
 });
 
 test("peer calls fail closed when the peer shows another service's certificate", async (t) => {
@@ -141,6 +152,6 @@ test('a certificate without its key, an unreadable CA or an empty key stops star
   assert.match(r.stderr, /TLS_CA_FILE: cannot read/);
   // An empty key would make the core abort at the first handshake: refused up front.
   r = run({ TLS_CERT_FILE: path.join(dir, 'wallet-service.crt'), TLS_KEY_FILE: '/dev/null', WALLET_SERVICE_URL: '127.0.0.1:1' });
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, /TLS_KEY_FILE: \/dev\/null does not hold a PEM private key/);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /TLS_KEY_FILE: '\/dev\/null' does not hold a PEM private key/);
 });
