@@ -115,6 +115,13 @@ test("peer calls fail closed when the peer shows another service's certificate",
   assert.equal(logLines(p.wallet).filter((l) => l.method === 'CreateWallet').length, 0);
 });
 
+test('without a TLS name the peer certificate must name the dialled host (127.0.0.1)', async (t) => {
+  const p = await startTlsPlatform(dir, { user: { WALLET_SERVICE_TLS_NAME: '' }, wallet: { USER_SERVICE_TLS_NAME: '' } });
+  t.after(() => p.stop());
+  const r = await call(p.client('user', 'client'), 'CreateUser', { email: uniqueEmail('tlshost'), name: 'Host Check' });
+  assert.equal(r.err, null);
+});
+
 test('plaintext beyond loopback warns once at start-up; on loopback it does not', async (t) => {
   const wide = await freePort();
   const local = await freePort();
