@@ -1,7 +1,8 @@
 /* gRFC A43 policies (authz_policy.h): parsing into matchers, then the
- * deny-then-allow evaluation. Value patterns follow gRPC's translator:
- * "*" alone matches any non-empty value, a leading "*" a suffix, a
- * trailing "*" a prefix, anything else the exact text. */
+ * deny-then-allow evaluation. Value patterns as A43 defines them: "*"
+ * alone matches any non-empty value, a leading "*" a suffix, a trailing
+ * "*" a prefix, anything else the exact text ("*a*" is the suffix "a*",
+ * as in gRPC's own translator). */
 #include "authz_policy.h"
 
 #include <json.h>
