@@ -11,7 +11,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { call, uniqueEmail, grpc, DATABASE_URL } = require('./lib/harness');
-const { makeCerts, replaceFile, startTlsPlatform, logLines, eventually } = require('./lib/tls');
+const { makeCerts, replaceFile, startTlsPlatform, bufCurlTls, logLines, eventually } = require('./lib/tls');
 
 const dir = makeCerts();
 const POLICY = path.join(dir, 'policy.json');
@@ -89,6 +89,24 @@ test('a caller without a certificate is UNAUTHENTICATED under a policy (TLS with
   assert.equal(code(r), UNAUTHENTICATED);
   const line = logLines(p.wallet).find((l) => l.msg.includes('denied by authorization policy'));
   assert.match(line.msg, /deny rule 'no-caller-without-certificate' matches; caller without a certificate/);
+});
+
+test('streams (reflection) are authorized too', async (t) => {
+  const closed = path.join(dir, 'no-reflection.json');
+  fs.writeFileSync(closed, JSON.stringify({
+    name: 'no-reflection',
+    allow_rules: [{ name: 'read', source: { principals: ['spiffe://wallet.local/client/*'] }, request: { paths: ['/wallet.WalletService/GetWallet'] } }],
+  }));
+  const p = await startTlsPlatform(dir, { wallet: { AUTHZ_POLICY_FILE: closed } });
+  t.after(() => p.stop());
+  const viaSchema = bufCurlTls(dir, 'support', p.walletPort, 'wallet.WalletService/GetWallet', { user_id: MISSING });
+  assert.match(viaSchema.stderr, /not_found/i);
+  const viaReflection = bufCurlTls(dir, 'support', p.walletPort, 'wallet.WalletService/GetWallet', { user_id: MISSING },
+    { reflection: true });
+  assert.notEqual(viaReflection.code, 0);
+  assert.match(viaReflection.stderr, /permission_denied|failed to find service/i); // buf's wording varies
+  const denial = logLines(p.wallet).find((l) => l.method === 'ServerReflectionInfo' && l.msg.includes('denied'));
+  assert.equal(denial.identity, 'spiffe://wallet.local/client/support');
 });
 
 test('an invalid policy file stops start-up', () => {
