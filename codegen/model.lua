@@ -43,52 +43,89 @@ local PROTO_C_TYPES = { string = "char *", int32 = "int32_t", int64 = "int64_t",
 -- Which proto field type may mirror which column kind.
 local MAPPABLE = { string = { text = true, timestamp = true }, int32 = { int32 = true }, int64 = { int64 = true } }
 
-local STRING_RULES = { "required", "min_len", "max_len", "utf8", "email", "uuid" }
+local STRING_RULES = { "required", "min_len", "max_len", "min_chars", "max_chars", "utf8", "email", "uuid" }
 local INT32_RULES = { "gte", "lte" }
+local REPEATED_RULES = { "min_items", "max_items", "items" }
 
 local function fail(fmt, ...) error(fmt:format(...), 0) end
 
--- Rules of one field in the order DESIGN-NOTES fixes (first failing wins),
--- each with the exact description the caller sees.
+local function plural(n, word) return ("%d %s%s"):format(n, word, n == 1 and "" or "s") end
+
+-- Fails on a rule name codegen/ does not implement (a newer rules.proto).
+local function check_known(set, order, where, family)
+  local known = {}
+  for _, k in ipairs(order) do known[k] = true end
+  for _, k in ipairs(util.sorted_keys(set)) do
+    if not known[k] and k ~= "_unknown" then
+      fail("%s: rule %s.%s is not supported by codegen/ (supported: %s)", where, family, k, table.concat(order, ", "))
+    end
+  end
+end
+
+-- The rules of a string or int32 value (a field, or each item of a repeated
+-- one) in the order DESIGN-NOTES fixes, each with the description the caller
+-- sees; type_label is the value's proto type.
+local function value_rules(spec, type_label, where)
+  local rules = {}
+  local function add(kind, value, description) rules[#rules + 1] = { kind = kind, value = value, description = description } end
+  for _, family in ipairs({ "string", "int32" }) do
+    if spec[family] and type_label ~= family then fail("%s: %s rules on a %s field", where, family, type_label) end
+  end
+  if spec.string then
+    local s = spec.string
+    check_known(s, STRING_RULES, where, "string")
+    if s.required then add("required", nil, "must not be empty") end
+    if s.min_len and s.min_len > 0 then add("min_len", s.min_len, ("must be at least %s"):format(plural(s.min_len, "byte"))) end
+    if s.max_len then add("max_len", s.max_len, ("must be at most %s"):format(plural(s.max_len, "byte"))) end
+    if s.min_chars and s.min_chars > 0 then
+      add("min_chars", s.min_chars, ("must be at least %s"):format(plural(s.min_chars, "character")))
+    end
+    if s.max_chars then add("max_chars", s.max_chars, ("must be at most %s"):format(plural(s.max_chars, "character"))) end
+    if s.utf8 then add("utf8", nil, "must be valid UTF-8") end
+    if s.email then add("email", nil, "must be a valid email address") end
+    if s.uuid then add("uuid", nil, "must be a UUID") end
+  end
+  if spec.int32 then
+    local r = spec.int32
+    check_known(r, INT32_RULES, where, "int32")
+    -- A bound at the type's own limit cannot fail; emitting it would be dead code.
+    if r.gte and r.gte > -2147483648 then add("gte", r.gte, ("must be greater than or equal to %d"):format(r.gte)) end
+    if r.lte and r.lte < 2147483647 then add("lte", r.lte, ("must be less than or equal to %d"):format(r.lte)) end
+  end
+  return rules
+end
+
+-- Rules of one field. A repeated field takes only (rules.field).repeated:
+-- item counts, then one rule "each item ..." standing for the item rules
+-- (its .items holds them), so a field still yields at most one violation.
 local function field_rules(msg, field)
   local spec = field.options.ext["rules.field"]
   if not spec then return {} end
   local where = msg.full_name:sub(2) .. "." .. field.name
+  check_known(spec, { "string", "int32", "repeated" }, where, "field")
+  if not field.repeated then
+    if spec.repeated then fail("%s: repeated rules on a field that is not repeated", where) end
+    return value_rules(spec, field.type_label, where)
+  end
+  if spec.string or spec.int32 then
+    fail("%s: a repeated field takes (rules.field).repeated = { min_items, max_items, items: { %s: {...} } }",
+      where, field.type_label)
+  end
+  local r = spec.repeated or {}
+  check_known(r, REPEATED_RULES, where, "repeated")
   local rules = {}
-  local function check_known(set, order, family)
-    local known = {}
-    for _, k in ipairs(order) do known[k] = true end
-    for _, k in ipairs(util.sorted_keys(set)) do
-      if not known[k] and k ~= "_unknown" then fail("%s: rule %s.%s is not supported by codegen/", where, family, k) end
-    end
+  if r.min_items and r.min_items > 0 then
+    rules[#rules + 1] = { kind = "min_items", value = r.min_items,
+                          description = ("must have at least %s"):format(plural(r.min_items, "item")) }
   end
-  if field.repeated then fail("%s: rules on repeated fields are not supported", where) end
-  if spec.string then
-    if field.type_label ~= "string" then fail("%s: string rules on a %s field", where, field.type_label) end
-    local s = spec.string
-    check_known(s, STRING_RULES, "string")
-    if s.required then rules[#rules + 1] = { kind = "required", description = "must not be empty" } end
-    if s.min_len and s.min_len > 0 then
-      rules[#rules + 1] = { kind = "min_len", value = s.min_len, description = ("must be at least %d bytes"):format(s.min_len) }
-    end
-    if s.max_len then
-      rules[#rules + 1] = { kind = "max_len", value = s.max_len, description = ("must be at most %d bytes"):format(s.max_len) }
-    end
-    if s.utf8 then rules[#rules + 1] = { kind = "utf8", description = "must be valid UTF-8" } end
-    if s.email then rules[#rules + 1] = { kind = "email", description = "must be a valid email address" } end
-    if s.uuid then rules[#rules + 1] = { kind = "uuid", description = "must be a UUID" } end
+  if r.max_items then
+    rules[#rules + 1] = { kind = "max_items", value = r.max_items,
+                          description = ("must have at most %s"):format(plural(r.max_items, "item")) }
   end
-  if spec.int32 then
-    if field.type_label ~= "int32" then fail("%s: int32 rules on a %s field", where, field.type_label) end
-    local r = spec.int32
-    check_known(r, INT32_RULES, "int32")
-    -- A bound at the type's own limit cannot fail; emitting it would be dead code.
-    if r.gte and r.gte > -2147483648 then
-      rules[#rules + 1] = { kind = "gte", value = r.gte, description = ("must be greater than or equal to %d"):format(r.gte) }
-    end
-    if r.lte and r.lte < 2147483647 then
-      rules[#rules + 1] = { kind = "lte", value = r.lte, description = ("must be less than or equal to %d"):format(r.lte) }
-    end
+  local items = value_rules(r.items or {}, field.type_label, where .. " items")
+  if #items > 0 then
+    for _, item in ipairs(items) do item.description = "each item " .. item.description end
+    rules[#rules + 1] = { kind = "items", items = items, description = "each item must follow its rules" }
   end
   return rules
 end

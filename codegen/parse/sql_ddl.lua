@@ -240,19 +240,21 @@ end
 -- goes only with CASCADE.
 function Schema:drop_column(p, t, name, tok, cascade)
   local _, i = self:column(p, t, name, tok)
-  table.remove(t.columns, i)
-  remove_if(t.constraints, function(k) return contains(k.columns, name) end)
-  remove_if(self.indexes, function(idx) return idx.table == t.name and contains(idx.columns, name) end)
+  local function references_it(k)
+    return k.kind == "foreign_key" and k.ref_table == t.name and contains(k.ref_columns, name)
+  end
   for _, other in ipairs(self.tables) do
-    remove_if(other.constraints, function(k)
-      if not (k.kind == "foreign_key" and k.ref_table == t.name and contains(k.ref_columns, name)) then return false end
-      if not cascade then
+    for _, k in ipairs(other.constraints) do
+      if references_it(k) and not cascade then
         p:fail(("column \"%s\".\"%s\" is referenced by a foreign key of \"%s\" (DROP COLUMN ... CASCADE drops it)")
           :format(t.name, name, other.name), tok)
       end
-      return true
-    end)
+    end
   end
+  table.remove(t.columns, i)
+  remove_if(t.constraints, function(k) return contains(k.columns, name) end)
+  remove_if(self.indexes, function(idx) return idx.table == t.name and contains(idx.columns, name) end)
+  for _, other in ipairs(self.tables) do remove_if(other.constraints, references_it) end
 end
 
 function Schema:drop_constraint(p, t, name, tok, if_exists)
