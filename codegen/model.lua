@@ -125,7 +125,7 @@ local function field_rules(msg, field)
   local items = value_rules(r.items or {}, field.type_label, where .. " items")
   if #items > 0 then
     for _, item in ipairs(items) do item.description = "each item " .. item.description end
-    rules[#rules + 1] = { kind = "items", items = items, description = "each item must follow its rules" }
+    rules[#rules + 1] = { kind = "items", items = items }
   end
   return rules
 end

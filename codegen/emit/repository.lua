@@ -90,9 +90,11 @@ local function header(t, sources)
     if f.col.kind == "timestamp" then note = note .. ", as YYYY-MM-DDTHH:MM:SS.mmmZ" end
     lines[#lines + 1] = ("    %s%s /* %s */\n"):format(f.decl, string.rep(" ", width - #f.decl), note)
   end
+  local checks = {}
+  for i, k in ipairs(t.checks) do checks[i] = "CHECK " .. k.expr end
   local body = {
     c.comment(("One row of table \"%s\", columns in table order. Strings live in the arena of the call that "
-      .. "read the row."):format(t.name)),
+      .. "read the row.%s"):format(t.name, #checks > 0 and (" The database keeps " .. c.join_and(checks) .. ".") or "")),
     "typedef struct {\n", table.concat(lines), "} ", M.row_type(t), ";\n\n",
     c.comment(("Decodes row `row` of a result whose columns are those of \"%s\" in table order (every statement "
       .. "of this table and the :one queries on it answer that shape)."):format(t.name)),

@@ -56,12 +56,14 @@ function Parser:alter_action(schema, t)
       self:accept("COLUMN")
       local if_not_exists = false
       if self:accept("IF") then self:expect("NOT"); self:expect("EXISTS"); if_not_exists = true end
-      local col = self:column_def(t.constraints)
+      local constraints = {}
+      local col = self:column_def(constraints)
       if schema:has_column(t, col.name) then
         if if_not_exists then return end
         self:fail(("table \"%s\" already has a column \"%s\""):format(t.name, col.name), start)
       end
       table.insert(t.columns, col)
+      table.move(constraints, 1, #constraints, #t.constraints + 1, t.constraints)
     end
   elseif self:accept("DROP") then
     if self:accept("CONSTRAINT") then
@@ -99,11 +101,12 @@ function Parser:drop(schema, start)
   if not what then self:fail("unsupported statement DROP " .. self:peek().up .. " (supported: " .. M.SUPPORTED .. ")", start) end
   if what == "index" then self:accept("CONCURRENTLY") end
   local if_exists = self:if_exists()
+  local names = {}
   repeat
-    local tok = self:peek()
-    schema:drop(self, what, self:qualified_name(), tok, if_exists)
+    names[#names + 1] = { tok = self:peek(), name = self:qualified_name() }
   until not self:punct(",")
-  drop_behaviour(self)
+  local cascade = drop_behaviour(self)
+  for _, n in ipairs(names) do schema:drop(self, what, n.name, n.tok, if_exists, cascade) end
 end
 
 return M

@@ -150,7 +150,7 @@ end
 
 function Parser:create_table(line)
   local t = { line = line, file = self.file, columns = {}, constraints = {} }
-  if self:accept("IF") then self:expect("NOT"); self:expect("EXISTS") end
+  if self:accept("IF") then self:expect("NOT"); self:expect("EXISTS"); t.if_not_exists = true end
   t.name = self:qualified_name()
   self:expect_punct("(")
   repeat
@@ -216,10 +216,10 @@ function M.parse(src, file, into)
       if p:accept("CREATE") then
         if p:accept("TABLE") then
           local t = p:create_table(line)
-          for _, other in ipairs(schema.tables) do
-            if other.name == t.name then p:fail(("table \"%s\" created twice"):format(t.name), start) end
-          end
-          table.insert(schema.tables, t)
+          local exists = false
+          for _, other in ipairs(schema.tables) do exists = exists or other.name == t.name end
+          if exists and not t.if_not_exists then p:fail(("table \"%s\" created twice"):format(t.name), start) end
+          if not exists then table.insert(schema.tables, t) end
         elseif p:accept("UNIQUE") then
           p:expect("INDEX")
           table.insert(schema.indexes, p:create_index(line, true))

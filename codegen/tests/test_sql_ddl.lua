@@ -50,6 +50,17 @@ return {
     sql_ddl.parse('ALTER TABLE "Tag" DROP CONSTRAINT "Tag_label_key";\nDROP TABLE "Tag";', "5.sql", s)
     h.eq(#s.tables, 1)
   end },
+  { "DROP TABLE with foreign keys pointing at it needs CASCADE; IF [NOT] EXISTS skip", function()
+    local src = "CREATE TABLE a (id TEXT PRIMARY KEY);\nCREATE TABLE IF NOT EXISTS a (other TEXT);\n"
+      .. "CREATE TABLE b (a_id TEXT REFERENCES a (id), CHECK (a_id <> ''));\nALTER TABLE b ADD COLUMN IF NOT EXISTS a_id TEXT UNIQUE;\n"
+    local s = sql_ddl.parse(src, "m.sql")
+    h.eq(column_names(s.tables[1]), "id")
+    h.eq(#s.tables[2].constraints, 2) -- the skipped ADD COLUMN added no UNIQUE
+    h.contains(h.raises(sql_ddl.parse, "DROP TABLE a;", "d.sql", s),
+      'd.sql:1: table "a" is referenced by a foreign key of "b" (DROP TABLE ... CASCADE drops it)')
+    sql_ddl.parse("DROP TABLE IF EXISTS nope, a CASCADE;", "d.sql", s)
+    h.eq(#s.tables, 1); h.eq(s.tables[1].name, "b"); h.eq(#s.tables[1].constraints, 1)
+  end },
   { "comments inside statements, multi-line statements, quoted identifiers", function()
     local src = [[
 /* leading
