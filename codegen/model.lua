@@ -41,7 +41,9 @@ local PROTO_C_TYPES = { string = "char *", int32 = "int32_t", int64 = "int64_t",
   uint64 = "uint64_t", bool = "protobuf_c_boolean", double = "double", float = "float", bytes = "ProtobufCBinaryData" }
 
 -- Which proto field type may mirror which column kind.
-local MAPPABLE = { string = { text = true, timestamp = true }, int32 = { int32 = true }, int64 = { int64 = true } }
+-- A proto enum mirrors an INTEGER column holding its numbers.
+local MAPPABLE = { string = { text = true, timestamp = true }, int32 = { int32 = true }, int64 = { int64 = true },
+                   enum = { int32 = true } }
 
 local STRING_RULES = { "required", "min_len", "max_len", "min_chars", "max_chars", "utf8", "email", "uuid" }
 local INT32_RULES = { "gte", "lte" }
@@ -101,7 +103,7 @@ end
 local function field_rules(msg, field)
   local spec = field.options.ext["rules.field"]
   if not spec then return {} end
-  local where = msg.full_name:sub(2) .. "." .. field.name
+  local where = msg.where .. "." .. field.name
   check_known(spec, { "string", "int32", "repeated" }, where, "field")
   if not field.repeated then
     if spec.repeated then fail("%s: repeated rules on a field that is not repeated", where) end
@@ -280,7 +282,10 @@ local function build_queries(parsed, tables_by_name)
   for _, q in ipairs(parsed) do
     local where = ("%s:%d: query %s"):format(q.file, q.line, q.name)
     local t = q.table and tables_by_name[q.table]
-    if not t then fail("%s: cannot tell which known table it works on (found %s)", where, tostring(q.table)) end
+    if not t then
+      fail("%s: cannot tell which known table it works on (found %s; the statement must be UPDATE t, INSERT INTO t, "
+        .. "DELETE FROM t or SELECT ... FROM t, optionally after WITH ...)", where, tostring(q.table))
+    end
     if (q.kind == "one" or q.kind == "many") and not q.star then
       fail("%s: a :%s query must answer whole %s rows (end with RETURNING * or use SELECT *)", where, q.kind, t.name)
     end
@@ -308,18 +313,18 @@ local function bind_table(msg, tables_by_name)
   local table_name = msg.options.ext["rules.table"]
   if not table_name then return end
   local t = tables_by_name[table_name]
-  if not t then fail("message %s: (rules.table) names unknown table \"%s\"", msg.full_name:sub(2), table_name) end
+  if not t then fail("%s: (rules.table) names unknown table \"%s\"", msg.where, table_name) end
   msg.table = t
   msg.column_of = {}
   for _, field in ipairs(msg.fields) do
     local col
     for _, c in ipairs(t.columns) do if c.snake == field.name then col = c end end
     if not col then
-      fail("message %s: field %s has no column in table \"%s\" (looked for one whose snake_case name is %s)",
-        msg.full_name:sub(2), field.name, t.name, field.name)
+      fail("%s: field %s has no column in table \"%s\" (looked for one whose snake_case name is %s)",
+        msg.where, field.name, t.name, field.name)
     end
     if field.repeated or not (MAPPABLE[field.type_label] or {})[col.kind] then
-      fail("message %s: field %s is %s%s but column \"%s\".\"%s\" is %s", msg.full_name:sub(2), field.name,
+      fail("%s: field %s is %s%s but column \"%s\".\"%s\" is %s", msg.where, field.name,
         field.repeated and "repeated " or "", field.type_label, t.name, col.name, col.sql_type)
     end
     msg.column_of[field.name] = col
@@ -343,6 +348,8 @@ function M.build(inputs)
     if owner then
       m.c_type, m.c_prefix, m.c_init = message_names(owner.package, m.name)
       m.file_name = owner.file
+      -- How errors name the message: its file, then its full name.
+      m.where = ("%s: message %s"):format(inputs.proto_files[owner.file] or owner.file, full:sub(2))
       m.base = owner.file:gsub("%.proto$", "")
       m.has_rules = false
       for _, field in ipairs(m.fields) do

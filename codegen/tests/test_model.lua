@@ -33,7 +33,7 @@ return {
     local m = build()
     local item = m.tables_by_name.Item
     h.eq(names(item.columns, function(c) return c.snake .. ":" .. c.c_type end), "id:const char * code:const char * "
-      .. "name:const char * stock:int32_t created_at:const char * note:const char * rank:const int32_t *")
+      .. "name:const char * stock:int32_t created_at:const char * note:const char * rank:const int32_t * kind:int32_t")
     h.eq(names(item.insert_columns, function(c) return c.snake end), "id code name")
     -- the partial unique index on rank gives no key
     h.eq(names(item.keys, function(k) return k.suffix end), "id code")
@@ -49,7 +49,7 @@ return {
       "item_insert item_get_by_id+ item_get_by_code+ item_delete_by_id tag_insert tag_get_by_item_id_and_label+ "
       .. "tag_get_by_label_and_item_id+ tag_delete_by_item_id_and_label get_items+ items_ranked_in+ set_note "
       .. "touch_items delete_unranked")
-    h.eq(m.statements[2].sql, 'SELECT "id", "code", "name", "stock", "createdAt", "note", "rank" FROM "Item" WHERE "id" = $1')
+    h.eq(m.statements[2].sql, 'SELECT "id", "code", "name", "stock", "createdAt", "note", "rank", "kind" FROM "Item" WHERE "id" = $1')
     h.eq(names(m.queries, function(q) return q.name .. ":" .. q.kind end),
       "get_items:many items_ranked_in:many set_note:one touch_items:exec delete_unranked:execrows")
     local ranked = m.queries[2]
@@ -83,7 +83,7 @@ return {
     local function retype(name, text)
       return name == "0002_alter.sql" and text .. '\nALTER TABLE "Item" ADD COLUMN "price" NUMERIC(10,2);' or text
     end
-    h.contains(h.raises(build, retype), '0002_alter.sql:11: column "Item"."price": type NUMERIC(10,2) is not supported '
+    h.contains(h.raises(build, retype), '0002_alter.sql:12: column "Item"."price": type NUMERIC(10,2) is not supported '
       .. "by codegen/ (supported: BIGINT")
     local function recast(name, text)
       return name == "item.sql" and text:gsub("@before::timestamp", "@before::interval") or text

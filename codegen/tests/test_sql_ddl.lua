@@ -32,7 +32,7 @@ return {
   { "ALTER TABLE, CREATE INDEX ... WHERE and DROP INDEX applied in order", function()
     local s = both()
     local item, tag = s.tables[1], s.tables[2]
-    h.eq(column_names(item), "id code name stock createdAt note rank")
+    h.eq(column_names(item), "id code name stock createdAt note rank kind")
     h.eq(item.columns[7].file, "0002.sql"); h.eq(item.columns[7].line, 3)
     h.eq(item.constraints[3].name, "Item_rank_check"); h.eq(item.constraints[3].expr, '("rank" IS NULL OR "rank" > 0)')
     h.eq(tag.constraints[3].kind, "unique"); h.eq(tag.columns[3].default, "1")
