@@ -69,7 +69,9 @@ end
 -- sees; type_label is the value's proto type.
 local function value_rules(spec, type_label, where)
   local rules = {}
-  local function add(kind, value, description) rules[#rules + 1] = { kind = kind, value = value, description = description } end
+  local function add(kind, value, description)
+    rules[#rules + 1] = { kind = kind, value = value, description = description }
+  end
   for _, family in ipairs({ "string", "int32" }) do
     if spec[family] and type_label ~= family then fail("%s: %s rules on a %s field", where, family, type_label) end
   end
@@ -77,12 +79,12 @@ local function value_rules(spec, type_label, where)
     local s = spec.string
     check_known(s, STRING_RULES, where, "string")
     if s.required then add("required", nil, "must not be empty") end
-    if s.min_len and s.min_len > 0 then add("min_len", s.min_len, ("must be at least %s"):format(plural(s.min_len, "byte"))) end
-    if s.max_len then add("max_len", s.max_len, ("must be at most %s"):format(plural(s.max_len, "byte"))) end
+    if s.min_len and s.min_len > 0 then add("min_len", s.min_len, "must be at least " .. plural(s.min_len, "byte")) end
+    if s.max_len then add("max_len", s.max_len, "must be at most " .. plural(s.max_len, "byte")) end
     if s.min_chars and s.min_chars > 0 then
-      add("min_chars", s.min_chars, ("must be at least %s"):format(plural(s.min_chars, "character")))
+      add("min_chars", s.min_chars, "must be at least " .. plural(s.min_chars, "character"))
     end
-    if s.max_chars then add("max_chars", s.max_chars, ("must be at most %s"):format(plural(s.max_chars, "character"))) end
+    if s.max_chars then add("max_chars", s.max_chars, "must be at most " .. plural(s.max_chars, "character")) end
     if s.utf8 then add("utf8", nil, "must be valid UTF-8") end
     if s.email then add("email", nil, "must be a valid email address") end
     if s.uuid then add("uuid", nil, "must be a UUID") end
@@ -118,11 +120,11 @@ local function field_rules(msg, field)
   local rules = {}
   if r.min_items and r.min_items > 0 then
     rules[#rules + 1] = { kind = "min_items", value = r.min_items,
-                          description = ("must have at least %s"):format(plural(r.min_items, "item")) }
+                          description = "must have at least " .. plural(r.min_items, "item") }
   end
   if r.max_items then
     rules[#rules + 1] = { kind = "max_items", value = r.max_items,
-                          description = ("must have at most %s"):format(plural(r.max_items, "item")) }
+                          description = "must have at most " .. plural(r.max_items, "item") }
   end
   local items = value_rules(r.items or {}, field.type_label, where .. " items")
   if #items > 0 then
@@ -164,7 +166,9 @@ local function build_tables(schema)
       if not kind or c.type.array then
         fail("%s: type %s is not supported by codegen/ (supported: %s)", where, c.type.text, supported(COLUMN_KINDS))
       end
-      if kind == "timestamp" and c.type.with_time_zone then fail("%s: TIMESTAMP WITH TIME ZONE is not supported", where) end
+      if kind == "timestamp" and c.type.with_time_zone then
+        fail("%s: TIMESTAMP WITH TIME ZONE is not supported (use TIMESTAMP(3), read as UTC)", where)
+      end
       local col = { name = c.name, snake = util.snake(c.name), kind = kind,
                     c_type = (c.not_null and C_TYPES or NULLABLE_C_TYPES)[kind], param_c_type = C_TYPES[kind],
                     sql_type = c.type.text, not_null = c.not_null, default = c.default }

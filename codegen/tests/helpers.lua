@@ -7,6 +7,7 @@ local M = {}
 
 M.FIXTURE = "codegen/tests/fixtures/shop"
 M.CFLAGS = "-std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iruntime -I/usr/include/postgresql"
+M.SANITIZE = "-g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 
 function M.eq(actual, expected, what)
   if actual ~= expected then
@@ -80,7 +81,8 @@ end
 
 -- Compiles main (a C file of the fixture's checks/) with the given sources
 -- (relative to the generated gen/ or the repository root when they start
--- with runtime/) and runs it; raises with the output when either fails.
+-- with runtime/), under ASan and UBSan, and runs it; raises with the output
+-- when either fails.
 function M.compile_and_run(dir, main, sources, libs)
   local gen = dir .. "/gen"
   local files = { util.shell_quote(util.join(M.FIXTURE .. "/checks", main)) }
@@ -88,7 +90,7 @@ function M.compile_and_run(dir, main, sources, libs)
     files[#files + 1] = util.shell_quote(s:match("^runtime/") and s or util.join(gen, s))
   end
   local exe = util.join(dir, main:gsub("%.c$", ""))
-  util.run(("gcc %s -I%s -o %s %s %s"):format(M.CFLAGS, util.shell_quote(gen), util.shell_quote(exe),
+  util.run(("gcc %s %s -I%s -o %s %s %s"):format(M.CFLAGS, M.SANITIZE, util.shell_quote(gen), util.shell_quote(exe),
     table.concat(files, " "), libs or ""))
   return util.run(util.shell_quote(exe))
 end
