@@ -44,6 +44,17 @@ local PROTO_C_TYPES = { string = "char *", int32 = "int32_t", int64 = "int64_t",
 -- A proto enum mirrors an INTEGER column holding its numbers.
 local MAPPABLE = { string = { text = true, timestamp = true }, int32 = { int32 = true }, int64 = { int64 = true },
                    enum = { int32 = true } }
+-- Wrapper messages a field may use where the contract needs presence (a
+-- nullable column: the field is unset for NULL); protoc-c 1.4.1 rejects
+-- proto3 `optional`. Each mirrors the column kinds of its scalar.
+local WRAPPERS = {
+  [".google.protobuf.StringValue"] = { scalar = "string", c_type = "Google__Protobuf__StringValue",
+    c_prefix = "google__protobuf__string_value", header = "google/protobuf/wrappers.pb-c.h" },
+  [".google.protobuf.Int32Value"] = { scalar = "int32", c_type = "Google__Protobuf__Int32Value",
+    c_prefix = "google__protobuf__int32_value", header = "google/protobuf/wrappers.pb-c.h" },
+  [".google.protobuf.Int64Value"] = { scalar = "int64", c_type = "Google__Protobuf__Int64Value",
+    c_prefix = "google__protobuf__int64_value", header = "google/protobuf/wrappers.pb-c.h" },
+}
 
 local STRING_RULES = { "required", "min_len", "max_len", "min_chars", "max_chars", "utf8", "email", "uuid" }
 local INT32_RULES = { "gte", "lte" }
@@ -327,11 +338,19 @@ local function bind_table(msg, tables_by_name)
       fail("%s: field %s has no column in table \"%s\" (looked for one whose snake_case name is %s)",
         msg.where, field.name, t.name, field.name)
     end
-    if field.repeated or not (MAPPABLE[field.type_label] or {})[col.kind] then
-      fail("%s: field %s is %s%s but column \"%s\".\"%s\" is %s", msg.where, field.name,
-        field.repeated and "repeated " or "", field.type_label, t.name, col.name, col.sql_type)
+    local wrapper = field.type_label == "message" and WRAPPERS[field.type_name]
+    local scalar = wrapper and wrapper.scalar or field.type_label
+    if field.repeated or not (MAPPABLE[scalar] or {})[col.kind] then
+      fail("%s: field %s is %s%s but column \"%s\".\"%s\" is %s (a column maps to string, int32, int64, an "
+        .. "enum or %s)", msg.where, field.name, field.repeated and "repeated " or "",
+        field.type_name and field.type_name:sub(2) or field.type_label, t.name, col.name, col.sql_type,
+        table.concat(util.sorted_keys(WRAPPERS), ", "):gsub("%.google", "google"))
     end
     msg.column_of[field.name] = col
+    if wrapper then
+      field.wrapper = wrapper
+      msg.needs_arena = true
+    end
   end
 end
 
@@ -363,6 +382,13 @@ function M.build(inputs)
       end
     end
     model.messages[full] = m
+  end
+
+  -- Imports from outside the project's proto files (google/protobuf/...):
+  -- protoc-c compiles them too, as the project's .pb-c.h files include theirs.
+  model.system_imports = {}
+  for _, file in ipairs(inputs.descriptors.files) do
+    if not inputs.proto_files[file.name] then table.insert(model.system_imports, file.name) end
   end
 
   local services_by_name = {}

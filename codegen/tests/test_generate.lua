@@ -14,7 +14,7 @@ end
 
 -- What the checks link besides their generated sources.
 local RUNTIME = "runtime/arena.c runtime/db_values.c runtime/db_array.c runtime/db_nullable.c runtime/timefmt.c"
-local PROTOS = { "shop.pb-c.c", "rules.pb-c.c", "google/protobuf/descriptor.pb-c.c" }
+local PROTOS = { "shop.pb-c.c", "rules.pb-c.c", "google/protobuf/descriptor.pb-c.c", "google/protobuf/wrappers.pb-c.c" }
 
 local function with(list, more)
   local out = {}
@@ -69,7 +69,7 @@ return {
       end
     end
   end },
-  { "run: queries of every kind, array parameters, nullable columns, ALTER TABLE, row -> message", function()
+  { "run: queries of every kind, array parameters, nullable columns, ALTER TABLE, row -> message (wrappers too)", function()
     local out = h.compile_and_run(h.generated(), "check_db.c",
       with({ "db_item.c", "db_tag.c", "db_queries.c", "db_statements.c", "shop.map.c" }, PROTOS),
       RUNTIME .. " -lpq -lprotobuf-c")
