@@ -44,5 +44,7 @@ return {
     h.contains(h.raises(queries.parse, "-- name: X :batch\nSELECT 1;\n", "q.sql"),
       "q.sql:1: query X: unsupported kind :batch (use :one|:many|:exec|:execrows)")
     h.contains(h.raises(queries.parse, "-- name: X\nSELECT 1;\n", "q.sql"), "malformed name line")
+    h.contains(h.raises(queries.parse, "-- name: X :exec\nDELETE FROM t WHERE a = $1;\n", "q.sql"),
+      "q.sql:1: write parameters as @name::type, not $1")
   end },
 }
