@@ -20,6 +20,9 @@ local CHECKS = {
   uuid = function(v, len) return ("!rt_rule_uuid(%s, %s)"):format(v, len) end,
   gte = function(v, _, n) return ("%s < %d"):format(v, n) end,
   lte = function(v, _, n) return ("%s > %d"):format(v, n) end,
+  -- for these v is the item count
+  min_items = function(v, _, n) return ("%s < %d"):format(v, n) end,
+  max_items = function(v, _, n) return ("%s > %d"):format(v, n) end,
 }
 
 function M.validator_name(msg) return msg.c_prefix .. "__validate" end
@@ -58,26 +61,19 @@ local function field_checks(msg, field)
     if field.type_label == "string" then setup = ("    size_t %s_len = strlen(m->%s);\n"):format(field.name, field.name) end
     return setup .. chain(field.rules, "m->" .. field.name, field.name .. "_len", add, "    ")
   end
-  local count = "m->n_" .. field.name
-  local out, counts, items = {}, {}, nil
+  local counts, items = {}, nil
   for _, rule in ipairs(field.rules) do
     if rule.kind == "items" then items = rule else counts[#counts + 1] = rule end
   end
-  local count_checks = { min_items = ("%s < %d"), max_items = ("%s > %d") }
-  local lines = {}
-  for _, rule in ipairs(counts) do
-    lines[#lines + 1] = { count_checks[rule.kind]:format(count, rule.value), add(rule) }
-  end
-  if items then
-    local bad = field.name .. "_bad_item"
-    out[#out + 1] = ("    const char *%s = NULL;\n    for (size_t i = 0; i < %s && !%s; i++)\n        %s = %s(m->%s[i]);\n")
+  local count = "m->n_" .. field.name
+  local out = chain(counts, count, nil, add, "    ")
+  if not items then return out end
+  -- The first bad item is found before the chain, which reports it last.
+  local bad = field.name .. "_bad_item"
+  return ("    const char *%s = NULL;\n    for (size_t i = 0; i < %s && !%s; i++)\n        %s = %s(m->%s[i]);\n")
       :format(bad, count, bad, bad, item_helper_name(msg, field), field.name)
-    lines[#lines + 1] = { bad, ("rt_violations_add(out, %s, %s);"):format(c.string(field.name), bad) }
-  end
-  for i, l in ipairs(lines) do
-    out[#out + 1] = ("    %sif (%s)\n        %s\n"):format(i > 1 and "else " or "", l[1], l[2])
-  end
-  return table.concat(out)
+    .. out .. ("    %sif (%s)\n        rt_violations_add(out, %s, %s);\n"):format(#counts > 0 and "else " or "", bad,
+      c.string(field.name), bad)
 end
 
 local function rules_summary(msg)
