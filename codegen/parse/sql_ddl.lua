@@ -124,6 +124,11 @@ function Parser:column_def(constraints)
     if self:accept("NOT") then self:expect("NULL"); col.not_null = true
     elseif self:accept("NULL") then col.not_null = false
     elseif self:accept("DEFAULT") then col.default = self:default_expr()
+    elseif self:accept("GENERATED") then
+      -- GENERATED ALWAYS | BY DEFAULT AS IDENTITY: the database numbers the row
+      if not self:accept("ALWAYS") then self:expect("BY"); self:expect("DEFAULT") end
+      self:expect("AS"); self:expect("IDENTITY")
+      col.default, col.not_null = "identity", true
     elseif self:accept("PRIMARY") then
       self:expect("KEY")
       col.not_null = true
@@ -204,6 +209,13 @@ function Parser:create_index(line, unique)
   return idx
 end
 
+-- Reads past the rest of a statement that shapes no table (a function, a
+-- trigger, a data fill) up to its ';'; strings, function bodies included,
+-- are single tokens, so a ';' inside them does not end it.
+function Parser:skip_statement()
+  while not (self:peek().kind == "punct" and self:peek().text == ";") and self:peek().kind ~= "eof" do self:next() end
+end
+
 -- Parses one file's text and applies it to into (a schema from earlier
 -- migrations) or a new one; returns { tables = {...}, indexes = {...} }.
 function M.parse(src, file, into)
@@ -225,6 +237,8 @@ function M.parse(src, file, into)
           table.insert(schema.indexes, p:create_index(line, true))
         elseif p:accept("INDEX") then
           table.insert(schema.indexes, p:create_index(line, false))
+        elseif p:is("FUNCTION") or p:is("TRIGGER") or (p:is("OR") and p:is("REPLACE", 1)) then
+          p:skip_statement()
         else
           p:fail("unsupported statement CREATE " .. p:peek().up .. " (supported: " .. M.SUPPORTED .. ")", start)
         end
@@ -235,6 +249,11 @@ function M.parse(src, file, into)
         p:alter_table(schema)
       elseif p:accept("DROP") then
         p:drop(schema, start)
+      elseif p:accept("INSERT") then
+        p:expect("INTO")
+        local tok = p:peek()
+        schema:table(p, p:qualified_name(), tok)
+        p:skip_statement()
       else
         local second = p:peek(1)
         local what = start.kind == "word" and start.up or ("'" .. start.text .. "'")

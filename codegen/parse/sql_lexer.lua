@@ -38,6 +38,15 @@ local function tokenize(src, file)
       end
       push(c == '"' and "qident" or "string", table.concat(buf), start_line)
       pos = i + 1
+    elseif src:match("^%$[%a_]*%$", pos) then
+      -- $tag$ ... $tag$: a function body, kept whole as one string
+      local tag = src:match("^%$[%a_]*%$", pos)
+      local stop = src:find(tag, pos + #tag, true)
+      if not stop then fail("unterminated " .. tag .. " string") end
+      local body = src:sub(pos + #tag, stop - 1)
+      push("string", body, line)
+      local _, n = body:gsub("\n", "")
+      line, pos = line + n, stop + #tag
     elseif c:match("[%a_]") then
       local word = src:match("^[%w_$]+", pos)
       push("word", word, line); pos = pos + #word
