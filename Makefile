@@ -27,8 +27,8 @@ UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 DAEMON_OBJ  := $(foreach d,$(subst -,_,$(DAEMONS)),$(BUILD)/gen/$(d).main.o $(BUILD)/handlers/$(d).o)
 
-.PHONY: all deps regen run migrate test test-codegen test-build-deps test-unit test-sanitize \
-        test-integration check-gen bench clean
+.PHONY: all deps regen run migrate test test-codegen test-unit test-sanitize test-integration \
+        check-gen bench clean
 all: $(addprefix $(BIN)/,$(DAEMONS))
 
 deps: $(DEPS_STAMP)
@@ -91,6 +91,7 @@ test-codegen: | $(DEPS_STAMP)
 	  cd "$$tmp" && $(LUA) codegen/tests/run.lua
 
 # A changed header must recompile what includes it (tests/build/test_header_deps.sh).
+.PHONY: test-build-deps
 test-build-deps: | $(DEPS_STAMP)
 	@bash tests/build/test_header_deps.sh
 
