@@ -62,6 +62,11 @@ local REPEATED_RULES = { "min_items", "max_items", "items" }
 
 local function fail(fmt, ...) error(fmt:format(...), 0) end
 
+-- file:line: pkg.Message.field, for errors about one field.
+local function field_where(msg, field)
+  return ("%s:%d: %s.%s"):format(msg.proto_path, field.line or 0, msg.full_name:sub(2), field.name)
+end
+
 local function plural(n, word) return ("%d %s%s"):format(n, word, n == 1 and "" or "s") end
 
 -- Fails on a rule name codegen/ does not implement (a newer rules.proto).
@@ -116,7 +121,7 @@ end
 local function field_rules(msg, field)
   local spec = field.options.ext["rules.field"]
   if not spec then return {} end
-  local where = msg.where .. "." .. field.name
+  local where = field_where(msg, field)
   check_known(spec, { "string", "int32", "repeated" }, where, "field")
   if not field.repeated then
     if spec.repeated then fail("%s: repeated rules on a field that is not repeated", where) end
@@ -335,14 +340,14 @@ local function bind_table(msg, tables_by_name)
     local col
     for _, c in ipairs(t.columns) do if c.snake == field.name then col = c end end
     if not col then
-      fail("%s: field %s has no column in table \"%s\" (looked for one whose snake_case name is %s)",
-        msg.where, field.name, t.name, field.name)
+      fail("%s: no column in table \"%s\" (looked for one whose snake_case name is %s)",
+        field_where(msg, field), t.name, field.name)
     end
     local wrapper = field.type_label == "message" and WRAPPERS[field.type_name]
     local scalar = wrapper and wrapper.scalar or field.type_label
     if field.repeated or not (MAPPABLE[scalar] or {})[col.kind] then
-      fail("%s: field %s is %s%s but column \"%s\".\"%s\" is %s (a column maps to string, int32, int64, an "
-        .. "enum or %s)", msg.where, field.name, field.repeated and "repeated " or "",
+      fail("%s: the field is %s%s but column \"%s\".\"%s\" is %s (a column maps to string, int32, int64, an "
+        .. "enum or %s)", field_where(msg, field), field.repeated and "repeated " or "",
         field.type_name and field.type_name:sub(2) or field.type_label, t.name, col.name, col.sql_type,
         table.concat(util.sorted_keys(WRAPPERS), ", "):gsub("%.google", "google"))
     end
@@ -371,8 +376,9 @@ function M.build(inputs)
     if owner then
       m.c_type, m.c_prefix, m.c_init = message_names(owner.package, m.name)
       m.file_name = owner.file
-      -- How errors name the message: its file, then its full name.
-      m.where = ("%s: message %s"):format(inputs.proto_files[owner.file] or owner.file, full:sub(2))
+      -- How errors name the message and its fields: file:line, then the name.
+      m.proto_path = inputs.proto_files[owner.file] or owner.file
+      m.where = ("%s:%d: message %s"):format(m.proto_path, m.line or 0, full:sub(2))
       m.base = owner.file:gsub("%.proto$", "")
       m.has_rules = false
       for _, field in ipairs(m.fields) do
@@ -407,7 +413,8 @@ function M.build(inputs)
       for _, s in ipairs(file.services) do
         local deployment = s.options.ext["rules.deployment"]
         if not (deployment and deployment.address_env and deployment.default_address) then
-          fail("service %s needs option (rules.deployment) with address_env and default_address", s.full_name)
+          fail("%s:%d: service %s needs option (rules.deployment) with address_env and default_address", path,
+            s.line or 0, s.full_name)
         end
         local snake = util.snake(s.name)
         local svc = { name = s.name, full_name = s.full_name, snake = snake, daemon = snake:gsub("_", "-"),
@@ -415,12 +422,14 @@ function M.build(inputs)
                       endpoint = { service_name = s.full_name, address_env = deployment.address_env,
                                    default_address = deployment.default_address } }
         for _, m in ipairs(s.methods) do
-          if m.client_streaming or m.server_streaming then fail("%s.%s: streaming methods are not supported", s.full_name, m.name) end
+          if m.client_streaming or m.server_streaming then
+            fail("%s:%d: %s.%s: streaming methods are not supported (unary only)", path, m.line or 0, s.full_name, m.name)
+          end
           local input, output = model.messages[m.input_type], model.messages[m.output_type]
           local codes = codes_in(m.comment)
           table.insert(svc.methods, { name = m.name, snake = util.snake(m.name), path = "/" .. s.full_name .. "/" .. m.name,
             input = input, output = output, comment = m.comment, depends_on = m.options.ext["rules.depends_on"] or {},
-            status_codes = codes })
+            status_codes = codes, where = ("%s:%d: %s.%s"):format(path, m.line or 0, s.full_name, m.name) })
         end
         table.insert(fm.services, svc)
         table.insert(model.services, svc)
@@ -438,7 +447,7 @@ function M.build(inputs)
     for _, m in ipairs(svc.methods) do
       for _, name in ipairs(m.depends_on) do
         local peer = services_by_name[name]
-        if not peer then fail("%s.%s: (rules.depends_on) names unknown service %s", svc.full_name, m.name, name) end
+        if not peer then fail("%s: (rules.depends_on) names unknown service %s", m.where, name) end
         if not seen[name] then seen[name] = true; table.insert(svc.peers, peer) end
       end
     end

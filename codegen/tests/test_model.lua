@@ -75,9 +75,9 @@ return {
       return function(name, text) return name == "0002_alter.sql" and text .. find .. replace or text end
     end
     h.contains(h.raises(build, alter("", 'ALTER TABLE "Item" DROP COLUMN "stock";')),
-      'message shop.Item: field stock has no column in table "Item"')
+      'fixtures/shop/proto/shop.proto:66: shop.Item.stock: no column in table "Item"')
     h.contains(h.raises(build, alter("", 'ALTER TABLE "Item" ALTER COLUMN "stock" TYPE TEXT;')),
-      'field stock is int32 but column "Item"."stock" is TEXT')
+      'shop.proto:66: shop.Item.stock: the field is int32 but column "Item"."stock" is TEXT')
   end },
   { "unsupported column types and casts name file:line and what is supported", function()
     local function retype(name, text)
@@ -109,7 +109,7 @@ return {
         end
       end
     end
-    h.contains(rule_on("tags", { string = { uuid = true } }), "shop.GetItemsRequest.tags: a repeated field takes "
+    h.contains(rule_on("tags", { string = { uuid = true } }), "shop.proto:49: shop.GetItemsRequest.tags: a repeated field takes "
       .. "(rules.field).repeated")
     h.contains(rule_on("tags", { repeated = { items = { int32 = { gte = 1 } } } }),
       "shop.GetItemsRequest.tags items: int32 rules on a string field")
