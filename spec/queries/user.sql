@@ -12,7 +12,7 @@ INSERT INTO "User" ("id", "email", "name")
 VALUES (@id::text, @email::text, @name::text)
 RETURNING *;
 
--- name: DeleteAbandonedUsers :exec
+-- name: DeleteAbandonedUsers :execrows
 -- Markers older than any CreateUser can take (peer calls are bounded to
 -- seconds) are removed; of their users, those without a wallet are deleted:
 -- their creation never finished. Users that got their wallet are kept, so a
