@@ -142,7 +142,7 @@ static void start_slot(rt_executor *e, slot *s)
 {
     s->more = false;
     bool ended = rt_fiber_start(s->fiber, run_slot, s);
-    rt_log_set_call(NULL, NULL); /* the fiber may have stopped mid-call */
+    rt_log_set_call(NULL, NULL, NULL); /* the fiber may have stopped mid-call */
     if (ended)
         put_slot(e, s);
 }
@@ -154,11 +154,11 @@ static void wake(void *ctx, rt_fiber *fiber)
     rt_executor *e = ctx;
     slot *s = rt_fiber_arg(fiber);
     if (s->call)
-        rt_log_set_call(rt_call_method_name(s->call), rt_call_request_id(s->call));
+        rt_log_set_call(rt_call_method_name(s->call), rt_call_request_id(s->call), rt_call_identity(s->call));
     else
-        rt_log_set_call(s->task->def->name, NULL);
+        rt_log_set_call(s->task->def->name, NULL, NULL);
     bool ended = rt_fiber_resume(fiber);
-    rt_log_set_call(NULL, NULL);
+    rt_log_set_call(NULL, NULL, NULL);
     if (ended)
         put_slot(e, s);
 }
@@ -282,7 +282,7 @@ static int start_due_tasks(rt_executor *e)
         s->task = t;
         t->running = true;
         t->db = s->worker.db;
-        rt_log_set_call(t->def->name, NULL);
+        rt_log_set_call(t->def->name, NULL, NULL);
         start_slot(e, s);
     }
     int next = -1;

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "reflection.h"
 #include "streams.h"
+#include "tls.h"
 
 struct rt_server {
     const rt_service *service;
@@ -52,6 +53,7 @@ struct rt_server {
     rt_streams *streams;
     rt_call_cache *calls;
     rt_executor_limits limits;
+    rt_authz *authz;
     int drained_fd;
     char shutdown_tag; /* its address tags the shutdown notification */
     atomic_bool accepting;
@@ -226,6 +228,10 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
     rt_server *s = calloc(1, sizeof *s);
     if (!s)
         abort();
+    if (!(s->authz = rt_authz_create(config->authz_policy_file, config->reload_seconds, error))) {
+        free(s);
+        return NULL;
+    }
     s->service = service;
     s->database_url = config->database_url;
     s->limits = (rt_executor_limits){.max_calls = config->max_calls,
@@ -233,7 +239,7 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
                                      .queue_wait_ms = config->queue_wait_ms};
     pthread_mutex_init(&s->lock, NULL);
     s->grpc = create_grpc_server(config);
-    s->calls = rt_call_cache_create(peers);
+    s->calls = rt_call_cache_create(peers, s->authz);
     s->drained_fd = eventfd(0, EFD_CLOEXEC);
     s->n_methods = service->n_methods + 1;
     s->methods = calloc(s->n_methods, sizeof *s->methods);
@@ -256,8 +262,8 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
                                               rt_reflection_serve, descriptors};
     s->stream_methods[2] = (rt_stream_method){RT_HEALTH_WATCH_PATH, "Health/Watch", rt_health_watch, NULL};
     s->streams = rt_streams_create(s->grpc, s->stream_methods, sizeof s->stream_methods / sizeof s->stream_methods[0],
-                                   config->stream_idle_seconds);
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+                                   config->stream_idle_seconds, s->authz);
+    grpc_server_credentials *creds = rt_tls_server_credentials(config);
     int port = grpc_server_add_http2_port(s->grpc, config->listen, creds);
     grpc_server_credentials_release(creds);
     if (port == 0) {
@@ -266,6 +272,7 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
         rt_server_destroy(s);
         return NULL;
     }
+    rt_tls_warn_if_exposed(config);
     return s;
 }
 
@@ -318,6 +325,7 @@ void rt_server_destroy(rt_server *s)
     rt_streams_destroy(s->streams);
     rt_health_stop();
     rt_call_cache_destroy(s->calls);
+    rt_authz_destroy(s->authz);
     pthread_mutex_destroy(&s->lock);
     free(s->registered);
     free(s->methods);

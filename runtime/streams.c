@@ -12,12 +12,14 @@
 #include "deadline.h"
 #include "log.h"
 #include "status.h"
+#include "tls_peer.h"
 
 struct rt_streams {
     grpc_server *server;
     grpc_completion_queue *cq; /* new-call notifications */
     const rt_stream_method *methods;
     size_t n_methods;
+    rt_authz *authz;
     void **registered;
     int idle_ms;
     pthread_t acceptor;
@@ -98,12 +100,21 @@ static void *serve_stream(void *arg)
     gpr_timespec started = gpr_now(GPR_CLOCK_MONOTONIC);
     char request_id[RT_REQUEST_ID_MAX + 1];
     rt_request_id_of(&s->request_md, request_id);
-    rt_log_set_call(m->name, request_id);
+    rt_arena *arena = rt_arena_new(1024); /* the caller's identity */
+    rt_authz_peer peer;
+    rt_tls_peer_of(s->call, arena, &peer);
+    rt_log_set_call(m->name, request_id, peer.identity);
     rt_stream stream;
-    if (rt_stream_begin(&stream, s->call, s->call_cq, ss->idle_ms))
-        m->serve(&stream, m->name, m->context);
+    if (rt_stream_begin(&stream, s->call, s->call_cq, ss->idle_ms)) {
+        rt_status access = rt_authz_check(ss->authz, &peer, m->path, &s->request_md);
+        if (rt_ok(access))
+            m->serve(&stream, m->name, m->context);
+        else
+            rt_stream_finish(&stream, access.code, access.message);
+    }
     log_finished(&stream, m->name, request_id, started);
-    rt_log_set_call(NULL, NULL);
+    rt_log_set_call(NULL, NULL, NULL);
+    rt_arena_free(arena);
     rt_stream_end(&stream);
     free_slot(s);
     pthread_mutex_lock(&ss->lock);
@@ -166,7 +177,8 @@ static void *acceptor_main(void *arg)
     }
 }
 
-rt_streams *rt_streams_create(grpc_server *server, const rt_stream_method *methods, size_t n, int idle_seconds)
+rt_streams *rt_streams_create(grpc_server *server, const rt_stream_method *methods, size_t n, int idle_seconds,
+                              rt_authz *authz)
 {
     rt_streams *ss = calloc(1, sizeof *ss);
     if (!ss || !(ss->registered = calloc(n ? n : 1, sizeof *ss->registered)))
@@ -175,6 +187,7 @@ rt_streams *rt_streams_create(grpc_server *server, const rt_stream_method *metho
     ss->methods = methods;
     ss->n_methods = n;
     ss->idle_ms = idle_seconds * 1000;
+    ss->authz = authz;
     pthread_mutex_init(&ss->lock, NULL);
     pthread_cond_init(&ss->idle, NULL);
     ss->cq = grpc_completion_queue_create_for_next(NULL);

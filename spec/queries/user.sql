@@ -12,7 +12,7 @@ INSERT INTO "User" ("id", "email", "name")
 VALUES (@id::text, @email::text, @name::text)
 RETURNING *;
 
--- name: DeleteAbandonedUsers :exec
+-- name: DeleteAbandonedUsers :execrows
 -- One batch of the sweep, bounded so it never holds the writer session for
 -- long: up to 500 markers older than any CreateUser can take (peer calls are
 -- bounded to seconds) are removed, skipping any a concurrent sweep holds;

@@ -1,5 +1,5 @@
 -- Statements that carry business rules, kept as SQL so they can be read and
--- reviewed as SQL. Each has a `-- name: Name :one|:exec` line, a comment, and
+-- reviewed as SQL. Each has a `-- name: Name :kind` line (docs/contracts.md), a comment, and
 -- named parameters written @name::type; the generator (codegen/) turns each
 -- into a prepared statement and a typed C function in gen/.
 
