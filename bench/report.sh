@@ -159,6 +159,18 @@ Failed CreateUser calls with gRPC code ${k#cu.code.}: ${R[$k]}" ;; esac; done)
 
 Rows in the database match the successful calls, each with its wallet: $cu_ok_rows.
 
+## Mutual TLS beside plaintext, 64 in flight on one connection, $(r cu_secs) s
+
+bench/unary.js drives both columns the same way (node:http2, one connection, 64 calls
+in flight, the hot wallet): plaintext against the wallet-service above, mutual TLS against
+a second one with \`TLS_CERT_FILE\`, \`TLS_KEY_FILE\`, \`TLS_CA_FILE\` and the example policy
+(config/authz-policy.json), called with the admin client's certificate. The driver is not
+h2load, so compare the columns with each other rather than with the matrix above.
+
+| RPC | plaintext req/s | mutual TLS req/s | mutual TLS / plaintext | p99 ms plaintext | p99 ms mutual TLS | failed (plaintext / mTLS) |
+|---|---:|---:|---:|---:|---:|---|
+$(for rpc in GetWallet CreditWallet; do echo "| $rpc | $(commas "$(r "tls.$rpc.plain.rps")") | $(commas "$(r "tls.$rpc.mtls.rps")") | $(frac "$(r "tls.$rpc.mtls.rps")" "$(r "tls.$rpc.plain.rps")") | $(r "tls.$rpc.plain.p99") | $(r "tls.$rpc.mtls.p99") | $(r "tls.$rpc.plain.failed") / $(r "tls.$rpc.mtls.failed") |"; done)
+
 ## Memory and start-up
 
 | | user-service | wallet-service |
@@ -196,6 +208,7 @@ Wallets with a negative balance: $(r negative_balances). Wallets whose balance i
 - h2load, 8x8 GetWallet: \`$(r h2.GetWallet.8x8.cmd)\`
 - h2load, 8x8 spread DebitWallet: \`$(r h2.DebitWallet.8x8s.cmd)\`
 - CreateUser: \`node bench/createuser.js 127.0.0.1:PORT 32 $(r cu_secs) PREFIX\`
+- Mutual TLS: \`$(r tls_cmd)\` (plaintext: \`http://\` and no PEM files)
 - Tools: $(r versions)
 
 BODY is the gRPC frame written by bench/body.sh (0x00, 4-byte big-endian length, then the

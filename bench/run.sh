@@ -8,7 +8,9 @@
 #      1x16, 8x8 (connections x streams) on one hot row, and 8x8 spread over
 #      8 wallets (8 h2load processes, one wallet each); TransferFunds 8x8 over
 #      8 wallet pairs, ListTransactions (pages of 20) 8x8 on the hot wallet;
-#   4. CreateUser at 32 in flight (bench/createuser.js, @grpc/grpc-js);
+#   4. CreateUser at 32 in flight (bench/createuser.js, node:http2);
+#   4b. GetWallet and CreditWallet with mutual TLS beside plaintext
+#      (bench/unary.js, the same driver for both);
 #   5. memory under load, CPU per 1000 calls, and the correctness checks:
 #      every answer carried a message (so grpc-status was 0), every
 #      balance equals start + successful credits - successful debits (and
@@ -270,6 +272,33 @@ for d in user wallet; do
 done
 put cu.rows "$(sql -c "SELECT count(*) FROM \"User\" WHERE email LIKE '$prefix-%'")"
 put cu.with_wallet "$(sql -c "SELECT count(*) FROM \"User\" u JOIN \"Wallet\" w ON w.\"userId\" = u.id WHERE u.email LIKE '$prefix-%'")"
+
+# --- 4b. mutual TLS beside plaintext ----------------------------------------------------------
+# A second wallet-service under mutual TLS with the example policy
+# (certificates from scripts/tls.sh, the client's is the admin identity),
+# then GetWallet and CreditWallet on the hot wallet, 64 in flight on one
+# connection, through the same driver (bench/unary.js) against the
+# plaintext daemon above and this one: the pair differs only in transport.
+tls_dir=$tmp/tls
+bash scripts/tls.sh init "$tls_dir"
+tls_addr=127.0.0.1:$(free_port)
+WALLET_SERVICE_URL=$tls_addr METRICS_ADDR=0 TLS_CERT_FILE="$tls_dir/wallet-service.crt" \
+  TLS_KEY_FILE="$tls_dir/wallet-service.key" TLS_CA_FILE="$tls_dir/ca.crt" \
+  AUTHZ_POLICY_FILE=config/authz-policy.json "$tmp/bin/wallet-service" 2>"$tmp/logs/wallet-service-tls.log" &
+daemon_pids+=($!)
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/${tls_addr%:*}/${tls_addr##*:}") 2>/dev/null && break; sleep 0.1; done
+for rpc in GetWallet CreditWallet; do
+  for mode in plain mtls; do
+    log "$rpc over $mode: 64 in flight, ${CU_SECS}s"
+    url=http://$WALLET_SERVICE_URL pem=()
+    [ "$mode" = plain ] || { url=https://$tls_addr; pem=("$tls_dir/ca.crt" "$tls_dir/client.crt" "$tls_dir/client.key"); }
+    node "$here/unary.js" "$url" "${method[$rpc]}" "$tmp/body/$rpc.0" 64 "$CU_SECS" "${pem[@]}" \
+      >"$tmp/run/tls.out" || die "unary.js $rpc $mode"
+    while IFS='=' read -r k v; do put "tls.$rpc.$mode.$k" "$v"; done <"$tmp/run/tls.out"
+    [ "$rpc" = CreditWallet ] && credits[0]=$(( ${credits[0]:-0} + $(get "tls.$rpc.$mode.ok") ))
+  done
+done
+put tls_cmd "node bench/unary.js https://127.0.0.1:PORT /wallet.WalletService/GetWallet BODY 64 $CU_SECS ca.crt client.crt client.key"
 
 # --- 5. memory under load, correctness ----------------------------------------------------
 kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""

@@ -17,12 +17,12 @@ typedef struct {
     const char *request;    /* "request" TEXT NOT NULL */
     const char *attempt;    /* "attempt" TEXT NOT NULL */
     int32_t code;           /* "code" INTEGER NOT NULL */
-    const char *detail;     /* "detail" TEXT */
+    const char *detail;     /* "detail" TEXT, NULL pointer for NULL */
     const char *created_at; /* "createdAt" TIMESTAMP(3) NOT NULL, as YYYY-MM-DDTHH:MM:SS.mmmZ */
 } db_operation_row;
 
 /* Decodes row `row` of a result whose columns are those of "Operation" in table order (every
- * statement of this table and the :one queries on it answer that shape). */
+ * statement of this table and the :one and :many queries on it answer that shape). */
 void db_operation_decode_row(rt_arena *arena, const PGresult *res, int row, db_operation_row *out);
 
 /* Inserts a "Operation" row ("createdAt" from its default; "detail" NULL) and returns it as

@@ -16,7 +16,7 @@ typedef struct {
 } db_pending_user_row;
 
 /* Decodes row `row` of a result whose columns are those of "PendingUser" in table order (every
- * statement of this table and the :one queries on it answer that shape). */
+ * statement of this table and the :one and :many queries on it answer that shape). */
 void db_pending_user_decode_row(rt_arena *arena, const PGresult *res, int row,
                                 db_pending_user_row *out);
 

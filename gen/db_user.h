@@ -18,7 +18,7 @@ typedef struct {
 } db_user_row;
 
 /* Decodes row `row` of a result whose columns are those of "User" in table order (every
- * statement of this table and the :one queries on it answer that shape). */
+ * statement of this table and the :one and :many queries on it answer that shape). */
 void db_user_decode_row(rt_arena *arena, const PGresult *res, int row, db_user_row *out);
 
 /* Inserts a "User" row ("createdAt" from its default) and returns it as stored in *out. A unique

@@ -20,7 +20,7 @@ typedef struct {
 } db_wallet_row;
 
 /* Decodes row `row` of a result whose columns are those of "Wallet" in table order (every
- * statement of this table and the :one queries on it answer that shape). */
+ * statement of this table and the :one and :many queries on it answer that shape). */
 void db_wallet_decode_row(rt_arena *arena, const PGresult *res, int row, db_wallet_row *out);
 
 /* Inserts a "Wallet" row ("balance" and "createdAt" from their defaults) and returns it as

@@ -11,7 +11,7 @@
 #include "status.h"
 
 /* One row of table "WalletEntry", columns in table order. Strings live in the arena of the call
- * that read the row. */
+ * that read the row. The database keeps CHECK ("kind" BETWEEN 1 AND 5). */
 typedef struct {
     int64_t seq;                 /* "seq" BIGINT NOT NULL */
     const char *id;              /* "id" TEXT NOT NULL */
@@ -19,14 +19,14 @@ typedef struct {
     int32_t kind;                /* "kind" INTEGER NOT NULL */
     int32_t amount;              /* "amount" INTEGER NOT NULL */
     int32_t balance_after;       /* "balanceAfter" INTEGER NOT NULL */
-    const char *transfer_id;     /* "transferId" TEXT */
-    const char *operation_id;    /* "operationId" TEXT */
-    const char *idempotency_key; /* "idempotencyKey" TEXT */
+    const char *transfer_id;     /* "transferId" TEXT, NULL pointer for NULL */
+    const char *operation_id;    /* "operationId" TEXT, NULL pointer for NULL */
+    const char *idempotency_key; /* "idempotencyKey" TEXT, NULL pointer for NULL */
     const char *created_at;      /* "createdAt" TIMESTAMP(3) NOT NULL, as YYYY-MM-DDTHH:MM:SS.mmmZ */
 } db_wallet_entry_row;
 
 /* Decodes row `row` of a result whose columns are those of "WalletEntry" in table order (every
- * statement of this table and the :one queries on it answer that shape). */
+ * statement of this table and the :one and :many queries on it answer that shape). */
 void db_wallet_entry_decode_row(rt_arena *arena, const PGresult *res, int row,
                                 db_wallet_entry_row *out);
 

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "status_details.h"
+#include "tls_peer.h"
 #include "uuid.h"
 
 /* Most calls fit their arena's first block and never touch malloc again. */
@@ -23,15 +24,17 @@ struct rt_call_cache {
     rt_call *free;
     size_t n_free;
     const rt_peers *peers;
+    rt_authz *authz;
 };
 
-rt_call_cache *rt_call_cache_create(const rt_peers *peers)
+rt_call_cache *rt_call_cache_create(const rt_peers *peers, rt_authz *authz)
 {
     rt_call_cache *cache = calloc(1, sizeof *cache);
     if (!cache)
         abort();
     pthread_mutex_init(&cache->lock, NULL);
     cache->peers = peers;
+    cache->authz = authz;
     return cache;
 }
 
@@ -70,6 +73,7 @@ rt_call *rt_call_acquire(rt_call_cache *cache)
     c->arena = arena;
     c->cache = cache;
     c->peers = cache->peers;
+    c->authz = cache->authz;
     grpc_metadata_array_init(&c->request_md);
     grpc_call_details_init(&c->details);
     c->status_details = grpc_empty_slice();
@@ -123,6 +127,11 @@ const char *rt_call_request_id(rt_call *call)
 const char *rt_call_method_name(rt_call *call)
 {
     return call->log_name ? call->log_name : "";
+}
+
+const char *rt_call_identity(rt_call *call)
+{
+    return call->identity;
 }
 
 void rt_request_id_of(const grpc_metadata_array *md, char out[RT_REQUEST_ID_MAX + 1])
@@ -275,12 +284,15 @@ static const char *unknown_path(rt_call *c)
 }
 
 /* What every answered call needs first: its deadline on the monotonic
- * clock, names for its log line, the metrics' count. */
-static void begin(rt_call *c)
+ * clock, names for its log line (and the caller's certificate identity,
+ * in *peer), the metrics' count. */
+static void begin(rt_call *c, rt_authz_peer *peer)
 {
     c->deadline = rt_deadline_monotonic(c->method ? c->deadline : c->details.deadline);
     c->log_name = c->method ? c->method->name : unknown_path(c);
     c->request_id = request_id_of(c);
+    rt_tls_peer_of(c->call, c->arena, peer);
+    c->identity = peer->identity;
     rt_metrics_server_started(c->method);
 }
 
@@ -329,22 +341,27 @@ static bool answer(rt_call *c, rt_status st, const ProtobufCMessage *response)
 bool rt_call_serve(rt_call *c, rt_worker *worker)
 {
     c->worker = worker;
-    begin(c);
-    rt_log_set_call(c->log_name, c->request_id);
+    rt_authz_peer peer;
+    begin(c, &peer);
+    rt_log_set_call(c->log_name, c->request_id, c->identity);
     ProtobufCMessage *response = NULL;
-    rt_status st = run(c, &response);
+    /* Authorization before anything else reads the request. */
+    rt_status st = rt_authz_check(c->authz, &peer, c->method ? c->method->path : c->log_name, &c->request_md);
+    if (rt_ok(st))
+        st = run(c, &response);
     if (rt_ok(st) && !response) {
         rt_log(RT_LOG_ERROR, "handler returned OK without a response");
         st = rt_status_of(GRPC_STATUS_INTERNAL, NULL);
     }
     bool started = answer(c, st, response);
-    rt_log_set_call(NULL, NULL);
+    rt_log_set_call(NULL, NULL, NULL);
     return started;
 }
 
 bool rt_call_refuse(rt_call *c, grpc_status_code code, const char *message)
 {
-    begin(c);
+    rt_authz_peer peer;
+    begin(c, &peer);
     return answer(c, rt_status_of(code, message), NULL);
 }
 
@@ -373,6 +390,7 @@ void rt_call_complete(rt_call *c, bool ok)
         .has_duration = true,
         .duration_ms = rt_elapsed_ms(c->started),
         .request_id = c->request_id,
+        .identity = c->identity,
     };
     const char *msg = c->status.message;
     if (!ok || c->client_cancelled)

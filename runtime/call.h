@@ -8,6 +8,7 @@
 #include <grpc/grpc.h>
 #include <stdbool.h>
 
+#include "authz.h"
 #include "peers.h"
 #include "service.h"
 
@@ -52,6 +53,8 @@ struct rt_call {
     const rt_peers *peers;
     const char *request_id;
     const char *log_name;
+    const char *identity; /* the caller's certificate, for logs (tls_peer.h) */
+    rt_authz *authz;
     rt_status status;
 
     /* The final batch; must stay valid until it completes. x-request-id,
@@ -66,7 +69,7 @@ struct rt_call {
     int client_cancelled;
 };
 
-rt_call_cache *rt_call_cache_create(const rt_peers *peers);
+rt_call_cache *rt_call_cache_create(const rt_peers *peers, rt_authz *authz);
 /* Frees every cached call; all calls must have been released. */
 void rt_call_cache_destroy(rt_call_cache *cache);
 /* A call state ready to be passed to grpc_server_request_*call. */
@@ -96,5 +99,7 @@ int rt_call_depth_of(const grpc_metadata_array *md);
 
 /* "CreateUser", or the path of an unknown method, for logs. */
 const char *rt_call_method_name(rt_call *call);
+/* The caller's verified certificate identity, for logs; NULL when none. */
+const char *rt_call_identity(rt_call *call);
 
 #endif

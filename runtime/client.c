@@ -154,6 +154,7 @@ static rt_status unary(rt_call *parent, const char *service_name, const char *me
         .has_duration = true,
         .duration_ms = rt_elapsed_ms(started),
         .request_id = rt_call_request_id(parent),
+        .identity = rt_call_identity(parent),
     };
     rt_log_with(RT_LOG_DEBUG, &f, "peer call to %s", service_name);
 

@@ -24,6 +24,7 @@
 #define RT_DEFAULT_MEMORY_QUOTA_MB 256
 /* A reflection stream that sends nothing for this long is closed. */
 #define RT_DEFAULT_STREAM_IDLE_SECONDS 60
+#define RT_DEFAULT_RELOAD_SECONDS 5
 
 typedef struct {
     char *listen;          /* host:port to serve on */
@@ -42,6 +43,14 @@ typedef struct {
     int memory_quota_mb;        /* gRPC's buffers */
     int stream_idle_seconds;
     rt_log_level log_level;
+    /* Security (docs/security.md); NULL when unset. Certificate and key
+     * come together; a CA file needs them and turns on mutual TLS. */
+    char *tls_cert_file;
+    char *tls_key_file;
+    char *tls_ca_file;
+    char *authz_policy_file;
+    char **peer_tls_names; /* name each peer's certificate must carry; NULL: its host */
+    int reload_seconds;    /* certificates and policy are re-read this often */
 } rt_config;
 
 typedef enum {
@@ -60,6 +69,9 @@ void rt_config_free(rt_config *config);
 void rt_config_usage(const rt_service *service, FILE *out);
 /* The flag of a peer: WALLET_SERVICE_URL -> "--wallet-service-url". */
 void rt_config_peer_flag(const char *env_name, char *out, size_t size);
+/* The variable naming a peer's expected certificate name:
+ * WALLET_SERVICE_URL -> "WALLET_SERVICE_TLS_NAME". */
+void rt_config_peer_tls_env(const char *address_env, char *out, size_t size);
 /* host:port with a non-empty host and a port in 1..65535. */
 bool rt_config_valid_address(const char *address);
 /* max(4, 2 x online CPUs): workers mostly wait on PostgreSQL and peers. */

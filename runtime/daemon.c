@@ -27,6 +27,7 @@
 #include "peers.h"
 #include "server.h"
 #include "service.h"
+#include "tls_files.h"
 
 #ifndef RT_VERSION
 #define RT_VERSION "0.0.0-dev"
@@ -181,6 +182,7 @@ static int serve(const rt_service *service, const rt_config *config, int sfd)
                 malloc_trim(0);
             if (!drain(server, sfd, config->drain_seconds))
                 _exit(1); /* handlers still hold the server: nothing can be freed */
+            rt_db_interrupt_all(); /* a background batch still running is cut short */
             code = 0;
         }
         rt_server_destroy(server);
@@ -230,11 +232,19 @@ int rt_daemon_main(const rt_service *service, int argc, char **argv)
         return 1;
     }
 
+    /* After the signal mask: it starts a thread. */
+    rt_tls_files *tls_files = rt_tls_files_open(&config, error, sizeof error);
+    if (!tls_files) {
+        close(sfd);
+        rt_config_free(&config);
+        return print_config_outcome(RT_CONFIG_ERROR, service, error);
+    }
     grpc_init();
     rt_metrics_http *metrics = NULL;
     int code = rt_metrics_http_start(service, &config, &metrics) ? serve(service, &config, sfd) : 1;
     rt_metrics_http_stop(metrics);
     grpc_shutdown();
+    rt_tls_files_close(tls_files);
     rt_log(RT_LOG_INFO, code == 0 ? "stopped" : "not started");
     close(sfd);
     rt_config_free(&config);

@@ -23,8 +23,6 @@
 #include "fiber.h"
 #include "log.h"
 
-enum { CALLERS, PEERS, N_CLASSES };
-
 struct rt_task {
     const rt_task_def *def;
     gpr_timespec due;
@@ -61,7 +59,7 @@ struct rt_executor {
     int wake_fd;
 
     pthread_mutex_t lock; /* guards the classes, done list and flags */
-    call_class classes[N_CLASSES];
+    call_class classes[RT_N_CLASSES];
     gpr_timespec next_give_up; /* no queued call's wait ends before this */
     rt_wait *done_head, *done_tail; /* completed waits, fibers to resume */
     bool stopping, background_stopped;
@@ -144,7 +142,7 @@ static void start_slot(rt_executor *e, slot *s)
 {
     s->more = false;
     bool ended = rt_fiber_start(s->fiber, run_slot, s);
-    rt_log_set_call(NULL, NULL); /* the fiber may have stopped mid-call */
+    rt_log_set_call(NULL, NULL, NULL); /* the fiber may have stopped mid-call */
     if (ended)
         put_slot(e, s);
 }
@@ -156,11 +154,11 @@ static void wake(void *ctx, rt_fiber *fiber)
     rt_executor *e = ctx;
     slot *s = rt_fiber_arg(fiber);
     if (s->call)
-        rt_log_set_call(rt_call_method_name(s->call), rt_call_request_id(s->call));
+        rt_log_set_call(rt_call_method_name(s->call), rt_call_request_id(s->call), rt_call_identity(s->call));
     else
-        rt_log_set_call(s->task->def->name, NULL);
+        rt_log_set_call(s->task->def->name, NULL, NULL);
     bool ended = rt_fiber_resume(fiber);
-    rt_log_set_call(NULL, NULL);
+    rt_log_set_call(NULL, NULL, NULL);
     if (ended)
         put_slot(e, s);
 }
@@ -181,7 +179,7 @@ static rt_wait *pop_done(rt_executor *e)
 /* Under the lock: the class of a queued call that may start now, or -1. */
 static int startable_class(rt_executor *e)
 {
-    for (int k = PEERS; k >= CALLERS; k--) /* peers first: callers wait on them */
+    for (int k = RT_N_CLASSES - 1; k >= 0; k--) /* health, peers (callers wait on them), callers */
         if (e->classes[k].head && e->classes[k].running < e->limits.max_calls)
             return k;
     return -1;
@@ -228,7 +226,7 @@ static int refuse_expired_calls(rt_executor *e)
     pthread_mutex_lock(&e->lock);
     if (gpr_time_cmp(now, e->next_give_up) >= 0) {
         e->next_give_up = gpr_inf_future(GPR_CLOCK_MONOTONIC);
-        for (int k = 0; k < N_CLASSES; k++) {
+        for (int k = 0; k < RT_N_CLASSES; k++) {
             call_class *q = &e->classes[k];
             rt_call *prev = NULL;
             for (rt_call *c = q->head, *next; c; c = next) {
@@ -284,7 +282,7 @@ static int start_due_tasks(rt_executor *e)
         s->task = t;
         t->running = true;
         t->db = s->worker.db;
-        rt_log_set_call(t->def->name, NULL);
+        rt_log_set_call(t->def->name, NULL, NULL);
         start_slot(e, s);
     }
     int next = -1;
@@ -313,7 +311,9 @@ static void *executor_main(void *arg)
         fds[0] = (struct pollfd){.fd = e->wake_fd, .events = POLLIN};
         pthread_mutex_lock(&e->lock);
         bool startable = e->done_head || startable_class(e) >= 0;
-        bool done = e->stopping && !e->classes[CALLERS].head && !e->classes[PEERS].head && e->live == 0;
+        bool done = e->stopping && e->live == 0;
+        for (int k = 0; k < RT_N_CLASSES; k++)
+            done = done && !e->classes[k].head;
         if (startable)
             timeout = 0;
         else
@@ -355,7 +355,7 @@ rt_executor *rt_executor_create(grpc_completion_queue *cq, rt_db **sessions, siz
     e->n_tasks = rt_background_count();
     for (size_t i = 0; i < e->n_tasks; i++)
         e->tasks[i] = (rt_task){.def = rt_background_get(i), .due = gpr_inf_past(GPR_CLOCK_MONOTONIC)};
-    e->max_slots = (size_t)limits->max_calls * N_CLASSES + e->n_tasks;
+    e->max_slots = (size_t)limits->max_calls * RT_N_CLASSES + e->n_tasks;
     e->all = calloc(e->max_slots, sizeof *e->all);
     e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (!e->all || e->wake_fd < 0)
@@ -377,13 +377,12 @@ static gpr_timespec give_up_time(const rt_executor *e, const rt_call *c)
     return after_ms(wait);
 }
 
-bool rt_executor_submit(rt_executor *e, rt_call *call)
+bool rt_executor_submit(rt_executor *e, rt_call *call, rt_call_class class)
 {
-    int k = call->depth > 0 ? PEERS : CALLERS;
     call->next_free = NULL;
     call->give_up = give_up_time(e, call);
     pthread_mutex_lock(&e->lock);
-    call_class *q = &e->classes[k];
+    call_class *q = &e->classes[class];
     bool room = q->queued + q->running < e->limits.max_calls + e->limits.max_queued;
     bool asleep = false;
     if (room) {

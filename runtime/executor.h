@@ -17,14 +17,17 @@ typedef void (*rt_executor_serve_fn)(void *ctx, rt_call *call, rt_worker *worker
 /* Answers a call RESOURCE_EXHAUSTED with message, unserved (any thread). */
 typedef void (*rt_executor_refuse_fn)(void *ctx, rt_call *call, const char *message);
 
-/* Admission control. Calls from callers and calls the peer service makes
- * on behalf of its own callers (x-call-depth, see client.c) are two
- * classes with fibers of their own, so a chain such as CreateUser ->
+/* Admission control. Calls from callers, calls the peer service makes on
+ * behalf of its own callers (x-call-depth, see client.c) and health checks
+ * are classes with fibers of their own, so a chain such as CreateUser ->
  * CreateWallet -> GetUserById never waits for a fiber held by a call
- * waiting on it. Per class, at most max_calls run; up to max_queued more
- * wait in arrival order, each at most queue_wait_ms and at most half of
- * its remaining deadline, so the rest of its time is left to serve it.
- * Beyond that a call is refused RESOURCE_EXHAUSTED at once. */
+ * waiting on it, and an overloaded daemon still answers its health checks.
+ * Per class, at most max_calls run; up to max_queued more wait in arrival
+ * order, each at most queue_wait_ms and at most half of its remaining
+ * deadline, so the rest of its time is left to serve it. Beyond that a
+ * call is refused RESOURCE_EXHAUSTED at once. Fibers start health checks
+ * first, then peer calls (callers wait on those), then callers' calls. */
+typedef enum { RT_CLASS_CALLERS, RT_CLASS_PEERS, RT_CLASS_HEALTH, RT_N_CLASSES } rt_call_class;
 typedef struct {
     int max_calls;
     int max_queued;
@@ -39,10 +42,10 @@ typedef struct {
 rt_executor *rt_executor_create(grpc_completion_queue *cq, rt_db **sessions, size_t n_sessions,
                                 const rt_executor_limits *limits, rt_executor_serve_fn serve,
                                 rt_executor_refuse_fn refuse, void *ctx);
-/* Hands a call over (any thread): it is served, or refused through the
- * refuse function when its wait is up. False when its class is full: the
- * call was not taken and the caller answers it. */
-bool rt_executor_submit(rt_executor *e, rt_call *call);
+/* Hands a call of class over (any thread): it is served, or refused
+ * through the refuse function when its wait is up. False when its class is
+ * full: the call was not taken and the caller answers it. */
+bool rt_executor_submit(rt_executor *e, rt_call *call, rt_call_class class);
 /* A fiber's wait for one gRPC operation started with the wait as its tag
  * on rt_executor_cq: a peer call's batch, a channel state change. */
 typedef struct rt_wait {

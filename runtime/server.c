@@ -9,7 +9,9 @@
  * More polling threads measured slower: they wake each other to take turns.
  *
  * Every registered method keeps --workers outstanding requests, renewed as
- * each call arrives, so calls queue inside gRPC rather than being refused.
+ * each call arrives, so gRPC hands calls over as fast as they come; the
+ * fiber thread's admission control (executor.h) then serves, queues (bounded)
+ * or refuses them RESOURCE_EXHAUSTED at once.
  * Generic slots must exist even though every known method is registered:
  * without one, an unknown method would wait for the caller's deadline
  * instead of getting UNIMPLEMENTED.
@@ -34,6 +36,7 @@
 #include "log.h"
 #include "reflection.h"
 #include "streams.h"
+#include "tls.h"
 
 struct rt_server {
     const rt_service *service;
@@ -50,6 +53,7 @@ struct rt_server {
     rt_streams *streams;
     rt_call_cache *calls;
     rt_executor_limits limits;
+    rt_authz *authz;
     int drained_fd;
     char shutdown_tag; /* its address tags the shutdown notification */
     atomic_bool accepting;
@@ -150,7 +154,10 @@ static void *poller_main(void *arg)
             c->depth = rt_call_depth_of(&c->request_md);
             count_call(s, +1);
             request_slot(s, c->method, c->registered);
-            if (!rt_executor_submit(s->executor, c))
+            rt_call_class class = c->method == &rt_health_check_method ? RT_CLASS_HEALTH
+                                  : c->depth > 0                       ? RT_CLASS_PEERS
+                                                                       : RT_CLASS_CALLERS;
+            if (!rt_executor_submit(s->executor, c, class))
                 refuse(s, c, "server overloaded: too many calls in progress; retry later");
         }
     }
@@ -221,6 +228,10 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
     rt_server *s = calloc(1, sizeof *s);
     if (!s)
         abort();
+    if (!(s->authz = rt_authz_create(config->authz_policy_file, config->reload_seconds, error))) {
+        free(s);
+        return NULL;
+    }
     s->service = service;
     s->database_url = config->database_url;
     s->limits = (rt_executor_limits){.max_calls = config->max_calls,
@@ -228,7 +239,7 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
                                      .queue_wait_ms = config->queue_wait_ms};
     pthread_mutex_init(&s->lock, NULL);
     s->grpc = create_grpc_server(config);
-    s->calls = rt_call_cache_create(peers);
+    s->calls = rt_call_cache_create(peers, s->authz);
     s->drained_fd = eventfd(0, EFD_CLOEXEC);
     s->n_methods = service->n_methods + 1;
     s->methods = calloc(s->n_methods, sizeof *s->methods);
@@ -251,8 +262,8 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
                                               rt_reflection_serve, descriptors};
     s->stream_methods[2] = (rt_stream_method){RT_HEALTH_WATCH_PATH, "Health/Watch", rt_health_watch, NULL};
     s->streams = rt_streams_create(s->grpc, s->stream_methods, sizeof s->stream_methods / sizeof s->stream_methods[0],
-                                   config->stream_idle_seconds);
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+                                   config->stream_idle_seconds, s->authz);
+    grpc_server_credentials *creds = rt_tls_server_credentials(config);
     int port = grpc_server_add_http2_port(s->grpc, config->listen, creds);
     grpc_server_credentials_release(creds);
     if (port == 0) {
@@ -261,6 +272,7 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
         rt_server_destroy(s);
         return NULL;
     }
+    rt_tls_warn_if_exposed(config);
     return s;
 }
 
@@ -313,6 +325,7 @@ void rt_server_destroy(rt_server *s)
     rt_streams_destroy(s->streams);
     rt_health_stop();
     rt_call_cache_destroy(s->calls);
+    rt_authz_destroy(s->authz);
     pthread_mutex_destroy(&s->lock);
     free(s->registered);
     free(s->methods);

@@ -29,12 +29,19 @@ static bool wait_for(rt_stream *s, void *tag, gpr_timespec deadline, bool *timed
     }
 }
 
-static bool run_batch(rt_stream *s, const grpc_op *ops, size_t n)
+/* Starts ops and waits for them until deadline (*timed_out then). */
+static bool run_batch_until(rt_stream *s, const grpc_op *ops, size_t n, gpr_timespec deadline, bool *timed_out)
 {
+    *timed_out = false;
     if (grpc_call_start_batch(s->call, ops, n, &s->op_tag, NULL) != GRPC_CALL_OK)
         return false;
+    return wait_for(s, &s->op_tag, deadline, timed_out);
+}
+
+static bool run_batch(rt_stream *s, const grpc_op *ops, size_t n)
+{
     bool timed_out;
-    return wait_for(s, &s->op_tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), &timed_out);
+    return run_batch_until(s, ops, n, gpr_inf_future(GPR_CLOCK_MONOTONIC), &timed_out);
 }
 
 bool rt_stream_begin(rt_stream *s, grpc_call *call, grpc_completion_queue *cq, int idle_ms)
@@ -58,11 +65,9 @@ rt_stream_read rt_stream_recv(rt_stream *s, const ProtobufCMessageDescriptor *ty
     grpc_byte_buffer *payload = NULL;
     grpc_op op = {.op = GRPC_OP_RECV_MESSAGE};
     op.data.recv_message.recv_message = &payload;
-    if (grpc_call_start_batch(s->call, &op, 1, &s->op_tag, NULL) != GRPC_CALL_OK)
-        return RT_STREAM_BROKEN;
     bool timed_out;
     gpr_timespec idle_end = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(s->idle_ms, GPR_TIMESPAN));
-    bool ok = wait_for(s, &s->op_tag, idle_end, &timed_out);
+    bool ok = run_batch_until(s, &op, 1, idle_end, &timed_out);
     if (timed_out) { /* the status goes out now; the receive then fails */
         grpc_call_cancel_with_status(s->call, GRPC_STATUS_CANCELLED, "stream idle: closed by the server", NULL);
         s->finished = true;
@@ -99,6 +104,8 @@ bool rt_stream_send(rt_stream *s, const ProtobufCMessage *message)
 
 bool rt_stream_finish(rt_stream *s, grpc_status_code code, const char *message)
 {
+    if (s->finished) /* already ended, e.g. idle: the first status stands */
+        return false;
     grpc_op ops[2];
     size_t n = 0;
     memset(ops, 0, sizeof ops);

@@ -38,7 +38,8 @@ bool rt_stream_begin(rt_stream *s, grpc_call *call, grpc_completion_queue *cq, i
  * nothing came for idle_ms (the stream is then finished, CANCELLED). */
 rt_stream_read rt_stream_recv(rt_stream *s, const ProtobufCMessageDescriptor *type, ProtobufCMessage **out);
 bool rt_stream_send(rt_stream *s, const ProtobufCMessage *message);
-/* Sends the final status (message may be NULL). */
+/* Sends the final status (message may be NULL); false, sending nothing,
+ * when the stream already has one. */
 bool rt_stream_finish(rt_stream *s, grpc_status_code code, const char *message);
 /* Waits up to timeout_ms for the client to go away; true once it has. */
 bool rt_stream_wait_closed(rt_stream *s, int timeout_ms);

@@ -86,16 +86,18 @@ local function header(t, sources)
   end
   local lines = {}
   for _, f in ipairs(fields) do
-    local note = q(f.col.name) .. " " .. f.col.sql_type .. (f.col.not_null and " NOT NULL" or "")
+    local note = q(f.col.name) .. " " .. f.col.sql_type .. (f.col.not_null and " NOT NULL" or ", NULL pointer for NULL")
     if f.col.kind == "timestamp" then note = note .. ", as YYYY-MM-DDTHH:MM:SS.mmmZ" end
     lines[#lines + 1] = ("    %s%s /* %s */\n"):format(f.decl, string.rep(" ", width - #f.decl), note)
   end
+  local checks = {}
+  for i, k in ipairs(t.checks) do checks[i] = "CHECK " .. k.expr end
   local body = {
     c.comment(("One row of table \"%s\", columns in table order. Strings live in the arena of the call that "
-      .. "read the row."):format(t.name)),
+      .. "read the row.%s"):format(t.name, #checks > 0 and (" The database keeps " .. c.join_and(checks) .. ".") or "")),
     "typedef struct {\n", table.concat(lines), "} ", M.row_type(t), ";\n\n",
     c.comment(("Decodes row `row` of a result whose columns are those of \"%s\" in table order (every statement "
-      .. "of this table and the :one queries on it answer that shape)."):format(t.name)),
+      .. "of this table and the :one and :many queries on it answer that shape)."):format(t.name)),
     c.prototype("void", M.decoder_name(t), { "rt_arena *arena", "const PGresult *res", "int row",
       M.row_type(t) .. " *out" }, ";"), "\n",
   }

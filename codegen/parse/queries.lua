@@ -64,6 +64,10 @@ end
 local function number_params(sql, fail)
   local params, by_name = {}, {}
   sql = map_unquoted(sql, function(chunk)
+    -- Numbered placeholders would not be counted, so the statement would be
+    -- prepared with too few parameters.
+    local numbered = chunk:match("%$%d+") or chunk:match("sqlc%.n?arg")
+    if numbered then fail(("write parameters as @name::type, not %s"):format(numbered)) end
     local out, pos = {}, 1
     while true do
       local at, name_end, name = chunk:find("@([%a_][%w_]*)", pos)

@@ -4,14 +4,13 @@
 -- naming file:line: a statement the generator silently skipped would make
 -- gen/ disagree with the database.
 local lexer = require("parse.sql_lexer")
+local alter = require("parse.sql_alter")
+local sql_schema = require("parse.sql_schema")
 local Parser = lexer.Parser
 
 local M = {}
 
-M.SUPPORTED = "CREATE TABLE, CREATE [UNIQUE] INDEX, DROP INDEX, DROP TABLE, ALTER TABLE with ADD [COLUMN], "
-  .. "DROP [COLUMN], ALTER [COLUMN] (SET/DROP NOT NULL, SET/DROP DEFAULT, [SET DATA] TYPE), ADD [CONSTRAINT] "
-  .. "(PRIMARY KEY, UNIQUE, FOREIGN KEY, CHECK), DROP CONSTRAINT; CREATE [OR REPLACE] FUNCTION, CREATE TRIGGER "
-  .. "and INSERT INTO (a data fill) are read past: they shape no row"
+M.SUPPORTED = alter.SUPPORTED
 
 -- Type name, optional (n[, m]) and the multi-word spellings PostgreSQL allows.
 function Parser:column_type()
@@ -45,7 +44,6 @@ end
 
 local COLUMN_STOP = { NOT = true, NULL = true, PRIMARY = true, UNIQUE = true, REFERENCES = true,
                       CONSTRAINT = true, CHECK = true, DEFAULT = true, COLLATE = true, GENERATED = true }
-M.COLUMN_STOP = COLUMN_STOP
 
 -- DEFAULT's expression, kept as text: tokens up to the next column
 -- constraint keyword, or the ',' / ')' that ends the column, outside parens.
@@ -157,7 +155,7 @@ end
 
 function Parser:create_table(line)
   local t = { line = line, file = self.file, columns = {}, constraints = {} }
-  if self:accept("IF") then self:expect("NOT"); self:expect("EXISTS") end
+  if self:accept("IF") then self:expect("NOT"); self:expect("EXISTS"); t.if_not_exists = true end
   t.name = self:qualified_name()
   self:expect_punct("(")
   repeat
@@ -211,165 +209,6 @@ function Parser:create_index(line, unique)
   return idx
 end
 
--- The schema being built: tables and indexes in creation order, with lookups
--- that fail at the token that named something unknown.
-local Schema = {}
-Schema.__index = Schema
-
-function Schema:table(p, name, tok)
-  for _, t in ipairs(self.tables) do if t.name == name then return t end end
-  p:fail(("unknown table \"%s\""):format(name), tok)
-end
-
-function Schema:has_column(t, name)
-  for _, c in ipairs(t.columns) do if c.name == name then return true end end
-  return false
-end
-
-function Schema:column(p, t, name, tok)
-  for i, c in ipairs(t.columns) do if c.name == name then return c, i end end
-  p:fail(("table \"%s\" has no column \"%s\""):format(t.name, name), tok)
-end
-
-local function contains(list, value)
-  for _, v in ipairs(list or {}) do if v == value then return true end end
-  return false
-end
-
--- Removes the items of list for which drop(item) holds.
-local function remove_if(list, drop)
-  for i = #list, 1, -1 do if drop(list[i]) then table.remove(list, i) end end
-end
-
--- DROP COLUMN, as PostgreSQL does it: the column's own constraints and
--- indexes go with it; a foreign key of another table that references it
--- goes only with CASCADE.
-function Schema:drop_column(p, t, name, tok, cascade)
-  local _, i = self:column(p, t, name, tok)
-  table.remove(t.columns, i)
-  remove_if(t.constraints, function(k) return contains(k.columns, name) end)
-  remove_if(self.indexes, function(idx) return idx.table == t.name and contains(idx.columns, name) end)
-  for _, other in ipairs(self.tables) do
-    remove_if(other.constraints, function(k)
-      if not (k.kind == "foreign_key" and k.ref_table == t.name and contains(k.ref_columns, name)) then return false end
-      if not cascade then
-        p:fail(("column \"%s\".\"%s\" is referenced by a foreign key of \"%s\" (DROP COLUMN ... CASCADE drops it)")
-          :format(t.name, name, other.name), tok)
-      end
-      return true
-    end)
-  end
-end
-
-function Schema:drop_constraint(p, t, name, tok, if_exists)
-  for i, k in ipairs(t.constraints) do
-    if k.name == name then table.remove(t.constraints, i); return end
-  end
-  if not if_exists then p:fail(("table \"%s\" has no constraint \"%s\""):format(t.name, name), tok) end
-end
-
--- [IF EXISTS]: true when it was there.
-function Parser:if_exists()
-  if not self:accept("IF") then return false end
-  self:expect("EXISTS")
-  return true
-end
-
-local function drop_behaviour(p)
-  if p:accept("CASCADE") then return true end
-  p:accept("RESTRICT")
-  return false
-end
-
--- ALTER [COLUMN] name SET NOT NULL | DROP NOT NULL | SET DEFAULT e | DROP DEFAULT | [SET DATA] TYPE t
-function Parser:alter_column(schema, t)
-  local tok = self:peek()
-  local col = schema:column(self, t, self:ident(), tok)
-  if self:accept("SET") then
-    if self:accept("NOT") then self:expect("NULL"); col.not_null = true
-    elseif self:accept("DEFAULT") then col.default = self:default_expr()
-    elseif self:accept("DATA") then self:expect("TYPE"); col.type = self:column_type()
-    else self:fail("unsupported ALTER COLUMN SET " .. self:peek().up .. " (supported: SET NOT NULL, SET DEFAULT, "
-      .. "SET DATA TYPE)") end
-  elseif self:accept("DROP") then
-    if self:accept("NOT") then self:expect("NULL"); col.not_null = false
-    else self:expect("DEFAULT"); col.default = nil end
-  elseif self:accept("TYPE") then
-    col.type = self:column_type()
-  else
-    self:fail("unsupported ALTER COLUMN action '" .. self:peek().text .. "'")
-  end
-  if self:is("USING") or self:is("COLLATE") then self:fail("ALTER COLUMN ... " .. self:peek().up .. " is not supported") end
-end
-
--- One action of ALTER TABLE; actions are separated by commas.
-function Parser:alter_action(schema, t)
-  local start = self:peek()
-  if self:accept("ADD") then
-    if self:accept("CONSTRAINT") then
-      local name = self:ident()
-      table.insert(t.constraints, self:table_constraint(name))
-    elseif self:is("PRIMARY") or self:is("UNIQUE") or self:is("FOREIGN") or self:is("CHECK") then
-      table.insert(t.constraints, self:table_constraint(nil))
-    else
-      self:accept("COLUMN")
-      local if_not_exists = false
-      if self:accept("IF") then self:expect("NOT"); self:expect("EXISTS"); if_not_exists = true end
-      local col = self:column_def(t.constraints)
-      if schema:has_column(t, col.name) then
-        if if_not_exists then return end
-        self:fail(("table \"%s\" already has a column \"%s\""):format(t.name, col.name), start)
-      end
-      table.insert(t.columns, col)
-    end
-  elseif self:accept("DROP") then
-    if self:accept("CONSTRAINT") then
-      local if_exists = self:if_exists()
-      local tok = self:peek()
-      schema:drop_constraint(self, t, self:ident(), tok, if_exists)
-      drop_behaviour(self)
-    else
-      self:accept("COLUMN")
-      local if_exists = self:if_exists()
-      local tok = self:peek()
-      local name = self:ident()
-      local cascade = drop_behaviour(self)
-      if not (if_exists and not schema:has_column(t, name)) then schema:drop_column(self, t, name, tok, cascade) end
-    end
-  elseif self:accept("ALTER") then
-    self:accept("COLUMN")
-    self:alter_column(schema, t)
-  else
-    self:fail("unsupported ALTER TABLE action '" .. start.text .. "' (supported: " .. M.SUPPORTED .. ")", start)
-  end
-end
-
-function Parser:alter_table(schema)
-  if self:accept("IF") then self:expect("EXISTS") end
-  self:accept("ONLY")
-  local tok = self:peek()
-  local t = schema:table(self, self:qualified_name(), tok)
-  repeat self:alter_action(schema, t) until not self:punct(",")
-end
-
--- DROP TABLE / DROP INDEX [IF EXISTS] name [, ...] [CASCADE | RESTRICT]
-function Parser:drop(schema, start)
-  local what = self:accept("TABLE") and "table" or (self:accept("INDEX") and "index")
-  if not what then self:fail("unsupported statement DROP " .. self:peek().up .. " (supported: " .. M.SUPPORTED .. ")", start) end
-  if what == "index" then self:accept("CONCURRENTLY") end
-  local if_exists = self:if_exists()
-  repeat
-    local tok = self:peek()
-    local name = self:qualified_name()
-    local list = what == "table" and schema.tables or schema.indexes
-    local before = #list
-    remove_if(list, function(x) return x.name == name end)
-    if #list == before and not if_exists then self:fail(("unknown %s \"%s\""):format(what, name), tok) end
-    if what == "table" then remove_if(schema.indexes, function(idx) return idx.table == name end) end
-  until not self:punct(",")
-  drop_behaviour(self)
-end
-
 -- Reads past the rest of a statement that shapes no table (a function, a
 -- trigger, a data fill) up to its ';'; strings, function bodies included,
 -- are single tokens, so a ';' inside them does not end it.
@@ -380,7 +219,7 @@ end
 -- Parses one file's text and applies it to into (a schema from earlier
 -- migrations) or a new one; returns { tables = {...}, indexes = {...} }.
 function M.parse(src, file, into)
-  local schema = setmetatable(into or { tables = {}, indexes = {} }, Schema)
+  local schema = sql_schema.open(into)
   local p = lexer.new(src, file)
   while p:peek().kind ~= "eof" do
     if not p:punct(";") then
@@ -389,10 +228,10 @@ function M.parse(src, file, into)
       if p:accept("CREATE") then
         if p:accept("TABLE") then
           local t = p:create_table(line)
-          for _, other in ipairs(schema.tables) do
-            if other.name == t.name then p:fail(("table \"%s\" created twice"):format(t.name), start) end
-          end
-          table.insert(schema.tables, t)
+          local exists = false
+          for _, other in ipairs(schema.tables) do exists = exists or other.name == t.name end
+          if exists and not t.if_not_exists then p:fail(("table \"%s\" created twice"):format(t.name), start) end
+          if not exists then table.insert(schema.tables, t) end
         elseif p:accept("UNIQUE") then
           p:expect("INDEX")
           table.insert(schema.indexes, p:create_index(line, true))
@@ -426,7 +265,8 @@ function M.parse(src, file, into)
       end
     end
   end
-  return setmetatable(schema, nil)
+  return sql_schema.close(schema)
 end
 
 return M
+

@@ -54,7 +54,8 @@ local function tokenize(src, file)
       local num = src:match("^%d+%.?%d*", pos)
       push("number", num, line); pos = pos + #num
     else
-      local op = src:match("^::", pos) or c
+      local op = src:match("^::", pos) or src:match("^[<>!]=", pos) or src:match("^<>", pos)
+        or src:match("^||", pos) or c
       push("punct", op, line); pos = pos + #op
     end
   end

@@ -11,15 +11,17 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
 
-expect() { # name, condition-command...
+# expect name command...: counts the check; a failure shows the end of make's output ($out).
+expect() {
   local name=$1; shift
   if "$@"; then passed=$((passed + 1)); echo "ok    $name"
-  else failed=$((failed + 1)); echo "FAIL  $name"; fi
+  else failed=$((failed + 1)); echo "FAIL  $name"; printf '%s\n' "$out" | tail -20; fi
 }
 
 cd "$root" && make --no-print-directory -s all build/tests/test_db_array >/dev/null || exit 1
 # cp -a keeps mtimes: the copy is as up to date as the tree it came from.
-cp -a Makefile gen runtime handlers scripts tests build bin "$tmp/"
+mkdir -p "$tmp/tests"
+cp -a Makefile gen runtime handlers scripts build bin "$tmp/" && cp -a tests/unit "$tmp/tests/"
 cd "$tmp" || exit 1
 
 sed -i 's/rt_status db_user_get_by_id(rt_db \*db, rt_arena \*arena, const char \*id,/&\n                           int added,/' gen/db_user.h
@@ -39,6 +41,5 @@ out=$(make --no-print-directory -k build/tests/test_db_array 2>&1)
 expect "a changed runtime/ header recompiles the unit test that includes it" \
   grep -q 'test_db_array.c.*error: too few arguments to function .rt_db_param_text_array' <<<"$out"
 
-[ -n "${VERBOSE:-}" ] && printf "%s\n" "$out"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

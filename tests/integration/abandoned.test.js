@@ -21,7 +21,8 @@ test('abandoned creations are swept, other users kept', async (t) => {
   const legacy = '33333333-3333-4333-8333-333333333333';
   const finished = '44444444-4444-4444-8444-444444444444';
   const all = [abandoned, recent, legacy, finished];
-  sql(`DELETE FROM "User" WHERE id IN (${all.map((id) => `'${id}'`).join(',')})`);
+  sql(`DELETE FROM "User" WHERE id IN (${all.map((id) => `'${id}'`).join(',')});
+       DELETE FROM "PendingUser" WHERE "userId" IN (${all.map((id) => `'${id}'`).join(',')})`);
   sql(`INSERT INTO "User" (id, email, name) VALUES
          ('${abandoned}', '${uniqueEmail('abandoned')}', 'A'),
          ('${recent}', '${uniqueEmail('recent')}', 'R'),

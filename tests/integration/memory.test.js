@@ -67,6 +67,10 @@ test('the default request limit is sized to the contract', async (t) => {
 test('100 parked max-size requests, then a 20,000-call burst: RSS bounded, back near idle', async (t) => {
   // 64 KiB requests of 2-byte unknown fields: before, each decoded to ~2 MiB.
   const w = await startWallet(t, { MAX_MESSAGE_BYTES: String(64 * 1024) });
+  // AddressSanitizer's allocator keeps freed memory in quarantine: the
+  // bounds are the production build's; the rest still runs.
+  const sanitized = fs.readFileSync(`/proc/${w.pid}/maps`, 'utf8').includes('libasan');
+  const withinBound = sanitized ? (ok, msg) => t.diagnostic(`AddressSanitizer build, not asserted: ${msg}`) : assert.ok;
   const userId = newWallet();
   const client = new proto.wallet.WalletService(w.address, grpc.credentials.createInsecure());
   t.after(() => client.close());
@@ -85,7 +89,7 @@ test('100 parked max-size requests, then a 20,000-call burst: RSS bounded, back 
   assert.deepEqual(answers.filter((a) => a.err).map((a) => a.err.message), []);
   assert.equal(sql(`SELECT balance FROM "Wallet" WHERE "userId" = '${userId}'`), '100');
   t.diagnostic(`idle ${idle.toFixed(1)} MiB, 100 parked 64 KiB requests ${whileParked.toFixed(1)} MiB`);
-  assert.ok(whileParked - idle < 48, `parked requests cost ${(whileParked - idle).toFixed(1)} MiB`);
+  withinBound(whileParked - idle < 48, `parked requests cost ${(whileParked - idle).toFixed(1)} MiB`);
 
   // 20,000 concurrent GetWallet over 20 connections (h2load, 1,000 streams each).
   const frame = Buffer.alloc(5);
@@ -101,10 +105,10 @@ test('100 parked max-size requests, then a 20,000-call burst: RSS bounded, back 
   const settled = await waitFor('RSS to return near idle', () => {
     const now = rssMiB(w.pid);
     return now - idle < 16 ? now : 0;
-  }, 15000, 250).catch(() => rssMiB(w.pid));
+  }, sanitized ? 1000 : 15000, 250).catch(() => rssMiB(w.pid));
   t.diagnostic(`20,000-call burst: peak ${peak.toFixed(1)} MiB, then ${settled.toFixed(1)} MiB`);
-  assert.ok(peak < 256, `peak ${peak.toFixed(1)} MiB`);
-  assert.ok(settled - idle < 16, `back near idle: ${settled.toFixed(1)} MiB vs idle ${idle.toFixed(1)} MiB`);
+  withinBound(peak < 256, `peak ${peak.toFixed(1)} MiB`);
+  withinBound(settled - idle < 16, `back near idle: ${settled.toFixed(1)} MiB vs idle ${idle.toFixed(1)} MiB`);
   const after = await new Promise((resolve) => client.GetWallet({ user_id: userId }, (err) => resolve(err)));
   assert.equal(after, null);
 });
