@@ -10,9 +10,9 @@ VERSION   := 0.1.0
 CC        ?= cc
 OPT       ?= -O2 -g
 CFLAGS    += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(OPT) -DRT_VERSION='"$(VERSION)"'
-CPPFLAGS  += -Igen -Iruntime -I/usr/include/postgresql
+CPPFLAGS  += -Igen -Iruntime -Ihandlers/shared -I/usr/include/postgresql $(shell pkg-config --cflags json-c 2>/dev/null)
 LDLIBS    += $(shell pkg-config --libs grpc libprotobuf-c 2>/dev/null || echo -lgrpc -lgpr -lprotobuf-c) \
-             -lpq -lmicrohttpd -lpthread
+             -lpq -lcrypto -lmicrohttpd -lpthread $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
 BUILD     ?= build
 BIN       ?= bin
 DAEMONS   := user-service wallet-service
@@ -25,9 +25,13 @@ GEN_OBJ     := $(GEN_SRC:%.c=$(BUILD)/%.o)
 RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# A daemon's handlers: handlers/<service>.c, any handlers/<service>_*.c beside
+# it, and handlers/shared/*.c, which every daemon links.
+handler_obj  = $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard handlers/$(1).c handlers/$(1)_*.c handlers/shared/*.c)))
+DAEMON_OBJ  := $(foreach d,$(subst -,_,$(DAEMONS)),$(BUILD)/gen/$(d).main.o $(call handler_obj,$(d)))
 
 .PHONY: all deps regen run migrate test test-codegen test-unit test-sanitize test-integration \
-        test-faults check-gen bench clean
+        check-gen bench clean
 all: $(addprefix $(BIN)/,$(DAEMONS))
 
 deps: $(DEPS_STAMP)
@@ -45,9 +49,9 @@ $(BUILD)/libgen.a: $(GEN_OBJ)
 $(BUILD)/libruntime.a: $(RUNTIME_OBJ)
 	@$(AR) rcs $@ $^
 
-# $(BIN)/user-service <- gen/user_service.main.c + handlers/user_service.c + the libraries.
+# $(BIN)/user-service <- gen/user_service.main.c + handlers/user_service*.c + the libraries.
 define daemon_rule
-$(BIN)/$(1): $(BUILD)/gen/$(subst -,_,$(1)).main.o $(BUILD)/handlers/$(subst -,_,$(1)).o \
+$(BIN)/$(1): $(BUILD)/gen/$(subst -,_,$(1)).main.o $(call handler_obj,$(subst -,_,$(1))) \
           $(BUILD)/libgen.a $(BUILD)/libruntime.a
 	@mkdir -p $$(@D)
 	@echo "  LINK  $$@"
@@ -55,11 +59,12 @@ $(BIN)/$(1): $(BUILD)/gen/$(subst -,_,$(1)).main.o $(BUILD)/handlers/$(subst -,_
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
 
-# One cmocka binary per tests/unit/test_*.c, linked against both libraries.
+# One cmocka binary per tests/unit/test_*.c, linked against both libraries;
+# its headers are tracked in $@.d like every object's.
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgen.a $(BUILD)/libruntime.a | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  LINK  $@"
-	@$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libgen.a $(BUILD)/libruntime.a \
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $< $(BUILD)/libgen.a $(BUILD)/libruntime.a \
 	  $(BUILD)/libgen.a $(LDLIBS) -lcmocka
 
 regen: | $(DEPS_STAMP)
@@ -82,8 +87,16 @@ run: all
 test: | $(DEPS_STAMP)
 	@bash scripts/test.sh
 
+# The generator's tests run in a directory holding only codegen/ and
+# runtime/: they use codegen/tests/fixtures, never proto/, migrations/ or spec/.
 test-codegen: | $(DEPS_STAMP)
-	@$(LUA) codegen/tests/run.lua
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && ln -s $(abspath codegen runtime) "$$tmp/" && \
+	  cd "$$tmp" && $(LUA) codegen/tests/run.lua
+
+# A changed header must recompile what includes it (tests/build/test_header_deps.sh).
+.PHONY: test-build-deps
+test-build-deps: | $(DEPS_STAMP)
+	@bash tests/build/test_header_deps.sh
 
 test-unit: $(UNIT_BIN)
 	@bash scripts/run-unit.sh $(UNIT_BIN)
@@ -101,6 +114,7 @@ test-integration: all $(UNIT_BIN)
 
 # Database faults (tests/faults): SIGSTOP, restarts, a fault-injecting proxy,
 # lock holders, statement_timeout, missing migrations; its own PostgreSQL.
+.PHONY: test-faults
 test-faults: all
 	@BIN_DIR=$(abspath $(BIN)) bash tests/faults/run.sh
 
@@ -110,4 +124,7 @@ bench:
 clean:
 	rm -rf build build-sanitize build-release bin
 
--include $(GEN_OBJ:.o=.d) $(RUNTIME_OBJ:.o=.d)
+# Every object's and test binary's header dependencies (written by -MMD), so
+# a changed gen/ or runtime/ header recompiles everything that includes it:
+# a stale object linked against a new signature would be undefined behaviour.
+-include $(GEN_OBJ:.o=.d) $(RUNTIME_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(UNIT_BIN:=.d)

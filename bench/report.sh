@@ -27,6 +27,7 @@ max2() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0) ? a : b }'; }
 declare -A stmt=([GetUserById]=get_user [GetWallet]=get_wallet [CreditWallet]=credit [DebitWallet]=debit)
 declare -A daemon=([GetUserById]=user-service [GetWallet]=wallet-service [CreditWallet]=wallet-service [DebitWallet]=wallet-service)
 declare -A shape=([1x1]="1x1 one wallet" [1x16]="1x16 one wallet" [8x8]="8x8 one wallet" [8x8s]="8x8 spread, 8 wallets")
+shape_of() { [ "$1" = TransferFunds ] && [ "$2" = 8x8s ] && echo "8x8 over 8 wallet pairs" || echo "${shape[$2]}"; }
 
 rps() { r "h2.$1.$2.rps"; }
 # The ceiling: pgbench at 8 clients, or at 4 (one pool's connections) when
@@ -34,8 +35,11 @@ rps() { r "h2.$1.$2.rps"; }
 ceil() { max2 "$(r "pgb.${stmt[$1]}.$2.tps")" "${R[pgb.${stmt[$1]}.$2.c4.tps]:-0}"; }
 cu_ok_rows=$([ "$(r cu.rows)" = "$(r cu.ok)" ] && [ "$(r cu.with_wallet)" = "$(r cu.ok)" ] && echo yes || echo NO)
 no_msg_total=0
-for rpc in GetUserById GetWallet CreditWallet DebitWallet; do for s in 1x1 1x16 8x8 8x8s; do
+for rpc in GetUserById GetWallet CreditWallet DebitWallet TransferFunds ListTransactions; do for s in 1x1 1x16 8x8 8x8s; do
   no_msg_total=$(( no_msg_total + ${R[h2.$rpc.$s.no_message]:-0} )); done; done
+# The ledger's write cost: a credit at 8x8 on one row against pgbench running
+# its statement (balance, operation row, entry) one transaction per write.
+ledger_x=$(awk -v a="$(rps CreditWallet 8x8)" -v b="$(r pgb.credit.hot.tps)" 'BEGIN { if (b + 0 > 0) printf "%.1f", a / b; else print "-" }')
 rss_load_max=$(max2 "$(max2 "$(r rss_load.user)" "$(r hwm.user)")" "$(max2 "$(r rss_load.wallet)" "$(r hwm.wallet)")")
 first_max=$(max2 "$(r first_ms.user)" "$(r first_ms.wallet)")
 credit_frac=$(awk -v a="$(rps CreditWallet 8x8)" -v b="$(ceil CreditWallet hot)" -v c="$(rps CreditWallet 8x8s)" -v d="$(ceil CreditWallet spread)" \
@@ -77,11 +81,15 @@ spread: 1000 rows), 8 clients or 4 when higher (see below).
 | CreditWallet req/s, 8x8 one wallet / spread | 650 | $(commas "$(rps CreditWallet 8x8)") / $(commas "$(rps CreditWallet 8x8s)") | >= 90% of ceiling | $credit_frac% (worse) $(verdict "$credit_frac" ">=" 90) |
 | DebitWallet req/s, 8x8 one wallet / spread | 340 | $(commas "$(rps DebitWallet 8x8)") / $(commas "$(rps DebitWallet 8x8s)") | >= 90% of ceiling | $debit_frac% (worse) $(verdict "$debit_frac" ">=" 90) |
 | DebitWallet p99, 8x8 one wallet | 370 ms | $(r h2.DebitWallet.8x8.p99) ms | - | |
+| CreditWallet 8x8 one wallet, x pgbench of its statement (operation row + entry, one transaction per write) | - | ${ledger_x}x | >= 3x | $(verdict "$ledger_x" ">=" 3) |
+| TransferFunds req/s, 8x8 over 8 wallet pairs | - | $(commas "$(rps TransferFunds 8x8s)") | >= 5,000 | $(verdict "$(rps TransferFunds 8x8s)" ">=" 5000) |
+| ListTransactions req/s (pages of 20), 8x8 | - | $(commas "$(rps ListTransactions 8x8)") | >= 10,000 | $(verdict "$(rps ListTransactions 8x8)" ">=" 10000) |
 | CreateUser users/s, 32 in flight | 220 | $(commas "$(r cu.rps)") | >= 1,500 | $(verdict "$(r cu.rps)" ">=" 1500) |
 | RSS idle (user / wallet) | ~170 MB | $(mib "$(r rss_idle.user)") / $(mib "$(r rss_idle.wallet)") | - | |
 | RSS under load, peak of either daemon | 300 MB | $(mib "$rss_load_max") | < 20 MiB | $(verdict "$rss_load_max" "<" 20480) |
 | exec -> first served call (user / wallet) | 1.2 s | $(r first_ms.user) ms / $(r first_ms.wallet) ms | <= 100 ms | $(verdict "$first_max" "<" 100.001) |
-| balances = start + credits - debits | - | $([ "$(r balances_bad)" = 0 ] && echo "all 9 wallets match" || echo "**$(r balances_bad) wallets differ**") | exact | $([ "$(r balances_bad)" = 0 ] && echo '**met**' || echo '**missed**') |
+| balances = start + credits - debits +/- transfers | - | $([ "$(r balances_bad)" = 0 ] && echo "all 25 wallets match" || echo "**$(r balances_bad) wallets differ**") | exact | $([ "$(r balances_bad)" = 0 ] && echo '**met**' || echo '**missed**') |
+| balance = sum of ledger entries | - | $([ "$(r ledger_drift)" = 0 ] && echo "every wallet" || echo "**$(r ledger_drift) wallets differ**") | exact | $([ "$(r ledger_drift)" = 0 ] && echo '**met**' || echo '**missed**') |
 | "succeeded" answers without a message (gRPC error behind HTTP 200) | - | $no_msg_total | 0 | $([ "$no_msg_total" = 0 ] && echo '**met**' || echo '**missed**') |
 
 ## h2load matrix
@@ -94,13 +102,13 @@ a non-zero grpc-status; it must be 0.
 | RPC | shape | calls | req/s | p50 ms | p99 ms | p99.9 ms | CPU s / 1k calls | no msg | ceiling tps | of ceiling |
 |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 EOF
-for rpc in Bare GetUserById GetWallet CreditWallet DebitWallet; do
+for rpc in Bare GetUserById GetWallet CreditWallet DebitWallet TransferFunds ListTransactions; do
   for s in 1x1 1x16 8x8 8x8s; do
     [ -n "${R[h2.$rpc.$s.ok]:-}" ] || continue
     k="h2.$rpc.$s"; c=-; f=-
-    [ "$rpc" = Bare ] || case $s in 8x8) c=$(ceil "$rpc" hot) ;; 8x8s) c=$(ceil "$rpc" spread) ;; esac
+    [ -n "${stmt[$rpc]:-}" ] && case $s in 8x8) c=$(ceil "$rpc" hot) ;; 8x8s) c=$(ceil "$rpc" spread) ;; esac
     [ "$c" = - ] || f=$(frac "$(r "$k.rps")" "$c")
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$rpc" "${shape[$s]}" \
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$rpc" "$(shape_of "$rpc" "$s")" \
       "$(commas "$(r "$k.ok")")" "$(commas "$(r "$k.rps")")" "$(r "$k.p50")" "$(r "$k.p99")" "$(r "$k.p999")" \
       "$(r "$k.cpu_per_1k")" "$(r "$k.no_message")" "$([ "$c" = - ] && echo - || commas "$c")" "$f"
   done
@@ -151,6 +159,18 @@ Failed CreateUser calls with gRPC code ${k#cu.code.}: ${R[$k]}" ;; esac; done)
 
 Rows in the database match the successful calls, each with its wallet: $cu_ok_rows.
 
+## Mutual TLS beside plaintext, 64 in flight on one connection, $(r cu_secs) s
+
+bench/unary.js drives both columns the same way (node:http2, one connection, 64 calls
+in flight, the hot wallet): plaintext against the wallet-service above, mutual TLS against
+a second one with \`TLS_CERT_FILE\`, \`TLS_KEY_FILE\`, \`TLS_CA_FILE\` and the example policy
+(config/authz-policy.json), called with the admin client's certificate. The driver is not
+h2load, so compare the columns with each other rather than with the matrix above.
+
+| RPC | plaintext req/s | mutual TLS req/s | mutual TLS / plaintext | p99 ms plaintext | p99 ms mutual TLS | failed (plaintext / mTLS) |
+|---|---:|---:|---:|---:|---:|---|
+$(for rpc in GetWallet CreditWallet; do echo "| $rpc | $(commas "$(r "tls.$rpc.plain.rps")") | $(commas "$(r "tls.$rpc.mtls.rps")") | $(frac "$(r "tls.$rpc.mtls.rps")" "$(r "tls.$rpc.plain.rps")") | $(r "tls.$rpc.plain.p99") | $(r "tls.$rpc.mtls.p99") | $(r "tls.$rpc.plain.failed") / $(r "tls.$rpc.mtls.failed") |"; done)
+
 ## Memory and start-up
 
 | | user-service | wallet-service |
@@ -179,7 +199,7 @@ GetUserById / GetWallet until the answer has status 0; the clock starts just bef
 |---|---:|---:|---:|---:|
 $(for i in 0 1 2 3 4 5 6 7 8; do read -r got want cr db <<<"$(r "balance.$i")"; echo "| $i | $got | $want | $cr | $db |"; done)
 
-Wallets with a negative balance: $(r negative_balances).
+Wallets with a negative balance: $(r negative_balances). Wallets whose balance is not the sum of their ledger entries: $(r ledger_drift).
 
 ## Commands
 
@@ -188,6 +208,7 @@ Wallets with a negative balance: $(r negative_balances).
 - h2load, 8x8 GetWallet: \`$(r h2.GetWallet.8x8.cmd)\`
 - h2load, 8x8 spread DebitWallet: \`$(r h2.DebitWallet.8x8s.cmd)\`
 - CreateUser: \`node bench/createuser.js 127.0.0.1:PORT 32 $(r cu_secs) PREFIX\`
+- Mutual TLS: \`$(r tls_cmd)\` (plaintext: \`http://\` and no PEM files)
 - Tools: $(r versions)
 
 BODY is the gRPC frame written by bench/body.sh (0x00, 4-byte big-endian length, then the

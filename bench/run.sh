@@ -6,11 +6,15 @@
 #   2. exec -> first served call, and idle memory, of each daemon;
 #   3. h2load on GetUserById, GetWallet, CreditWallet, DebitWallet at 1x1,
 #      1x16, 8x8 (connections x streams) on one hot row, and 8x8 spread over
-#      8 wallets (8 h2load processes, one wallet each);
-#   4. CreateUser at 32 in flight (bench/createuser.js, @grpc/grpc-js);
+#      8 wallets (8 h2load processes, one wallet each); TransferFunds 8x8 over
+#      8 wallet pairs, ListTransactions (pages of 20) 8x8 on the hot wallet;
+#   4. CreateUser at 32 in flight (bench/createuser.js, node:http2);
+#   4b. GetWallet and CreditWallet with mutual TLS beside plaintext
+#      (bench/unary.js, the same driver for both);
 #   5. memory under load, CPU per 1000 calls, and the correctness checks:
-#      every answer carried a message (so grpc-status was 0), and every
-#      balance equals start + successful credits - successful debits.
+#      every answer carried a message (so grpc-status was 0), every
+#      balance equals start + successful credits - successful debits (and
+#      +/- successful transfers), every balance equals its ledger's sum.
 # bench/report.sh prints the table and writes docs/benchmarks.md.
 # BENCH_QUICK=1: short runs (< 1 min after the build), prints only
 # (BENCH_OUT=FILE to keep its markdown). BENCH_KEEP=1 keeps the temp dir
@@ -93,8 +97,9 @@ put pg_settings "fsync=$(sql -c 'SHOW fsync'), synchronous_commit=$(sql -c 'SHOW
 
 sql -f "$here/seed.sql" >"$tmp/seed.tsv"
 mapfile -t rpc_ids < <(awk -F'\t' '$1 == "rpc" { print $2 }' "$tmp/seed.tsv")
+mapfile -t xfer_ids < <(awk -F'\t' '$1 == "xfer" { print $2 }' "$tmp/seed.tsv")
 pgb_hot=$(awk -F'\t' '$1 == "pgb-hot" { print $2 }' "$tmp/seed.tsv")
-[ "${#rpc_ids[@]}" = 9 ] && [ -n "$pgb_hot" ] || die "seeding failed"
+[ "${#rpc_ids[@]}" = 9 ] && [ "${#xfer_ids[@]}" = 16 ] && [ -n "$pgb_hot" ] || die "seeding failed"
 START_BALANCE=1000000000
 hot=${rpc_ids[0]}
 spread=("${rpc_ids[@]:1}")
@@ -119,17 +124,24 @@ put pgb_cmd "pgbench -n -M prepared -c 8 -j 2 -T $PG_SECS [-D uid=UUID | \\set u
 # --- request bodies ------------------------------------------------------------------
 declare -A method=([GetUserById]=/user.UserService/GetUserById [GetWallet]=/wallet.WalletService/GetWallet
                    [CreditWallet]=/wallet.WalletService/CreditWallet [DebitWallet]=/wallet.WalletService/DebitWallet
-                   [Bare]=/grpc.health.v1.Health/Check)
+                   [TransferFunds]=/wallet.WalletService/TransferFunds
+                   [ListTransactions]=/wallet.WalletService/ListTransactions [Bare]=/grpc.health.v1.Health/Check)
 # "Bare": wallet-service's health Check with an empty request, a unary call
 # through the same runtime path (decode, handler, encode, log) that touches no
 # database: the daemon's own rate, for the read target's combined ceiling.
 printf '\0\0\0\0\0' >"$tmp/body/Bare.0"
 for i in "${!rpc_ids[@]}"; do
   id=${rpc_ids[$i]}
-  bash "$here/body.sh" "$tmp/body/GetUserById.$i" "$id"
-  bash "$here/body.sh" "$tmp/body/GetWallet.$i" "$id"
-  bash "$here/body.sh" "$tmp/body/CreditWallet.$i" "$id" 1
-  bash "$here/body.sh" "$tmp/body/DebitWallet.$i" "$id" 1
+  bash "$here/body.sh" "$tmp/body/GetUserById.$i" "s:$id"
+  bash "$here/body.sh" "$tmp/body/GetWallet.$i" "s:$id"
+  bash "$here/body.sh" "$tmp/body/CreditWallet.$i" "s:$id" i:1
+  bash "$here/body.sh" "$tmp/body/DebitWallet.$i" "s:$id" i:1
+  bash "$here/body.sh" "$tmp/body/ListTransactions.$i" "s:$id" i:20
+done
+# Transfer pair i (1..8, as the spread bodies are numbered): xfer 2i-2 -> 2i-1, amount 1.
+bash "$here/body.sh" "$tmp/body/TransferFunds.0" "s:${xfer_ids[0]}" "s:${xfer_ids[1]}" i:1
+for i in $(seq 1 8); do
+  bash "$here/body.sh" "$tmp/body/TransferFunds.$i" "s:${xfer_ids[$((2 * i - 2))]}" "s:${xfer_ids[$((2 * i - 1))]}" i:1
 done
 
 # --- 2. daemons: exec -> first served call, idle memory -------------------------------
@@ -153,8 +165,8 @@ sleep 1
 for d in user wallet; do read -r rss hwm < <(mem_kb "${pid[$d]}"); put "rss_idle.$d" "$rss"; done
 
 # Every body once through @grpc/grpc-js: status must be 0; learn the answer size.
-declare -A size credits debits
-for rpc in GetUserById GetWallet CreditWallet DebitWallet Bare; do
+declare -A size credits debits transfers
+for rpc in GetUserById GetWallet CreditWallet DebitWallet TransferFunds ListTransactions Bare; do
   case $rpc in GetUserById) addr=$USER_SERVICE_URL ;; *) addr=$WALLET_SERVICE_URL ;; esac
   bodies=(); for i in "${!rpc_ids[@]}"; do bodies+=("$tmp/body/$rpc.$i"); done
   [ "$rpc" = Bare ] && bodies=("$tmp/body/Bare.0")
@@ -166,6 +178,7 @@ for rpc in GetUserById GetWallet CreditWallet DebitWallet Bare; do
     [ "$bytes" = "${size[$rpc]}" ] || log "note: $rpc answer size differs per wallet ($bytes vs ${size[$rpc]})"
     [ "$rpc" = CreditWallet ] && credits[$i]=$(( ${credits[$i]:-0} + 1 ))
     [ "$rpc" = DebitWallet ] && debits[$i]=$(( ${debits[$i]:-0} + 1 ))
+    [ "$rpc" = TransferFunds ] && transfers[$i]=$(( ${transfers[$i]:-0} + 1 ))
     i=$((i + 1))
   done <"$tmp/run/check.$rpc"
   put "size.$rpc" "${size[$rpc]}"
@@ -205,15 +218,18 @@ run_h2() {
 # without a message is not a success, whatever h2load says.
 account() {
   local rpc=$1 out=$2 procs=$3 j idx s real ok data
-  [ "$rpc" = CreditWallet ] || [ "$rpc" = DebitWallet ] || return 0
+  [ "$rpc" = CreditWallet ] || [ "$rpc" = DebitWallet ] || [ "$rpc" = TransferFunds ] || return 0
   ok=$(awk -F= '$1 == "ok" { print $2 }' "$out"); data=$(awk -F= '$1 == "data" { print $2 }' "$out")
   real=$(( data / ${size[$rpc]} ))
   [ "$real" = "$ok" ] || log "WARNING: $rpc: $ok answers counted as succeeded, $real carried a message"
   for ((j = 0; j < procs; j++)); do
     idx=$(( procs == 1 ? 0 : j + 1 ))
     s=$(awk -F= -v k="data.$j" -v z="${size[$rpc]}" '$1 == k { print int($2 / z) }' "$out")
-    if [ "$rpc" = CreditWallet ]; then credits[$idx]=$(( ${credits[$idx]:-0} + s ))
-    else debits[$idx]=$(( ${debits[$idx]:-0} + s )); fi
+    case $rpc in
+      CreditWallet) credits[$idx]=$(( ${credits[$idx]:-0} + s )) ;;
+      DebitWallet) debits[$idx]=$(( ${debits[$idx]:-0} + s )) ;;
+      TransferFunds) transfers[$idx]=$(( ${transfers[$idx]:-0} + s )) ;;
+    esac
   done
 }
 
@@ -233,6 +249,14 @@ for rpc in GetUserById GetWallet CreditWallet DebitWallet; do
     run_h2 "$rpc" "$scen"
   done
 done
+run_h2 TransferFunds 8x8s
+# A history page's size depends on what it holds: learn it now that the
+# writes are over and the hot wallet's newest 20 entries stay as they are.
+node "$here/check.js" "$WALLET_SERVICE_URL" "${method[ListTransactions]}" "$tmp/body/ListTransactions.0" >"$tmp/run/check.list"
+read -r code bytes rest <"$tmp/run/check.list"
+[ "$code" = 0 ] || die "ListTransactions answered status $code $rest"
+size[ListTransactions]=$bytes
+run_h2 ListTransactions 8x8
 
 # --- 4. CreateUser at 32 in flight --------------------------------------------------------
 log "CreateUser: 32 in flight, ${CU_SECS}s"
@@ -249,6 +273,33 @@ done
 put cu.rows "$(sql -c "SELECT count(*) FROM \"User\" WHERE email LIKE '$prefix-%'")"
 put cu.with_wallet "$(sql -c "SELECT count(*) FROM \"User\" u JOIN \"Wallet\" w ON w.\"userId\" = u.id WHERE u.email LIKE '$prefix-%'")"
 
+# --- 4b. mutual TLS beside plaintext ----------------------------------------------------------
+# A second wallet-service under mutual TLS with the example policy
+# (certificates from scripts/tls.sh, the client's is the admin identity),
+# then GetWallet and CreditWallet on the hot wallet, 64 in flight on one
+# connection, through the same driver (bench/unary.js) against the
+# plaintext daemon above and this one: the pair differs only in transport.
+tls_dir=$tmp/tls
+bash scripts/tls.sh init "$tls_dir"
+tls_addr=127.0.0.1:$(free_port)
+WALLET_SERVICE_URL=$tls_addr METRICS_ADDR=0 TLS_CERT_FILE="$tls_dir/wallet-service.crt" \
+  TLS_KEY_FILE="$tls_dir/wallet-service.key" TLS_CA_FILE="$tls_dir/ca.crt" \
+  AUTHZ_POLICY_FILE=config/authz-policy.json "$tmp/bin/wallet-service" 2>"$tmp/logs/wallet-service-tls.log" &
+daemon_pids+=($!)
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/${tls_addr%:*}/${tls_addr##*:}") 2>/dev/null && break; sleep 0.1; done
+for rpc in GetWallet CreditWallet; do
+  for mode in plain mtls; do
+    log "$rpc over $mode: 64 in flight, ${CU_SECS}s"
+    url=http://$WALLET_SERVICE_URL pem=()
+    [ "$mode" = plain ] || { url=https://$tls_addr; pem=("$tls_dir/ca.crt" "$tls_dir/client.crt" "$tls_dir/client.key"); }
+    node "$here/unary.js" "$url" "${method[$rpc]}" "$tmp/body/$rpc.0" 64 "$CU_SECS" "${pem[@]}" \
+      >"$tmp/run/tls.out" || die "unary.js $rpc $mode"
+    while IFS='=' read -r k v; do put "tls.$rpc.$mode.$k" "$v"; done <"$tmp/run/tls.out"
+    [ "$rpc" = CreditWallet ] && credits[0]=$(( ${credits[0]:-0} + $(get "tls.$rpc.$mode.ok") ))
+  done
+done
+put tls_cmd "node bench/unary.js https://127.0.0.1:PORT /wallet.WalletService/GetWallet BODY 64 $CU_SECS ca.crt client.crt client.key"
+
 # --- 5. memory under load, correctness ----------------------------------------------------
 kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""
 for d in user wallet; do
@@ -264,8 +315,22 @@ for i in "${!rpc_ids[@]}"; do
   [ "$got" = "$want" ] || { bad=$((bad + 1)); log "balance MISMATCH wallet $i: $got, expected $want"; }
   put "balance.$i" "$got $want ${credits[$i]:-0} ${debits[$i]:-0}"
 done
+# Transfer pair i moved transfers[i] units from xfer 2i-2 to 2i-1 (pair 0 is
+# the check's single call, on the same wallets as pair 1).
+declare -A xfer_want
+for i in $(seq 0 8); do
+  p=$(( i == 0 ? 1 : i ))
+  xfer_want[$((2 * p - 2))]=$(( ${xfer_want[$((2 * p - 2))]:-$START_BALANCE} - ${transfers[$i]:-0} ))
+  xfer_want[$((2 * p - 1))]=$(( ${xfer_want[$((2 * p - 1))]:-$START_BALANCE} + ${transfers[$i]:-0} ))
+done
+for j in $(seq 0 15); do
+  got=$(sql -c "SELECT balance FROM \"Wallet\" WHERE \"userId\" = '${xfer_ids[$j]}'")
+  [ "$got" = "${xfer_want[$j]}" ] || { bad=$((bad + 1)); log "balance MISMATCH transfer wallet $j: $got, expected ${xfer_want[$j]}"; }
+done
+put transfers_ok "$(( $(IFS=+; echo "${transfers[*]:-0}") ))"
 put balances_bad "$bad"
 put negative_balances "$(sql -c 'SELECT count(*) FROM "Wallet" WHERE balance < 0')"
+put ledger_drift "$(sql -c 'SELECT count(*) FROM "Wallet" w WHERE w.balance <> (SELECT coalesce(sum(e.amount), 0) FROM "WalletEntry" e WHERE e."walletId" = w.id)')"
 for d in user wallet; do
   put "log_lines.$d" "$(wc -l <"$tmp/logs/$d-service.log")"
   put "log_errors.$d" "$(grep -c -E '"level" *: *"(error|fatal)"' "$tmp/logs/$d-service.log" || true)"

@@ -64,13 +64,13 @@ local function generate(opts, tmp)
     for _, q in ipairs(queries.parse(util.read_file(path), path)) do parsed_queries[#parsed_queries + 1] = q end
   end
 
+  local descriptors = descriptor.parse(protoc.descriptor_set(opts["proto-dir"], proto_names, tmp))
   local model = model_builder.build({
-    descriptors = descriptor.parse(protoc.descriptor_set(opts["proto-dir"], proto_names, tmp)),
-    proto_files = proto_files, schema = schema, queries = parsed_queries,
+    descriptors = descriptors, proto_files = proto_files, schema = schema, queries = parsed_queries,
     sources = { migrations = migration_paths, queries = query_paths },
   })
 
-  local files = protoc.c_files(opts["proto-dir"], proto_names, tmp)
+  local files = protoc.c_files(opts["proto-dir"], proto_names, tmp, model.system_imports)
   local function add(list)
     for _, pair in ipairs(list) do
       if files[pair[1]] then error("two generators both produce " .. pair[1], 0) end

@@ -24,61 +24,128 @@ local CAST_KINDS = {
   bigint = "int64", int8 = "int64", timestamp = "timestamp",
 }
 local C_TYPES = { text = "const char *", timestamp = "const char *", int32 = "int32_t", int64 = "int64_t" }
-M.C_TYPES = C_TYPES
+-- A nullable column's C type: strings are NULL when absent already; integers
+-- become pointers into the arena, NULL when absent.
+local NULLABLE_C_TYPES = { text = "const char *", timestamp = "const char *", int32 = "const int32_t *",
+                           int64 = "const int64_t *" }
+-- An array parameter's element pointer (its count is a size_t next to it).
+local ARRAY_C_TYPES = { text = "const char *const *", timestamp = "const char *const *", int32 = "const int32_t *",
+                        int64 = "const int64_t *" }
+
+local function supported(kinds)
+  return table.concat(util.sorted_keys(kinds), ", ")
+end
 
 -- Proto scalar types the generator can validate, map or carry.
 local PROTO_C_TYPES = { string = "char *", int32 = "int32_t", int64 = "int64_t", uint32 = "uint32_t",
   uint64 = "uint64_t", bool = "protobuf_c_boolean", double = "double", float = "float", bytes = "ProtobufCBinaryData" }
 
 -- Which proto field type may mirror which column kind.
-local MAPPABLE = { string = { text = true, timestamp = true }, int32 = { int32 = true }, int64 = { int64 = true } }
+-- A proto enum mirrors an INTEGER column holding its numbers.
+local MAPPABLE = { string = { text = true, timestamp = true }, int32 = { int32 = true }, int64 = { int64 = true },
+                   enum = { int32 = true } }
+-- Wrapper messages a field may use where the contract needs presence (a
+-- nullable column: the field is unset for NULL); protoc-c 1.4.1 rejects
+-- proto3 `optional`. Each mirrors the column kinds of its scalar.
+local WRAPPERS = {
+  [".google.protobuf.StringValue"] = { scalar = "string", c_type = "Google__Protobuf__StringValue",
+    c_prefix = "google__protobuf__string_value", header = "google/protobuf/wrappers.pb-c.h" },
+  [".google.protobuf.Int32Value"] = { scalar = "int32", c_type = "Google__Protobuf__Int32Value",
+    c_prefix = "google__protobuf__int32_value", header = "google/protobuf/wrappers.pb-c.h" },
+  [".google.protobuf.Int64Value"] = { scalar = "int64", c_type = "Google__Protobuf__Int64Value",
+    c_prefix = "google__protobuf__int64_value", header = "google/protobuf/wrappers.pb-c.h" },
+}
 
-local STRING_RULES = { "required", "min_len", "max_len", "utf8", "email", "uuid" }
+local STRING_RULES = { "required", "min_len", "max_len", "min_chars", "max_chars", "utf8", "email", "uuid" }
 local INT32_RULES = { "gte", "lte" }
+local REPEATED_RULES = { "min_items", "max_items", "items" }
 
 local function fail(fmt, ...) error(fmt:format(...), 0) end
 
--- Rules of one field in the order DESIGN-NOTES fixes (first failing wins),
--- each with the exact description the caller sees.
+-- file:line: pkg.Message.field, for errors about one field.
+local function field_where(msg, field)
+  return ("%s:%d: %s.%s"):format(msg.proto_path, field.line or 0, msg.full_name:sub(2), field.name)
+end
+
+local function plural(n, word) return ("%d %s%s"):format(n, word, n == 1 and "" or "s") end
+
+-- Fails on a rule name codegen/ does not implement (a newer rules.proto).
+local function check_known(set, order, where, family)
+  local known = {}
+  for _, k in ipairs(order) do known[k] = true end
+  for _, k in ipairs(util.sorted_keys(set)) do
+    if not known[k] and k ~= "_unknown" then
+      fail("%s: rule %s.%s is not supported by codegen/ (supported: %s)", where, family, k, table.concat(order, ", "))
+    end
+  end
+end
+
+-- The rules of a string or int32 value (a field, or each item of a repeated
+-- one) in the order DESIGN-NOTES fixes, each with the description the caller
+-- sees; type_label is the value's proto type.
+local function value_rules(spec, type_label, where)
+  local rules = {}
+  local function add(kind, value, description)
+    rules[#rules + 1] = { kind = kind, value = value, description = description }
+  end
+  for _, family in ipairs({ "string", "int32" }) do
+    if spec[family] and type_label ~= family then fail("%s: %s rules on a %s field", where, family, type_label) end
+  end
+  if spec.string then
+    local s = spec.string
+    check_known(s, STRING_RULES, where, "string")
+    if s.required then add("required", nil, "must not be empty") end
+    if s.min_len and s.min_len > 0 then add("min_len", s.min_len, "must be at least " .. plural(s.min_len, "byte")) end
+    if s.max_len then add("max_len", s.max_len, "must be at most " .. plural(s.max_len, "byte")) end
+    if s.min_chars and s.min_chars > 0 then
+      add("min_chars", s.min_chars, "must be at least " .. plural(s.min_chars, "character"))
+    end
+    if s.max_chars then add("max_chars", s.max_chars, "must be at most " .. plural(s.max_chars, "character")) end
+    if s.utf8 then add("utf8", nil, "must be valid UTF-8") end
+    if s.email then add("email", nil, "must be a valid email address") end
+    if s.uuid then add("uuid", nil, "must be a UUID") end
+  end
+  if spec.int32 then
+    local r = spec.int32
+    check_known(r, INT32_RULES, where, "int32")
+    -- A bound at the type's own limit cannot fail; emitting it would be dead code.
+    if r.gte and r.gte > -2147483648 then add("gte", r.gte, ("must be greater than or equal to %d"):format(r.gte)) end
+    if r.lte and r.lte < 2147483647 then add("lte", r.lte, ("must be less than or equal to %d"):format(r.lte)) end
+  end
+  return rules
+end
+
+-- Rules of one field. A repeated field takes only (rules.field).repeated:
+-- item counts, then one rule "each item ..." standing for the item rules
+-- (its .items holds them), so a field still yields at most one violation.
 local function field_rules(msg, field)
   local spec = field.options.ext["rules.field"]
   if not spec then return {} end
-  local where = msg.full_name:sub(2) .. "." .. field.name
+  local where = field_where(msg, field)
+  check_known(spec, { "string", "int32", "repeated" }, where, "field")
+  if not field.repeated then
+    if spec.repeated then fail("%s: repeated rules on a field that is not repeated", where) end
+    return value_rules(spec, field.type_label, where)
+  end
+  if spec.string or spec.int32 then
+    fail("%s: a repeated field takes (rules.field).repeated = { min_items, max_items, items: { %s: {...} } }",
+      where, field.type_label)
+  end
+  local r = spec.repeated or {}
+  check_known(r, REPEATED_RULES, where, "repeated")
   local rules = {}
-  local function check_known(set, order, family)
-    local known = {}
-    for _, k in ipairs(order) do known[k] = true end
-    for _, k in ipairs(util.sorted_keys(set)) do
-      if not known[k] and k ~= "_unknown" then fail("%s: rule %s.%s is not supported by codegen/", where, family, k) end
-    end
+  if r.min_items and r.min_items > 0 then
+    rules[#rules + 1] = { kind = "min_items", value = r.min_items,
+                          description = "must have at least " .. plural(r.min_items, "item") }
   end
-  if field.repeated then fail("%s: rules on repeated fields are not supported", where) end
-  if spec.string then
-    if field.type_label ~= "string" then fail("%s: string rules on a %s field", where, field.type_label) end
-    local s = spec.string
-    check_known(s, STRING_RULES, "string")
-    if s.required then rules[#rules + 1] = { kind = "required", description = "must not be empty" } end
-    if s.min_len and s.min_len > 0 then
-      rules[#rules + 1] = { kind = "min_len", value = s.min_len, description = ("must be at least %d bytes"):format(s.min_len) }
-    end
-    if s.max_len then
-      rules[#rules + 1] = { kind = "max_len", value = s.max_len, description = ("must be at most %d bytes"):format(s.max_len) }
-    end
-    if s.utf8 then rules[#rules + 1] = { kind = "utf8", description = "must be valid UTF-8" } end
-    if s.email then rules[#rules + 1] = { kind = "email", description = "must be a valid email address" } end
-    if s.uuid then rules[#rules + 1] = { kind = "uuid", description = "must be a UUID" } end
+  if r.max_items then
+    rules[#rules + 1] = { kind = "max_items", value = r.max_items,
+                          description = "must have at most " .. plural(r.max_items, "item") }
   end
-  if spec.int32 then
-    if field.type_label ~= "int32" then fail("%s: int32 rules on a %s field", where, field.type_label) end
-    local r = spec.int32
-    check_known(r, INT32_RULES, "int32")
-    -- A bound at the type's own limit cannot fail; emitting it would be dead code.
-    if r.gte and r.gte > -2147483648 then
-      rules[#rules + 1] = { kind = "gte", value = r.gte, description = ("must be greater than or equal to %d"):format(r.gte) }
-    end
-    if r.lte and r.lte < 2147483647 then
-      rules[#rules + 1] = { kind = "lte", value = r.lte, description = ("must be less than or equal to %d"):format(r.lte) }
-    end
+  local items = value_rules(r.items or {}, field.type_label, where .. " items")
+  if #items > 0 then
+    for _, item in ipairs(items) do item.description = "each item " .. item.description end
+    rules[#rules + 1] = { kind = "items", items = items }
   end
   return rules
 end
@@ -107,40 +174,45 @@ end
 local function build_tables(schema)
   local tables, by_name = {}, {}
   for _, t in ipairs(schema.tables) do
-    if by_name[t.name] then fail("%s:%d: table \"%s\" created twice", t.file, t.line, t.name) end
     local table_model = { name = t.name, snake = util.snake(t.name), columns = {}, column_by_name = {},
-                          uniques = {}, foreign_keys = {}, file = t.file }
+                          uniques = {}, foreign_keys = {}, checks = {}, file = t.file }
     for _, c in ipairs(t.columns) do
       local kind = COLUMN_KINDS[c.type.name]
-      local where = ("%s:%d: column \"%s\".\"%s\""):format(t.file, c.line, t.name, c.name)
-      if not kind or c.type.array then fail("%s: type %s is not supported by codegen/", where, c.type.text) end
-      if kind == "timestamp" and c.type.with_time_zone then fail("%s: TIMESTAMP WITH TIME ZONE is not supported", where) end
-      if not c.not_null and (kind == "int32" or kind == "int64") then
-        fail("%s: nullable integer columns are not supported (add NOT NULL)", where)
+      local where = ("%s:%d: column \"%s\".\"%s\""):format(c.file, c.line, t.name, c.name)
+      if not kind or c.type.array then
+        fail("%s: type %s is not supported by codegen/ (supported: %s)", where, c.type.text, supported(COLUMN_KINDS))
       end
-      local col = { name = c.name, snake = util.snake(c.name), kind = kind, c_type = C_TYPES[kind],
+      if kind == "timestamp" and c.type.with_time_zone then
+        fail("%s: TIMESTAMP WITH TIME ZONE is not supported (use TIMESTAMP(3), read as UTC)", where)
+      end
+      local col = { name = c.name, snake = util.snake(c.name), kind = kind,
+                    c_type = (c.not_null and C_TYPES or NULLABLE_C_TYPES)[kind], param_c_type = C_TYPES[kind],
                     sql_type = c.type.text, not_null = c.not_null, default = c.default }
       table.insert(table_model.columns, col)
       table_model.column_by_name[c.name] = col
     end
-    local function cols(list, line)
+    -- The columns named in list; at is the file:line that named them.
+    local function cols(list, at)
       local out = {}
       for _, name in ipairs(list) do
         local col = table_model.column_by_name[name]
-        if not col then fail("%s:%d: table \"%s\" has no column \"%s\"", t.file, line or t.line, t.name, name) end
+        if not col then fail("%s: table \"%s\" has no column \"%s\"", at or (t.file .. ":" .. t.line), t.name, name) end
         out[#out + 1] = col
       end
       return out
     end
     table_model.cols = cols
     for _, k in ipairs(t.constraints) do
+      local at = k.file .. ":" .. k.line
       if k.kind == "primary_key" then
-        if table_model.primary_key then fail("%s:%d: table \"%s\" has two primary keys", t.file, k.line, t.name) end
-        table_model.primary_key = cols(k.columns, k.line)
+        if table_model.primary_key then fail("%s: table \"%s\" has two primary keys", at, t.name) end
+        table_model.primary_key = cols(k.columns, at)
       elseif k.kind == "unique" then
-        table.insert(table_model.uniques, cols(k.columns, k.line))
+        table.insert(table_model.uniques, cols(k.columns, at))
+      elseif k.kind == "check" then
+        table.insert(table_model.checks, { name = k.name, expr = k.expr })
       else
-        table.insert(table_model.foreign_keys, { name = k.name, columns = cols(k.columns, k.line),
+        table.insert(table_model.foreign_keys, { name = k.name, columns = cols(k.columns, at),
           ref_table = k.ref_table, ref_columns = k.ref_columns, on_delete = k.on_delete, on_update = k.on_update })
       end
     end
@@ -148,9 +220,12 @@ local function build_tables(schema)
     by_name[t.name] = table_model
   end
   for _, idx in ipairs(schema.indexes) do
+    local at = idx.file .. ":" .. idx.line
     local t = by_name[idx.table]
-    if not t then fail("%s:%d: index \"%s\" on unknown table \"%s\"", idx.file or "?", idx.line, idx.name, idx.table) end
-    if idx.unique then table.insert(t.uniques, t.cols(idx.columns, idx.line)) end
+    if not t then fail("%s: index \"%s\" on unknown table \"%s\"", at, idx.name or "", idx.table) end
+    local columns = t.cols(idx.columns, at)
+    -- A partial unique index holds for some rows only: no get_by_ key.
+    if idx.unique and not idx.predicate then table.insert(t.uniques, columns) end
   end
   for _, t in ipairs(tables) do
     for _, fk in ipairs(t.foreign_keys) do
@@ -171,9 +246,11 @@ local function build_tables(schema)
     end
     if t.primary_key then add_key(t.primary_key) end
     for _, u in ipairs(t.uniques) do add_key(u) end
+    -- Insert takes the columns that need a value; defaulted and nullable ones
+    -- are left to the database (a new nullable column changes no call site).
     t.insert_columns = {}
     for _, c in ipairs(t.columns) do
-      if not c.default then table.insert(t.insert_columns, c) end
+      if c.not_null and not c.default then table.insert(t.insert_columns, c) end
     end
   end
   return tables, by_name
@@ -225,17 +302,24 @@ local function build_queries(parsed, tables_by_name)
   for _, q in ipairs(parsed) do
     local where = ("%s:%d: query %s"):format(q.file, q.line, q.name)
     local t = q.table and tables_by_name[q.table]
-    if not t then fail("%s: cannot tell which known table it works on (found %s)", where, tostring(q.table)) end
-    if q.kind == "one" and not q.star then
-      fail("%s: a :one query must answer whole %s rows (end with RETURNING * or use SELECT *)", where, t.name)
+    if not t then
+      fail("%s: cannot tell which known table it works on (found %s; the statement must be UPDATE t, INSERT INTO t, "
+        .. "DELETE FROM t or SELECT ... FROM t, optionally after WITH ...)", where, tostring(q.table))
+    end
+    if (q.kind == "one" or q.kind == "many") and not q.star then
+      fail("%s: a :%s query must answer whole %s rows (end with RETURNING * or use SELECT *)", where, q.kind, t.name)
     end
     local names = {}
     for i, c in ipairs(t.columns) do names[i] = c.name end
     local params = {}
     for _, p in ipairs(q.params) do
       local kind = CAST_KINDS[p.sql_type]
-      if not kind then fail("%s: parameter @%s has unsupported type %s", where, p.name, p.sql_type) end
-      params[#params + 1] = { name = p.name, snake = p.name, kind = kind, c_type = C_TYPES[kind] }
+      if not kind then
+        fail("%s: parameter @%s has unsupported type %s (supported: %s, each also as an array with [])", where,
+          p.name, p.sql_type, supported(CAST_KINDS))
+      end
+      params[#params + 1] = { name = p.name, snake = p.name, kind = kind, array = p.array,
+                              c_type = (p.array and ARRAY_C_TYPES or C_TYPES)[kind] }
     end
     local sql = queries_parser.expand_star(q, names)
     list[#list + 1] = { name = util.snake(q.name), query_name = q.name, kind = q.kind, doc = q.doc, sql = sql,
@@ -249,21 +333,29 @@ local function bind_table(msg, tables_by_name)
   local table_name = msg.options.ext["rules.table"]
   if not table_name then return end
   local t = tables_by_name[table_name]
-  if not t then fail("message %s: (rules.table) names unknown table \"%s\"", msg.full_name:sub(2), table_name) end
+  if not t then fail("%s: (rules.table) names unknown table \"%s\"", msg.where, table_name) end
   msg.table = t
   msg.column_of = {}
   for _, field in ipairs(msg.fields) do
     local col
     for _, c in ipairs(t.columns) do if c.snake == field.name then col = c end end
     if not col then
-      fail("message %s: field %s has no column in table \"%s\" (looked for one whose snake_case name is %s)",
-        msg.full_name:sub(2), field.name, t.name, field.name)
+      fail("%s: no column in table \"%s\" (looked for one whose snake_case name is %s)",
+        field_where(msg, field), t.name, field.name)
     end
-    if field.repeated or not (MAPPABLE[field.type_label] or {})[col.kind] then
-      fail("message %s: field %s is %s%s but column \"%s\".\"%s\" is %s", msg.full_name:sub(2), field.name,
-        field.repeated and "repeated " or "", field.type_label, t.name, col.name, col.sql_type)
+    local wrapper = field.type_label == "message" and WRAPPERS[field.type_name]
+    local scalar = wrapper and wrapper.scalar or field.type_label
+    if field.repeated or not (MAPPABLE[scalar] or {})[col.kind] then
+      fail("%s: the field is %s%s but column \"%s\".\"%s\" is %s (a column maps to string, int32, int64, an "
+        .. "enum or %s)", field_where(msg, field), field.repeated and "repeated " or "",
+        field.type_name and field.type_name:sub(2) or field.type_label, t.name, col.name, col.sql_type,
+        table.concat(util.sorted_keys(WRAPPERS), ", "):gsub("%.google", "google"))
     end
     msg.column_of[field.name] = col
+    if wrapper then
+      field.wrapper = wrapper
+      msg.needs_arena = true
+    end
   end
 end
 
@@ -284,6 +376,9 @@ function M.build(inputs)
     if owner then
       m.c_type, m.c_prefix, m.c_init = message_names(owner.package, m.name)
       m.file_name = owner.file
+      -- How errors name the message and its fields: file:line, then the name.
+      m.proto_path = inputs.proto_files[owner.file] or owner.file
+      m.where = ("%s:%d: message %s"):format(m.proto_path, m.line or 0, full:sub(2))
       m.base = owner.file:gsub("%.proto$", "")
       m.has_rules = false
       for _, field in ipairs(m.fields) do
@@ -293,6 +388,13 @@ function M.build(inputs)
       end
     end
     model.messages[full] = m
+  end
+
+  -- Imports from outside the project's proto files (google/protobuf/...):
+  -- protoc-c compiles them too, as the project's .pb-c.h files include theirs.
+  model.system_imports = {}
+  for _, file in ipairs(inputs.descriptors.files) do
+    if not inputs.proto_files[file.name] then table.insert(model.system_imports, file.name) end
   end
 
   local services_by_name = {}
@@ -311,7 +413,8 @@ function M.build(inputs)
       for _, s in ipairs(file.services) do
         local deployment = s.options.ext["rules.deployment"]
         if not (deployment and deployment.address_env and deployment.default_address) then
-          fail("service %s needs option (rules.deployment) with address_env and default_address", s.full_name)
+          fail("%s:%d: service %s needs option (rules.deployment) with address_env and default_address", path,
+            s.line or 0, s.full_name)
         end
         local snake = util.snake(s.name)
         local svc = { name = s.name, full_name = s.full_name, snake = snake, daemon = snake:gsub("_", "-"),
@@ -319,12 +422,14 @@ function M.build(inputs)
                       endpoint = { service_name = s.full_name, address_env = deployment.address_env,
                                    default_address = deployment.default_address } }
         for _, m in ipairs(s.methods) do
-          if m.client_streaming or m.server_streaming then fail("%s.%s: streaming methods are not supported", s.full_name, m.name) end
+          if m.client_streaming or m.server_streaming then
+            fail("%s:%d: %s.%s: streaming methods are not supported (unary only)", path, m.line or 0, s.full_name, m.name)
+          end
           local input, output = model.messages[m.input_type], model.messages[m.output_type]
           local codes = codes_in(m.comment)
           table.insert(svc.methods, { name = m.name, snake = util.snake(m.name), path = "/" .. s.full_name .. "/" .. m.name,
             input = input, output = output, comment = m.comment, depends_on = m.options.ext["rules.depends_on"] or {},
-            status_codes = codes })
+            status_codes = codes, where = ("%s:%d: %s.%s"):format(path, m.line or 0, s.full_name, m.name) })
         end
         table.insert(fm.services, svc)
         table.insert(model.services, svc)
@@ -342,7 +447,7 @@ function M.build(inputs)
     for _, m in ipairs(svc.methods) do
       for _, name in ipairs(m.depends_on) do
         local peer = services_by_name[name]
-        if not peer then fail("%s.%s: (rules.depends_on) names unknown service %s", svc.full_name, m.name, name) end
+        if not peer then fail("%s: (rules.depends_on) names unknown service %s", m.where, name) end
         if not seen[name] then seen[name] = true; table.insert(svc.peers, peer) end
       end
     end

@@ -66,12 +66,20 @@ function M.descriptor_set(proto_dir, names, tmp_dir, imports)
   return util.read_file(out)
 end
 
--- protoc-c's files for names plus the built-in contracts, as { [relative path] = content }.
-function M.c_files(proto_dir, names, tmp_dir)
+-- protoc-c's files for names plus the built-in contracts and the system
+-- imports names use (e.g. google/protobuf/wrappers.proto), as
+-- { [relative path] = content }.
+function M.c_files(proto_dir, names, tmp_dir, system_imports)
   local out_dir = util.join(tmp_dir, "c_out")
   os.execute("mkdir -p " .. util.shell_quote(out_dir))
+  local imports, seen = {}, {}
+  for _, list in ipairs({ M.BUILTIN_C, system_imports or {} }) do
+    for _, n in ipairs(list) do
+      if not seen[n] then seen[n] = true; imports[#imports + 1] = n end
+    end
+  end
   util.run(("%s --c_out=%s %s"):format(base_cmd(proto_dir), util.shell_quote(out_dir),
-    paths(proto_dir, names, M.BUILTIN_C)))
+    paths(proto_dir, names, imports)))
   local files = {}
   for _, rel in ipairs(util.list_files(out_dir)) do files[rel] = util.read_file(util.join(out_dir, rel)) end
   return files

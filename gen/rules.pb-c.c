@@ -97,6 +97,51 @@ void   rules__int32_rules__free_unpacked
   assert(message->base.descriptor == &rules__int32_rules__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   rules__repeated_rules__init
+                     (Rules__RepeatedRules         *message)
+{
+  static const Rules__RepeatedRules init_value = RULES__REPEATED_RULES__INIT;
+  *message = init_value;
+}
+size_t rules__repeated_rules__get_packed_size
+                     (const Rules__RepeatedRules *message)
+{
+  assert(message->base.descriptor == &rules__repeated_rules__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t rules__repeated_rules__pack
+                     (const Rules__RepeatedRules *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &rules__repeated_rules__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t rules__repeated_rules__pack_to_buffer
+                     (const Rules__RepeatedRules *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &rules__repeated_rules__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Rules__RepeatedRules *
+       rules__repeated_rules__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Rules__RepeatedRules *)
+     protobuf_c_message_unpack (&rules__repeated_rules__descriptor,
+                                allocator, len, data);
+}
+void   rules__repeated_rules__free_unpacked
+                     (Rules__RepeatedRules *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &rules__repeated_rules__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   rules__field_rules__init
                      (Rules__FieldRules         *message)
 {
@@ -187,7 +232,7 @@ void   rules__deployment__free_unpacked
   assert(message->base.descriptor == &rules__deployment__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor rules__string_rules__field_descriptors[6] =
+static const ProtobufCFieldDescriptor rules__string_rules__field_descriptors[8] =
 {
   {
     "required",
@@ -261,10 +306,36 @@ static const ProtobufCFieldDescriptor rules__string_rules__field_descriptors[6] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "min_chars",
+    7,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Rules__StringRules, has_min_chars),
+    offsetof(Rules__StringRules, min_chars),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_chars",
+    8,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Rules__StringRules, has_max_chars),
+    offsetof(Rules__StringRules, max_chars),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned rules__string_rules__field_indices_by_name[] = {
   4,   /* field[4] = email */
+  7,   /* field[7] = max_chars */
   2,   /* field[2] = max_len */
+  6,   /* field[6] = min_chars */
   1,   /* field[1] = min_len */
   0,   /* field[0] = required */
   3,   /* field[3] = utf8 */
@@ -273,7 +344,7 @@ static const unsigned rules__string_rules__field_indices_by_name[] = {
 static const ProtobufCIntRange rules__string_rules__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor rules__string_rules__descriptor =
 {
@@ -283,7 +354,7 @@ const ProtobufCMessageDescriptor rules__string_rules__descriptor =
   "Rules__StringRules",
   "rules",
   sizeof(Rules__StringRules),
-  6,
+  8,
   rules__string_rules__field_descriptors,
   rules__string_rules__field_indices_by_name,
   1,  rules__string_rules__number_ranges,
@@ -341,7 +412,71 @@ const ProtobufCMessageDescriptor rules__int32_rules__descriptor =
   (ProtobufCMessageInit) rules__int32_rules__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor rules__field_rules__field_descriptors[2] =
+static const ProtobufCFieldDescriptor rules__repeated_rules__field_descriptors[3] =
+{
+  {
+    "min_items",
+    1,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Rules__RepeatedRules, has_min_items),
+    offsetof(Rules__RepeatedRules, min_items),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_items",
+    2,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Rules__RepeatedRules, has_max_items),
+    offsetof(Rules__RepeatedRules, max_items),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "items",
+    3,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Rules__RepeatedRules, items),
+    &rules__field_rules__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned rules__repeated_rules__field_indices_by_name[] = {
+  2,   /* field[2] = items */
+  1,   /* field[1] = max_items */
+  0,   /* field[0] = min_items */
+};
+static const ProtobufCIntRange rules__repeated_rules__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor rules__repeated_rules__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "rules.RepeatedRules",
+  "RepeatedRules",
+  "Rules__RepeatedRules",
+  "rules",
+  sizeof(Rules__RepeatedRules),
+  3,
+  rules__repeated_rules__field_descriptors,
+  rules__repeated_rules__field_indices_by_name,
+  1,  rules__repeated_rules__number_ranges,
+  (ProtobufCMessageInit) rules__repeated_rules__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor rules__field_rules__field_descriptors[3] =
 {
   {
     "string",
@@ -367,15 +502,28 @@ static const ProtobufCFieldDescriptor rules__field_rules__field_descriptors[2] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "repeated",
+    3,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Rules__FieldRules, repeated),
+    &rules__repeated_rules__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned rules__field_rules__field_indices_by_name[] = {
   1,   /* field[1] = int32 */
+  2,   /* field[2] = repeated */
   0,   /* field[0] = string */
 };
 static const ProtobufCIntRange rules__field_rules__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor rules__field_rules__descriptor =
 {
@@ -385,7 +533,7 @@ const ProtobufCMessageDescriptor rules__field_rules__descriptor =
   "Rules__FieldRules",
   "rules",
   sizeof(Rules__FieldRules),
-  2,
+  3,
   rules__field_rules__field_descriptors,
   rules__field_rules__field_indices_by_name,
   1,  rules__field_rules__number_ranges,

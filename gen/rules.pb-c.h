@@ -18,6 +18,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Rules__StringRules Rules__StringRules;
 typedef struct Rules__Int32Rules Rules__Int32Rules;
+typedef struct Rules__RepeatedRules Rules__RepeatedRules;
 typedef struct Rules__FieldRules Rules__FieldRules;
 typedef struct Rules__Deployment Rules__Deployment;
 
@@ -63,10 +64,20 @@ struct  Rules__StringRules
    */
   protobuf_c_boolean has_uuid;
   protobuf_c_boolean uuid;
+  /*
+   * The value must be at least this many characters (Unicode code points) long.
+   */
+  protobuf_c_boolean has_min_chars;
+  uint32_t min_chars;
+  /*
+   * The value must be at most this many characters (Unicode code points) long.
+   */
+  protobuf_c_boolean has_max_chars;
+  uint32_t max_chars;
 };
 #define RULES__STRING_RULES__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&rules__string_rules__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /*
@@ -92,17 +103,46 @@ struct  Rules__Int32Rules
 
 
 /*
- * The rules of one field; set the member that matches the field's type.
+ * Rules for a repeated field: how many items, and the rules every item must
+ * follow (set the member of `items` that matches the item type).
+ */
+struct  Rules__RepeatedRules
+{
+  ProtobufCMessage base;
+  /*
+   * At least this many items.
+   */
+  protobuf_c_boolean has_min_items;
+  uint32_t min_items;
+  /*
+   * At most this many items.
+   */
+  protobuf_c_boolean has_max_items;
+  uint32_t max_items;
+  /*
+   * Rules each item must follow.
+   */
+  Rules__FieldRules *items;
+};
+#define RULES__REPEATED_RULES__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&rules__repeated_rules__descriptor) \
+    , 0, 0, 0, 0, NULL }
+
+
+/*
+ * The rules of one field; set the member that matches the field's type
+ * (`repeated` for a repeated field).
  */
 struct  Rules__FieldRules
 {
   ProtobufCMessage base;
   Rules__StringRules *string;
   Rules__Int32Rules *int32;
+  Rules__RepeatedRules *repeated;
 };
 #define RULES__FIELD_RULES__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&rules__field_rules__descriptor) \
-    , NULL, NULL }
+    , NULL, NULL, NULL }
 
 
 /*
@@ -158,6 +198,25 @@ Rules__Int32Rules *
 void   rules__int32_rules__free_unpacked
                      (Rules__Int32Rules *message,
                       ProtobufCAllocator *allocator);
+/* Rules__RepeatedRules methods */
+void   rules__repeated_rules__init
+                     (Rules__RepeatedRules         *message);
+size_t rules__repeated_rules__get_packed_size
+                     (const Rules__RepeatedRules   *message);
+size_t rules__repeated_rules__pack
+                     (const Rules__RepeatedRules   *message,
+                      uint8_t             *out);
+size_t rules__repeated_rules__pack_to_buffer
+                     (const Rules__RepeatedRules   *message,
+                      ProtobufCBuffer     *buffer);
+Rules__RepeatedRules *
+       rules__repeated_rules__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   rules__repeated_rules__free_unpacked
+                     (Rules__RepeatedRules *message,
+                      ProtobufCAllocator *allocator);
 /* Rules__FieldRules methods */
 void   rules__field_rules__init
                      (Rules__FieldRules         *message);
@@ -204,6 +263,9 @@ typedef void (*Rules__StringRules_Closure)
 typedef void (*Rules__Int32Rules_Closure)
                  (const Rules__Int32Rules *message,
                   void *closure_data);
+typedef void (*Rules__RepeatedRules_Closure)
+                 (const Rules__RepeatedRules *message,
+                  void *closure_data);
 typedef void (*Rules__FieldRules_Closure)
                  (const Rules__FieldRules *message,
                   void *closure_data);
@@ -218,6 +280,7 @@ typedef void (*Rules__Deployment_Closure)
 
 extern const ProtobufCMessageDescriptor rules__string_rules__descriptor;
 extern const ProtobufCMessageDescriptor rules__int32_rules__descriptor;
+extern const ProtobufCMessageDescriptor rules__repeated_rules__descriptor;
 extern const ProtobufCMessageDescriptor rules__field_rules__descriptor;
 extern const ProtobufCMessageDescriptor rules__deployment__descriptor;
 

@@ -142,7 +142,7 @@ void   user__user_response__free_unpacked
   assert(message->base.descriptor == &user__user_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor user__create_user_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor user__create_user_request__field_descriptors[3] =
 {
   {
     "email",
@@ -168,15 +168,28 @@ static const ProtobufCFieldDescriptor user__create_user_request__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "idempotency_key",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(User__CreateUserRequest, idempotency_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned user__create_user_request__field_indices_by_name[] = {
   0,   /* field[0] = email */
+  2,   /* field[2] = idempotency_key */
   1,   /* field[1] = name */
 };
 static const ProtobufCIntRange user__create_user_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor user__create_user_request__descriptor =
 {
@@ -186,7 +199,7 @@ const ProtobufCMessageDescriptor user__create_user_request__descriptor =
   "User__CreateUserRequest",
   "user",
   sizeof(User__CreateUserRequest),
-  2,
+  3,
   user__create_user_request__field_descriptors,
   user__create_user_request__field_indices_by_name,
   1,  user__create_user_request__number_ranges,

@@ -40,10 +40,20 @@ struct  User__CreateUserRequest
    * Display name.
    */
   char *name;
+  /*
+   * Makes the creation safe to retry: the first request with a key creates
+   * the user, and every later one with the same key and payload gets the same
+   * answer (the user, or ALREADY_EXISTS), with response metadata
+   * `idempotent-replayed: true`; ABORTED while the first is still creating the
+   * wallet. The same key with another payload is INVALID_ARGUMENT. 1-128
+   * printable ASCII characters, kept at least IDEMPOTENCY_TTL (24h). Clients
+   * on the old contract send it as metadata `idempotency-key` instead.
+   */
+  char *idempotency_key;
 };
 #define USER__CREATE_USER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&user__create_user_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*

@@ -19,6 +19,10 @@ void user__create_user_request__validate(const User__CreateUserRequest *m, rt_vi
         rt_violations_add(out, "name", "must be at most 200 bytes");
     else if (!rt_rule_utf8(m->name, name_len))
         rt_violations_add(out, "name", "must be valid UTF-8");
+
+    size_t idempotency_key_len = strlen(m->idempotency_key);
+    if (idempotency_key_len > 128)
+        rt_violations_add(out, "idempotency_key", "must be at most 128 bytes");
 }
 
 void user__get_user_by_id_request__validate(const User__GetUserByIdRequest *m, rt_violations *out)

@@ -7,7 +7,7 @@
 #include "violations.h"
 
 /* Checks the rules of user.CreateUserRequest (email: max_len 254, email; name: required, max_len
- * 200, utf8) and adds one violation per failing field. */
+ * 200, utf8; idempotency_key: max_len 128) and adds one violation per failing field. */
 void user__create_user_request__validate(const User__CreateUserRequest *m, rt_violations *out);
 
 /* Checks the rules of user.GetUserByIdRequest (id: uuid) and adds one violation per failing

@@ -35,3 +35,20 @@ rt_status wallet_service__call_debit_wallet(rt_call *call,
                            &request->base, &wallet__wallet_response__descriptor,
                            (ProtobufCMessage **)response);
 }
+
+rt_status wallet_service__call_transfer_funds(rt_call *call, const Wallet__TransferRequest *request,
+                                              Wallet__TransferResponse **response)
+{
+    return rt_client_unary(call, "wallet.WalletService", "/wallet.WalletService/TransferFunds",
+                           &request->base, &wallet__transfer_response__descriptor,
+                           (ProtobufCMessage **)response);
+}
+
+rt_status wallet_service__call_list_transactions(rt_call *call,
+                                                 const Wallet__ListTransactionsRequest *request,
+                                                 Wallet__ListTransactionsResponse **response)
+{
+    return rt_client_unary(call, "wallet.WalletService", "/wallet.WalletService/ListTransactions",
+                           &request->base, &wallet__list_transactions_response__descriptor,
+                           (ProtobufCMessage **)response);
+}

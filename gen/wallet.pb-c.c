@@ -187,6 +187,231 @@ void   wallet__wallet_response__free_unpacked
   assert(message->base.descriptor == &wallet__wallet_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   wallet__transfer_request__init
+                     (Wallet__TransferRequest         *message)
+{
+  static const Wallet__TransferRequest init_value = WALLET__TRANSFER_REQUEST__INIT;
+  *message = init_value;
+}
+size_t wallet__transfer_request__get_packed_size
+                     (const Wallet__TransferRequest *message)
+{
+  assert(message->base.descriptor == &wallet__transfer_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wallet__transfer_request__pack
+                     (const Wallet__TransferRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wallet__transfer_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wallet__transfer_request__pack_to_buffer
+                     (const Wallet__TransferRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wallet__transfer_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wallet__TransferRequest *
+       wallet__transfer_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wallet__TransferRequest *)
+     protobuf_c_message_unpack (&wallet__transfer_request__descriptor,
+                                allocator, len, data);
+}
+void   wallet__transfer_request__free_unpacked
+                     (Wallet__TransferRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wallet__transfer_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   wallet__transfer_response__init
+                     (Wallet__TransferResponse         *message)
+{
+  static const Wallet__TransferResponse init_value = WALLET__TRANSFER_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t wallet__transfer_response__get_packed_size
+                     (const Wallet__TransferResponse *message)
+{
+  assert(message->base.descriptor == &wallet__transfer_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wallet__transfer_response__pack
+                     (const Wallet__TransferResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wallet__transfer_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wallet__transfer_response__pack_to_buffer
+                     (const Wallet__TransferResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wallet__transfer_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wallet__TransferResponse *
+       wallet__transfer_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wallet__TransferResponse *)
+     protobuf_c_message_unpack (&wallet__transfer_response__descriptor,
+                                allocator, len, data);
+}
+void   wallet__transfer_response__free_unpacked
+                     (Wallet__TransferResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wallet__transfer_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   wallet__list_transactions_request__init
+                     (Wallet__ListTransactionsRequest         *message)
+{
+  static const Wallet__ListTransactionsRequest init_value = WALLET__LIST_TRANSACTIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t wallet__list_transactions_request__get_packed_size
+                     (const Wallet__ListTransactionsRequest *message)
+{
+  assert(message->base.descriptor == &wallet__list_transactions_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wallet__list_transactions_request__pack
+                     (const Wallet__ListTransactionsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wallet__list_transactions_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wallet__list_transactions_request__pack_to_buffer
+                     (const Wallet__ListTransactionsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wallet__list_transactions_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wallet__ListTransactionsRequest *
+       wallet__list_transactions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wallet__ListTransactionsRequest *)
+     protobuf_c_message_unpack (&wallet__list_transactions_request__descriptor,
+                                allocator, len, data);
+}
+void   wallet__list_transactions_request__free_unpacked
+                     (Wallet__ListTransactionsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wallet__list_transactions_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   wallet__list_transactions_response__init
+                     (Wallet__ListTransactionsResponse         *message)
+{
+  static const Wallet__ListTransactionsResponse init_value = WALLET__LIST_TRANSACTIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t wallet__list_transactions_response__get_packed_size
+                     (const Wallet__ListTransactionsResponse *message)
+{
+  assert(message->base.descriptor == &wallet__list_transactions_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wallet__list_transactions_response__pack
+                     (const Wallet__ListTransactionsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wallet__list_transactions_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wallet__list_transactions_response__pack_to_buffer
+                     (const Wallet__ListTransactionsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wallet__list_transactions_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wallet__ListTransactionsResponse *
+       wallet__list_transactions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wallet__ListTransactionsResponse *)
+     protobuf_c_message_unpack (&wallet__list_transactions_response__descriptor,
+                                allocator, len, data);
+}
+void   wallet__list_transactions_response__free_unpacked
+                     (Wallet__ListTransactionsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wallet__list_transactions_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   wallet__transaction__init
+                     (Wallet__Transaction         *message)
+{
+  static const Wallet__Transaction init_value = WALLET__TRANSACTION__INIT;
+  *message = init_value;
+}
+size_t wallet__transaction__get_packed_size
+                     (const Wallet__Transaction *message)
+{
+  assert(message->base.descriptor == &wallet__transaction__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wallet__transaction__pack
+                     (const Wallet__Transaction *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wallet__transaction__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wallet__transaction__pack_to_buffer
+                     (const Wallet__Transaction *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wallet__transaction__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wallet__Transaction *
+       wallet__transaction__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wallet__Transaction *)
+     protobuf_c_message_unpack (&wallet__transaction__descriptor,
+                                allocator, len, data);
+}
+void   wallet__transaction__free_unpacked
+                     (Wallet__Transaction *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wallet__transaction__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor wallet__create_wallet_request__field_descriptors[1] =
 {
   {
@@ -263,7 +488,7 @@ const ProtobufCMessageDescriptor wallet__get_wallet_request__descriptor =
   (ProtobufCMessageInit) wallet__get_wallet_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wallet__update_balance_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor wallet__update_balance_request__field_descriptors[3] =
 {
   {
     "user_id",
@@ -289,15 +514,28 @@ static const ProtobufCFieldDescriptor wallet__update_balance_request__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "idempotency_key",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__UpdateBalanceRequest, idempotency_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wallet__update_balance_request__field_indices_by_name[] = {
   1,   /* field[1] = amount */
+  2,   /* field[2] = idempotency_key */
   0,   /* field[0] = user_id */
 };
 static const ProtobufCIntRange wallet__update_balance_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor wallet__update_balance_request__descriptor =
 {
@@ -307,7 +545,7 @@ const ProtobufCMessageDescriptor wallet__update_balance_request__descriptor =
   "Wallet__UpdateBalanceRequest",
   "wallet",
   sizeof(Wallet__UpdateBalanceRequest),
-  2,
+  3,
   wallet__update_balance_request__field_descriptors,
   wallet__update_balance_request__field_indices_by_name,
   1,  wallet__update_balance_request__number_ranges,
@@ -391,18 +629,443 @@ const ProtobufCMessageDescriptor wallet__wallet_response__descriptor =
   (ProtobufCMessageInit) wallet__wallet_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor wallet__wallet_service__method_descriptors[4] =
+static const ProtobufCFieldDescriptor wallet__transfer_request__field_descriptors[4] =
+{
+  {
+    "from_user_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__TransferRequest, from_user_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "to_user_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__TransferRequest, to_user_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__TransferRequest, amount),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "idempotency_key",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__TransferRequest, idempotency_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wallet__transfer_request__field_indices_by_name[] = {
+  2,   /* field[2] = amount */
+  0,   /* field[0] = from_user_id */
+  3,   /* field[3] = idempotency_key */
+  1,   /* field[1] = to_user_id */
+};
+static const ProtobufCIntRange wallet__transfer_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor wallet__transfer_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wallet.TransferRequest",
+  "TransferRequest",
+  "Wallet__TransferRequest",
+  "wallet",
+  sizeof(Wallet__TransferRequest),
+  4,
+  wallet__transfer_request__field_descriptors,
+  wallet__transfer_request__field_indices_by_name,
+  1,  wallet__transfer_request__number_ranges,
+  (ProtobufCMessageInit) wallet__transfer_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor wallet__transfer_response__field_descriptors[3] =
+{
+  {
+    "transfer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__TransferResponse, transfer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "from",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__TransferResponse, from),
+    &wallet__wallet_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "to",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__TransferResponse, to),
+    &wallet__wallet_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wallet__transfer_response__field_indices_by_name[] = {
+  1,   /* field[1] = from */
+  2,   /* field[2] = to */
+  0,   /* field[0] = transfer_id */
+};
+static const ProtobufCIntRange wallet__transfer_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor wallet__transfer_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wallet.TransferResponse",
+  "TransferResponse",
+  "Wallet__TransferResponse",
+  "wallet",
+  sizeof(Wallet__TransferResponse),
+  3,
+  wallet__transfer_response__field_descriptors,
+  wallet__transfer_response__field_indices_by_name,
+  1,  wallet__transfer_response__number_ranges,
+  (ProtobufCMessageInit) wallet__transfer_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor wallet__list_transactions_request__field_descriptors[3] =
+{
+  {
+    "user_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__ListTransactionsRequest, user_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__ListTransactionsRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__ListTransactionsRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wallet__list_transactions_request__field_indices_by_name[] = {
+  1,   /* field[1] = page_size */
+  2,   /* field[2] = page_token */
+  0,   /* field[0] = user_id */
+};
+static const ProtobufCIntRange wallet__list_transactions_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor wallet__list_transactions_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wallet.ListTransactionsRequest",
+  "ListTransactionsRequest",
+  "Wallet__ListTransactionsRequest",
+  "wallet",
+  sizeof(Wallet__ListTransactionsRequest),
+  3,
+  wallet__list_transactions_request__field_descriptors,
+  wallet__list_transactions_request__field_indices_by_name,
+  1,  wallet__list_transactions_request__number_ranges,
+  (ProtobufCMessageInit) wallet__list_transactions_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor wallet__list_transactions_response__field_descriptors[2] =
+{
+  {
+    "transactions",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Wallet__ListTransactionsResponse, n_transactions),
+    offsetof(Wallet__ListTransactionsResponse, transactions),
+    &wallet__transaction__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__ListTransactionsResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wallet__list_transactions_response__field_indices_by_name[] = {
+  1,   /* field[1] = next_page_token */
+  0,   /* field[0] = transactions */
+};
+static const ProtobufCIntRange wallet__list_transactions_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor wallet__list_transactions_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wallet.ListTransactionsResponse",
+  "ListTransactionsResponse",
+  "Wallet__ListTransactionsResponse",
+  "wallet",
+  sizeof(Wallet__ListTransactionsResponse),
+  2,
+  wallet__list_transactions_response__field_descriptors,
+  wallet__list_transactions_response__field_indices_by_name,
+  1,  wallet__list_transactions_response__number_ranges,
+  (ProtobufCMessageInit) wallet__list_transactions_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor wallet__transaction__field_descriptors[8] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__Transaction, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "wallet_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__Transaction, wallet_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__Transaction, kind),
+    &wallet__transaction_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__Transaction, amount),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "balance_after",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__Transaction, balance_after),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "transfer_id",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__Transaction, transfer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "idempotency_key",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__Transaction, idempotency_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__Transaction, created_at),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wallet__transaction__field_indices_by_name[] = {
+  3,   /* field[3] = amount */
+  4,   /* field[4] = balance_after */
+  7,   /* field[7] = created_at */
+  0,   /* field[0] = id */
+  6,   /* field[6] = idempotency_key */
+  2,   /* field[2] = kind */
+  5,   /* field[5] = transfer_id */
+  1,   /* field[1] = wallet_id */
+};
+static const ProtobufCIntRange wallet__transaction__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor wallet__transaction__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wallet.Transaction",
+  "Transaction",
+  "Wallet__Transaction",
+  "wallet",
+  sizeof(Wallet__Transaction),
+  8,
+  wallet__transaction__field_descriptors,
+  wallet__transaction__field_indices_by_name,
+  1,  wallet__transaction__number_ranges,
+  (ProtobufCMessageInit) wallet__transaction__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue wallet__transaction_kind__enum_values_by_number[6] =
+{
+  { "TRANSACTION_KIND_UNSPECIFIED", "WALLET__TRANSACTION_KIND__TRANSACTION_KIND_UNSPECIFIED", 0 },
+  { "TRANSACTION_KIND_OPENING", "WALLET__TRANSACTION_KIND__TRANSACTION_KIND_OPENING", 1 },
+  { "TRANSACTION_KIND_CREDIT", "WALLET__TRANSACTION_KIND__TRANSACTION_KIND_CREDIT", 2 },
+  { "TRANSACTION_KIND_DEBIT", "WALLET__TRANSACTION_KIND__TRANSACTION_KIND_DEBIT", 3 },
+  { "TRANSACTION_KIND_TRANSFER_IN", "WALLET__TRANSACTION_KIND__TRANSACTION_KIND_TRANSFER_IN", 4 },
+  { "TRANSACTION_KIND_TRANSFER_OUT", "WALLET__TRANSACTION_KIND__TRANSACTION_KIND_TRANSFER_OUT", 5 },
+};
+static const ProtobufCIntRange wallet__transaction_kind__value_ranges[] = {
+{0, 0},{0, 6}
+};
+static const ProtobufCEnumValueIndex wallet__transaction_kind__enum_values_by_name[6] =
+{
+  { "TRANSACTION_KIND_CREDIT", 2 },
+  { "TRANSACTION_KIND_DEBIT", 3 },
+  { "TRANSACTION_KIND_OPENING", 1 },
+  { "TRANSACTION_KIND_TRANSFER_IN", 4 },
+  { "TRANSACTION_KIND_TRANSFER_OUT", 5 },
+  { "TRANSACTION_KIND_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor wallet__transaction_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "wallet.TransactionKind",
+  "TransactionKind",
+  "Wallet__TransactionKind",
+  "wallet",
+  6,
+  wallet__transaction_kind__enum_values_by_number,
+  6,
+  wallet__transaction_kind__enum_values_by_name,
+  1,
+  wallet__transaction_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCMethodDescriptor wallet__wallet_service__method_descriptors[6] =
 {
   { "CreateWallet", &wallet__create_wallet_request__descriptor, &wallet__wallet_response__descriptor },
   { "GetWallet", &wallet__get_wallet_request__descriptor, &wallet__wallet_response__descriptor },
   { "CreditWallet", &wallet__update_balance_request__descriptor, &wallet__wallet_response__descriptor },
   { "DebitWallet", &wallet__update_balance_request__descriptor, &wallet__wallet_response__descriptor },
+  { "TransferFunds", &wallet__transfer_request__descriptor, &wallet__transfer_response__descriptor },
+  { "ListTransactions", &wallet__list_transactions_request__descriptor, &wallet__list_transactions_response__descriptor },
 };
 const unsigned wallet__wallet_service__method_indices_by_name[] = {
   0,        /* CreateWallet */
   2,        /* CreditWallet */
   3,        /* DebitWallet */
-  1         /* GetWallet */
+  1,        /* GetWallet */
+  5,        /* ListTransactions */
+  4         /* TransferFunds */
 };
 const ProtobufCServiceDescriptor wallet__wallet_service__descriptor =
 {
@@ -411,7 +1074,7 @@ const ProtobufCServiceDescriptor wallet__wallet_service__descriptor =
   "WalletService",
   "Wallet__WalletService",
   "wallet",
-  4,
+  6,
   wallet__wallet_service__method_descriptors,
   wallet__wallet_service__method_indices_by_name
 };
@@ -446,6 +1109,22 @@ void wallet__wallet_service__debit_wallet(ProtobufCService *service,
 {
   assert(service->descriptor == &wallet__wallet_service__descriptor);
   service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void wallet__wallet_service__transfer_funds(ProtobufCService *service,
+                                            const Wallet__TransferRequest *input,
+                                            Wallet__TransferResponse_Closure closure,
+                                            void *closure_data)
+{
+  assert(service->descriptor == &wallet__wallet_service__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void wallet__wallet_service__list_transactions(ProtobufCService *service,
+                                               const Wallet__ListTransactionsRequest *input,
+                                               Wallet__ListTransactionsResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &wallet__wallet_service__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void wallet__wallet_service__init (Wallet__WalletService_Service *service,
                                    Wallet__WalletService_ServiceDestroy destroy)

@@ -20,10 +20,42 @@ typedef struct Wallet__CreateWalletRequest Wallet__CreateWalletRequest;
 typedef struct Wallet__GetWalletRequest Wallet__GetWalletRequest;
 typedef struct Wallet__UpdateBalanceRequest Wallet__UpdateBalanceRequest;
 typedef struct Wallet__WalletResponse Wallet__WalletResponse;
+typedef struct Wallet__TransferRequest Wallet__TransferRequest;
+typedef struct Wallet__TransferResponse Wallet__TransferResponse;
+typedef struct Wallet__ListTransactionsRequest Wallet__ListTransactionsRequest;
+typedef struct Wallet__ListTransactionsResponse Wallet__ListTransactionsResponse;
+typedef struct Wallet__Transaction Wallet__Transaction;
 
 
 /* --- enums --- */
 
+/*
+ * Why a ledger entry changed a balance.
+ */
+typedef enum _Wallet__TransactionKind {
+  WALLET__TRANSACTION_KIND__TRANSACTION_KIND_UNSPECIFIED = 0,
+  /*
+   * The balance a wallet had when the ledger began (a database adopted from the old system).
+   */
+  WALLET__TRANSACTION_KIND__TRANSACTION_KIND_OPENING = 1,
+  /*
+   * CreditWallet.
+   */
+  WALLET__TRANSACTION_KIND__TRANSACTION_KIND_CREDIT = 2,
+  /*
+   * DebitWallet.
+   */
+  WALLET__TRANSACTION_KIND__TRANSACTION_KIND_DEBIT = 3,
+  /*
+   * The receiving side of a transfer.
+   */
+  WALLET__TRANSACTION_KIND__TRANSACTION_KIND_TRANSFER_IN = 4,
+  /*
+   * The sending side of a transfer.
+   */
+  WALLET__TRANSACTION_KIND__TRANSACTION_KIND_TRANSFER_OUT = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WALLET__TRANSACTION_KIND)
+} Wallet__TransactionKind;
 
 /* --- messages --- */
 
@@ -73,10 +105,20 @@ struct  Wallet__UpdateBalanceRequest
    * How much to add or subtract, in the smallest currency unit.
    */
   int32_t amount;
+  /*
+   * Makes the change safe to retry: the first request with a key applies,
+   * and every later one with the same key and payload gets its outcome again
+   * (the response, or NOT_FOUND / FAILED_PRECONDITION / OUT_OF_RANGE), byte
+   * for byte, with response metadata `idempotent-replayed: true`; the same
+   * key with another payload is INVALID_ARGUMENT. 1-128 printable ASCII
+   * characters, kept at least IDEMPOTENCY_TTL (24h). Clients on the old
+   * contract send it as metadata `idempotency-key` instead.
+   */
+  char *idempotency_key;
 };
 #define WALLET__UPDATE_BALANCE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wallet__update_balance_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -105,6 +147,147 @@ struct  Wallet__WalletResponse
 #define WALLET__WALLET_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wallet__wallet_response__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Money to move between two users' wallets.
+ */
+struct  Wallet__TransferRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The sender's user id.
+   */
+  char *from_user_id;
+  /*
+   * The receiver's user id; not the sender's.
+   */
+  char *to_user_id;
+  /*
+   * How much to move, in the smallest currency unit.
+   */
+  int32_t amount;
+  /*
+   * Makes the transfer safe to retry, as UpdateBalanceRequest.idempotency_key.
+   */
+  char *idempotency_key;
+};
+#define WALLET__TRANSFER_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wallet__transfer_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A transfer that happened, with both wallets as it left them.
+ */
+struct  Wallet__TransferResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Shared by the transfer's two ledger entries; a lowercase UUID.
+   */
+  char *transfer_id;
+  /*
+   * The sender's wallet after the transfer.
+   */
+  Wallet__WalletResponse *from;
+  /*
+   * The receiver's wallet after the transfer.
+   */
+  Wallet__WalletResponse *to;
+};
+#define WALLET__TRANSFER_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wallet__transfer_response__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL, NULL }
+
+
+/*
+ * One page of a wallet's history.
+ */
+struct  Wallet__ListTransactionsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The owner's user id.
+   */
+  char *user_id;
+  /*
+   * Entries per page: 0 means 20; more than 100 means 100.
+   */
+  int32_t page_size;
+  /*
+   * The next_page_token of the previous page; empty for the first.
+   */
+  char *page_token;
+};
+#define WALLET__LIST_TRANSACTIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wallet__list_transactions_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Entries newest first, and where the next page starts.
+ */
+struct  Wallet__ListTransactionsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * At most page_size entries, newest first.
+   */
+  size_t n_transactions;
+  Wallet__Transaction **transactions;
+  /*
+   * Pass as page_token for the next page; empty on the last page.
+   */
+  char *next_page_token;
+};
+#define WALLET__LIST_TRANSACTIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wallet__list_transactions_response__descriptor) \
+    , 0,NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * One immutable ledger entry.
+ */
+struct  Wallet__Transaction
+{
+  ProtobufCMessage base;
+  /*
+   * The entry's id, a lowercase UUID.
+   */
+  char *id;
+  /*
+   * The wallet it changed.
+   */
+  char *wallet_id;
+  /*
+   * Why it changed.
+   */
+  Wallet__TransactionKind kind;
+  /*
+   * What it added to the balance: negative for debits and transfers out.
+   */
+  int32_t amount;
+  /*
+   * The balance once it applied.
+   */
+  int32_t balance_after;
+  /*
+   * The transfer it belongs to; empty for other kinds.
+   */
+  char *transfer_id;
+  /*
+   * The idempotency key of the request that wrote it; empty when it had none.
+   */
+  char *idempotency_key;
+  /*
+   * When it was written, UTC ISO-8601 with milliseconds, e.g. 2026-04-02T17:26:48.123Z.
+   */
+  char *created_at;
+};
+#define WALLET__TRANSACTION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wallet__transaction__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, WALLET__TRANSACTION_KIND__TRANSACTION_KIND_UNSPECIFIED, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /* Wallet__CreateWalletRequest methods */
@@ -183,6 +366,101 @@ Wallet__WalletResponse *
 void   wallet__wallet_response__free_unpacked
                      (Wallet__WalletResponse *message,
                       ProtobufCAllocator *allocator);
+/* Wallet__TransferRequest methods */
+void   wallet__transfer_request__init
+                     (Wallet__TransferRequest         *message);
+size_t wallet__transfer_request__get_packed_size
+                     (const Wallet__TransferRequest   *message);
+size_t wallet__transfer_request__pack
+                     (const Wallet__TransferRequest   *message,
+                      uint8_t             *out);
+size_t wallet__transfer_request__pack_to_buffer
+                     (const Wallet__TransferRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Wallet__TransferRequest *
+       wallet__transfer_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wallet__transfer_request__free_unpacked
+                     (Wallet__TransferRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Wallet__TransferResponse methods */
+void   wallet__transfer_response__init
+                     (Wallet__TransferResponse         *message);
+size_t wallet__transfer_response__get_packed_size
+                     (const Wallet__TransferResponse   *message);
+size_t wallet__transfer_response__pack
+                     (const Wallet__TransferResponse   *message,
+                      uint8_t             *out);
+size_t wallet__transfer_response__pack_to_buffer
+                     (const Wallet__TransferResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Wallet__TransferResponse *
+       wallet__transfer_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wallet__transfer_response__free_unpacked
+                     (Wallet__TransferResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Wallet__ListTransactionsRequest methods */
+void   wallet__list_transactions_request__init
+                     (Wallet__ListTransactionsRequest         *message);
+size_t wallet__list_transactions_request__get_packed_size
+                     (const Wallet__ListTransactionsRequest   *message);
+size_t wallet__list_transactions_request__pack
+                     (const Wallet__ListTransactionsRequest   *message,
+                      uint8_t             *out);
+size_t wallet__list_transactions_request__pack_to_buffer
+                     (const Wallet__ListTransactionsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Wallet__ListTransactionsRequest *
+       wallet__list_transactions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wallet__list_transactions_request__free_unpacked
+                     (Wallet__ListTransactionsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Wallet__ListTransactionsResponse methods */
+void   wallet__list_transactions_response__init
+                     (Wallet__ListTransactionsResponse         *message);
+size_t wallet__list_transactions_response__get_packed_size
+                     (const Wallet__ListTransactionsResponse   *message);
+size_t wallet__list_transactions_response__pack
+                     (const Wallet__ListTransactionsResponse   *message,
+                      uint8_t             *out);
+size_t wallet__list_transactions_response__pack_to_buffer
+                     (const Wallet__ListTransactionsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Wallet__ListTransactionsResponse *
+       wallet__list_transactions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wallet__list_transactions_response__free_unpacked
+                     (Wallet__ListTransactionsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Wallet__Transaction methods */
+void   wallet__transaction__init
+                     (Wallet__Transaction         *message);
+size_t wallet__transaction__get_packed_size
+                     (const Wallet__Transaction   *message);
+size_t wallet__transaction__pack
+                     (const Wallet__Transaction   *message,
+                      uint8_t             *out);
+size_t wallet__transaction__pack_to_buffer
+                     (const Wallet__Transaction   *message,
+                      ProtobufCBuffer     *buffer);
+Wallet__Transaction *
+       wallet__transaction__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wallet__transaction__free_unpacked
+                     (Wallet__Transaction *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Wallet__CreateWalletRequest_Closure)
@@ -196,6 +474,21 @@ typedef void (*Wallet__UpdateBalanceRequest_Closure)
                   void *closure_data);
 typedef void (*Wallet__WalletResponse_Closure)
                  (const Wallet__WalletResponse *message,
+                  void *closure_data);
+typedef void (*Wallet__TransferRequest_Closure)
+                 (const Wallet__TransferRequest *message,
+                  void *closure_data);
+typedef void (*Wallet__TransferResponse_Closure)
+                 (const Wallet__TransferResponse *message,
+                  void *closure_data);
+typedef void (*Wallet__ListTransactionsRequest_Closure)
+                 (const Wallet__ListTransactionsRequest *message,
+                  void *closure_data);
+typedef void (*Wallet__ListTransactionsResponse_Closure)
+                 (const Wallet__ListTransactionsResponse *message,
+                  void *closure_data);
+typedef void (*Wallet__Transaction_Closure)
+                 (const Wallet__Transaction *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -220,6 +513,14 @@ struct Wallet__WalletService_Service
                        const Wallet__UpdateBalanceRequest *input,
                        Wallet__WalletResponse_Closure closure,
                        void *closure_data);
+  void (*transfer_funds)(Wallet__WalletService_Service *service,
+                         const Wallet__TransferRequest *input,
+                         Wallet__TransferResponse_Closure closure,
+                         void *closure_data);
+  void (*list_transactions)(Wallet__WalletService_Service *service,
+                            const Wallet__ListTransactionsRequest *input,
+                            Wallet__ListTransactionsResponse_Closure closure,
+                            void *closure_data);
 };
 typedef void (*Wallet__WalletService_ServiceDestroy)(Wallet__WalletService_Service *);
 void wallet__wallet_service__init (Wallet__WalletService_Service *service,
@@ -231,7 +532,9 @@ void wallet__wallet_service__init (Wallet__WalletService_Service *service,
       function_prefix__ ## create_wallet,\
       function_prefix__ ## get_wallet,\
       function_prefix__ ## credit_wallet,\
-      function_prefix__ ## debit_wallet  }
+      function_prefix__ ## debit_wallet,\
+      function_prefix__ ## transfer_funds,\
+      function_prefix__ ## list_transactions  }
 void wallet__wallet_service__create_wallet(ProtobufCService *service,
                                            const Wallet__CreateWalletRequest *input,
                                            Wallet__WalletResponse_Closure closure,
@@ -248,13 +551,27 @@ void wallet__wallet_service__debit_wallet(ProtobufCService *service,
                                           const Wallet__UpdateBalanceRequest *input,
                                           Wallet__WalletResponse_Closure closure,
                                           void *closure_data);
+void wallet__wallet_service__transfer_funds(ProtobufCService *service,
+                                            const Wallet__TransferRequest *input,
+                                            Wallet__TransferResponse_Closure closure,
+                                            void *closure_data);
+void wallet__wallet_service__list_transactions(ProtobufCService *service,
+                                               const Wallet__ListTransactionsRequest *input,
+                                               Wallet__ListTransactionsResponse_Closure closure,
+                                               void *closure_data);
 
 /* --- descriptors --- */
 
+extern const ProtobufCEnumDescriptor    wallet__transaction_kind__descriptor;
 extern const ProtobufCMessageDescriptor wallet__create_wallet_request__descriptor;
 extern const ProtobufCMessageDescriptor wallet__get_wallet_request__descriptor;
 extern const ProtobufCMessageDescriptor wallet__update_balance_request__descriptor;
 extern const ProtobufCMessageDescriptor wallet__wallet_response__descriptor;
+extern const ProtobufCMessageDescriptor wallet__transfer_request__descriptor;
+extern const ProtobufCMessageDescriptor wallet__transfer_response__descriptor;
+extern const ProtobufCMessageDescriptor wallet__list_transactions_request__descriptor;
+extern const ProtobufCMessageDescriptor wallet__list_transactions_response__descriptor;
+extern const ProtobufCMessageDescriptor wallet__transaction__descriptor;
 extern const ProtobufCServiceDescriptor wallet__wallet_service__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -23,6 +23,18 @@ static void validate_wallet__update_balance_request(const ProtobufCMessage *requ
     wallet__update_balance_request__validate((const Wallet__UpdateBalanceRequest *)request, out);
 }
 
+static void validate_wallet__transfer_request(const ProtobufCMessage *request, rt_violations *out)
+{
+    wallet__transfer_request__validate((const Wallet__TransferRequest *)request, out);
+}
+
+static void validate_wallet__list_transactions_request(const ProtobufCMessage *request,
+                                                       rt_violations *out)
+{
+    wallet__list_transactions_request__validate((const Wallet__ListTransactionsRequest *)request,
+                                                out);
+}
+
 static rt_status invoke_create_wallet(rt_call *call, const ProtobufCMessage *request,
                                       ProtobufCMessage **response)
 {
@@ -60,6 +72,25 @@ static rt_status invoke_debit_wallet(rt_call *call, const ProtobufCMessage *requ
     return wallet_service__debit_wallet(call, (const Wallet__UpdateBalanceRequest *)request, typed);
 }
 
+static rt_status invoke_transfer_funds(rt_call *call, const ProtobufCMessage *request,
+                                       ProtobufCMessage **response)
+{
+    Wallet__TransferResponse *typed = rt_arena_alloc(rt_call_arena(call), sizeof *typed);
+    wallet__transfer_response__init(typed);
+    *response = &typed->base;
+    return wallet_service__transfer_funds(call, (const Wallet__TransferRequest *)request, typed);
+}
+
+static rt_status invoke_list_transactions(rt_call *call, const ProtobufCMessage *request,
+                                          ProtobufCMessage **response)
+{
+    Wallet__ListTransactionsResponse *typed = rt_arena_alloc(rt_call_arena(call), sizeof *typed);
+    wallet__list_transactions_response__init(typed);
+    *response = &typed->base;
+    return wallet_service__list_transactions(call, (const Wallet__ListTransactionsRequest *)request,
+                                             typed);
+}
+
 static const rt_method methods[] = {
     {
         .path = "/wallet.WalletService/CreateWallet",
@@ -92,6 +123,22 @@ static const rt_method methods[] = {
         .response_type = &wallet__wallet_response__descriptor,
         .validate = validate_wallet__update_balance_request,
         .invoke = invoke_debit_wallet,
+    },
+    {
+        .path = "/wallet.WalletService/TransferFunds",
+        .name = "TransferFunds",
+        .request_type = &wallet__transfer_request__descriptor,
+        .response_type = &wallet__transfer_response__descriptor,
+        .validate = validate_wallet__transfer_request,
+        .invoke = invoke_transfer_funds,
+    },
+    {
+        .path = "/wallet.WalletService/ListTransactions",
+        .name = "ListTransactions",
+        .request_type = &wallet__list_transactions_request__descriptor,
+        .response_type = &wallet__list_transactions_response__descriptor,
+        .validate = validate_wallet__list_transactions_request,
+        .invoke = invoke_list_transactions,
     },
 };
 

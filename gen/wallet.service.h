@@ -29,6 +29,21 @@ rt_status wallet_service__credit_wallet(rt_call *call, const Wallet__UpdateBalan
 rt_status wallet_service__debit_wallet(rt_call *call, const Wallet__UpdateBalanceRequest *request,
                                        Wallet__WalletResponse *response);
 
+/* Moves amount from one user's wallet to another's in one transaction: two ledger entries
+ * (TRANSFER_OUT, TRANSFER_IN) sharing the transfer_id. FAILED_PRECONDITION when the sender's
+ * balance is smaller than amount, OUT_OF_RANGE when the receiver's would pass 2147483647,
+ * NOT_FOUND naming the side without a wallet, INVALID_ARGUMENT for one wallet on both sides;
+ * nothing changes on any of these. Safe to retry with an idempotency key, like CreditWallet. */
+rt_status wallet_service__transfer_funds(rt_call *call, const Wallet__TransferRequest *request,
+                                         Wallet__TransferResponse *response);
+
+/* Pages through a wallet's ledger entries, newest first. An entry appended while a client pages
+ * is never skipped or repeated: it is newer than the first page. NOT_FOUND when the user has no
+ * wallet. */
+rt_status wallet_service__list_transactions(rt_call *call,
+                                            const Wallet__ListTransactionsRequest *request,
+                                            Wallet__ListTransactionsResponse *response);
+
 /* The wallet-service daemon: Creates wallets and moves their balances. Debits never take a
  * balance below zero and credits never past the int32 range, under any concurrency. */
 extern const rt_service wallet_service__service;

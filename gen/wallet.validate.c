@@ -28,4 +28,41 @@ void wallet__update_balance_request__validate(const Wallet__UpdateBalanceRequest
 
     if (m->amount < 1)
         rt_violations_add(out, "amount", "must be greater than or equal to 1");
+
+    size_t idempotency_key_len = strlen(m->idempotency_key);
+    if (idempotency_key_len > 128)
+        rt_violations_add(out, "idempotency_key", "must be at most 128 bytes");
+}
+
+void wallet__transfer_request__validate(const Wallet__TransferRequest *m, rt_violations *out)
+{
+    size_t from_user_id_len = strlen(m->from_user_id);
+    if (!rt_rule_uuid(m->from_user_id, from_user_id_len))
+        rt_violations_add(out, "from_user_id", "must be a UUID");
+
+    size_t to_user_id_len = strlen(m->to_user_id);
+    if (!rt_rule_uuid(m->to_user_id, to_user_id_len))
+        rt_violations_add(out, "to_user_id", "must be a UUID");
+
+    if (m->amount < 1)
+        rt_violations_add(out, "amount", "must be greater than or equal to 1");
+
+    size_t idempotency_key_len = strlen(m->idempotency_key);
+    if (idempotency_key_len > 128)
+        rt_violations_add(out, "idempotency_key", "must be at most 128 bytes");
+}
+
+void wallet__list_transactions_request__validate(const Wallet__ListTransactionsRequest *m,
+                                                 rt_violations *out)
+{
+    size_t user_id_len = strlen(m->user_id);
+    if (!rt_rule_uuid(m->user_id, user_id_len))
+        rt_violations_add(out, "user_id", "must be a UUID");
+
+    if (m->page_size < 0)
+        rt_violations_add(out, "page_size", "must be greater than or equal to 0");
+
+    size_t page_token_len = strlen(m->page_token);
+    if (page_token_len > 256)
+        rt_violations_add(out, "page_token", "must be at most 256 bytes");
 }

@@ -15,9 +15,18 @@ void wallet__create_wallet_request__validate(const Wallet__CreateWalletRequest *
  * field. */
 void wallet__get_wallet_request__validate(const Wallet__GetWalletRequest *m, rt_violations *out);
 
-/* Checks the rules of wallet.UpdateBalanceRequest (user_id: uuid; amount: gte 1) and adds one
- * violation per failing field. */
+/* Checks the rules of wallet.UpdateBalanceRequest (user_id: uuid; amount: gte 1;
+ * idempotency_key: max_len 128) and adds one violation per failing field. */
 void wallet__update_balance_request__validate(const Wallet__UpdateBalanceRequest *m,
                                               rt_violations *out);
+
+/* Checks the rules of wallet.TransferRequest (from_user_id: uuid; to_user_id: uuid; amount: gte
+ * 1; idempotency_key: max_len 128) and adds one violation per failing field. */
+void wallet__transfer_request__validate(const Wallet__TransferRequest *m, rt_violations *out);
+
+/* Checks the rules of wallet.ListTransactionsRequest (user_id: uuid; page_size: gte 0;
+ * page_token: max_len 256) and adds one violation per failing field. */
+void wallet__list_transactions_request__validate(const Wallet__ListTransactionsRequest *m,
+                                                 rt_violations *out);
 
 #endif

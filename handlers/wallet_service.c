@@ -1,32 +1,16 @@
-/* Business logic of wallet.WalletService. Balance rules live in the
- * statements of spec/queries/wallet.sql (one conditional UPDATE each), so they
- * hold under any concurrency; these functions only explain their outcome. */
+/* Business logic of wallet.WalletService: wallets and their balance changes
+ * (transfers and history sit beside it in wallet_service_*.c). Balance rules
+ * live in the statements of spec/queries/wallet.sql (each one statement, so
+ * they hold under any concurrency); these functions only explain their
+ * outcome. */
 #include "db_queries.h"
+#include "db_wallet_entry.h"
 #include "db_wallet.h"
 #include "user.client.h"
-#include "uuid.h"
 #include "wallet.map.h"
 #include "wallet.service.h"
-
-static rt_status wallet_not_found(rt_arena *arena, const char *user_id)
-{
-    return rt_status_of(GRPC_STATUS_NOT_FOUND, rt_arena_printf(arena, "wallet of user %s not found", user_id));
-}
-
-/* A conditional UPDATE that matched no row changed nothing; a wallet that
- * exists means the condition refused it (the `refused` status), none means
- * NOT_FOUND. */
-static rt_status explain_refusal(rt_call *call, const char *user_id, rt_status refused)
-{
-    rt_arena *arena = rt_call_arena(call);
-    db_wallet_row wallet;
-    rt_status status = db_wallet_get_by_user_id(rt_call_db(call), arena, user_id, &wallet);
-    if (rt_ok(status))
-        return refused;
-    if (status.code == GRPC_STATUS_NOT_FOUND)
-        return wallet_not_found(arena, user_id);
-    return status;
-}
+#include "operations.h"
+#include "wallet_service.h"
 
 rt_status wallet_service__create_wallet(rt_call *call, const Wallet__CreateWalletRequest *request,
                                         Wallet__WalletResponse *response)
@@ -71,37 +55,80 @@ rt_status wallet_service__get_wallet(rt_call *call, const Wallet__GetWalletReque
     return RT_OK;
 }
 
-/* Credit and debit differ only in their statement and in what a refusal means. */
-typedef rt_status (*balance_update_fn)(rt_db *db, rt_arena *arena, int32_t amount,
-                                       const char *user_id, db_wallet_row *out);
+/* Credit and debit differ only in their statement, the kind of entry it
+ * appends and what its refusal means. */
+typedef rt_status (*balance_update_fn)(rt_db *db, rt_arena *arena, const char *user_id, const char *operation_id,
+                                       const char *request, const char *attempt, int32_t amount,
+                                       const char *idempotency_key, db_wallet_row *out);
+typedef struct {
+    balance_update_fn update;
+    int32_t entry_kind; /* wallet.TransactionKind of its ledger entry */
+    rt_status refused;  /* its statement's condition said no */
+} balance_change;
+
+/* The statement changed nothing: its operation row holds the answer, a
+ * refusal decided on the locked row, or an earlier request's outcome (the
+ * wallet as the entry it appended left it). */
+static rt_status settle(rt_call *call, const operation *op, const char *user_id,
+                        const balance_change *change, Wallet__WalletResponse *response)
+{
+    rt_db *db = rt_call_db(call);
+    rt_arena *arena = rt_call_arena(call);
+    db_operation_row row;
+    rt_status status = operation_outcome(call, op, &row);
+    if (!rt_ok(status))
+        return status;
+    if (row.code == GRPC_STATUS_NOT_FOUND)
+        return wallet_not_found(arena, user_id);
+    if (row.code != GRPC_STATUS_OK)
+        return change->refused;
+    db_wallet_entry_row entry;
+    status = db_wallet_entry_get_by_operation_id_and_kind(db, arena, row.id, change->entry_kind, &entry);
+    db_wallet_row wallet;
+    if (rt_ok(status))
+        status = db_wallet_get_by_id(db, arena, entry.wallet_id, &wallet);
+    if (status.code == GRPC_STATUS_NOT_FOUND) /* the user and its history were deleted since */
+        return wallet_not_found(arena, user_id);
+    if (!rt_ok(status))
+        return status;
+    wallet.balance = entry.balance_after;
+    wallet__wallet_response__from_db_wallet_row(response, &wallet);
+    return RT_OK;
+}
 
 static rt_status change_balance(rt_call *call, const Wallet__UpdateBalanceRequest *request,
-                                Wallet__WalletResponse *response, balance_update_fn update,
-                                rt_status refused)
+                                Wallet__WalletResponse *response, const balance_change *change)
 {
     rt_arena *arena = rt_call_arena(call);
     const char *user_id = rt_uuid_lower(arena, request->user_id);
+    operation op;
+    operation_begin(call, request->idempotency_key, &request->base, &op);
     db_wallet_row wallet;
-    rt_status status = update(rt_call_db(call), arena, request->amount, user_id, &wallet);
+    rt_status status = change->update(rt_call_db(call), arena, user_id, op.id, op.request, op.attempt,
+                                      request->amount, op.key, &wallet);
     if (status.code == GRPC_STATUS_NOT_FOUND)
-        return explain_refusal(call, user_id, refused);
+        return settle(call, &op, user_id, change, response);
     if (!rt_ok(status))
         return status;
     wallet__wallet_response__from_db_wallet_row(response, &wallet);
     return RT_OK;
 }
 
+static const balance_change CREDIT = {
+    db_credit_wallet, WALLET__TRANSACTION_KIND__TRANSACTION_KIND_CREDIT,
+    {GRPC_STATUS_OUT_OF_RANGE, "credit would take the balance past 2147483647"}};
+static const balance_change DEBIT = {
+    db_debit_wallet, WALLET__TRANSACTION_KIND__TRANSACTION_KIND_DEBIT,
+    {GRPC_STATUS_FAILED_PRECONDITION, "insufficient balance"}};
+
 rt_status wallet_service__credit_wallet(rt_call *call, const Wallet__UpdateBalanceRequest *request,
                                         Wallet__WalletResponse *response)
 {
-    return change_balance(call, request, response, db_credit_wallet,
-                          rt_status_of(GRPC_STATUS_OUT_OF_RANGE,
-                                       "credit would take the balance past 2147483647"));
+    return change_balance(call, request, response, &CREDIT);
 }
 
 rt_status wallet_service__debit_wallet(rt_call *call, const Wallet__UpdateBalanceRequest *request,
                                        Wallet__WalletResponse *response)
 {
-    return change_balance(call, request, response, db_debit_wallet,
-                          rt_status_of(GRPC_STATUS_FAILED_PRECONDITION, "insufficient balance"));
+    return change_balance(call, request, response, &DEBIT);
 }

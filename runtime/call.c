@@ -9,9 +9,11 @@
 
 #include "codec.h"
 #include "deadline.h"
+#include "idempotency.h"
 #include "log.h"
 #include "metrics.h"
 #include "status_details.h"
+#include "tls_peer.h"
 #include "uuid.h"
 
 /* Most calls fit their arena's first block and never touch malloc again. */
@@ -20,16 +22,19 @@
 struct rt_call_cache {
     pthread_mutex_t lock;
     rt_call *free;
+    size_t n_free;
     const rt_peers *peers;
+    rt_authz *authz;
 };
 
-rt_call_cache *rt_call_cache_create(const rt_peers *peers)
+rt_call_cache *rt_call_cache_create(const rt_peers *peers, rt_authz *authz)
 {
     rt_call_cache *cache = calloc(1, sizeof *cache);
     if (!cache)
         abort();
     pthread_mutex_init(&cache->lock, NULL);
     cache->peers = peers;
+    cache->authz = authz;
     return cache;
 }
 
@@ -51,8 +56,10 @@ rt_call *rt_call_acquire(rt_call_cache *cache)
 {
     pthread_mutex_lock(&cache->lock);
     rt_call *c = cache->free;
-    if (c)
+    if (c) {
         cache->free = c->next_free;
+        cache->n_free--;
+    }
     pthread_mutex_unlock(&cache->lock);
     if (!c) {
         c = calloc(1, sizeof *c);
@@ -66,6 +73,7 @@ rt_call *rt_call_acquire(rt_call_cache *cache)
     c->arena = arena;
     c->cache = cache;
     c->peers = cache->peers;
+    c->authz = cache->authz;
     grpc_metadata_array_init(&c->request_md);
     grpc_call_details_init(&c->details);
     c->status_details = grpc_empty_slice();
@@ -88,9 +96,17 @@ void rt_call_release(rt_call *c)
     rt_arena_reset(c->arena);
     rt_call_cache *cache = c->cache;
     pthread_mutex_lock(&cache->lock);
-    c->next_free = cache->free;
-    cache->free = c;
+    bool keep = cache->n_free < RT_CALL_CACHE_MAX;
+    if (keep) {
+        c->next_free = cache->free;
+        cache->free = c;
+        cache->n_free++;
+    }
     pthread_mutex_unlock(&cache->lock);
+    if (!keep) {
+        rt_arena_free(c->arena);
+        free(c);
+    }
 }
 
 rt_arena *rt_call_arena(rt_call *call)
@@ -113,6 +129,11 @@ const char *rt_call_method_name(rt_call *call)
     return call->log_name ? call->log_name : "";
 }
 
+const char *rt_call_identity(rt_call *call)
+{
+    return call->identity;
+}
+
 void rt_request_id_of(const grpc_metadata_array *md, char out[RT_REQUEST_ID_MAX + 1])
 {
     for (size_t i = 0; i < md->count; i++) {
@@ -131,6 +152,19 @@ void rt_request_id_of(const grpc_metadata_array *md, char out[RT_REQUEST_ID_MAX 
         }
     }
     rt_uuid_v4(out);
+}
+
+int rt_call_depth_of(const grpc_metadata_array *md)
+{
+    for (size_t i = 0; i < md->count; i++) {
+        const grpc_metadata *m = &md->metadata[i];
+        if (grpc_slice_str_cmp(m->key, RT_CALL_DEPTH_KEY) != 0)
+            continue;
+        size_t len = GRPC_SLICE_LENGTH(m->value);
+        const char *v = (const char *)GRPC_SLICE_START_PTR(m->value);
+        return len == 1 && v[0] >= '0' && v[0] <= '9' ? v[0] - '0' : 0;
+    }
+    return 0;
 }
 
 static const char *request_id_of(rt_call *c)
@@ -186,6 +220,25 @@ static rt_status bad_request(rt_call *c, const rt_violations *v)
     return rt_status_of(GRPC_STATUS_INVALID_ARGUMENT, message);
 }
 
+void rt_call_set_replayed(rt_call *c)
+{
+    c->replayed = true;
+    c->reply_md[1].key = grpc_slice_from_static_string("idempotent-replayed");
+    c->reply_md[1].value = grpc_slice_from_static_string("true");
+}
+
+const char *rt_call_fingerprint(rt_call *c, const ProtobufCMessage *request)
+{
+    return rt_idempotency_fingerprint(c->arena, c->method->name, request);
+}
+
+rt_status rt_call_invalid_field(rt_call *c, const char *field, const char *description)
+{
+    rt_violations v = {0};
+    rt_violations_add(&v, field, description);
+    return bad_request(c, &v);
+}
+
 /* The steps before and including the handler; *response is set on OK. */
 static rt_status run(rt_call *c, ProtobufCMessage **response)
 {
@@ -196,16 +249,26 @@ static rt_status run(rt_call *c, ProtobufCMessage **response)
     if (rt_deadline_passed(c->deadline))
         return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded");
     ProtobufCMessage *request;
-    if (!rt_codec_decode(c->arena, c->payload, m->request_type, &request))
+    const char *nul_field;
+    bool decoded = rt_codec_decode(c->arena, c->payload, m->request_type, &request, &nul_field);
+    if (c->payload) /* decoded: a waiting call keeps only its message */
+        grpc_byte_buffer_destroy(c->payload);
+    c->payload = NULL;
+    if (!decoded && nul_field) {
+        rt_violations v = {0};
+        rt_violations_add(&v, nul_field, "must not contain a NUL character");
+        return bad_request(c, &v);
+    }
+    if (!decoded)
         return rt_status_of(GRPC_STATUS_INVALID_ARGUMENT,
                             rt_arena_printf(c->arena, "request is not a valid %s",
                                             m->request_type->short_name));
-    if (m->validate) {
-        rt_violations v = {0};
+    rt_violations v = {0};
+    rt_idempotency_resolve(c->arena, &c->request_md, request, &v);
+    if (m->validate)
         m->validate(request, &v);
-        if (v.count)
-            return bad_request(c, &v);
-    }
+    if (v.count)
+        return bad_request(c, &v);
     rt_db_set_deadline(c->worker->db, c->deadline);
     rt_status status = m->invoke(c, request, response);
     rt_db_set_deadline(c->worker->db, gpr_inf_future(GPR_CLOCK_MONOTONIC));
@@ -220,28 +283,29 @@ static const char *unknown_path(rt_call *c)
                             len > 200 ? 200 : len);
 }
 
-bool rt_call_serve(rt_call *c, rt_worker *worker)
+/* What every answered call needs first: its deadline on the monotonic
+ * clock, names for its log line (and the caller's certificate identity,
+ * in *peer), the metrics' count. */
+static void begin(rt_call *c, rt_authz_peer *peer)
 {
-    c->worker = worker;
-    c->started = gpr_now(GPR_CLOCK_MONOTONIC);
     c->deadline = rt_deadline_monotonic(c->method ? c->deadline : c->details.deadline);
     c->log_name = c->method ? c->method->name : unknown_path(c);
     c->request_id = request_id_of(c);
-    rt_log_set_call(c->log_name, c->request_id);
+    rt_tls_peer_of(c->call, c->arena, peer);
+    c->identity = peer->identity;
     rt_metrics_server_started(c->method);
+}
 
-    ProtobufCMessage *response = NULL;
-    rt_status st = run(c, &response);
-    if (rt_ok(st) && !response) {
-        rt_log(RT_LOG_ERROR, "handler returned OK without a response");
-        st = rt_status_of(GRPC_STATUS_INTERNAL, NULL);
-    }
+/* Starts the final batch: metadata, the response when st is OK, status.
+ * False when it could not start: the call is then already complete. */
+static bool answer(rt_call *c, rt_status st, const ProtobufCMessage *response)
+{
     if (!rt_ok(st) && !st.message)
         st.message = generic_message(st.code);
     c->status = st;
 
-    c->reply_md.key = grpc_slice_from_static_string("x-request-id");
-    c->reply_md.value = grpc_slice_from_static_string(c->request_id);
+    c->reply_md[0].key = grpc_slice_from_static_string("x-request-id");
+    c->reply_md[0].value = grpc_slice_from_static_string(c->request_id);
     if (rt_ok(st))
         c->reply = rt_codec_encode(response);
     if (st.message)
@@ -251,8 +315,8 @@ bool rt_call_serve(rt_call *c, rt_worker *worker)
     size_t n = 0;
     memset(ops, 0, sizeof ops);
     ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[n].data.send_initial_metadata.count = 1;
-    ops[n++].data.send_initial_metadata.metadata = &c->reply_md;
+    ops[n].data.send_initial_metadata.count = c->replayed ? 2 : 1;
+    ops[n++].data.send_initial_metadata.metadata = c->reply_md;
     if (c->reply) {
         ops[n].op = GRPC_OP_SEND_MESSAGE;
         ops[n++].data.send_message.send_message = c->reply;
@@ -267,14 +331,44 @@ bool rt_call_serve(rt_call *c, rt_worker *worker)
 
     c->finishing = true; /* the completion may arrive on the polling thread at once */
     grpc_call_error err = grpc_call_start_batch(c->call, ops, n, c, NULL);
-    if (err != GRPC_CALL_OK)
-        rt_log(RT_LOG_ERROR, "cannot send the answer: grpc_call_start_batch error %d", (int)err);
-    rt_log_set_call(NULL, NULL);
-    if (err != GRPC_CALL_OK) {
-        rt_call_complete(c, false);
-        return false;
+    if (err == GRPC_CALL_OK)
+        return true;
+    rt_log(RT_LOG_ERROR, "cannot send the answer: grpc_call_start_batch error %d", (int)err);
+    rt_call_complete(c, false);
+    return false;
+}
+
+bool rt_call_serve(rt_call *c, rt_worker *worker)
+{
+    c->worker = worker;
+    rt_authz_peer peer;
+    begin(c, &peer);
+    rt_log_set_call(c->log_name, c->request_id, c->identity);
+    ProtobufCMessage *response = NULL;
+    /* Authorization before anything else reads the request. */
+    rt_status st = rt_authz_check(c->authz, &peer, c->method ? c->method->path : c->log_name, &c->request_md);
+    if (rt_ok(st))
+        st = run(c, &response);
+    if (rt_ok(st) && !response) {
+        rt_log(RT_LOG_ERROR, "handler returned OK without a response");
+        st = rt_status_of(GRPC_STATUS_INTERNAL, NULL);
     }
-    return true;
+    bool started = answer(c, st, response);
+    rt_log_set_call(NULL, NULL, NULL);
+    return started;
+}
+
+bool rt_call_refuse(rt_call *c, grpc_status_code code, const char *message)
+{
+    rt_authz_peer peer;
+    begin(c, &peer);
+    return answer(c, rt_status_of(code, message), NULL);
+}
+
+void rt_call_detach_deadline(rt_call *c, int budget_ms)
+{
+    rt_db_set_deadline(c->worker->db, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                                   gpr_time_from_millis(budget_ms, GPR_TIMESPAN)));
 }
 
 static rt_log_level level_for(grpc_status_code code)
@@ -296,6 +390,7 @@ void rt_call_complete(rt_call *c, bool ok)
         .has_duration = true,
         .duration_ms = rt_elapsed_ms(c->started),
         .request_id = c->request_id,
+        .identity = c->identity,
     };
     const char *msg = c->status.message;
     if (!ok || c->client_cancelled)

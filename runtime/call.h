@@ -8,6 +8,7 @@
 #include <grpc/grpc.h>
 #include <stdbool.h>
 
+#include "authz.h"
 #include "peers.h"
 #include "service.h"
 
@@ -23,7 +24,9 @@ typedef struct {
     rt_executor *executor; /* peer calls complete through it */
 } rt_worker;
 
-/* A free list of call states, so steady traffic reuses arenas. */
+/* A free list of call states, so steady traffic reuses arenas; it keeps
+ * at most RT_CALL_CACHE_MAX, so a burst's calls are freed after it. */
+#define RT_CALL_CACHE_MAX 256
 typedef struct rt_call_cache rt_call_cache;
 
 struct rt_call {
@@ -40,6 +43,9 @@ struct rt_call {
     grpc_metadata_array request_md;
     grpc_call_details details; /* generic slots only */
     grpc_byte_buffer *payload;
+    gpr_timespec started; /* arrival, monotonic */
+    int depth;            /* x-call-depth: 0 from a caller, 1+ from a peer */
+    gpr_timespec give_up; /* refused if still waiting for a fiber then */
 
     /* Serving. */
     rt_arena *arena;
@@ -47,11 +53,14 @@ struct rt_call {
     const rt_peers *peers;
     const char *request_id;
     const char *log_name;
-    gpr_timespec started;
+    const char *identity; /* the caller's certificate, for logs (tls_peer.h) */
+    rt_authz *authz;
     rt_status status;
 
-    /* The final batch; must stay valid until it completes. */
-    grpc_metadata reply_md;
+    /* The final batch; must stay valid until it completes. x-request-id,
+     * then idempotent-replayed when the handler replayed a stored outcome. */
+    grpc_metadata reply_md[2];
+    bool replayed;
     grpc_byte_buffer *reply;
     grpc_slice status_details;
     /* grpc-status-details-bin (google.rpc.Status) when there is one. */
@@ -60,7 +69,7 @@ struct rt_call {
     int client_cancelled;
 };
 
-rt_call_cache *rt_call_cache_create(const rt_peers *peers);
+rt_call_cache *rt_call_cache_create(const rt_peers *peers, rt_authz *authz);
 /* Frees every cached call; all calls must have been released. */
 void rt_call_cache_destroy(rt_call_cache *cache);
 /* A call state ready to be passed to grpc_server_request_*call. */
@@ -72,6 +81,9 @@ void rt_call_release(rt_call *call);
  * final batch tagged with the call (finishing = true). Runs in a fiber.
  * False when the batch could not start: the call is then already complete. */
 bool rt_call_serve(rt_call *call, rt_worker *worker);
+/* Answers a call unserved with code and message (any thread), e.g.
+ * RESOURCE_EXHAUSTED under overload; rt_call_serve's return contract. */
+bool rt_call_refuse(rt_call *call, grpc_status_code code, const char *message);
 /* The final batch completed (on the polling thread): log, release. */
 void rt_call_complete(rt_call *call, bool ok);
 
@@ -80,7 +92,14 @@ void rt_call_complete(rt_call *call, bool ok);
 #define RT_REQUEST_ID_MAX 128
 void rt_request_id_of(const grpc_metadata_array *md, char out[RT_REQUEST_ID_MAX + 1]);
 
+/* The x-call-depth a peer call carries: how many calls stand between it
+ * and a caller (0 when absent or not a small number). */
+#define RT_CALL_DEPTH_KEY "x-call-depth"
+int rt_call_depth_of(const grpc_metadata_array *md);
+
 /* "CreateUser", or the path of an unknown method, for logs. */
 const char *rt_call_method_name(rt_call *call);
+/* The caller's verified certificate identity, for logs; NULL when none. */
+const char *rt_call_identity(rt_call *call);
 
 #endif

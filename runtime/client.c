@@ -60,15 +60,19 @@ static bool channel_ready(grpc_channel *channel, rt_executor *executor, gpr_time
 /* Runs the single batch of a unary call and waits for it. */
 static bool exchange(rt_call *parent, grpc_call *call, grpc_byte_buffer *request, peer_answer *a)
 {
-    grpc_metadata md = {
-        .key = grpc_slice_from_static_string("x-request-id"),
-        .value = grpc_slice_from_static_string(rt_call_request_id(parent)),
+    /* The depth puts the call in the peer's class of its own (executor.h). */
+    static const char *const depths[] = {"1", "2", "3", "4", "5", "6", "7", "8", "9"};
+    grpc_metadata md[] = {
+        {.key = grpc_slice_from_static_string("x-request-id"),
+         .value = grpc_slice_from_static_string(rt_call_request_id(parent))},
+        {.key = grpc_slice_from_static_string(RT_CALL_DEPTH_KEY),
+         .value = grpc_slice_from_static_string(depths[parent->depth < 8 ? parent->depth : 8])},
     };
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[0].data.send_initial_metadata.count = 1;
-    ops[0].data.send_initial_metadata.metadata = &md;
+    ops[0].data.send_initial_metadata.count = 2;
+    ops[0].data.send_initial_metadata.metadata = md;
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = request;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -138,7 +142,7 @@ static rt_status unary(rt_call *parent, const char *service_name, const char *me
         status = rt_status_of(GRPC_STATUS_INTERNAL, "internal error");
     } else {
         status = status_of(parent, service_name, &a);
-        if (rt_ok(status) && !rt_codec_decode(parent->arena, a.response, response_type, response)) {
+        if (rt_ok(status) && !rt_codec_decode(parent->arena, a.response, response_type, response, NULL)) {
             rt_log(RT_LOG_ERROR, "peer %s answered %s with an invalid message", service_name,
                    method_path);
             status = rt_status_of(GRPC_STATUS_INTERNAL, "internal error");
@@ -150,6 +154,7 @@ static rt_status unary(rt_call *parent, const char *service_name, const char *me
         .has_duration = true,
         .duration_ms = rt_elapsed_ms(started),
         .request_id = rt_call_request_id(parent),
+        .identity = rt_call_identity(parent),
     };
     rt_log_with(RT_LOG_DEBUG, &f, "peer call to %s", service_name);
 

@@ -20,6 +20,13 @@ typedef struct {
     int *target;
 } number_setting;
 
+/* One file path setting (the security ones). */
+typedef struct {
+    const char *flag;
+    const char *env;
+    char **target;
+} path_setting;
+
 static bool fail(char *error, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static bool fail(char *error, size_t size, const char *fmt, ...)
 {
@@ -64,6 +71,14 @@ bool rt_config_valid_address(const char *address)
         value = value * 10 + (*p - '0');
     }
     return value >= 1 && value <= 65535;
+}
+
+void rt_config_peer_tls_env(const char *address_env, char *out, size_t size)
+{
+    size_t len = strlen(address_env);
+    if (len > 4 && strcmp(address_env + len - 4, "_URL") == 0)
+        len -= 4;
+    snprintf(out, size, "%.*s_TLS_NAME", (int)len, address_env);
 }
 
 /* One session per core, at least 2: the writer (group commit) and one for
@@ -126,9 +141,19 @@ static const char *flag_value(const char *flag, int argc, char **argv, int *i, b
 }
 
 static bool apply_env(rt_config *c, const rt_service *svc, const number_setting *numbers,
-                      size_t n_numbers, rt_env_lookup env, char *error, size_t size)
+                      size_t n_numbers, const path_setting *paths, size_t n_paths, rt_env_lookup env,
+                      char *error, size_t size)
 {
     const char *v;
+    for (size_t i = 0; i < n_paths; i++)
+        if ((v = env(paths[i].env)) && *v)
+            set_string(paths[i].target, v);
+    for (size_t i = 0; i < svc->n_peers; i++) {
+        char name[128];
+        rt_config_peer_tls_env(svc->peers[i].address_env, name, sizeof name);
+        if ((v = env(name)) && *v)
+            set_string(&c->peer_tls_names[i], v);
+    }
     if ((v = env(svc->self.address_env)) && *v)
         set_string(&c->listen, v);
     if ((v = env("DATABASE_URL")) && *v)
@@ -148,7 +173,8 @@ static bool apply_env(rt_config *c, const rt_service *svc, const number_setting 
 
 /* Handles argv[*i]; false with error set when it is unknown or invalid. */
 static bool apply_flag(rt_config *c, const rt_service *svc, const number_setting *numbers,
-                       size_t n_numbers, int argc, char **argv, int *i, char *error, size_t size)
+                       size_t n_numbers, const path_setting *paths, size_t n_paths, int argc,
+                       char **argv, int *i, char *error, size_t size)
 {
     bool missing = false;
     const char *v;
@@ -172,17 +198,45 @@ static bool apply_flag(rt_config *c, const rt_service *svc, const number_setting
     for (size_t k = 0; k < n_numbers && !missing; k++)
         if ((v = flag_value(numbers[k].flag, argc, argv, i, &missing)))
             return parse_number(&numbers[k], v, numbers[k].flag, error, size);
+    for (size_t k = 0; k < n_paths && !missing; k++)
+        if ((v = flag_value(paths[k].flag, argc, argv, i, &missing))) {
+            set_string(paths[k].target, v);
+            return true;
+        }
     for (size_t k = 0; k < svc->n_peers && !missing; k++) {
-        char flag[128];
+        char flag[128], tls_env[128];
         rt_config_peer_flag(svc->peers[k].address_env, flag, sizeof flag);
         if ((v = flag_value(flag, argc, argv, i, &missing))) {
             set_string(&c->peer_addresses[k], v);
+            return true;
+        }
+        rt_config_peer_tls_env(svc->peers[k].address_env, tls_env, sizeof tls_env);
+        rt_config_peer_flag(tls_env, flag, sizeof flag);
+        if ((v = flag_value(flag, argc, argv, i, &missing))) {
+            set_string(&c->peer_tls_names[k], v);
             return true;
         }
     }
     if (missing)
         return fail(error, size, "%s needs a value", argv[*i]);
     return fail(error, size, "unknown argument '%s'", argv[*i]);
+}
+
+/* Certificate and key together, a CA only with them, every file readable:
+ * a typo is found at start-up, not at the first handshake. */
+static bool valid_security(const rt_config *c, const path_setting *paths, size_t n_paths,
+                           char *error, size_t size)
+{
+    if (!c->tls_cert_file != !c->tls_key_file)
+        return fail(error, size, "TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither");
+    if (c->tls_ca_file && !c->tls_cert_file)
+        return fail(error, size, "TLS_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE: mutual TLS "
+                                 "presents the daemon's own certificate");
+    for (size_t i = 0; i < n_paths; i++)
+        if (*paths[i].target && access(*paths[i].target, R_OK) != 0)
+            return fail(error, size, "%s: cannot read '%s': %s", paths[i].env, *paths[i].target,
+                        strerror(errno));
+    return true;
 }
 
 rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc, char **argv,
@@ -193,20 +247,44 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
     c->metrics_listen = rt_metrics_http_default_address(svc);
     c->n_peers = svc->n_peers;
     c->peer_addresses = calloc(svc->n_peers ? svc->n_peers : 1, sizeof *c->peer_addresses);
+    c->peer_tls_names = calloc(svc->n_peers ? svc->n_peers : 1, sizeof *c->peer_tls_names);
     for (size_t i = 0; i < svc->n_peers; i++)
         c->peer_addresses[i] = strdup(svc->peers[i].default_address);
+    c->reload_seconds = RT_DEFAULT_RELOAD_SECONDS;
     c->workers = rt_config_default_workers();
     c->max_message_bytes = RT_DEFAULT_MAX_MESSAGE_BYTES;
     c->drain_seconds = RT_DEFAULT_DRAIN_SECONDS;
+    c->idempotency_ttl_seconds = RT_DEFAULT_IDEMPOTENCY_TTL_SECONDS;
+    c->max_calls = RT_DEFAULT_MAX_CALLS;
+    c->max_queued_calls = RT_DEFAULT_MAX_QUEUED_CALLS;
+    c->queue_wait_ms = RT_DEFAULT_QUEUE_WAIT_MS;
+    c->max_concurrent_streams = RT_DEFAULT_MAX_CONCURRENT_STREAMS;
+    c->memory_quota_mb = RT_DEFAULT_MEMORY_QUOTA_MB;
+    c->stream_idle_seconds = RT_DEFAULT_STREAM_IDLE_SECONDS;
     c->db_lock_timeout_ms = RT_DEFAULT_DB_LOCK_TIMEOUT_MS;
     c->log_level = RT_LOG_INFO;
     const number_setting numbers[] = {
         {"--workers", "WORKERS", 1, 256, &c->workers},
         {"--max-message-bytes", "MAX_MESSAGE_BYTES", 1024, 64 * 1024 * 1024, &c->max_message_bytes},
         {"--drain-seconds", "DRAIN_SECONDS", 0, 3600, &c->drain_seconds},
+        {"--idempotency-ttl", "IDEMPOTENCY_TTL", 1, 366 * 86400, &c->idempotency_ttl_seconds},
+        {"--max-calls", "MAX_CALLS", 1, 65536, &c->max_calls},
+        {"--max-queued-calls", "MAX_QUEUED_CALLS", 0, 1 << 20, &c->max_queued_calls},
+        {"--queue-wait-ms", "QUEUE_WAIT_MS", 0, 600000, &c->queue_wait_ms},
+        {"--max-concurrent-streams", "MAX_CONCURRENT_STREAMS", 1, 1 << 20, &c->max_concurrent_streams},
+        {"--memory-quota-mb", "MEMORY_QUOTA_MB", 16, 1 << 20, &c->memory_quota_mb},
+        {"--stream-idle-seconds", "STREAM_IDLE_SECONDS", 1, 86400, &c->stream_idle_seconds},
+        {"--tls-reload-seconds", "TLS_RELOAD_SECONDS", 1, 3600, &c->reload_seconds},
         {"--db-lock-timeout-ms", "DB_LOCK_TIMEOUT_MS", 0, 3600000, &c->db_lock_timeout_ms},
     };
     const size_t n_numbers = sizeof numbers / sizeof numbers[0];
+    const path_setting paths[] = {
+        {"--tls-cert-file", "TLS_CERT_FILE", &c->tls_cert_file},
+        {"--tls-key-file", "TLS_KEY_FILE", &c->tls_key_file},
+        {"--tls-ca-file", "TLS_CA_FILE", &c->tls_ca_file},
+        {"--authz-policy-file", "AUTHZ_POLICY_FILE", &c->authz_policy_file},
+    };
+    const size_t n_paths = sizeof paths / sizeof paths[0];
 
     /* --help and --version win over any other problem on the line. */
     for (int i = 1; i < argc; i++) {
@@ -215,11 +293,13 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
         if (strcmp(argv[i], "--version") == 0)
             return RT_CONFIG_VERSION;
     }
-    if (!apply_env(c, svc, numbers, n_numbers, env, error, size))
+    if (!apply_env(c, svc, numbers, n_numbers, paths, n_paths, env, error, size))
         return RT_CONFIG_ERROR;
     for (int i = 1; i < argc; i++)
-        if (!apply_flag(c, svc, numbers, n_numbers, argc, argv, &i, error, size))
+        if (!apply_flag(c, svc, numbers, n_numbers, paths, n_paths, argc, argv, &i, error, size))
             return RT_CONFIG_ERROR;
+    if (!valid_security(c, paths, n_paths, error, size))
+        return RT_CONFIG_ERROR;
 
     if (!c->database_url || !*c->database_url) {
         fail(error, size, "no database: set DATABASE_URL or pass --database-url "
@@ -254,6 +334,13 @@ void rt_config_free(rt_config *c)
     for (size_t i = 0; i < c->n_peers && c->peer_addresses; i++)
         free(c->peer_addresses[i]);
     free(c->peer_addresses);
+    for (size_t i = 0; i < c->n_peers && c->peer_tls_names; i++)
+        free(c->peer_tls_names[i]);
+    free(c->peer_tls_names);
+    free(c->tls_cert_file);
+    free(c->tls_key_file);
+    free(c->tls_ca_file);
+    free(c->authz_policy_file);
     memset(c, 0, sizeof *c);
 }
 
@@ -288,6 +375,35 @@ void rt_config_usage(const rt_service *svc, FILE *out)
     fprintf(out, "  %-32s %-22s %d\n", "--max-message-bytes N", "MAX_MESSAGE_BYTES",
             RT_DEFAULT_MAX_MESSAGE_BYTES);
     fprintf(out, "  %-32s %-22s %d\n", "--drain-seconds N", "DRAIN_SECONDS", RT_DEFAULT_DRAIN_SECONDS);
+    fprintf(out, "  %-32s %-22s %d (seconds an idempotency key is kept)\n", "--idempotency-ttl N",
+            "IDEMPOTENCY_TTL", RT_DEFAULT_IDEMPOTENCY_TTL_SECONDS);
+    fprintf(out, "  %-32s %-22s %d (per class: callers, peer service)\n", "--max-calls N", "MAX_CALLS",
+            RT_DEFAULT_MAX_CALLS);
+    fprintf(out, "  %-32s %-22s %d (per class; more: RESOURCE_EXHAUSTED)\n", "--max-queued-calls N",
+            "MAX_QUEUED_CALLS", RT_DEFAULT_MAX_QUEUED_CALLS);
+    fprintf(out, "  %-32s %-22s %d (and at most half the deadline)\n", "--queue-wait-ms N", "QUEUE_WAIT_MS",
+            RT_DEFAULT_QUEUE_WAIT_MS);
+    fprintf(out, "  %-32s %-22s %d (per connection)\n", "--max-concurrent-streams N", "MAX_CONCURRENT_STREAMS",
+            RT_DEFAULT_MAX_CONCURRENT_STREAMS);
+    fprintf(out, "  %-32s %-22s %d (gRPC's buffers)\n", "--memory-quota-mb N", "MEMORY_QUOTA_MB",
+            RT_DEFAULT_MEMORY_QUOTA_MB);
+    fprintf(out, "  %-32s %-22s %d (reflection streams)\n", "--stream-idle-seconds N", "STREAM_IDLE_SECONDS",
+            RT_DEFAULT_STREAM_IDLE_SECONDS);
+    fprintf(out, "  %-32s %-22s %s\n", "--tls-cert-file PEM", "TLS_CERT_FILE", "(none: plaintext)");
+    fprintf(out, "  %-32s %-22s %s\n", "--tls-key-file PEM", "TLS_KEY_FILE", "(none; with TLS_CERT_FILE)");
+    fprintf(out, "  %-32s %-22s %s\n", "--tls-ca-file PEM", "TLS_CA_FILE",
+            "(none; set: mutual TLS, peers verified by it)");
+    for (size_t i = 0; i < svc->n_peers; i++) {
+        char env[128], flag[160];
+        rt_config_peer_tls_env(svc->peers[i].address_env, env, sizeof env);
+        rt_config_peer_flag(env, flag, sizeof flag);
+        strncat(flag, " NAME", sizeof flag - strlen(flag) - 1);
+        fprintf(out, "  %-32s %-22s %s\n", flag, env, "(the peer's host; its certificate's name)");
+    }
+    fprintf(out, "  %-32s %-22s %s\n", "--authz-policy-file JSON", "AUTHZ_POLICY_FILE",
+            "(none: every caller allowed; gRPC policy format)");
+    fprintf(out, "  %-32s %-22s %d\n", "--tls-reload-seconds N", "TLS_RELOAD_SECONDS",
+            RT_DEFAULT_RELOAD_SECONDS);
     fprintf(out, "  %-32s %-22s %d (ms a write waits for a row lock; 0: no limit)\n", "--db-lock-timeout-ms N",
             "DB_LOCK_TIMEOUT_MS", RT_DEFAULT_DB_LOCK_TIMEOUT_MS);
     fprintf(out, "  %-32s %-22s %s\n", "--log-level LEVEL", "LOG_LEVEL", "info (debug, info, warn, error)");

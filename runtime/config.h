@@ -9,8 +9,22 @@
 #include "log.h"
 #include "service.h"
 
-#define RT_DEFAULT_MAX_MESSAGE_BYTES (1024 * 1024)
+/* The largest request of the contract (CreateUser: a 254-byte email, a
+ * 200-byte name, a 128-byte key) is ~600 bytes: room for new fields. */
+#define RT_DEFAULT_MAX_MESSAGE_BYTES 4096
 #define RT_DEFAULT_DRAIN_SECONDS 10
+/* How long an idempotency key's outcome is kept (SPEC: at least 24h). */
+#define RT_DEFAULT_IDEMPOTENCY_TTL_SECONDS 86400
+/* Admission control (executor.h): per class of call. */
+#define RT_DEFAULT_MAX_CALLS 512
+#define RT_DEFAULT_MAX_QUEUED_CALLS 512
+#define RT_DEFAULT_QUEUE_WAIT_MS 1000
+/* gRPC's side of memory (server.c). */
+#define RT_DEFAULT_MAX_CONCURRENT_STREAMS 1000
+#define RT_DEFAULT_MEMORY_QUOTA_MB 256
+/* A reflection stream that sends nothing for this long is closed. */
+#define RT_DEFAULT_STREAM_IDLE_SECONDS 60
+#define RT_DEFAULT_RELOAD_SECONDS 5
 /* How long a write may wait for a row lock another transaction holds:
  * every write queues behind it on the writer session, so this bounds how
  * long one locked row delays writes to every other row. */
@@ -25,8 +39,23 @@ typedef struct {
     int workers; /* per worker pool */
     int max_message_bytes;
     int drain_seconds;
+    int idempotency_ttl_seconds; /* operations older than this are swept */
+    int max_calls;        /* running at once, per class */
+    int max_queued_calls; /* waiting for a fiber, per class */
+    int queue_wait_ms;    /* longest wait for a fiber */
+    int max_concurrent_streams; /* per connection */
+    int memory_quota_mb;        /* gRPC's buffers */
+    int stream_idle_seconds;
     int db_lock_timeout_ms; /* lock_timeout of the writer session; 0: none */
     rt_log_level log_level;
+    /* Security (docs/security.md); NULL when unset. Certificate and key
+     * come together; a CA file needs them and turns on mutual TLS. */
+    char *tls_cert_file;
+    char *tls_key_file;
+    char *tls_ca_file;
+    char *authz_policy_file;
+    char **peer_tls_names; /* name each peer's certificate must carry; NULL: its host */
+    int reload_seconds;    /* certificates and policy are re-read this often */
 } rt_config;
 
 typedef enum {
@@ -45,6 +74,9 @@ void rt_config_free(rt_config *config);
 void rt_config_usage(const rt_service *service, FILE *out);
 /* The flag of a peer: WALLET_SERVICE_URL -> "--wallet-service-url". */
 void rt_config_peer_flag(const char *env_name, char *out, size_t size);
+/* The variable naming a peer's expected certificate name:
+ * WALLET_SERVICE_URL -> "WALLET_SERVICE_TLS_NAME". */
+void rt_config_peer_tls_env(const char *address_env, char *out, size_t size);
 /* host:port with a non-empty host and a port in 1..65535. */
 bool rt_config_valid_address(const char *address);
 /* max(4, 2 x online CPUs): workers mostly wait on PostgreSQL and peers. */

@@ -4,7 +4,9 @@
  * starts its own in grpc_init), so every thread inherits the mask and only
  * the main thread sees them, through a signalfd. The first one starts a
  * drain: no new calls, calls in flight get --drain-seconds to finish, then
- * the rest are cancelled; a second signal cancels at once. */
+ * the rest are cancelled, with their database statements; a second signal
+ * exits at once (code 1), as does a drain whose handlers did not return
+ * within a second of being cancelled. */
 #include <grpc/grpc.h>
 #include <malloc.h>
 #include <poll.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "idempotency.h"
 #include "db_control.h"
 #include "db_session.h"
 #include "log.h"
@@ -25,6 +28,7 @@
 #include "peers.h"
 #include "server.h"
 #include "service.h"
+#include "tls_files.h"
 
 #ifndef RT_VERSION
 #define RT_VERSION "0.0.0-dev"
@@ -57,8 +61,19 @@ static void consume_signal(int sfd, const char **name)
         *name = info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
-/* From the first signal to the end of in-flight calls. */
-static void drain(rt_server *server, int sfd, int drain_seconds)
+/* How often the heap's free pages go back to the system (malloc_trim):
+ * glibc keeps what a burst of calls freed, fragmented between live blocks,
+ * so RSS would stay at the burst's peak. */
+#define RT_TRIM_INTERVAL_MS 2000
+
+/* How long handlers get to return once their calls were cancelled. */
+#define RT_CANCEL_GRACE_MS 1000
+
+/* From the first signal to the end of in-flight calls, at most
+ * drain_seconds plus the cancel grace. False when the daemon must exit
+ * without waiting for handlers: a second signal, or handlers that did not
+ * return after being cancelled (a statement the database does not let go). */
+static bool drain(rt_server *server, int sfd, int drain_seconds)
 {
     int drained = rt_server_drained_fd(server);
     const char *signal_name = "signal";
@@ -67,17 +82,22 @@ static void drain(rt_server *server, int sfd, int drain_seconds)
     rt_server_begin_shutdown(server);
     bool second_signal;
     if (readable(drained, drain_seconds * 1000, sfd, &second_signal))
-        return;
-    if (second_signal)
+        return true;
+    if (!second_signal) {
+        rt_log(RT_LOG_WARN, "drain time is up: cancelling calls in flight");
+        rt_server_cancel_all(server);
+        rt_db_interrupt_all();
+        if (readable(drained, RT_CANCEL_GRACE_MS, sfd, &second_signal))
+            return true;
+    }
+    if (second_signal) {
         consume_signal(sfd, &signal_name);
-    rt_log(RT_LOG_WARN, second_signal ? "second signal: cancelling calls in flight"
-                                      : "drain time is up: cancelling calls in flight");
-    rt_server_cancel_all(server);
-    rt_db_interrupt_all();
-    /* Cancelled calls end promptly; further signals change nothing. */
-    while (!readable(drained, -1, sfd, &second_signal))
-        if (second_signal)
-            consume_signal(sfd, &signal_name);
+        rt_log(RT_LOG_WARN, "second signal (%s): exiting now, calls in flight are cut off", signal_name);
+    } else {
+        rt_log(RT_LOG_ERROR, "calls still running %d ms after they were cancelled: exiting without them",
+               RT_CANCEL_GRACE_MS);
+    }
+    return false;
 }
 
 static int print_config_outcome(rt_config_outcome outcome, const rt_service *service, const char *error)
@@ -146,8 +166,11 @@ static int serve(const rt_service *service, const rt_config *config, int sfd)
         rt_log_with(RT_LOG_INFO, &(rt_log_fields){.address = config->listen},
                     "serving %s (%s, %zu database sessions)", service->self.service_name, RT_VERSION, n_dbs);
         bool ignored;
-        readable(sfd, -1, sfd, &ignored);
-        drain(server, sfd, config->drain_seconds);
+        while (!readable(sfd, RT_TRIM_INTERVAL_MS, sfd, &ignored))
+            malloc_trim(0);
+        if (!drain(server, sfd, config->drain_seconds))
+            _exit(1); /* handlers still hold the server: nothing can be freed */
+        rt_db_interrupt_all(); /* a background batch still running is cut short */
         code = 0;
         rt_server_destroy(server);
     }
@@ -179,6 +202,7 @@ int rt_daemon_main(const rt_service *service, int argc, char **argv)
         return print_config_outcome(outcome, service, error);
     }
     rt_log_init(service->daemon_name, config.log_level);
+    rt_idempotency_set_ttl(config.idempotency_ttl_seconds);
     limit_malloc_arenas();
 
     sigset_t signals;
@@ -193,11 +217,19 @@ int rt_daemon_main(const rt_service *service, int argc, char **argv)
         return 1;
     }
 
+    /* After the signal mask: it starts a thread. */
+    rt_tls_files *tls_files = rt_tls_files_open(&config, error, sizeof error);
+    if (!tls_files) {
+        close(sfd);
+        rt_config_free(&config);
+        return print_config_outcome(RT_CONFIG_ERROR, service, error);
+    }
     grpc_init();
     rt_metrics_http *metrics = NULL;
     int code = rt_metrics_http_start(service, &config, &metrics) ? serve(service, &config, sfd) : 1;
     rt_metrics_http_stop(metrics);
     grpc_shutdown();
+    rt_tls_files_close(tls_files);
     rt_log(RT_LOG_INFO, code == 0 ? "stopped" : "not started");
     close(sfd);
     rt_config_free(&config);

@@ -15,14 +15,38 @@ typedef struct rt_executor rt_executor;
 
 /* Serves one call on worker (whose db is the fiber's own view). */
 typedef void (*rt_executor_serve_fn)(void *ctx, rt_call *call, rt_worker *worker);
+/* Answers a call RESOURCE_EXHAUSTED with message, unserved (any thread). */
+typedef void (*rt_executor_refuse_fn)(void *ctx, rt_call *call, const char *message);
+
+/* Admission control. Calls from callers, calls the peer service makes on
+ * behalf of its own callers (x-call-depth, see client.c) and health checks
+ * are classes with fibers of their own, so a chain such as CreateUser ->
+ * CreateWallet -> GetUserById never waits for a fiber held by a call
+ * waiting on it, and an overloaded daemon still answers its health checks.
+ * Per class, at most max_calls run; up to max_queued more wait in arrival
+ * order, each at most queue_wait_ms and at most half of its remaining
+ * deadline, so the rest of its time is left to serve it. Beyond that a
+ * call is refused RESOURCE_EXHAUSTED at once. Fibers start health checks
+ * first, then peer calls (callers wait on those), then callers' calls. */
+typedef enum { RT_CLASS_CALLERS, RT_CLASS_PEERS, RT_CLASS_HEALTH, RT_N_CLASSES } rt_call_class;
+typedef struct {
+    int max_calls;
+    int max_queued;
+    int queue_wait_ms;
+} rt_executor_limits;
 
 /* Starts the thread; the sessions (see rt_db_pipeline_create) must stay
- * until rt_executor_destroy returns. Peer calls are made on cq, whose
- * poller passes their completions to rt_executor_complete. */
+ * until rt_executor_destroy returns.
+ * Peer calls are made on cq, whose poller passes their completions to
+ * rt_executor_complete. Background tasks (background.h) registered by now
+ * run from here on. */
 rt_executor *rt_executor_create(grpc_completion_queue *cq, rt_db_session **sessions, size_t n_sessions,
-                                rt_executor_serve_fn serve, void *ctx);
-/* Hands a call over (any thread); it is served in arrival order. */
-void rt_executor_submit(rt_executor *e, rt_call *call);
+                                const rt_executor_limits *limits, rt_executor_serve_fn serve,
+                                rt_executor_refuse_fn refuse, void *ctx);
+/* Hands a call of class over (any thread): it is served, or refused
+ * through the refuse function when its wait is up. False when its class is
+ * full: the call was not taken and the caller answers it. */
+bool rt_executor_submit(rt_executor *e, rt_call *call, rt_call_class class);
 /* A fiber's wait for one gRPC operation started with the wait as its tag
  * on rt_executor_cq: a peer call's batch, a channel state change. */
 typedef struct rt_wait {
@@ -40,6 +64,8 @@ bool rt_executor_wait(rt_wait *w);
 /* From the polling thread: the operation tagged w completed. */
 void rt_executor_complete(rt_executor *e, rt_wait *w, bool success);
 
+/* A drain began: background tasks start no more (any thread). */
+void rt_executor_stop_background(rt_executor *e);
 /* Serves what was submitted, then stops the thread and frees everything. */
 void rt_executor_destroy(rt_executor *e);
 

@@ -20,6 +20,7 @@ static const char *g_service = "daemon";
 static atomic_int g_min_level = RT_LOG_INFO;
 static _Thread_local const char *t_method;
 static _Thread_local const char *t_request_id;
+static _Thread_local const char *t_identity;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -50,10 +51,11 @@ bool rt_log_enabled(rt_log_level level)
     return (int)level >= atomic_load(&g_min_level);
 }
 
-void rt_log_set_call(const char *method, const char *request_id)
+void rt_log_set_call(const char *method, const char *request_id, const char *identity)
 {
     t_method = method;
     t_request_id = request_id;
+    t_identity = identity;
 }
 
 /* A bounded buffer; cap excludes the room kept for the closing "}\n" and NUL. */
@@ -177,6 +179,7 @@ size_t rt_log_format(char *buf, size_t cap, const char *time, rt_log_level level
                 put_raw(&o, num, n);
         }
         put_member(&o, "request_id", f->request_id);
+        put_member(&o, "identity", f->identity);
         put_member(&o, "address", f->address);
     }
     put_member(&o, "msg", msg);
@@ -216,6 +219,8 @@ static void emit(rt_log_level level, const rt_log_fields *given, const char *fmt
         f.method = t_method;
     if (!f.request_id)
         f.request_id = t_request_id;
+    if (!f.identity)
+        f.identity = t_identity;
     char buf[RT_LOG_LINE_MAX];
     const char *msg = buf;
     if (strcmp(fmt, "%s") == 0) { /* every per-call line: nothing to format */
@@ -250,7 +255,8 @@ void rt_log_with(rt_log_level level, const rt_log_fields *fields, const char *fm
 
 void rt_log_call_event(rt_call *call, rt_log_level level, const char *fmt, ...)
 {
-    rt_log_fields f = {.method = rt_call_method_name(call), .request_id = rt_call_request_id(call)};
+    rt_log_fields f = {.method = rt_call_method_name(call), .request_id = rt_call_request_id(call),
+                       .identity = rt_call_identity(call)};
     va_list ap;
     va_start(ap, fmt);
     emit(level, &f, fmt, ap);

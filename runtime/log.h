@@ -1,6 +1,6 @@
 /* Structured logs: one JSON object per line on stderr, so log collectors can
  * parse them without rules. Lines carry the daemon name and, inside a call,
- * the method and request id. Payloads and secrets never go into a line. */
+ * the method, request id and the caller's certificate identity. Payloads and secrets never go into a line. */
 #ifndef RT_LOG_H
 #define RT_LOG_H
 
@@ -17,6 +17,7 @@ typedef struct {
     double duration_ms;
     const char *request_id;
     const char *address;
+    const char *identity; /* the caller's verified certificate: SPIFFE URI or subject */
 } rt_log_fields;
 
 void rt_log_init(const char *service, rt_log_level min_level);
@@ -31,8 +32,8 @@ void rt_log_with(rt_log_level level, const rt_log_fields *fields, const char *fm
     __attribute__((format(printf, 3, 4)));
 
 /* The call this thread is serving; lines logged meanwhile (database events,
- * peer calls) name it. NULLs clear it. */
-void rt_log_set_call(const char *method, const char *request_id);
+ * peer calls) name it and its caller's identity. NULLs clear it. */
+void rt_log_set_call(const char *method, const char *request_id, const char *identity);
 
 /* A handler's own event about its call, e.g. a failed compensation. */
 typedef struct rt_call rt_call;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tls.h"
+
 struct rt_peers {
     size_t n;
     const rt_endpoint *endpoints;
@@ -33,11 +35,19 @@ rt_peers *rt_peers_create(const rt_service *service, const rt_config *config)
          .value.integer = config->max_message_bytes},
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
          .value.integer = config->max_message_bytes},
+        {0}, /* the peer's TLS name, per channel */
     };
-    grpc_channel_args channel_args = {.num_args = sizeof args / sizeof args[0], .args = args};
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    for (size_t i = 0; i < p->n; i++)
+    size_t n_args = sizeof args / sizeof args[0];
+    grpc_channel_args channel_args = {.num_args = n_args - 1, .args = args};
+    grpc_channel_credentials *creds = rt_tls_channel_credentials(config);
+    for (size_t i = 0; i < p->n; i++) {
+        /* The peer's TLS name, when set, is what its certificate must name
+         * instead of the dialled host (tls.c). */
+        args[n_args - 1] = (grpc_arg){.type = GRPC_ARG_STRING, .key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
+                                      .value.string = config->peer_tls_names[i]};
+        channel_args.num_args = n_args - (config->peer_tls_names[i] ? 0 : 1);
         p->channels[i] = grpc_channel_create(config->peer_addresses[i], creds, &channel_args);
+    }
     grpc_channel_credentials_release(creds);
     return p;
 }

@@ -9,7 +9,9 @@
  * More polling threads measured slower: they wake each other to take turns.
  *
  * Every registered method keeps --workers outstanding requests, renewed as
- * each call arrives, so calls queue inside gRPC rather than being refused.
+ * each call arrives, so gRPC hands calls over as fast as they come; the
+ * fiber thread's admission control (executor.h) then serves, queues (bounded)
+ * or refuses them RESOURCE_EXHAUSTED at once.
  * Generic slots must exist even though every known method is registered:
  * without one, an unknown method would wait for the caller's deadline
  * instead of getting UNIMPLEMENTED.
@@ -34,6 +36,7 @@
 #include "log.h"
 #include "reflection.h"
 #include "streams.h"
+#include "tls.h"
 
 struct rt_server {
     const rt_service *service;
@@ -49,17 +52,20 @@ struct rt_server {
     rt_stream_method stream_methods[3];
     rt_streams *streams;
     rt_call_cache *calls;
+    rt_executor_limits limits;
+    rt_authz *authz;
     int drained_fd;
     char shutdown_tag; /* its address tags the shutdown notification */
     atomic_bool accepting;
     bool started;
     /* Calls between arrival and their final batch's completion. gRPC's
-     * shutdown notification can come before cancelled handlers return, and
-     * a batch started on a shut-down queue aborts, so the queues are shut
-     * down only once this is zero. */
+     * shutdown notification can come before cancelled handlers return (a
+     * caller that went away leaves its handler running), and a batch
+     * started on a shut-down queue aborts, so the drain is over only once
+     * the notification came and this is zero. */
     pthread_mutex_t lock;
-    pthread_cond_t idle;
     long active;
+    bool shutdown_notified;
 };
 
 size_t rt_server_session_count(const rt_config *config)
@@ -85,18 +91,34 @@ static void request_slot(rt_server *s, const rt_method *m, void *registered)
     }
 }
 
+/* Under the lock: says "drained" once nothing is left of the shutdown. */
+static void note_drained(rt_server *s)
+{
+    if (!s->shutdown_notified || s->active != 0)
+        return;
+    uint64_t one = 1;
+    ssize_t ignored = write(s->drained_fd, &one, sizeof one);
+    (void)ignored; /* an eventfd write of 1 cannot fail here */
+}
+
 static void count_call(rt_server *s, int delta)
 {
     pthread_mutex_lock(&s->lock);
     s->active += delta;
-    if (s->active == 0)
-        pthread_cond_broadcast(&s->idle);
+    note_drained(s);
     pthread_mutex_unlock(&s->lock);
 }
 
 static void serve(void *server, rt_call *c, rt_worker *worker)
 {
     if (!rt_call_serve(c, worker))
+        count_call(server, -1);
+}
+
+/* Overload: answered at once, never served (executor.h). */
+static void refuse(void *server, rt_call *c, const char *message)
+{
+    if (!rt_call_refuse(c, GRPC_STATUS_RESOURCE_EXHAUSTED, message))
         count_call(server, -1);
 }
 
@@ -111,9 +133,10 @@ static void *poller_main(void *arg)
         if (ev.type != GRPC_OP_COMPLETE)
             continue;
         if (ev.tag == &s->shutdown_tag) {
-            uint64_t one = 1;
-            ssize_t ignored = write(s->drained_fd, &one, sizeof one);
-            (void)ignored; /* an eventfd write of 1 cannot fail here */
+            pthread_mutex_lock(&s->lock);
+            s->shutdown_notified = true;
+            note_drained(s);
+            pthread_mutex_unlock(&s->lock);
             continue;
         }
         if (*(rt_tag_kind *)ev.tag == RT_TAG_WAIT) {
@@ -127,9 +150,15 @@ static void *poller_main(void *arg)
         } else if (!ev.success) {
             rt_call_release(c); /* a request cancelled by shutdown */
         } else {
+            c->started = gpr_now(GPR_CLOCK_MONOTONIC);
+            c->depth = rt_call_depth_of(&c->request_md);
             count_call(s, +1);
             request_slot(s, c->method, c->registered);
-            rt_executor_submit(s->executor, c);
+            rt_call_class class = c->method == &rt_health_check_method ? RT_CLASS_HEALTH
+                                  : c->depth > 0                       ? RT_CLASS_PEERS
+                                                                       : RT_CLASS_CALLERS;
+            if (!rt_executor_submit(s->executor, c, class))
+                refuse(s, c, "server overloaded: too many calls in progress; retry later");
         }
     }
     return NULL;
@@ -138,8 +167,15 @@ static void *poller_main(void *arg)
 /* Channel arguments of the server:
  * - ALLOW_REUSEPORT 0: gRPC enables SO_REUSEPORT by default, which would let
  *   a second daemon bind a busy port silently and steal half its traffic.
- * - MAX_RECEIVE/SEND_MESSAGE_LENGTH: --max-message-bytes; bigger messages
- *   are refused by gRPC (RESOURCE_EXHAUSTED) before reaching a handler.
+ * - MAX_RECEIVE_MESSAGE_LENGTH: --max-message-bytes, sized to the largest
+ *   request of the contract; bigger ones are refused by gRPC
+ *   (RESOURCE_EXHAUSTED) before reaching a handler. Answers are ours: no
+ *   send limit beyond gRPC's own.
+ * - MAX_CONCURRENT_STREAMS: --max-concurrent-streams per connection; a
+ *   client multiplexing more waits on its side (HTTP/2 flow control).
+ * - RESOURCE_QUOTA: --memory-quota-mb for gRPC's own buffers (reads,
+ *   writes, per-stream state); under pressure gRPC shrinks them and refuses
+ *   new streams before the process grows.
  * - KEEPALIVE_TIME_MS 60000 / KEEPALIVE_TIMEOUT_MS 20000: ping idle clients
  *   every minute, drop them after 20 s without an answer, so half-open
  *   connections (NAT, crashed hosts) do not pile up.
@@ -149,12 +185,16 @@ static void *poller_main(void *arg)
  *   sent GOAWAY "too_many_pings". */
 static grpc_server *create_grpc_server(const rt_config *config)
 {
+    grpc_resource_quota *quota = grpc_resource_quota_create("server");
+    grpc_resource_quota_resize(quota, (size_t)config->memory_quota_mb * 1024 * 1024);
     grpc_arg args[] = {
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0},
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
          .value.integer = config->max_message_bytes},
-        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
-         .value.integer = config->max_message_bytes},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_CONCURRENT_STREAMS,
+         .value.integer = config->max_concurrent_streams},
+        {.type = GRPC_ARG_POINTER, .key = GRPC_ARG_RESOURCE_QUOTA,
+         .value.pointer = {.p = quota, .vtable = grpc_resource_quota_arg_vtable()}},
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIME_MS, .value.integer = 60000},
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS, .value.integer = 20000},
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
@@ -162,7 +202,9 @@ static grpc_server *create_grpc_server(const rt_config *config)
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, .value.integer = 1},
     };
     grpc_channel_args channel_args = {.num_args = sizeof args / sizeof args[0], .args = args};
-    return grpc_server_create(&channel_args, NULL);
+    grpc_server *server = grpc_server_create(&channel_args, NULL);
+    grpc_resource_quota_unref(quota); /* the server holds its own reference */
+    return server;
 }
 
 /* After every call completed: the fiber thread has nothing left to run. */
@@ -186,12 +228,18 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
     rt_server *s = calloc(1, sizeof *s);
     if (!s)
         abort();
+    if (!(s->authz = rt_authz_create(config->authz_policy_file, config->reload_seconds, error))) {
+        free(s);
+        return NULL;
+    }
     s->service = service;
     s->database_url = config->database_url;
+    s->limits = (rt_executor_limits){.max_calls = config->max_calls,
+                                     .max_queued = config->max_queued_calls,
+                                     .queue_wait_ms = config->queue_wait_ms};
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->idle, NULL);
     s->grpc = create_grpc_server(config);
-    s->calls = rt_call_cache_create(peers);
+    s->calls = rt_call_cache_create(peers, s->authz);
     s->drained_fd = eventfd(0, EFD_CLOEXEC);
     s->n_methods = service->n_methods + 1;
     s->methods = calloc(s->n_methods, sizeof *s->methods);
@@ -213,8 +261,9 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
     s->stream_methods[1] = (rt_stream_method){RT_REFLECTION_V1ALPHA_PATH, "ServerReflectionInfo",
                                               rt_reflection_serve, descriptors};
     s->stream_methods[2] = (rt_stream_method){RT_HEALTH_WATCH_PATH, "Health/Watch", rt_health_watch, NULL};
-    s->streams = rt_streams_create(s->grpc, s->stream_methods, sizeof s->stream_methods / sizeof s->stream_methods[0]);
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    s->streams = rt_streams_create(s->grpc, s->stream_methods, sizeof s->stream_methods / sizeof s->stream_methods[0],
+                                   config->stream_idle_seconds, s->authz);
+    grpc_server_credentials *creds = rt_tls_server_credentials(config);
     int port = grpc_server_add_http2_port(s->grpc, config->listen, creds);
     grpc_server_credentials_release(creds);
     if (port == 0) {
@@ -223,12 +272,13 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
         rt_server_destroy(s);
         return NULL;
     }
+    rt_tls_warn_if_exposed(config);
     return s;
 }
 
 void rt_server_start(rt_server *s, rt_db_session **dbs, size_t n_dbs)
 {
-    s->executor = rt_executor_create(s->cq, dbs, n_dbs, serve, s);
+    s->executor = rt_executor_create(s->cq, dbs, n_dbs, &s->limits, serve, refuse, s);
     grpc_server_start(s->grpc);
     s->started = true;
     atomic_store(&s->accepting, true);
@@ -253,6 +303,7 @@ int rt_server_drained_fd(const rt_server *s)
 void rt_server_begin_shutdown(rt_server *s)
 {
     atomic_store(&s->accepting, false);
+    rt_executor_stop_background(s->executor);
     rt_health_drain(); /* Watch streams say NOT_SERVING and end */
     grpc_server_shutdown_and_notify(s->grpc, s->cq, &s->shutdown_tag);
 }
@@ -266,10 +317,6 @@ void rt_server_destroy(rt_server *s)
 {
     if (!s)
         return;
-    pthread_mutex_lock(&s->lock);
-    while (s->active > 0)
-        pthread_cond_wait(&s->idle, &s->lock);
-    pthread_mutex_unlock(&s->lock);
     rt_streams_wait(s->streams);
     if (!s->started) /* bound, never started: gRPC wants a shutdown all the same */
         grpc_server_shutdown_and_notify(s->grpc, s->cq, &s->shutdown_tag);
@@ -278,7 +325,7 @@ void rt_server_destroy(rt_server *s)
     rt_streams_destroy(s->streams);
     rt_health_stop();
     rt_call_cache_destroy(s->calls);
-    pthread_cond_destroy(&s->idle);
+    rt_authz_destroy(s->authz);
     pthread_mutex_destroy(&s->lock);
     free(s->registered);
     free(s->methods);

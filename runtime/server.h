@@ -21,15 +21,18 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
 /* Starts serving; dbs[n_dbs] (rt_server_session_count) are lent to the
  * fiber thread until rt_server_destroy returns. */
 void rt_server_start(rt_server *server, rt_db_session **dbs, size_t n_dbs);
-/* Readable once a shutdown begun by rt_server_begin_shutdown has drained. */
+/* Readable once a shutdown begun by rt_server_begin_shutdown has drained:
+ * gRPC has closed every call and every handler has returned. */
 int rt_server_drained_fd(const rt_server *server);
-/* Stops accepting calls; calls in flight may finish. */
+/* Stops accepting calls and starting background work; calls in flight may
+ * finish. */
 void rt_server_begin_shutdown(rt_server *server);
-/* Ends the calls still in flight (CANCELLED to their callers). */
+/* Ends the calls still in flight (CANCELLED to their callers); their
+ * handlers still have to return (see rt_db_interrupt_all). */
 void rt_server_cancel_all(rt_server *server);
-/* After the drain (or on a never-started server): waits for handlers still
- * returning from cancelled calls, stops the workers and frees everything
- * except the lent connections. */
+/* Once drained (or on a never-started server): stops the threads and frees
+ * everything except the lent connections. A server whose handlers did not
+ * return is not destroyed: the process exits instead (daemon.c). */
 void rt_server_destroy(rt_server *server);
 
 #endif

@@ -24,6 +24,17 @@ rt_arena *rt_call_arena(rt_call *call);
 rt_db *rt_call_db(rt_call *call);
 /* The x-request-id of the call (received or generated); never NULL. */
 const char *rt_call_request_id(rt_call *call);
+/* The answer is a stored outcome replayed for a repeated idempotency key:
+ * the caller sees `idempotent-replayed: true` in the response metadata. */
+void rt_call_set_replayed(rt_call *call);
+/* What the call asks for, as stored with its operation (idempotency.h). */
+const char *rt_call_fingerprint(rt_call *call, const ProtobufCMessage *request);
+/* INVALID_ARGUMENT about one field, with its google.rpc.BadRequest. */
+rt_status rt_call_invalid_field(rt_call *call, const char *field, const char *description);
+/* Statements the handler runs from now on are no longer bound by the
+ * caller's deadline but by budget_ms from now: for work that must happen
+ * whatever became of the caller (a compensation), yet never unbounded. */
+void rt_call_detach_deadline(rt_call *call, int budget_ms);
 
 typedef rt_status (*rt_invoke_fn)(rt_call *call, const ProtobufCMessage *request,
                                   ProtobufCMessage **response);

@@ -29,19 +29,27 @@ static bool wait_for(rt_stream *s, void *tag, gpr_timespec deadline, bool *timed
     }
 }
 
-static bool run_batch(rt_stream *s, const grpc_op *ops, size_t n)
+/* Starts ops and waits for them until deadline (*timed_out then). */
+static bool run_batch_until(rt_stream *s, const grpc_op *ops, size_t n, gpr_timespec deadline, bool *timed_out)
 {
+    *timed_out = false;
     if (grpc_call_start_batch(s->call, ops, n, &s->op_tag, NULL) != GRPC_CALL_OK)
         return false;
-    bool timed_out;
-    return wait_for(s, &s->op_tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), &timed_out);
+    return wait_for(s, &s->op_tag, deadline, timed_out);
 }
 
-bool rt_stream_begin(rt_stream *s, grpc_call *call, grpc_completion_queue *cq)
+static bool run_batch(rt_stream *s, const grpc_op *ops, size_t n)
+{
+    bool timed_out;
+    return run_batch_until(s, ops, n, gpr_inf_future(GPR_CLOCK_MONOTONIC), &timed_out);
+}
+
+bool rt_stream_begin(rt_stream *s, grpc_call *call, grpc_completion_queue *cq, int idle_ms)
 {
     memset(s, 0, sizeof *s);
     s->call = call;
     s->cq = cq;
+    s->idle_ms = idle_ms;
     s->arena = rt_arena_new(RT_STREAM_ARENA_BLOCK);
     grpc_op op = {.op = GRPC_OP_RECV_CLOSE_ON_SERVER};
     op.data.recv_close_on_server.cancelled = &s->cancelled;
@@ -57,13 +65,25 @@ rt_stream_read rt_stream_recv(rt_stream *s, const ProtobufCMessageDescriptor *ty
     grpc_byte_buffer *payload = NULL;
     grpc_op op = {.op = GRPC_OP_RECV_MESSAGE};
     op.data.recv_message.recv_message = &payload;
-    if (!run_batch(s, &op, 1))
+    bool timed_out;
+    gpr_timespec idle_end = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(s->idle_ms, GPR_TIMESPAN));
+    bool ok = run_batch_until(s, &op, 1, idle_end, &timed_out);
+    if (timed_out) { /* the status goes out now; the receive then fails */
+        grpc_call_cancel_with_status(s->call, GRPC_STATUS_CANCELLED, "stream idle: closed by the server", NULL);
+        s->finished = true;
+        s->final_code = GRPC_STATUS_CANCELLED;
+        wait_for(s, &s->op_tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), &timed_out);
+        if (payload)
+            grpc_byte_buffer_destroy(payload);
+        return RT_STREAM_BROKEN;
+    }
+    if (!ok)
         return RT_STREAM_BROKEN;
     if (!payload)
         return RT_STREAM_END;
-    bool ok = rt_codec_decode(s->arena, payload, type, out);
+    bool decoded = rt_codec_decode(s->arena, payload, type, out, NULL);
     grpc_byte_buffer_destroy(payload);
-    return ok ? RT_STREAM_MESSAGE : RT_STREAM_BROKEN;
+    return decoded ? RT_STREAM_MESSAGE : RT_STREAM_BROKEN;
 }
 
 bool rt_stream_send(rt_stream *s, const ProtobufCMessage *message)
@@ -84,6 +104,8 @@ bool rt_stream_send(rt_stream *s, const ProtobufCMessage *message)
 
 bool rt_stream_finish(rt_stream *s, grpc_status_code code, const char *message)
 {
+    if (s->finished) /* already ended, e.g. idle: the first status stands */
+        return false;
     grpc_op ops[2];
     size_t n = 0;
     memset(ops, 0, sizeof ops);

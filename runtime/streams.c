@@ -12,13 +12,16 @@
 #include "deadline.h"
 #include "log.h"
 #include "status.h"
+#include "tls_peer.h"
 
 struct rt_streams {
     grpc_server *server;
     grpc_completion_queue *cq; /* new-call notifications */
     const rt_stream_method *methods;
     size_t n_methods;
+    rt_authz *authz;
     void **registered;
+    int idle_ms;
     pthread_t acceptor;
     bool started;
     pthread_mutex_t lock;
@@ -36,6 +39,19 @@ typedef struct {
     grpc_metadata_array request_md;
 } slot;
 
+/* Frees a slot whose call never had a batch started on its queue (a request
+ * that failed, or a refused call): the queue is empty, so it shuts down at
+ * once. */
+static void discard_slot(slot *s)
+{
+    grpc_completion_queue_shutdown(s->call_cq);
+    while (grpc_completion_queue_next(s->call_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(s->call_cq);
+    grpc_metadata_array_destroy(&s->request_md);
+    free(s);
+}
+
 static void request(rt_streams *ss, size_t method)
 {
     slot *s = calloc(1, sizeof *s);
@@ -50,10 +66,7 @@ static void request(rt_streams *ss, size_t method)
                                                               ss->cq, s);
     if (err != GRPC_CALL_OK) {
         rt_log(RT_LOG_ERROR, "cannot request calls for %s: error %d", ss->methods[method].path, (int)err);
-        grpc_completion_queue_shutdown(s->call_cq);
-        grpc_completion_queue_destroy(s->call_cq);
-        grpc_metadata_array_destroy(&s->request_md);
-        free(s);
+        discard_slot(s);
     }
 }
 
@@ -87,12 +100,21 @@ static void *serve_stream(void *arg)
     gpr_timespec started = gpr_now(GPR_CLOCK_MONOTONIC);
     char request_id[RT_REQUEST_ID_MAX + 1];
     rt_request_id_of(&s->request_md, request_id);
-    rt_log_set_call(m->name, request_id);
+    rt_arena *arena = rt_arena_new(1024); /* the caller's identity */
+    rt_authz_peer peer;
+    rt_tls_peer_of(s->call, arena, &peer);
+    rt_log_set_call(m->name, request_id, peer.identity);
     rt_stream stream;
-    if (rt_stream_begin(&stream, s->call, s->call_cq))
-        m->serve(&stream, m->name, m->context);
+    if (rt_stream_begin(&stream, s->call, s->call_cq, ss->idle_ms)) {
+        rt_status access = rt_authz_check(ss->authz, &peer, m->path, &s->request_md);
+        if (rt_ok(access))
+            m->serve(&stream, m->name, m->context);
+        else
+            rt_stream_finish(&stream, access.code, access.message);
+    }
     log_finished(&stream, m->name, request_id, started);
-    rt_log_set_call(NULL, NULL);
+    rt_log_set_call(NULL, NULL, NULL);
+    rt_arena_free(arena);
     rt_stream_end(&stream);
     free_slot(s);
     pthread_mutex_lock(&ss->lock);
@@ -102,14 +124,14 @@ static void *serve_stream(void *arg)
     return NULL;
 }
 
-/* Over the cap: answered here, without a thread. */
+/* Over the cap: answered without a thread and without waiting (a client
+ * that does not read must not hold up accepting): cancelling with a status
+ * sends it as trailers. */
 static void refuse(slot *s)
 {
-    rt_stream stream;
-    if (rt_stream_begin(&stream, s->call, s->call_cq))
-        rt_stream_finish(&stream, GRPC_STATUS_RESOURCE_EXHAUSTED, "too many streams; try again later");
-    rt_stream_end(&stream);
-    free_slot(s);
+    grpc_call_cancel_with_status(s->call, GRPC_STATUS_RESOURCE_EXHAUSTED, "too many streams; try again later", NULL);
+    grpc_call_unref(s->call);
+    discard_slot(s);
 }
 
 static void accept_stream(rt_streams *ss, slot *s)
@@ -147,9 +169,7 @@ static void *acceptor_main(void *arg)
             continue;
         slot *s = ev.tag;
         if (!ev.success) { /* shutdown: no call was handed over */
-            grpc_completion_queue_shutdown(s->call_cq);
-            grpc_completion_queue_destroy(s->call_cq);
-            free_slot(s);
+            discard_slot(s);
             continue;
         }
         request(ss, s->method);
@@ -157,7 +177,8 @@ static void *acceptor_main(void *arg)
     }
 }
 
-rt_streams *rt_streams_create(grpc_server *server, const rt_stream_method *methods, size_t n)
+rt_streams *rt_streams_create(grpc_server *server, const rt_stream_method *methods, size_t n, int idle_seconds,
+                              rt_authz *authz)
 {
     rt_streams *ss = calloc(1, sizeof *ss);
     if (!ss || !(ss->registered = calloc(n ? n : 1, sizeof *ss->registered)))
@@ -165,6 +186,8 @@ rt_streams *rt_streams_create(grpc_server *server, const rt_stream_method *metho
     ss->server = server;
     ss->methods = methods;
     ss->n_methods = n;
+    ss->idle_ms = idle_seconds * 1000;
+    ss->authz = authz;
     pthread_mutex_init(&ss->lock, NULL);
     pthread_cond_init(&ss->idle, NULL);
     ss->cq = grpc_completion_queue_create_for_next(NULL);

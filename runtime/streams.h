@@ -8,6 +8,7 @@
 
 #include <grpc/grpc.h>
 
+#include "authz.h"
 #include "stream.h"
 
 #define RT_MAX_STREAMS 64
@@ -25,8 +26,10 @@ typedef struct {
 typedef struct rt_streams rt_streams;
 
 /* Before grpc_server_start: registers methods[n] (which must outlive it) and
- * the accepting queue. */
-rt_streams *rt_streams_create(grpc_server *server, const rt_stream_method *methods, size_t n);
+ * the accepting queue; a stream waiting idle_seconds for a client's
+ * message is ended (stream.h). Each stream is authorized by authz first. */
+rt_streams *rt_streams_create(grpc_server *server, const rt_stream_method *methods, size_t n, int idle_seconds,
+                              rt_authz *authz);
 /* After grpc_server_start: requests the first calls, starts accepting. */
 void rt_streams_start(rt_streams *streams);
 /* After the server's shutdown completed and before grpc_server_destroy:

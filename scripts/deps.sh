@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   pkg-config gcc make
   protobuf-compiler protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
-  libgrpc-dev libpq-dev libmicrohttpd-dev libcmocka-dev
+  libgrpc-dev libpq-dev libssl-dev libmicrohttpd-dev libcmocka-dev libjson-c-dev openssl
   lua5.4 grpc-proto
   postgresql-client nghttp2-client valgrind
 )

@@ -4,6 +4,9 @@
 # var/pg (port PG_PORT, default 55432, data kept between runs). Migrations are
 # applied either way. Ctrl-C drains the daemons and stops what this started.
 # VAR_DIR (default var/) holds the lock, the pid and the local cluster.
+# TLS=1 (`make run TLS=1`): mutual TLS with throwaway certificates made in
+# var/tls by scripts/tls.sh (a CA, both daemons, a client with the admin
+# identity) and the example policy config/authz-policy.json.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -51,10 +54,20 @@ fi
 export DATABASE_URL USER_SERVICE_URL="$user_addr" WALLET_SERVICE_URL="$wallet_addr"
 bash scripts/migrate.sh
 
+tls=${TLS:-0}
+if [ "$tls" = 1 ]; then
+  bash scripts/tls.sh init "$var/tls"
+  export TLS_CA_FILE="$var/tls/ca.crt" AUTHZ_POLICY_FILE=config/authz-policy.json \
+    USER_SERVICE_TLS_NAME=user-service WALLET_SERVICE_TLS_NAME=wallet-service
+  echo "make run: mutual TLS with the certificates in $var/tls and the policy in $AUTHZ_POLICY_FILE" >&2
+fi
+
 # Each daemon's lines get its name in front; sed -u keeps them line-buffered.
 for daemon in user-service wallet-service; do
+  own=()
+  [ "$tls" != 1 ] || own=(TLS_CERT_FILE="$var/tls/$daemon.crt" TLS_KEY_FILE="$var/tls/$daemon.key")
   # setsid: Ctrl-C reaches only this script, which then signals each daemon once (drain).
-  setsid "${BIN_DIR:-bin}/$daemon" 9>&- 2> >(trap "" INT; exec sed -u "s/^/[$daemon] /" >&2) &
+  setsid env "${own[@]}" "${BIN_DIR:-bin}/$daemon" 9>&- 2> >(trap "" INT; exec sed -u "s/^/[$daemon] /" >&2) &
   pids+=($!)
 done
 echo "make run: user-service on $user_addr, wallet-service on $wallet_addr; Ctrl-C stops both" >&2

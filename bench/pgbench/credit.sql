@@ -1,5 +1,29 @@
--- CreditWallet's statement (spec/queries/wallet.sql, as gen/db_statements.c prepares it), amount 1.
+-- CreditWallet's statement (spec/queries/wallet.sql, as gen/db_statements.c prepares it), amount 1,
+-- as the daemon runs it for a request without an idempotency key: a fresh operation id per write.
 \set amount 1
-UPDATE "Wallet" SET "balance" = "balance" + :amount::integer
- WHERE "userId" = :uid::text AND "balance" <= 2147483647 - :amount::integer
+\set op random(1, 9000000000000000)
+WITH "wallet" AS (
+  SELECT "id", "balance" FROM "Wallet" WHERE "userId" = :uid::text FOR UPDATE
+), "operation" AS (
+  INSERT INTO "Operation" ("id", "request", "attempt", "code")
+  SELECT ('pgb-' || :op), '', ('pgb-' || :op),
+         CASE WHEN "wallet"."id" IS NULL THEN 5
+              WHEN "wallet"."balance" > 2147483647 - :amount::integer THEN 11
+              ELSE 0 END
+    FROM (SELECT 1) AS "one" LEFT JOIN "wallet" ON TRUE
+  ON CONFLICT ("id") DO NOTHING
+  RETURNING "code"
+), "current" AS (
+  SELECT "wallet"."id" AS "walletId", "wallet"."balance" + :amount::integer AS "after"
+    FROM "wallet", "operation"
+   WHERE "operation"."code" = 0
+), "entry" AS (
+  INSERT INTO "WalletEntry" ("walletId", "kind", "amount", "balanceAfter", "operationId", "idempotencyKey")
+  SELECT "walletId", 2, :amount::integer, "after", ('pgb-' || :op), NULL::text
+    FROM "current"
+)
+UPDATE "Wallet"
+   SET "balance" = "current"."after"
+  FROM "current"
+ WHERE "Wallet"."id" = "current"."walletId"
 RETURNING "id", "userId", "balance", "createdAt";

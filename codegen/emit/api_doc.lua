@@ -77,7 +77,9 @@ function M.emit(model)
       out[#out + 1] = "| number | field | type | rules | description |\n|---|---|---|---|---|\n"
       for _, field in ipairs(msg.fields) do
         local rules = {}
-        for i, r in ipairs(field.rules or {}) do rules[i] = r.description end
+        for _, r in ipairs(field.rules or {}) do
+          for _, one in ipairs(r.items or { r }) do rules[#rules + 1] = one.description end
+        end
         out[#out + 1] = ("| %d | `%s` | %s | %s | %s |\n"):format(field.number, field.name, type_name(field),
           table.concat(rules, "; "), (field.comment or ""):gsub("\n", " "):gsub("|", "\\|"))
       end

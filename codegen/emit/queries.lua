@@ -1,7 +1,10 @@
 -- gen/db_queries.{c,h}: one typed function per `-- name:` query of
--- spec/queries/*.sql. :one answers the whole row of the query's table, or
--- NOT_FOUND when no row matched (handlers work out why); :exec answers the
--- number of rows affected.
+-- spec/queries/*.sql. What it answers follows the query's kind:
+--   :one       the whole row of the query's table, or NOT_FOUND when no row matched
+--              (handlers work out why)
+--   :many      every row it matched, in an arena array (*rows, *n_rows), maybe none
+--   :exec      only whether it ran
+--   :execrows  the number of rows affected (*affected)
 local c = require("emit.c")
 local db_params = require("emit.db_params")
 local repository = require("emit.repository")
@@ -9,73 +12,113 @@ local db_statements = require("emit.db_statements")
 
 local M = {}
 
-local function c_param(p) return p.c_type .. (p.c_type:sub(-1) == "*" and "" or " ") .. p.snake end
+local RETURNS_ROWS = { one = true, many = true }
+
+local function takes_arena(qr) return RETURNS_ROWS[qr.kind] or db_params.needs_arena(qr.params) end
 
 local function head(qr)
   local params = { "rt_db *db" }
-  if qr.kind == "one" then params[#params + 1] = "rt_arena *arena" end
-  for _, p in ipairs(qr.params) do params[#params + 1] = c_param(p) end
-  if qr.kind == "one" then params[#params + 1] = repository.row_type(qr.table) .. " *out"
-  else params[#params + 1] = "int64_t *affected" end
-  return "db_" .. qr.name, params
-end
-
-local function doc(qr)
-  local text = ("%s (%s): %s"):format(qr.query_name, qr.file, qr.doc)
-  if qr.kind == "one" then
-    text = text .. ("\n\nOn OK, *out is the %s row it answered; NOT_FOUND (\"no matching %s row\") when none."):format(
-      qr.table.name, qr.table.name)
-  else
-    text = text .. "\n\nOn OK, *affected is the number of rows it changed."
+  if takes_arena(qr) then params[#params + 1] = "rt_arena *arena" end
+  for _, p in ipairs(qr.params) do
+    for _, decl in ipairs(db_params.c_params(p)) do params[#params + 1] = decl end
   end
-  return text
+  local row = RETURNS_ROWS[qr.kind] and repository.row_type(qr.table)
+  if qr.kind == "one" then params[#params + 1] = row .. " *out"
+  elseif qr.kind == "many" then params[#params + 1] = row .. " **rows"; params[#params + 1] = "size_t *n_rows"
+  elseif qr.kind == "execrows" then params[#params + 1] = "int64_t *affected" end
+  return "db_" .. qr.name, params
 end
 
 local function not_found(qr) return "no matching " .. qr.table.name .. " row" end
 
+local ANSWERS = {
+  one = function(qr) return ("On OK, *out is the %s row it answered; NOT_FOUND (\"%s\") when none."):format(
+    qr.table.name, not_found(qr)) end,
+  many = function(qr) return ("On OK, rows[0..*n_rows) are the %s rows it answered, in its order, in the "
+    .. "arena (*rows is NULL when there are none)."):format(qr.table.name) end,
+  exec = function() return "Answers only whether it ran." end,
+  execrows = function() return "On OK, *affected is the number of rows it changed." end,
+}
+
+local function doc(qr)
+  return ("%s (%s): %s\n\n%s"):format(qr.query_name, qr.file, qr.doc, ANSWERS[qr.kind](qr))
+end
+
+-- The static helper that runs a query of kind one or many on table t and decodes its rows.
+local function row_helper(kind, t)
+  local row = repository.row_type(t)
+  local decode = repository.decoder_name(t)
+  local run = "\n{\n    PGresult *res = NULL;\n"
+    .. "    rt_status status = rt_db_exec(db, &db_statements[statement], params, &res);\n"
+    .. "    if (!rt_ok(status))\n        return status;\n"
+  if kind == "one" then
+    local name = "fetch_" .. t.snake .. "_row"
+    return name, c.comment(("Runs a query that answers at most one \"%s\" row and decodes it."):format(t.name))
+      .. c.prototype("static rt_status", name, { "rt_db *db", "rt_arena *arena", "int statement",
+           "const char *const *params", row .. " *out", "const char *not_found" })
+      .. run
+      .. "    bool found = PQntuples(res) > 0;\n"
+      .. "    if (found)\n        " .. decode .. "(arena, res, 0, out);\n"
+      .. "    PQclear(res);\n"
+      .. "    return found ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, not_found);\n}\n"
+  end
+  local name = "fetch_" .. t.snake .. "_rows"
+  return name, c.comment(("Runs a query that answers any number of \"%s\" rows and decodes them all into "
+      .. "the arena."):format(t.name))
+    .. c.prototype("static rt_status", name, { "rt_db *db", "rt_arena *arena", "int statement",
+         "const char *const *params", row .. " **rows", "size_t *n_rows" })
+    .. run
+    .. "    int n = PQntuples(res);\n"
+    .. "    *rows = n > 0 ? rt_arena_alloc(arena, (size_t)n * sizeof **rows) : NULL;\n"
+    .. "    for (int i = 0; i < n; i++)\n"
+    .. "        " .. decode .. "(arena, res, i, &(*rows)[i]);\n"
+    .. "    *n_rows = (size_t)n;\n"
+    .. "    PQclear(res);\n"
+    .. "    return RT_OK;\n}\n"
+end
+
+-- The body of a query function; includes collects what it needs.
+local function body(qr, helpers, includes_h, includes_c)
+  local setup, params_expr, incs = db_params.build(qr.params, takes_arena(qr))
+  for _, inc in ipairs(incs) do includes_c[#includes_c + 1] = inc end
+  if RETURNS_ROWS[qr.kind] then
+    includes_h[#includes_h + 1] = "db_" .. qr.table.snake .. ".h"
+    local name, text = row_helper(qr.kind, qr.table)
+    if not helpers[name] then helpers[name] = true; helpers[#helpers + 1] = text end
+    if qr.kind == "one" then
+      includes_c[#includes_c + 1] = "<stdbool.h>"
+      return setup .. c.call("    ", "return " .. name, { "db", "arena", qr.enum, params_expr, "out",
+        c.string(not_found(qr)) }, ";") .. "\n"
+    end
+    includes_h[#includes_h + 1] = "<stddef.h>"
+    return setup .. c.call("    ", "return " .. name, { "db", "arena", qr.enum, params_expr, "rows", "n_rows" }, ";")
+      .. "\n"
+  end
+  local out = setup .. "    PGresult *res = NULL;\n"
+    .. ("    rt_status status = rt_db_exec(db, &db_statements[%s], %s, &res);\n"):format(qr.enum, params_expr)
+    .. "    if (!rt_ok(status))\n        return status;\n"
+  if qr.kind == "execrows" then
+    includes_h[#includes_h + 1] = "<stdint.h>"
+    includes_c[#includes_c + 1] = "<stdlib.h>"
+    out = out .. "    *affected = strtoll(PQcmdTuples(res), NULL, 10);\n"
+  end
+  return out .. "    PQclear(res);\n    return RT_OK;\n"
+end
+
 function M.emit(model)
   if #model.queries == 0 then return {} end
   local sources = db_statements.sources(model)
-  local includes_h, decls, defs = { "arena.h", "db.h", "status.h" }, {}, {}
-  local includes_c = { "db_statements.h" }
-  local helpers, helper_done = {}, {}
+  local includes_h, includes_c = { "arena.h", "db.h", "status.h" }, { "db_statements.h" }
+  local decls, defs, helpers = {}, {}, {}
   for _, qr in ipairs(model.queries) do
     local name, params = head(qr)
-    decls[#decls + 1] = c.comment(doc(qr)) .. c.prototype("rt_status", name, params, ";") .. "\n"
-    local body
-    if qr.kind == "one" then
-      local t = qr.table
-      includes_h[#includes_h + 1] = "db_" .. t.snake .. ".h"
-      includes_c[#includes_c + 1] = "<stdbool.h>"
-      local helper = "fetch_" .. t.snake .. "_row"
-      if not helper_done[helper] then
-        helper_done[helper] = true
-        helpers[#helpers + 1] = c.comment(("Runs a query that answers at most one \"%s\" row and decodes it."):format(t.name))
-          .. c.prototype("static rt_status", helper, { "rt_db *db", "rt_arena *arena", "int statement",
-               "const char *const *params", repository.row_type(t) .. " *out", "const char *not_found" })
-          .. "\n{\n    PGresult *res = NULL;\n"
-          .. "    rt_status status = rt_db_exec(db, &db_statements[statement], params, &res);\n"
-          .. "    if (!rt_ok(status))\n        return status;\n"
-          .. "    bool found = PQntuples(res) > 0;\n"
-          .. "    if (found)\n        " .. repository.decoder_name(t) .. "(arena, res, 0, out);\n"
-          .. "    PQclear(res);\n"
-          .. "    return found ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, not_found);\n}\n"
-      end
-      local setup, params_expr = db_params.build(qr.params, true)
-      body = setup .. c.call("    ", "return " .. helper, { "db", "arena", qr.enum, params_expr, "out",
-        c.string(not_found(qr)) }, ";") .. "\n"
-    else
-      includes_h[#includes_h + 1] = "<stdint.h>"
-      includes_c[#includes_c + 1] = "<stdlib.h>"
-      local setup, params_expr, incs = db_params.build(qr.params, false)
-      for _, inc in ipairs(incs) do includes_c[#includes_c + 1] = inc end
-      body = setup .. "    PGresult *res = NULL;\n"
-        .. ("    rt_status status = rt_db_exec(db, &db_statements[%s], %s, &res);\n"):format(qr.enum, params_expr)
-        .. "    if (!rt_ok(status))\n        return status;\n"
-        .. "    *affected = strtoll(PQcmdTuples(res), NULL, 10);\n"
-        .. "    PQclear(res);\n    return RT_OK;\n"
+    for _, p in ipairs(qr.params) do
+      if p.array then includes_h[#includes_h + 1] = "<stddef.h>" end
+      if p.kind == "int32" or p.kind == "int64" then includes_h[#includes_h + 1] = "<stdint.h>" end
     end
-    defs[#defs + 1] = c.prototype("rt_status", name, params) .. "\n{\n" .. body .. "}\n"
+    decls[#decls + 1] = c.comment(doc(qr)) .. c.prototype("rt_status", name, params, ";") .. "\n"
+    local text = body(qr, helpers, includes_h, includes_c)
+    defs[#defs + 1] = c.prototype("rt_status", name, params) .. "\n{\n" .. text .. "}\n"
   end
   local body_c = table.concat(helpers, "\n") .. (#helpers > 0 and "\n" or "") .. table.concat(defs, "\n")
   return {

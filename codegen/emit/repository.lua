@@ -8,10 +8,18 @@ local M = {}
 
 local READERS = { text = "rt_db_get_text(arena, res, row, %d)", timestamp = "rt_db_get_timestamp(arena, res, row, %d)",
                   int32 = "rt_db_get_int32(res, row, %d)", int64 = "rt_db_get_int64(res, row, %d)" }
+-- Nullable integers read as arena pointers (db_nullable.h); strings are NULL for NULL already.
+local NULLABLE_READERS = { int32 = "rt_db_get_int32_or_null(arena, res, row, %d)",
+                           int64 = "rt_db_get_int64_or_null(arena, res, row, %d)" }
+
+local function reader(col)
+  return not col.not_null and NULLABLE_READERS[col.kind] or READERS[col.kind]
+end
 
 local function q(name) return '"' .. name .. '"' end
 
-local function c_param(col) return col.c_type .. (col.c_type:sub(-1) == "*" and "" or " ") .. col.snake end
+-- A key or insert argument: never NULL, so a nullable integer column is passed by value.
+local function c_param(col) return col.param_c_type .. (col.param_c_type:sub(-1) == "*" and "" or " ") .. col.snake end
 
 local function param_list(columns)
   local list = {}
@@ -39,12 +47,19 @@ local function heads(t)
   local insert_params = { "rt_db *db", "rt_arena *arena" }
   for _, col in ipairs(t.insert_columns) do insert_params[#insert_params + 1] = c_param(col) end
   insert_params[#insert_params + 1] = row .. " *out"
-  local defaulted = {}
-  for _, col in ipairs(t.columns) do if col.default then defaulted[#defaulted + 1] = q(col.name) end end
+  local defaulted, nulls = {}, {}
+  for _, col in ipairs(t.columns) do
+    if col.default then defaulted[#defaulted + 1] = q(col.name)
+    elseif not col.not_null then nulls[#nulls + 1] = q(col.name) end
+  end
+  local left = {}
+  if #defaulted > 0 then
+    left[#left + 1] = c.join_and(defaulted) .. " from " .. (#defaulted > 1 and "their defaults" or "its default")
+  end
+  if #nulls > 0 then left[#left + 1] = c.join_and(nulls) .. " NULL" end
   add(t.insert, "db_" .. t.insert.name, insert_params, ("Inserts a \"%s\" row%s and returns it as stored in *out. "
     .. "A unique or foreign key violation answers the runtime's mapped status (ALREADY_EXISTS, "
-    .. "FAILED_PRECONDITION)."):format(t.name, #defaulted > 0 and (" (" .. c.join_and(defaulted) .. " from "
-    .. (#defaulted > 1 and "their defaults" or "its default") .. ")") or ""))
+    .. "FAILED_PRECONDITION)."):format(t.name, #left > 0 and (" (" .. table.concat(left, "; ") .. ")") or ""))
   for _, get in ipairs(t.gets) do
     local params = { "rt_db *db", "rt_arena *arena" }
     for _, col in ipairs(get.key.columns) do params[#params + 1] = c_param(col) end
@@ -71,16 +86,18 @@ local function header(t, sources)
   end
   local lines = {}
   for _, f in ipairs(fields) do
-    local note = q(f.col.name) .. " " .. f.col.sql_type .. (f.col.not_null and " NOT NULL" or "")
+    local note = q(f.col.name) .. " " .. f.col.sql_type .. (f.col.not_null and " NOT NULL" or ", NULL pointer for NULL")
     if f.col.kind == "timestamp" then note = note .. ", as YYYY-MM-DDTHH:MM:SS.mmmZ" end
     lines[#lines + 1] = ("    %s%s /* %s */\n"):format(f.decl, string.rep(" ", width - #f.decl), note)
   end
+  local checks = {}
+  for i, k in ipairs(t.checks) do checks[i] = "CHECK " .. k.expr end
   local body = {
     c.comment(("One row of table \"%s\", columns in table order. Strings live in the arena of the call that "
-      .. "read the row."):format(t.name)),
+      .. "read the row.%s"):format(t.name, #checks > 0 and (" The database keeps " .. c.join_and(checks) .. ".") or "")),
     "typedef struct {\n", table.concat(lines), "} ", M.row_type(t), ";\n\n",
     c.comment(("Decodes row `row` of a result whose columns are those of \"%s\" in table order (every statement "
-      .. "of this table and the :one queries on it answer that shape)."):format(t.name)),
+      .. "of this table and the :one and :many queries on it answer that shape)."):format(t.name)),
     c.prototype("void", M.decoder_name(t), { "rt_arena *arena", "const PGresult *res", "int row",
       M.row_type(t) .. " *out" }, ";"), "\n",
   }
@@ -97,8 +114,10 @@ end
 local function source(t, sources)
   local row = M.row_type(t)
   local decode = {}
+  local includes = { "db_statements.h", "<stdbool.h>" }
   for i, col in ipairs(t.columns) do
-    decode[#decode + 1] = ("    out->%s = %s;\n"):format(col.snake, READERS[col.kind]:format(i - 1))
+    decode[#decode + 1] = ("    out->%s = %s;\n"):format(col.snake, reader(col):format(i - 1))
+    if reader(col) == NULLABLE_READERS[col.kind] then includes[#includes + 1] = "db_nullable.h" end
   end
   local out = {
     c.prototype("void", M.decoder_name(t), { "rt_arena *arena", "const PGresult *res", "int row", row .. " *out" }),
@@ -115,7 +134,6 @@ local function source(t, sources)
     ("    return found ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, %s);\n"):format(c.string(M.not_found(t))),
     "}\n",
   }
-  local includes = { "db_statements.h", "<stdbool.h>" }
   for _, h in ipairs(heads(t)) do
     out[#out + 1] = "\n" .. c.prototype("rt_status", h.name, h.params) .. "\n{\n"
     if h.stmt == t.delete then

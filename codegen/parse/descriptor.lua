@@ -71,7 +71,7 @@ local SCHEMA = {
   Options = {},
   SourceCodeInfo = { [1] = rep("location", "message", "Location") },
   Location = {
-    [1] = rep("path", "int32"), [3] = f("leading_comments", "string"),
+    [1] = rep("path", "int32"), [2] = rep("span", "int32"), [3] = f("leading_comments", "string"),
     [4] = f("trailing_comments", "string"),
   },
 }
@@ -171,27 +171,31 @@ local function resolve_options(options, extendee, extensions, schemas)
   return options
 end
 
--- Leading comment per SourceCodeInfo path ("4.0.2.1" = message 0, field 1),
--- trimmed of the one space protoc keeps after "//".
-local function comment_index(file)
-  local index = {}
+-- Per SourceCodeInfo path ("4.0.2.1" = message 0, field 1): the leading
+-- comment, trimmed of the one space protoc keeps after "//", and the line
+-- the element starts on (for errors that name file:line).
+local function source_index(file)
+  local comments, lines = {}, {}
   local info = file.source_code_info
   for _, loc in ipairs(info and info.location or {}) do
+    local path = table.concat(loc.path or {}, ".")
+    if loc.span and loc.span[1] then lines[path] = loc.span[1] + 1 end
     if loc.leading_comments then
-      local lines = {}
+      local text = {}
       for line in (loc.leading_comments:gsub("\n$", "") .. "\n"):gmatch("(.-)\n") do
-        lines[#lines + 1] = (line:gsub("^ ", ""):gsub("%s+$", ""))
+        text[#text + 1] = (line:gsub("^ ", ""):gsub("%s+$", ""))
       end
-      index[table.concat(loc.path or {}, ".")] = table.concat(lines, "\n")
+      comments[path] = table.concat(text, "\n")
     end
   end
-  return index
+  return comments, lines
 end
 
 -- Decodes a serialized FileDescriptorSet into
 --   { files = { {name, package, dependency, syntax, messages, services}... },
 --     messages = { [".pkg.Name"] = message } }
--- with options resolved to options.ext and leading comments as .comment.
+-- with options resolved to options.ext, leading comments as .comment and
+-- the line each message, field, service and method starts on as .line.
 function M.parse(buf)
   local set = decode(buf, SCHEMA, "FileDescriptorSet")
   local by_name, extensions = {}, {}
@@ -219,13 +223,13 @@ function M.parse(buf)
 
   local files = {}
   for _, file in ipairs(set.file or {}) do
-    local comments = comment_index(file)
+    local comments, lines = source_index(file)
     local function walk_message(m, path)
-      m.comment = comments[path]
+      m.comment, m.line = comments[path], lines[path]
       m.options = resolve_options(m.options, ".google.protobuf.MessageOptions", extensions, schemas)
       m.fields = m.field or {}
       for j, fd in ipairs(m.fields) do
-        fd.comment = comments[path .. ".2." .. (j - 1)]
+        fd.comment, fd.line = comments[path .. ".2." .. (j - 1)], lines[path .. ".2." .. (j - 1)]
         fd.type_label = TYPE_NAMES[fd.type]
         fd.repeated = fd.label == 3
         fd.options = resolve_options(fd.options, ".google.protobuf.FieldOptions", extensions, schemas)
@@ -234,12 +238,13 @@ function M.parse(buf)
     end
     for i, m in ipairs(file.message_type or {}) do walk_message(m, "4." .. (i - 1)) end
     for i, s in ipairs(file.service or {}) do
-      s.comment = comments["6." .. (i - 1)]
+      s.comment, s.line = comments["6." .. (i - 1)], lines["6." .. (i - 1)]
       s.full_name = (file.package and file.package .. "." or "") .. s.name
       s.options = resolve_options(s.options, ".google.protobuf.ServiceOptions", extensions, schemas)
       s.methods = s.method or {}
       for j, m in ipairs(s.methods) do
-        m.comment = comments["6." .. (i - 1) .. ".2." .. (j - 1)]
+        local path = "6." .. (i - 1) .. ".2." .. (j - 1)
+        m.comment, m.line = comments[path], lines[path]
         m.options = resolve_options(m.options, ".google.protobuf.MethodOptions", extensions, schemas)
       end
     end

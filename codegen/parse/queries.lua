@@ -1,11 +1,17 @@
--- Reads sqlc-style query files: a `-- name: Name :one|:exec` line, the `--`
+-- Reads sqlc-style query files: a `-- name: Name :kind` line, the `--`
 -- lines right after it as the doc comment, then the SQL up to the next name
--- line. Named parameters `@name::type` become $1..$n in order of first
--- appearance (the cast stays, so PostgreSQL infers nothing), and `*` in
--- RETURNING/SELECT becomes the table's explicit column list.
+-- line. Named parameters `@name::type` (or `@name::type[]` for an array)
+-- become $1..$n in order of first appearance (the cast stays, so PostgreSQL
+-- infers nothing), and `*` in RETURNING/SELECT becomes the table's explicit
+-- column list.
 local M = {}
 
-local KINDS = { one = true, exec = true }
+-- :one a row or NOT_FOUND, :many a list of rows, :exec nothing, :execrows the
+-- number of rows affected (sqlc's meanings).
+M.KINDS = { "one", "many", "exec", "execrows" }
+local KINDS = {}
+for _, k in ipairs(M.KINDS) do KINDS[k] = true end
+local KIND_LIST = ":" .. table.concat(M.KINDS, "|:")
 
 -- Walks sql outside quoted strings/identifiers, calling fn(chunk) for plain
 -- text and keeping quoted parts verbatim; returns the rebuilt text.
@@ -35,24 +41,47 @@ local function one_line(sql)
   return map_unquoted(sql, function(s) return (s:gsub("%s+", " ")) end)
 end
 
+-- The cast right after a parameter: `::name`, an optional `(n[,m])` and an
+-- optional `[]`. Returns its text, the type name (lower case) and whether it
+-- is an array; a cast that goes on in any other way (`[1]`, `::a::b`) is an
+-- error, so no type is half-read.
+local function read_cast(chunk, at, fail, param)
+  local name = chunk:match("^::([%a_][%w_]*)", at)
+  if not name then return "", nil, false end
+  local stop = at + 2 + #name
+  local args = chunk:match("^%(%s*%d+%s*[,%d%s]*%)", stop)
+  if args then stop = stop + #args end
+  local array = chunk:sub(stop, stop + 1) == "[]"
+  if array then stop = stop + 2 end
+  if chunk:match("^[%[:]", stop) then
+    fail(("parameter @%s: cannot read the cast %s; write ::type, ::type(n) or ::type[]"):format(
+      param, chunk:match("^::[^%s,)]*", at)))
+  end
+  return chunk:sub(at, stop - 1), name:lower(), array
+end
+
 -- Rewrites @name::type to $n::type; returns sql and the params in order.
 local function number_params(sql, fail)
   local params, by_name = {}, {}
   sql = map_unquoted(sql, function(chunk)
+    -- Numbered placeholders would not be counted, so the statement would be
+    -- prepared with too few parameters.
+    local numbered = chunk:match("%$%d+") or chunk:match("sqlc%.n?arg")
+    if numbered then fail(("write parameters as @name::type, not %s"):format(numbered)) end
     local out, pos = {}, 1
     while true do
       local at, name_end, name = chunk:find("@([%a_][%w_]*)", pos)
       if not at then out[#out + 1] = chunk:sub(pos); break end
-      local cast = chunk:match("^::[%a_][%w_]*", name_end + 1) or ""
+      local cast, sql_type, array = read_cast(chunk, name_end + 1, fail, name)
       out[#out + 1] = chunk:sub(pos, at - 1)
-      local sql_type = cast ~= "" and cast:sub(3):lower() or nil
       local p = by_name[name]
+      local spelled = sql_type and sql_type .. (array and "[]" or "")
       if not p then
         if not sql_type then fail(("parameter @%s needs a ::type cast where it first appears"):format(name)) end
-        p = { name = name, index = #params + 1, sql_type = sql_type }
+        p = { name = name, index = #params + 1, sql_type = sql_type, array = array }
         params[#params + 1], by_name[name] = p, p
-      elseif sql_type and sql_type ~= p.sql_type then
-        fail(("parameter @%s cast to both %s and %s"):format(name, p.sql_type, sql_type))
+      elseif spelled and spelled ~= p.sql_type .. (p.array and "[]" or "") then
+        fail(("parameter @%s cast to both %s and %s"):format(name, p.sql_type .. (p.array and "[]" or ""), spelled))
       end
       out[#out + 1] = "$" .. p.index .. cast
       pos = name_end + 1 + #cast
@@ -96,7 +125,7 @@ local function target_table(sql)
 end
 
 -- Parses one file. Returns a list of queries:
---   { name, kind, doc, sql (with $n), params = {{name, index, sql_type}}, table, star, line }
+--   { name, kind, doc, sql (with $n), params = {{name, index, sql_type, array}}, table, star, line }
 function M.parse(src, file)
   local queries, current, line_no = {}, nil, 0
   local function fail(msg, line) error(("%s:%d: %s"):format(file, line or line_no, msg), 0) end
@@ -114,10 +143,12 @@ function M.parse(src, file)
   for line in (src .. "\n"):gmatch("(.-)\r?\n") do
     line_no = line_no + 1
     local name, kind = line:match("^%-%-%s*name:%s*([%a_][%w_]*)%s+:(%a+)%s*$")
-    if line:match("^%-%-%s*name:") and not name then fail("malformed name line, expected `-- name: Name :one|:exec`") end
+    if line:match("^%-%-%s*name:") and not name then
+      fail("malformed name line, expected `-- name: Name " .. KIND_LIST .. "`")
+    end
     if name then
       finish()
-      if not KINDS[kind] then fail(("query %s: unsupported kind :%s (use :one or :exec)"):format(name, kind)) end
+      if not KINDS[kind] then fail(("query %s: unsupported kind :%s (use %s)"):format(name, kind, KIND_LIST)) end
       for _, q in ipairs(queries) do
         if q.name == name then fail("query " .. name .. " defined twice (first on line " .. q.line .. ")") end
       end
@@ -130,7 +161,7 @@ function M.parse(src, file)
         current.body[#current.body + 1] = line
       end
     elseif not line:match("^%s*%-%-") and not line:match("^%s*$") then
-      fail("SQL outside a query: every statement needs a `-- name: Name :one|:exec` line above it")
+      fail("SQL outside a query: every statement needs a `-- name: Name " .. KIND_LIST .. "` line above it")
     end
   end
   finish()

@@ -1,107 +1,16 @@
--- Reads the DDL subset the migrations use (Prisma-style PostgreSQL): CREATE
--- TABLE, CREATE [UNIQUE] INDEX, ALTER TABLE ... ADD CONSTRAINT. Anything else
--- is an error naming file:line: a statement the generator silently skipped
--- would make gen/ disagree with the database.
+-- Reads the DDL that Prisma-made and hand-written PostgreSQL migrations
+-- commonly say (docs/contracts.md lists it) and applies it in order, so the
+-- result is the schema after the last migration. Anything else is an error
+-- naming file:line: a statement the generator silently skipped would make
+-- gen/ disagree with the database.
+local lexer = require("parse.sql_lexer")
+local alter = require("parse.sql_alter")
+local sql_schema = require("parse.sql_schema")
+local Parser = lexer.Parser
+
 local M = {}
 
--- Tokens: {kind = "word"|"qident"|"string"|"number"|"punct", text, line}.
--- Words keep their spelling; .up is the upper-cased form used for keywords.
-local function tokenize(src, file)
-  local tokens, pos, line = {}, 1, 1
-  local function fail(msg) error(("%s:%d: %s"):format(file, line, msg), 0) end
-  local function push(kind, text, l) tokens[#tokens + 1] = { kind = kind, text = text, up = text:upper(), line = l } end
-  while pos <= #src do
-    local c = src:sub(pos, pos)
-    if c == "\n" then
-      line, pos = line + 1, pos + 1
-    elseif c:match("%s") then
-      pos = pos + 1
-    elseif src:sub(pos, pos + 1) == "--" then
-      pos = (src:find("\n", pos, true) or #src + 1)
-    elseif src:sub(pos, pos + 1) == "/*" then
-      local stop = src:find("*/", pos + 2, true)
-      if not stop then fail("unterminated /* comment") end
-      local _, n = src:sub(pos, stop):gsub("\n", "")
-      line, pos = line + n, stop + 2
-    elseif c == '"' or c == "'" then
-      -- A doubled quote inside is the quote itself, in identifiers and strings alike.
-      local start_line, buf, i = line, {}, pos + 1
-      while true do
-        local ch = src:sub(i, i)
-        if ch == "" then fail("unterminated " .. (c == '"' and "quoted identifier" or "string")) end
-        if ch == c then
-          if src:sub(i + 1, i + 1) == c then buf[#buf + 1] = c; i = i + 2
-          else break end
-        else
-          if ch == "\n" then line = line + 1 end
-          buf[#buf + 1] = ch; i = i + 1
-        end
-      end
-      push(c == '"' and "qident" or "string", table.concat(buf), start_line)
-      pos = i + 1
-    elseif c:match("[%a_]") then
-      local word = src:match("^[%w_$]+", pos)
-      push("word", word, line); pos = pos + #word
-    elseif c:match("%d") then
-      local num = src:match("^%d+%.?%d*", pos)
-      push("number", num, line); pos = pos + #num
-    else
-      local op = src:match("^::", pos) or c
-      push("punct", op, line); pos = pos + #op
-    end
-  end
-  push("eof", "", line)
-  return tokens
-end
-M.tokenize = tokenize
-
--- A cursor over the tokens of one file with the usual expect/accept helpers.
-local Parser = {}
-Parser.__index = Parser
-
-function Parser:peek(k) return self.tokens[self.i + (k or 0)] end
-function Parser:fail(msg, tok)
-  tok = tok or self:peek()
-  error(("%s:%d: %s"):format(self.file, tok.line, msg), 0)
-end
-function Parser:next() local t = self:peek(); self.i = self.i + 1; return t end
-function Parser:is(word, k)
-  local t = self:peek(k)
-  return t.kind == "word" and t.up == word
-end
-function Parser:accept(word)
-  if self:is(word) then return self:next() end
-end
-function Parser:expect(word)
-  if not self:accept(word) then self:fail(("expected %s, found '%s'"):format(word, self:peek().text)) end
-end
-function Parser:punct(p)
-  local t = self:peek()
-  if t.kind == "punct" and t.text == p then self.i = self.i + 1; return true end
-end
-function Parser:expect_punct(p)
-  if not self:punct(p) then self:fail(("expected '%s', found '%s'"):format(p, self:peek().text)) end
-end
--- Unquoted identifiers fold to lower case, as PostgreSQL folds them.
-function Parser:ident()
-  local t = self:next()
-  if t.kind == "qident" then return t.text end
-  if t.kind == "word" then return t.text:lower() end
-  self:fail(("expected an identifier, found '%s'"):format(t.text), t)
-end
--- schema.name is accepted; the schema is dropped (everything lives in one).
-function Parser:qualified_name()
-  local name = self:ident()
-  if self:punct(".") then name = self:ident() end
-  return name
-end
-function Parser:ident_list()
-  self:expect_punct("(")
-  local names = { self:ident() }
-  while self:punct(",") do names[#names + 1] = self:ident() end
-  self:expect_punct(")")
-  return names
-end
+M.SUPPORTED = alter.SUPPORTED
 
 -- Type name, optional (n[, m]) and the multi-word spellings PostgreSQL allows.
 function Parser:column_type()
@@ -143,18 +52,15 @@ function Parser:default_expr()
   while true do
     local t = self:peek()
     if t.kind == "eof" then self:fail("unterminated DEFAULT expression") end
-    if depth == 0 and ((t.kind == "punct" and (t.text == "," or t.text == ")"))
+    if depth == 0 and ((t.kind == "punct" and (t.text == "," or t.text == ")" or t.text == ";"))
         or (t.kind == "word" and COLUMN_STOP[t.up])) then break end
     if t.kind == "punct" and t.text == "(" then depth = depth + 1 end
     if t.kind == "punct" and t.text == ")" then depth = depth - 1 end
-    local text = t.text
-    if t.kind == "qident" then text = '"' .. text:gsub('"', '""') .. '"' end
-    if t.kind == "string" then text = "'" .. text:gsub("'", "''") .. "'" end
-    parts[#parts + 1] = text
+    parts[#parts + 1] = lexer.token_text(t)
     self:next()
   end
   if #parts == 0 then self:fail("DEFAULT without an expression") end
-  return (table.concat(parts, " "):gsub(" %( ", "("):gsub(" %)", ")"):gsub("%( ", "("):gsub(" ::", "::"):gsub(":: ", "::"))
+  return lexer.join_tokens(parts)
 end
 
 local ACTIONS = { CASCADE = true, RESTRICT = true }
@@ -181,91 +87,140 @@ function Parser:references(fk)
   return fk
 end
 
--- PRIMARY KEY (..) | UNIQUE (..) | FOREIGN KEY (..) REFERENCES ..
+-- PRIMARY KEY (..) | UNIQUE (..) | FOREIGN KEY (..) REFERENCES .. | CHECK (..)
 function Parser:table_constraint(name)
   local line = self:peek().line
+  local k
   if self:accept("PRIMARY") then
     self:expect("KEY")
-    return { kind = "primary_key", name = name, columns = self:ident_list(), line = line }
+    k = { kind = "primary_key", columns = self:ident_list() }
   elseif self:accept("UNIQUE") then
-    return { kind = "unique", name = name, columns = self:ident_list(), line = line }
+    k = { kind = "unique", columns = self:ident_list() }
   elseif self:accept("FOREIGN") then
     self:expect("KEY")
-    return self:references({ kind = "foreign_key", name = name, columns = self:ident_list(), line = line })
+    k = self:references({ kind = "foreign_key", columns = self:ident_list() })
+  elseif self:accept("CHECK") then
+    k = { kind = "check", columns = {}, expr = self:parenthesised() }
+  else
+    self:fail("unsupported table constraint '" .. self:peek().text .. "' (supported: PRIMARY KEY, UNIQUE, "
+      .. "FOREIGN KEY, CHECK)")
   end
-  self:fail("unsupported table constraint '" .. self:peek().text .. "'")
+  k.name, k.line, k.file = name, line, self.file
+  return k
 end
 
-function Parser:column_def(table_def)
-  local col = { line = self:peek().line }
+-- name type [NOT NULL | NULL | DEFAULT e | PRIMARY KEY | UNIQUE | REFERENCES .. | CHECK (..)]...
+-- Column constraints go to constraints, as their table-level spelling would.
+function Parser:column_def(constraints)
+  local col = { line = self:peek().line, file = self.file }
   col.name = self:ident()
   col.type = self:column_type()
   col.not_null = false
   while true do
+    local line = self:peek().line
     local constraint_name
     if self:accept("CONSTRAINT") then constraint_name = self:ident() end
+    local k
     if self:accept("NOT") then self:expect("NULL"); col.not_null = true
     elseif self:accept("NULL") then col.not_null = false
     elseif self:accept("DEFAULT") then col.default = self:default_expr()
+    elseif self:accept("GENERATED") then
+      -- GENERATED ALWAYS | BY DEFAULT AS IDENTITY: the database numbers the row
+      if not self:accept("ALWAYS") then self:expect("BY"); self:expect("DEFAULT") end
+      self:expect("AS"); self:expect("IDENTITY")
+      col.default, col.not_null = "identity", true
     elseif self:accept("PRIMARY") then
       self:expect("KEY")
       col.not_null = true
-      table.insert(table_def.constraints, { kind = "primary_key", name = constraint_name, columns = { col.name }, line = col.line })
-    elseif self:accept("UNIQUE") then
-      table.insert(table_def.constraints, { kind = "unique", name = constraint_name, columns = { col.name }, line = col.line })
-    elseif self:is("REFERENCES") then
-      table.insert(table_def.constraints, self:references({ kind = "foreign_key", name = constraint_name, columns = { col.name }, line = col.line }))
+      k = { kind = "primary_key" }
+    elseif self:accept("UNIQUE") then k = { kind = "unique" }
+    elseif self:is("REFERENCES") then k = self:references({ kind = "foreign_key" })
+    elseif self:accept("CHECK") then k = { kind = "check", expr = self:parenthesised() }
     elseif constraint_name then
       self:fail("expected a constraint after CONSTRAINT " .. constraint_name)
+    elseif self:peek().kind == "word" and COLUMN_STOP[self:peek().up] then
+      self:fail(("column \"%s\": %s is not supported (supported: NOT NULL, NULL, DEFAULT, PRIMARY KEY, UNIQUE, "
+        .. "REFERENCES, CHECK)"):format(col.name, self:peek().up))
     else
       break
+    end
+    if k then
+      k.name, k.line, k.file = constraint_name, line, self.file
+      k.columns = k.kind == "check" and {} or { col.name }
+      constraints[#constraints + 1] = k
     end
   end
   return col
 end
 
 function Parser:create_table(line)
-  local t = { line = line, columns = {}, constraints = {} }
-  if self:accept("IF") then self:expect("NOT"); self:expect("EXISTS") end
+  local t = { line = line, file = self.file, columns = {}, constraints = {} }
+  if self:accept("IF") then self:expect("NOT"); self:expect("EXISTS"); t.if_not_exists = true end
   t.name = self:qualified_name()
   self:expect_punct("(")
   repeat
     if self:accept("CONSTRAINT") then
       local name = self:ident()
       table.insert(t.constraints, self:table_constraint(name))
-    elseif self:is("PRIMARY") or self:is("UNIQUE") or self:is("FOREIGN") then
+    elseif self:is("PRIMARY") or self:is("UNIQUE") or self:is("FOREIGN") or self:is("CHECK") then
       table.insert(t.constraints, self:table_constraint(nil))
-    elseif self:is("CHECK") or self:is("EXCLUDE") or self:is("LIKE") then
+    elseif self:is("EXCLUDE") or self:is("LIKE") then
       self:fail("unsupported table element " .. self:peek().up)
     else
-      table.insert(t.columns, self:column_def(t))
+      table.insert(t.columns, self:column_def(t.constraints))
     end
   until not self:punct(",")
   self:expect_punct(")")
   return t
 end
 
+-- CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] [name] ON t [USING m]
+--   (col [ASC|DESC] [NULLS FIRST|LAST], ...) [WHERE predicate]
+-- Only plain columns: an expression index cannot back a get_by_ function.
 function Parser:create_index(line, unique)
-  local idx = { line = line, unique = unique }
+  local idx = { line = line, file = self.file, unique = unique, columns = {} }
   self:accept("CONCURRENTLY")
   if self:accept("IF") then self:expect("NOT"); self:expect("EXISTS") end
-  idx.name = self:qualified_name()
+  if not self:is("ON") then idx.name = self:qualified_name() end
   self:expect("ON")
   self:accept("ONLY")
   idx.table = self:qualified_name()
   if self:accept("USING") then idx.method = self:next().text:lower() end
-  idx.columns = self:ident_list()
+  self:expect_punct("(")
+  repeat
+    local t = self:peek()
+    if t.kind ~= "word" and t.kind ~= "qident" or (self:peek(1).kind == "punct" and self:peek(1).text == "(") then
+      self:fail(("index %s: only column names are supported, not expressions"):format(idx.name or "?"), t)
+    end
+    idx.columns[#idx.columns + 1] = self:ident()
+    if not self:accept("ASC") then self:accept("DESC") end
+    if self:accept("NULLS") then
+      if not self:accept("FIRST") then self:expect("LAST") end
+    end
+  until not self:punct(",")
+  self:expect_punct(")")
+  if self:accept("WHERE") then
+    local parts = {}
+    while not (self:peek().kind == "eof" or (self:peek().kind == "punct" and self:peek().text == ";")) do
+      parts[#parts + 1] = lexer.token_text(self:next())
+    end
+    idx.predicate = lexer.join_tokens(parts)
+  end
   return idx
 end
 
--- Parses one file's text; returns { tables = {...}, indexes = {...} } in file order.
+-- Reads past the rest of a statement that shapes no table (a function, a
+-- trigger, a data fill) up to its ';'; strings, function bodies included,
+-- are single tokens, so a ';' inside them does not end it.
+function Parser:skip_statement()
+  while not (self:peek().kind == "punct" and self:peek().text == ";") and self:peek().kind ~= "eof" do self:next() end
+end
+
+-- Parses one file's text and applies it to into (a schema from earlier
+-- migrations) or a new one; returns { tables = {...}, indexes = {...} }.
 function M.parse(src, file, into)
-  local result = into or { tables = {}, indexes = {} }
-  local p = setmetatable({ tokens = tokenize(src, file), i = 1, file = file }, Parser)
-  local function find_table(name, tok)
-    for _, t in ipairs(result.tables) do if t.name == name then return t end end
-    p:fail(("unknown table \"%s\""):format(name), tok)
-  end
+  local schema = sql_schema.open(into)
+  local p = lexer.new(src, file)
   while p:peek().kind ~= "eof" do
     if not p:punct(";") then
       local start = p:peek()
@@ -273,38 +228,45 @@ function M.parse(src, file, into)
       if p:accept("CREATE") then
         if p:accept("TABLE") then
           local t = p:create_table(line)
-          t.file = file
-          table.insert(result.tables, t)
+          local exists = false
+          for _, other in ipairs(schema.tables) do exists = exists or other.name == t.name end
+          if exists and not t.if_not_exists then p:fail(("table \"%s\" created twice"):format(t.name), start) end
+          if not exists then table.insert(schema.tables, t) end
         elseif p:accept("UNIQUE") then
           p:expect("INDEX")
-          table.insert(result.indexes, p:create_index(line, true))
+          table.insert(schema.indexes, p:create_index(line, true))
         elseif p:accept("INDEX") then
-          table.insert(result.indexes, p:create_index(line, false))
+          table.insert(schema.indexes, p:create_index(line, false))
+        elseif p:is("FUNCTION") or p:is("TRIGGER") or (p:is("OR") and p:is("REPLACE", 1)) then
+          p:skip_statement()
         else
-          p:fail("unsupported statement CREATE " .. p:peek().up, start)
+          p:fail("unsupported statement CREATE " .. p:peek().up .. " (supported: " .. M.SUPPORTED .. ")", start)
         end
       elseif p:accept("ALTER") then
-        if not p:accept("TABLE") then p:fail("unsupported statement ALTER " .. p:peek().up, start) end
-        p:accept("ONLY")
-        local name_tok = p:peek()
-        local t = find_table(p:qualified_name(), name_tok)
-        if not (p:accept("ADD") and p:accept("CONSTRAINT")) then
-          p:fail("unsupported statement ALTER TABLE (only ADD CONSTRAINT is supported)", start)
+        if not p:accept("TABLE") then
+          p:fail("unsupported statement ALTER " .. p:peek().up .. " (supported: " .. M.SUPPORTED .. ")", start)
         end
-        local name = p:ident()
-        table.insert(t.constraints, p:table_constraint(name))
+        p:alter_table(schema)
+      elseif p:accept("DROP") then
+        p:drop(schema, start)
+      elseif p:accept("INSERT") then
+        p:expect("INTO")
+        local tok = p:peek()
+        schema:table(p, p:qualified_name(), tok)
+        p:skip_statement()
       else
         local second = p:peek(1)
         local what = start.kind == "word" and start.up or ("'" .. start.text .. "'")
         if start.kind == "word" and second.kind == "word" then what = what .. " " .. second.up end
-        p:fail("unsupported statement " .. what, start)
+        p:fail("unsupported statement " .. what .. " (supported: " .. M.SUPPORTED .. ")", start)
       end
       if not p:punct(";") and p:peek().kind ~= "eof" then
         p:fail(("expected ';' after the statement starting on line %d, found '%s'"):format(line, p:peek().text))
       end
     end
   end
-  return result
+  return sql_schema.close(schema)
 end
 
 return M
+

@@ -21,5 +21,6 @@ for _, file in ipairs(util.glob(script_dir, "^test_.*%.lua$")) do
     end
   end
 end
+require("helpers").cleanup()
 print(("%d passed, %d failed"):format(passed, failed))
 os.exit(failed == 0 and 0 or 1)

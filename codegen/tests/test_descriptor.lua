@@ -1,8 +1,9 @@
--- The descriptor reader on the real proto/ files: services, methods, rules,
--- deployments, comments and the field numbers SPEC.md fixes.
+-- The descriptor reader on the fixture's proto files: services, methods,
+-- field numbers and labels, custom options (rules, table, depends_on,
+-- deployment) and comments.
 local h = require("helpers")
 
-local set = h.real_descriptors()
+local set = h.descriptors()
 local function message(name) return assert(set.messages[name], name) end
 local function field(msg, name)
   for _, f in ipairs(message(msg).fields) do if f.name == name then return f end end
@@ -16,15 +17,12 @@ local function service(full)
 end
 
 return {
-  { "field numbers and types match SPEC.md", function()
+  { "field numbers, types and labels", function()
     local expected = {
-      [".user.CreateUserRequest"] = { "email:1:string", "name:2:string" },
-      [".user.GetUserByIdRequest"] = { "id:1:string" },
-      [".user.UserResponse"] = { "id:1:string", "email:2:string", "name:3:string", "created_at:4:string" },
-      [".wallet.CreateWalletRequest"] = { "user_id:1:string" },
-      [".wallet.GetWalletRequest"] = { "user_id:1:string" },
-      [".wallet.UpdateBalanceRequest"] = { "user_id:1:string", "amount:2:int32" },
-      [".wallet.WalletResponse"] = { "id:1:string", "user_id:2:string", "balance:3:int32", "created_at:4:string" },
+      [".shop.CreateItemRequest"] = { "id:1:string", "code:2:string", "name:3:string", "email:4:string",
+                                      "stock:5:int32", "label:6:string" },
+      [".shop.GetItemsRequest"] = { "ids:1:string", "ranks:2:int32", "tags:3:string" },
+      [".shop.ItemList"] = { "items:1:message" },
     }
     for name, fields in pairs(expected) do
       for i, spec in ipairs(fields) do
@@ -32,35 +30,33 @@ return {
         h.eq(f.name .. ":" .. f.number .. ":" .. f.type_label, spec, name)
       end
     end
+    h.truthy(field(".shop.GetItemsRequest", "ids").repeated, "ids is repeated")
+    h.truthy(not field(".shop.CreateItemRequest", "id").repeated, "id is not repeated")
   end },
   { "services and methods with their types", function()
-    local user = service("user.UserService")
-    h.eq(#user.methods, 2)
-    h.eq(user.methods[1].name, "CreateUser")
-    h.eq(user.methods[1].input_type, ".user.CreateUserRequest")
-    h.eq(user.methods[1].output_type, ".user.UserResponse")
-    local wallet = service("wallet.WalletService")
+    local shop = service("shop.ShopService")
     local names = {}
-    for i, m in ipairs(wallet.methods) do names[i] = m.name end
-    h.eq(table.concat(names, ","), "CreateWallet,GetWallet,CreditWallet,DebitWallet")
+    for i, m in ipairs(shop.methods) do names[i] = m.name .. "(" .. m.input_type .. "):" .. m.output_type end
+    h.eq(table.concat(names, ","), "CreateItem(.shop.CreateItemRequest):.shop.Item,"
+      .. "GetItems(.shop.GetItemsRequest):.shop.ItemList")
   end },
-  { "custom options: rules, table, depends_on, deployment", function()
-    local email = field(".user.CreateUserRequest", "email").options.ext["rules.field"].string
-    h.eq(email.email, true); h.eq(email.max_len, 254)
-    local name = field(".user.CreateUserRequest", "name").options.ext["rules.field"].string
-    h.eq(name.required, true); h.eq(name.utf8, true); h.eq(name.max_len, 200)
-    h.eq(field(".wallet.UpdateBalanceRequest", "amount").options.ext["rules.field"].int32.gte, 1)
-    h.eq(field(".user.GetUserByIdRequest", "id").options.ext["rules.field"].string.uuid, true)
-    h.eq(message(".wallet.WalletResponse").options.ext["rules.table"], "Wallet")
-    h.eq(service("user.UserService").methods[1].options.ext["rules.depends_on"][1], "wallet.WalletService")
-    h.eq(service("user.UserService").methods[2].options.ext["rules.depends_on"], nil)
-    local d = service("wallet.WalletService").options.ext["rules.deployment"]
-    h.eq(d.address_env, "WALLET_SERVICE_URL"); h.eq(d.default_address, "0.0.0.0:50052")
+  { "custom options: rules, repeated rules, table, depends_on, deployment", function()
+    local code = field(".shop.CreateItemRequest", "code").options.ext["rules.field"].string
+    h.eq(code.required, true); h.eq(code.min_len, 2); h.eq(code.max_len, 8)
+    h.eq(field(".shop.CreateItemRequest", "label").options.ext["rules.field"].string.max_chars, 4)
+    h.eq(field(".shop.CreateItemRequest", "stock").options.ext["rules.field"].int32.lte, 1000)
+    local ids = field(".shop.GetItemsRequest", "ids").options.ext["rules.field"].repeated
+    h.eq(ids.min_items, 1); h.eq(ids.max_items, 3); h.eq(ids.items.string.uuid, true)
+    h.eq(message(".shop.Item").options.ext["rules.table"], "Item")
+    h.eq(service("shop.ShopService").methods[2].options.ext["rules.depends_on"][1], "shop.ShopService")
+    h.eq(service("shop.ShopService").methods[1].options.ext["rules.depends_on"], nil)
+    local d = service("shop.ShopService").options.ext["rules.deployment"]
+    h.eq(d.address_env, "SHOP_SERVICE_URL"); h.eq(d.default_address, "127.0.0.1:50099")
   end },
   { "leading comments of services, methods, messages and fields", function()
-    h.contains(service("user.UserService").comment, "Creates and fetches users.")
-    h.eq(service("user.UserService").methods[2].comment, "Returns one user by id, or NOT_FOUND.")
-    h.eq(message(".user.GetUserByIdRequest").comment, "Which user to fetch.")
-    h.eq(field(".user.CreateUserRequest", "email").comment, "Email address, unique across users.")
+    h.eq(service("shop.ShopService").comment, "Sells items.")
+    h.eq(service("shop.ShopService").methods[1].comment, "Creates an item. ALREADY_EXISTS when its code is taken.")
+    h.eq(message(".shop.GetItemsRequest").comment, "Which items to fetch.")
+    h.eq(field(".shop.CreateItemRequest", "code").comment, "A short code.")
   end },
 }

@@ -1,23 +1,21 @@
--- The sqlc-style query reader: names, docs, parameter numbering and casts,
--- `*` expansion, and errors for malformed files.
+-- The sqlc-style query reader: names, kinds, docs, parameter numbering,
+-- scalar and array casts, `*` expansion, and errors for malformed files.
 local queries = require("parse.queries")
-local util = require("util")
 local h = require("helpers")
 
-local WALLET_COLUMNS = { "id", "userId", "balance", "createdAt" }
-
 return {
-  { "spec/queries/wallet.sql: names, kinds, docs, params", function()
-    local list = queries.parse(util.read_file("spec/queries/wallet.sql"), "spec/queries/wallet.sql")
-    h.eq(#list, 2)
-    local credit = list[1]
-    h.eq(credit.name, "CreditWallet"); h.eq(credit.kind, "one"); h.eq(credit.table, "Wallet")
-    h.contains(credit.doc, "Adds @amount unless")
-    h.eq(#credit.params, 2)
-    h.eq(credit.params[1].name, "amount"); h.eq(credit.params[1].sql_type, "integer")
-    h.eq(credit.params[2].name, "user_id"); h.eq(credit.params[2].sql_type, "text")
-    h.eq(queries.expand_star(list[2], WALLET_COLUMNS), 'UPDATE "Wallet" SET "balance" = "balance" - $1::integer '
-      .. 'WHERE "userId" = $2::text AND "balance" >= $1::integer RETURNING "id", "userId", "balance", "createdAt"')
+  { "fixture queries: names, kinds, docs, params", function()
+    local list = queries.parse(h.fixture("queries/item.sql"), "item.sql")
+    local kinds = {}
+    for i, q in ipairs(list) do kinds[i] = q.name .. ":" .. q.kind .. "@" .. q.line end
+    h.eq(table.concat(kinds, " "), "GetItems:many@3 ItemsRankedIn:many@7 SetNote:one@11 TouchItems:exec@15 "
+      .. "DeleteUnranked:execrows@19")
+    local ranked = list[2]
+    h.eq(ranked.table, "Item"); h.eq(ranked.doc, "Items whose rank is one of @ranks.")
+    h.eq(ranked.params[1].name, "ranks"); h.eq(ranked.params[1].sql_type, "integer"); h.eq(ranked.params[1].array, true)
+    h.eq(ranked.params[2].sql_type, "bigint"); h.eq(ranked.params[2].array, false)
+    h.eq(queries.expand_star(list[3], { "id", "note" }),
+      'UPDATE "Item" SET "note" = $1::text WHERE "id" = $2::text RETURNING "id", "note"')
   end },
   { "params numbered by first appearance, reused, not inside strings", function()
     local src = "-- name: Find :one\n-- doc line\nSELECT * FROM \"T\"\n WHERE b = @b::bigint AND a = @a::text\n"
@@ -29,10 +27,24 @@ return {
     h.eq(queries.expand_star(q, { "a", "b" }), "SELECT \"a\", \"b\" FROM \"T\" WHERE b = $1::bigint AND a = $2::text "
       .. "AND c = '@notparam' AND d = $1")
   end },
+  { "casts: arrays, type arguments, and what cannot be read", function()
+    local q = queries.parse("-- name: X :many\nSELECT * FROM t WHERE a = ANY(@a::TEXT[]) AND b = @b::varchar(10);\n",
+      "q.sql")[1]
+    h.eq(q.params[1].sql_type, "text"); h.eq(q.params[1].array, true)
+    h.eq(q.params[2].sql_type, "varchar"); h.eq(q.params[2].array, false)
+    h.eq(q.sql, "SELECT * FROM t WHERE a = ANY($1::TEXT[]) AND b = $2::varchar(10)")
+    h.contains(h.raises(queries.parse, "-- name: X :one\nSELECT * FROM t WHERE a = @a::text[1];\n", "q.sql"),
+      "q.sql:1: parameter @a: cannot read the cast ::text[1]")
+    h.contains(h.raises(queries.parse, "-- name: X :one\nSELECT * FROM t WHERE a = @a::text AND b = @a::text[];\n",
+      "q.sql"), "parameter @a cast to both text and text[]")
+  end },
   { "errors: SQL without a name line, missing cast, bad kind", function()
     h.contains(h.raises(queries.parse, "-- header\n\nSELECT 1;\n", "q.sql"), "q.sql:3: SQL outside a query")
     h.contains(h.raises(queries.parse, "-- name: X :one\nSELECT * FROM t WHERE a = @a;\n", "q.sql"), "@a needs a ::type cast")
-    h.contains(h.raises(queries.parse, "-- name: X :many\nSELECT 1;\n", "q.sql"), "q.sql:1: query X: unsupported kind :many")
+    h.contains(h.raises(queries.parse, "-- name: X :batch\nSELECT 1;\n", "q.sql"),
+      "q.sql:1: query X: unsupported kind :batch (use :one|:many|:exec|:execrows)")
     h.contains(h.raises(queries.parse, "-- name: X\nSELECT 1;\n", "q.sql"), "malformed name line")
+    h.contains(h.raises(queries.parse, "-- name: X :exec\nDELETE FROM t WHERE a = $1;\n", "q.sql"),
+      "q.sql:1: write parameters as @name::type, not $1")
   end },
 }

@@ -1,23 +1,134 @@
 -- Statements that carry business rules, kept as SQL so they can be read and
--- reviewed as SQL. Each has a `-- name: Name :one|:exec` line, a comment, and
+-- reviewed as SQL. Each has a `-- name: Name :kind` line (docs/contracts.md), a comment, and
 -- named parameters written @name::type; the generator (codegen/) turns each
 -- into a prepared statement and a typed C function in gen/.
 
 -- name: CreditWallet :one
--- Adds @amount unless the balance would pass the int32 range; no row means
--- either no wallet or an overflow, and nothing changed.
+-- Adds @amount unless the balance would pass the int32 range, and appends the
+-- CREDIT entry recording it, in one statement and so in one transaction. The
+-- row lock taken first orders concurrent changes of one wallet, and the
+-- entry's number with them.
+-- The operation row goes in the same statement, so in the same transaction:
+-- its code is decided on the locked row (0, or 11 OUT_OF_RANGE / 5 NOT_FOUND when
+-- nothing changes); when @operation_id exists already, nothing at all is
+-- written and no row answers (the caller looks the operation up).
+WITH "wallet" AS (
+  SELECT "id", "balance" FROM "Wallet" WHERE "userId" = @user_id::text FOR UPDATE
+), "operation" AS (
+  INSERT INTO "Operation" ("id", "request", "attempt", "code")
+  SELECT @operation_id::text, @request::text, @attempt::text,
+         CASE WHEN "wallet"."id" IS NULL THEN 5
+              WHEN "wallet"."balance" > 2147483647 - @amount::integer THEN 11
+              ELSE 0 END
+    FROM (SELECT 1) AS "one" LEFT JOIN "wallet" ON TRUE
+  ON CONFLICT ("id") DO NOTHING
+  RETURNING "code"
+), "current" AS (
+  SELECT "wallet"."id" AS "walletId", "wallet"."balance" + @amount::integer AS "after"
+    FROM "wallet", "operation"
+   WHERE "operation"."code" = 0
+), "entry" AS (
+  INSERT INTO "WalletEntry" ("walletId", "kind", "amount", "balanceAfter", "operationId", "idempotencyKey")
+  SELECT "walletId", 2, @amount::integer, "after", @operation_id::text, @idempotency_key::text
+    FROM "current"
+)
 UPDATE "Wallet"
-   SET "balance" = "balance" + @amount::integer
- WHERE "userId" = @user_id::text
-   AND "balance" <= 2147483647 - @amount::integer
+   SET "balance" = "current"."after"
+  FROM "current"
+ WHERE "Wallet"."id" = "current"."walletId"
 RETURNING *;
 
 -- name: DebitWallet :one
--- Subtracts @amount only while the balance covers it, in one statement, so
--- concurrent debits can never take the balance below zero; no row means
--- either no wallet or insufficient balance, and nothing changed.
+-- Subtracts @amount only while the balance covers it, and appends the DEBIT
+-- entry (a negative amount) recording it, in one statement, so concurrent
+-- debits can never take the balance below zero.
+-- The operation row goes in the same statement, so in the same transaction:
+-- its code is decided on the locked row (0, or 9 FAILED_PRECONDITION / 5 NOT_FOUND when
+-- nothing changes); when @operation_id exists already, nothing at all is
+-- written and no row answers (the caller looks the operation up).
+WITH "wallet" AS (
+  SELECT "id", "balance" FROM "Wallet" WHERE "userId" = @user_id::text FOR UPDATE
+), "operation" AS (
+  INSERT INTO "Operation" ("id", "request", "attempt", "code")
+  SELECT @operation_id::text, @request::text, @attempt::text,
+         CASE WHEN "wallet"."id" IS NULL THEN 5
+              WHEN "wallet"."balance" < @amount::integer THEN 9
+              ELSE 0 END
+    FROM (SELECT 1) AS "one" LEFT JOIN "wallet" ON TRUE
+  ON CONFLICT ("id") DO NOTHING
+  RETURNING "code"
+), "current" AS (
+  SELECT "wallet"."id" AS "walletId", "wallet"."balance" - @amount::integer AS "after"
+    FROM "wallet", "operation"
+   WHERE "operation"."code" = 0
+), "entry" AS (
+  INSERT INTO "WalletEntry" ("walletId", "kind", "amount", "balanceAfter", "operationId", "idempotencyKey")
+  SELECT "walletId", 3, -@amount::integer, "after", @operation_id::text, @idempotency_key::text
+    FROM "current"
+)
 UPDATE "Wallet"
-   SET "balance" = "balance" - @amount::integer
- WHERE "userId" = @user_id::text
-   AND "balance" >= @amount::integer
+   SET "balance" = "current"."after"
+  FROM "current"
+ WHERE "Wallet"."id" = "current"."walletId"
 RETURNING *;
+
+-- name: TransferFunds :many
+-- Moves @amount from the wallet of @from_user_id to that of @to_user_id in one
+-- statement: both rows are locked in the order of their ids, so transfers
+-- A->B and B->A running at once queue instead of deadlocking. The operation
+-- row records the outcome decided on the locked rows: 0, 5 NOT_FOUND (its
+-- detail names the side without a wallet), 9 FAILED_PRECONDITION (the
+-- sender lacks funds) or 11 OUT_OF_RANGE (the receiver would overflow); only
+-- on 0 are the TRANSFER_OUT and TRANSFER_IN entries, sharing @transfer_id,
+-- appended and the balances changed. Answers the two changed wallets; no
+-- rows when nothing changed (a refusal, or @operation_id existed already).
+WITH "locked" AS (
+  SELECT "id", "userId", "balance" FROM "Wallet"
+   WHERE "userId" IN (@from_user_id::text, @to_user_id::text)
+   ORDER BY "id"
+     FOR UPDATE
+), "sides" AS (
+  SELECT "from"."id" AS "fromId", "from"."balance" AS "fromBalance",
+         "to"."id" AS "toId", "to"."balance" AS "toBalance"
+    FROM (SELECT 1) AS "one"
+    LEFT JOIN "locked" AS "from" ON "from"."userId" = @from_user_id::text
+    LEFT JOIN "locked" AS "to" ON "to"."userId" = @to_user_id::text
+), "operation" AS (
+  INSERT INTO "Operation" ("id", "request", "attempt", "code", "detail")
+  SELECT @operation_id::text, @request::text, @attempt::text,
+         CASE WHEN "fromId" IS NULL OR "toId" IS NULL THEN 5
+              WHEN "fromBalance" < @amount::integer THEN 9
+              WHEN "toBalance" > 2147483647 - @amount::integer THEN 11
+              ELSE 0 END,
+         CASE WHEN "fromId" IS NULL THEN 'from_user_id' WHEN "toId" IS NULL THEN 'to_user_id' END
+    FROM "sides"
+  ON CONFLICT ("id") DO NOTHING
+  RETURNING "code"
+), "moves" AS (
+  SELECT "fromId" AS "walletId", 5 AS "kind", -@amount::integer AS "amount",
+         "fromBalance" - @amount::integer AS "after"
+    FROM "sides", "operation" WHERE "operation"."code" = 0
+  UNION ALL
+  SELECT "toId", 4, @amount::integer, "toBalance" + @amount::integer
+    FROM "sides", "operation" WHERE "operation"."code" = 0
+), "entries" AS (
+  INSERT INTO "WalletEntry" ("walletId", "kind", "amount", "balanceAfter", "transferId", "operationId",
+                             "idempotencyKey")
+  SELECT "walletId", "kind", "amount", "after", @transfer_id::text, @operation_id::text, @idempotency_key::text
+    FROM "moves"
+)
+UPDATE "Wallet"
+   SET "balance" = "moves"."after"
+  FROM "moves"
+ WHERE "Wallet"."id" = "moves"."walletId"
+RETURNING *;
+
+-- name: ListTransactions :many
+-- One page of the history of @user_id's wallet, newest first: the entries
+-- numbered below @before_seq (keyset paging on the index of (walletId, seq),
+-- never OFFSET, so entries appended meanwhile shift nothing), at most @limit.
+SELECT * FROM "WalletEntry"
+ WHERE "walletId" = (SELECT "id" FROM "Wallet" WHERE "userId" = @user_id::text)
+   AND "seq" < @before_seq::bigint
+ ORDER BY "seq" DESC
+ LIMIT @limit::integer;

@@ -1,5 +1,6 @@
 // Guarantees that only show under concurrency and faults: no overdraft, one
 // user per email, no user left without a wallet when wallet-service is down.
+// runs-under: valgrind
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');

@@ -1,14 +1,29 @@
 // The database layer's cmocka tests (tests/unit/test_db.c, test_db_pipeline.c)
 // need a server: the unit suite skips them, so they run here against the
 // suite's throwaway PostgreSQL. Under `make test-sanitize` these are the
-// AddressSanitizer builds. A skipped test counts as a failure here.
+// AddressSanitizer builds. A skipped test counts as a failure here. Which
+// tests need a server is read from their source (they getenv DATABASE_URL),
+// so a new one runs here without being listed.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
+const { ROOT } = require('./lib/harness');
 
-for (const name of ['test_db', 'test_db_pipeline']) {
+const UNIT_SRC = path.join(ROOT, 'tests/unit');
+const NEEDS_DATABASE = fs.readdirSync(UNIT_SRC)
+  .filter((f) => /^test_.*\.c$/.test(f))
+  .filter((f) => fs.readFileSync(path.join(UNIT_SRC, f), 'utf8').includes('getenv("DATABASE_URL")'))
+  .map((f) => f.replace(/\.c$/, ''))
+  .sort();
+
+test('the unit tests that need PostgreSQL are found', () => {
+  assert.ok(NEEDS_DATABASE.includes('test_db'), NEEDS_DATABASE.join(', '));
+});
+
+for (const name of NEEDS_DATABASE) {
   test(`${name} passes against PostgreSQL with nothing skipped`, () => {
     assert.ok(process.env.UNIT_DIR, 'UNIT_DIR names the built cmocka tests');
     const r = spawnSync(path.join(process.env.UNIT_DIR, name), { env: process.env, encoding: 'utf8', timeout: 60000 });

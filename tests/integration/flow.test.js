@@ -1,5 +1,6 @@
 // The end-to-end flow of the old system's integration test, on the new daemons:
 // create user -> wallet provisioned with balance 0 -> credit 500 -> debit 200 -> 300.
+// runs-under: valgrind
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');

@@ -60,6 +60,8 @@ test('a database made by the old system is adopted, its data kept', async () => 
   assert.doesNotMatch(r.stderr, /applied 0001/);
   assert.equal(psql(url, 'SELECT string_agg(version, \',\' ORDER BY version) FROM "_wallet_migrations"'), VERSIONS.join(','));
   assert.equal(psql(url, 'SELECT balance FROM "Wallet"'), '42');
+  // The ledger opens with the balance the old system left: balance = sum(entries) from the start.
+  assert.equal(psql(url, 'SELECT kind || \':\' || amount || \':\' || "balanceAfter" FROM "WalletEntry"'), '1:42:42');
 });
 
 test('a broken migration is rolled back whole and not recorded', async () => {

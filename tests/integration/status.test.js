@@ -1,4 +1,5 @@
 // Every row of SPEC.md's validation and status-code tables, against the daemons.
+// runs-under: valgrind
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');

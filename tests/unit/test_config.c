@@ -58,7 +58,9 @@ static void defaults(void **state)
     assert_string_equal(c.peer_addresses[0], "127.0.0.1:50052");
     assert_true(c.workers >= 2);
     assert_int_equal(c.workers, rt_config_default_workers());
-    assert_int_equal(c.max_message_bytes, 1024 * 1024);
+    assert_int_equal(c.max_message_bytes, 4096);
+    assert_int_equal(c.max_calls, 512);
+    assert_int_equal(c.max_queued_calls, 512);
     assert_int_equal(c.drain_seconds, 10);
     assert_int_equal(c.log_level, RT_LOG_INFO);
     rt_config_free(&c);
@@ -70,6 +72,8 @@ static void environment(void **state)
     const char *const env[] = {"DATABASE_URL", "postgresql://x/y", "USER_SERVICE_URL", "127.0.0.1:6000",
                                "WALLET_SERVICE_URL", "wallet:7000", "WORKERS", "7",
                                "LOG_LEVEL", "debug", "MAX_MESSAGE_BYTES", "2048", "DRAIN_SECONDS", "3",
+                               "MAX_CALLS", "64", "MAX_QUEUED_CALLS", "0", "QUEUE_WAIT_MS", "250",
+                               "MAX_CONCURRENT_STREAMS", "100", "MEMORY_QUOTA_MB", "32", "STREAM_IDLE_SECONDS", "5",
                                NULL};
     rt_config c;
     char error[256];
@@ -80,6 +84,12 @@ static void environment(void **state)
     assert_int_equal(c.log_level, RT_LOG_DEBUG);
     assert_int_equal(c.max_message_bytes, 2048);
     assert_int_equal(c.drain_seconds, 3);
+    assert_int_equal(c.max_calls, 64);
+    assert_int_equal(c.max_queued_calls, 0);
+    assert_int_equal(c.queue_wait_ms, 250);
+    assert_int_equal(c.max_concurrent_streams, 100);
+    assert_int_equal(c.memory_quota_mb, 32);
+    assert_int_equal(c.stream_idle_seconds, 5);
     rt_config_free(&c);
 }
 
@@ -169,10 +179,55 @@ static void address_and_peer_flag_helpers(void **state)
     assert_string_equal(flag, "--lon");
 }
 
+/* TLS files from environment or flags, the peer's TLS name, the reload
+ * interval, and the combinations refused (/dev/null stands for a readable file). */
+static void security_settings(void **state)
+{
+    (void)state;
+    rt_config c;
+    char error[256];
+    assert_int_equal(parse(&c, with_db, error, 1), RT_CONFIG_RUN);
+    assert_null(c.tls_cert_file);
+    assert_null(c.tls_ca_file);
+    assert_null(c.authz_policy_file);
+    assert_null(c.peer_tls_names[0]);
+    assert_int_equal(c.reload_seconds, RT_DEFAULT_RELOAD_SECONDS);
+    rt_config_free(&c);
+
+    const char *const env[] = {"DATABASE_URL", "x", "TLS_CERT_FILE", "/dev/null", "TLS_KEY_FILE", "/dev/null",
+                               "TLS_CA_FILE", "/dev/null", "AUTHZ_POLICY_FILE", "/dev/null",
+                               "WALLET_SERVICE_TLS_NAME", "wallet-service", "TLS_RELOAD_SECONDS", "2", NULL};
+    assert_int_equal(parse(&c, env, error, 1), RT_CONFIG_RUN);
+    assert_string_equal(c.tls_cert_file, "/dev/null");
+    assert_string_equal(c.tls_ca_file, "/dev/null");
+    assert_string_equal(c.authz_policy_file, "/dev/null");
+    assert_string_equal(c.peer_tls_names[0], "wallet-service");
+    assert_int_equal(c.reload_seconds, 2);
+    rt_config_free(&c);
+    assert_int_equal(parse(&c, env, error, 3, "--wallet-service-tls-name=w.internal", "--tls-reload-seconds=9"),
+                     RT_CONFIG_RUN);
+    assert_string_equal(c.peer_tls_names[0], "w.internal");
+    assert_int_equal(c.reload_seconds, 9);
+    rt_config_free(&c);
+
+    expect_error(with_db, "go together", 3, "--tls-cert-file", "/dev/null");
+    expect_error(with_db, "go together", 2, "--tls-key-file=/dev/null", NULL);
+    expect_error(with_db, "TLS_CA_FILE needs", 2, "--tls-ca-file=/dev/null", NULL);
+    expect_error(with_db, "AUTHZ_POLICY_FILE: cannot read '/nonexistent/p.json'", 2,
+                 "--authz-policy-file=/nonexistent/p.json", NULL);
+    expect_error(with_db, "--tls-reload-seconds", 2, "--tls-reload-seconds=0", NULL);
+    char name[64];
+    rt_config_peer_tls_env("WALLET_SERVICE_URL", name, sizeof name);
+    assert_string_equal(name, "WALLET_SERVICE_TLS_NAME");
+    rt_config_peer_tls_env("PAYMENTS", name, sizeof name);
+    assert_string_equal(name, "PAYMENTS_TLS_NAME");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults),
+        cmocka_unit_test(security_settings),
         cmocka_unit_test(environment),
         cmocka_unit_test(flags_override_environment),
         cmocka_unit_test(help_and_version_win),

@@ -30,6 +30,19 @@ static void full_call_line(void **state)
                         "\"request_id\":\"abc\",\"msg\":\"done\"}\n");
 }
 
+/* The caller's certificate identity sits after the request id. */
+static void identity_of_the_caller(void **state)
+{
+    (void)state;
+    char buf[512];
+    rt_log_fields f = {.method = "CreditWallet", .code = "PERMISSION_DENIED", .request_id = "r1",
+                       .identity = "spiffe://wallet.local/client/support"};
+    assert_string_equal(line(buf, sizeof buf, &f, "finished"),
+                        "{\"time\":\"" T "\",\"level\":\"info\",\"service\":\"user-service\","
+                        "\"method\":\"CreditWallet\",\"code\":\"PERMISSION_DENIED\",\"request_id\":\"r1\","
+                        "\"identity\":\"spiffe://wallet.local/client/support\",\"msg\":\"finished\"}\n");
+}
+
 static void absent_keys_are_left_out(void **state)
 {
     (void)state;
@@ -115,6 +128,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(full_call_line),
+        cmocka_unit_test(identity_of_the_caller),
         cmocka_unit_test(absent_keys_are_left_out),
         cmocka_unit_test(escaping),
         cmocka_unit_test(utf8_passes_and_garbage_is_replaced),

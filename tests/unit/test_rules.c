@@ -120,6 +120,15 @@ static void violations_are_capped(void **state)
     assert_string_equal(v.items[RT_MAX_VIOLATIONS - 1].description, "must be something");
 }
 
+static void chars_count_code_points(void **state)
+{
+    (void)state;
+    assert_int_equal(rt_rule_chars("", 0), 0);
+    assert_int_equal(rt_rule_chars("abc", 3), 3);
+    assert_int_equal(rt_rule_chars("J\xc3\xb6rg", 5), 4);          /* ö: 2 bytes */
+    assert_int_equal(rt_rule_chars("\xe2\x82\xac\xf0\x9f\x98\x80", 7), 2); /* euro sign, emoji */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +137,7 @@ int main(void)
         cmocka_unit_test(email_accepts),
         cmocka_unit_test(email_refuses),
         cmocka_unit_test(uuid_shape),
+        cmocka_unit_test(chars_count_code_points),
         cmocka_unit_test(violations_are_capped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,48 @@
+/* Operations of the services' writes (operations.h). */
+#include "operations.h"
+
+#include <string.h>
+
+#include "background.h"
+#include "db_queries.h"
+#include "idempotency.h"
+#include "log.h"
+
+/* Expired operations are swept this often once the backlog is cleared, one
+ * bounded batch per run (background.h); each daemon sweeps, skipping the
+ * rows the other holds. */
+#define EXPIRE_INTERVAL_MS 60000
+
+/* Removes operations older than IDEMPOTENCY_TTL: their keys may be used
+ * afresh. Failures only delay the sweep. */
+static bool expire_operations(rt_task *task)
+{
+    int64_t expired = 0;
+    if (!rt_ok(db_delete_expired_operations(rt_task_db(task), rt_idempotency_ttl_seconds(), &expired)))
+        return false;
+    if (expired > 0)
+        rt_log(RT_LOG_DEBUG, "expired %lld idempotency records", (long long)expired);
+    return expired > 0;
+}
+RT_BACKGROUND_TASK(expire, "expire-operations", EXPIRE_INTERVAL_MS, expire_operations)
+
+void operation_begin(rt_call *call, const char *key, const ProtobufCMessage *request, operation *op)
+{
+    rt_uuid_v4(op->attempt);
+    op->key = key && key[0] ? key : NULL;
+    op->id = op->key ? op->key : op->attempt;
+    op->request = op->key ? rt_call_fingerprint(call, request) : "";
+}
+
+rt_status operation_outcome(rt_call *call, const operation *op, db_operation_row *row)
+{
+    rt_status status = db_operation_get_by_id(rt_call_db(call), rt_call_arena(call), op->id, row);
+    if (status.code == GRPC_STATUS_NOT_FOUND) /* its key expired between the two statements */
+        return rt_status_of(GRPC_STATUS_ABORTED, "the idempotency key expired meanwhile; retry");
+    if (!rt_ok(status) || strcmp(row->attempt, op->attempt) == 0)
+        return status;
+    if (strcmp(row->request, op->request) != 0)
+        return rt_call_invalid_field(call, "idempotency_key", "was used before with a different request");
+    rt_call_set_replayed(call);
+    return RT_OK;
+}

@@ -1,0 +1,30 @@
+/* What the writes of every service share (linked into each daemon): a write
+ * is an operation recorded in its own transaction (the "Operation" table of
+ * migrations/0003_ledger.sql), under the caller's idempotency key or an id
+ * made here, and a statement that changed nothing is explained by the
+ * operation row it left or found. */
+#ifndef HANDLERS_SHARED_OPERATIONS_H
+#define HANDLERS_SHARED_OPERATIONS_H
+
+#include "db_operation.h"
+#include "service.h"
+#include "uuid.h"
+
+typedef struct {
+    const char *key;     /* the caller's idempotency key; NULL when it sent none */
+    const char *id;      /* the key, or attempt */
+    const char *request; /* what the request asks for, compared when a key comes back; "" without a key */
+    char attempt[RT_UUID_STRLEN + 1]; /* this request, among all that carry the key */
+} operation;
+
+/* The operation of request, whose settled key (idempotency.h) is key. */
+void operation_begin(rt_call *call, const char *key, const ProtobufCMessage *request, operation *op);
+
+/* After the operation's statement changed nothing: the row that says why.
+ * OK with *row when its code is the answer: written by this attempt (a
+ * refusal decided on the locked rows), or by an earlier request with the
+ * same key and payload, in which case the call is marked replayed.
+ * INVALID_ARGUMENT when the key came with another payload. */
+rt_status operation_outcome(rt_call *call, const operation *op, db_operation_row *row);
+
+#endif

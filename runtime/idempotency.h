@@ -1,0 +1,38 @@
+/* Idempotency keys (SPEC "Money safety"), the part every method shares. A
+ * request type with a string field named `idempotency_key` takes its key
+ * from that field or, for clients built against the old contract, from the
+ * `idempotency-key` metadata; the runtime settles which before the handler
+ * runs, so handlers read only the field. What a key means for a write (its
+ * stored outcome, the replay) is the handler's and its statement's. */
+#ifndef RT_IDEMPOTENCY_H
+#define RT_IDEMPOTENCY_H
+
+#include <grpc/grpc.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "arena.h"
+#include "violations.h"
+
+#define RT_IDEMPOTENCY_FIELD "idempotency_key"
+#define RT_IDEMPOTENCY_METADATA "idempotency-key"
+#define RT_IDEMPOTENCY_KEY_MAX 128
+
+/* Settles request's key: the metadata's value is copied into an empty field;
+ * a key that is not 1-128 printable ASCII characters, or a field and a
+ * metadata value that differ, adds a violation on idempotency_key. Request
+ * types without the field are left alone. */
+void rt_idempotency_resolve(rt_arena *arena, const grpc_metadata_array *md, ProtobufCMessage *request,
+                            rt_violations *v);
+
+/* "Method:" and the hex of request packed without its key: equal for two
+ * requests exactly when they ask for the same thing, whichever way each
+ * carried its key. Stored with an operation to refuse a key sent again
+ * with another payload. */
+const char *rt_idempotency_fingerprint(rt_arena *arena, const char *method, const ProtobufCMessage *request);
+
+/* IDEMPOTENCY_TTL, set once at start-up (config.h): how long the services
+ * keep an operation's outcome before their sweep removes it. */
+void rt_idempotency_set_ttl(int seconds);
+int rt_idempotency_ttl_seconds(void);
+
+#endif

@@ -1,0 +1,165 @@
+/* In-memory copies of the TLS files (tls_files.h). A new copy is a new
+ * memfd filled completely, then dup3'ed over the descriptor the core's
+ * path names, so an open of "/proc/self/fd/N" sees the old content or the
+ * new, never a mix. Certificate and key are copied together, both checked
+ * first, so one bad file keeps both previous copies. */
+#include "tls_files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "file_watch.h"
+#include "log.h"
+
+/* Certificate chains and CA bundles are a few KiB; this is generous. */
+#define RT_TLS_FILE_MAX (1024 * 1024)
+
+typedef struct {
+    const char *setting; /* "TLS_KEY_FILE", for messages */
+    const char *marker;  /* what a usable file contains */
+    const char *what;
+    char *source; /* the configured path */
+    struct stat seen;
+    char *text; /* read, checked, not yet copied */
+    int fd;     /* the copy; -1 before the first */
+} mirrored;
+
+enum { CERT, KEY, CA, N_FILES };
+
+struct rt_tls_files {
+    mirrored files[N_FILES];
+    rt_ticker *ticker;
+};
+
+static bool fail(char *error, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool fail(char *error, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(error, size, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+/* Reads m->source into m->text if it holds m->marker. */
+static bool read_checked(mirrored *m, char *error, size_t size)
+{
+    FILE *f = fopen(m->source, "rb");
+    if (!f)
+        return fail(error, size, "%s: cannot read '%s': %s", m->setting, m->source, strerror(errno));
+    char *text = malloc(RT_TLS_FILE_MAX + 1);
+    if (!text)
+        abort();
+    size_t n = fread(text, 1, RT_TLS_FILE_MAX, f);
+    fclose(f);
+    text[n] = '\0';
+    if (!strstr(text, m->marker)) {
+        free(text);
+        return fail(error, size, "%s: '%s' does not hold %s", m->setting, m->source, m->what);
+    }
+    free(m->text);
+    m->text = text;
+    return true;
+}
+
+/* Replaces m's copy with m->text. */
+static void install(mirrored *m)
+{
+    int fd = memfd_create("tls-copy", MFD_CLOEXEC);
+    size_t len = strlen(m->text), done = 0;
+    while (fd >= 0 && done < len) {
+        ssize_t n = write(fd, m->text + done, len - done);
+        if (n < 0 && errno != EINTR)
+            abort(); /* memory exhausted: nothing sensible left to do */
+        done += n > 0 ? (size_t)n : 0;
+    }
+    if (fd < 0 || (m->fd >= 0 && dup3(fd, m->fd, O_CLOEXEC) < 0))
+        abort();
+    if (m->fd < 0)
+        m->fd = fd;
+    else
+        close(fd);
+    free(m->text);
+    m->text = NULL;
+}
+
+/* Checks every changed file of the group [from, to), then copies them all,
+ * or none when one is unusable. */
+static void refresh_group(rt_tls_files *t, int from, int to)
+{
+    bool usable = true;
+    char error[512];
+    for (int i = from; i < to; i++) {
+        mirrored *m = &t->files[i];
+        if (m->source && rt_file_changed(m->source, &m->seen) && !read_checked(m, error, sizeof error)) {
+            usable = false;
+            rt_log(RT_LOG_ERROR, "%s; not reloaded, the previous copy stays in use", error);
+        }
+    }
+    for (int i = from; i < to; i++) {
+        mirrored *m = &t->files[i];
+        if (m->text && usable) {
+            install(m);
+            rt_log(RT_LOG_INFO, "%s reloaded from %s", m->setting, m->source);
+        }
+        free(m->text);
+        m->text = NULL;
+    }
+}
+
+static void refresh(void *arg)
+{
+    rt_tls_files *t = arg;
+    refresh_group(t, CERT, KEY + 1); /* the pair: both or neither */
+    refresh_group(t, CA, CA + 1);
+}
+
+rt_tls_files *rt_tls_files_open(rt_config *c, char *error, size_t size)
+{
+    rt_tls_files *t = calloc(1, sizeof *t);
+    if (!t)
+        abort();
+    char **paths[N_FILES] = {&c->tls_cert_file, &c->tls_key_file, &c->tls_ca_file};
+    t->files[CERT] = (mirrored){"TLS_CERT_FILE", "-----BEGIN CERTIFICATE-----", "a PEM certificate", .fd = -1};
+    t->files[KEY] = (mirrored){"TLS_KEY_FILE", "PRIVATE KEY-----", "a PEM private key", .fd = -1};
+    t->files[CA] = (mirrored){"TLS_CA_FILE", "-----BEGIN CERTIFICATE-----", "PEM CA certificates", .fd = -1};
+    for (int i = 0; i < N_FILES; i++) {
+        mirrored *m = &t->files[i];
+        if (!*paths[i])
+            continue;
+        m->source = *paths[i]; /* owned from here on */
+        *paths[i] = NULL;
+        rt_file_changed(m->source, &m->seen); /* before reading: a change meanwhile is seen next time */
+        if (!read_checked(m, error, size)) {
+            rt_tls_files_close(t);
+            return NULL;
+        }
+        install(m);
+        if (asprintf(paths[i], "/proc/self/fd/%d", m->fd) < 0)
+            abort();
+    }
+    if (t->files[CERT].source)
+        t->ticker = rt_ticker_start(c->reload_seconds, "tls-watch", refresh, t);
+    return t;
+}
+
+void rt_tls_files_close(rt_tls_files *t)
+{
+    if (!t)
+        return;
+    rt_ticker_stop(t->ticker);
+    for (int i = 0; i < N_FILES; i++) {
+        free(t->files[i].source);
+        free(t->files[i].text);
+        if (t->files[i].fd >= 0)
+            close(t->files[i].fd);
+    }
+    free(t);
+}

@@ -1,0 +1,72 @@
+// Drain is bounded (issue 11, item 6): a write stuck on a row lock held by
+// another session, whose caller already went away, no longer keeps the
+// daemon alive. SIGTERM waits --drain-seconds, then cancels the calls and
+// their statements; a second signal exits at once. Before, gRPC's shutdown
+// notification (the caller was gone) ended the drain early and the daemon
+// then waited for the handler without bound; the second signal was never
+// read.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { randomUUID } = require('node:crypto');
+const { sql, freePort, Daemon, grpc, proto, DATABASE_URL } = require('./lib/harness');
+const { holdRowLock, waitForLockWaiters, waitFor } = require('./lib/row_lock');
+
+// A wallet-service alone (credits need no user-service) with a stuck credit
+// whose caller has gone: the lock holder, the daemon, and its exit promise.
+async function stuckCredit(t, drainSeconds) {
+  const userId = randomUUID();
+  sql(`INSERT INTO "User" (id, email, name) VALUES ('${userId}', '${userId}@example.com', 'Drain');
+       INSERT INTO "Wallet" (id, "userId") VALUES ('${randomUUID()}', '${userId}')`);
+  const lock = await holdRowLock(`SELECT 1 FROM "Wallet" WHERE "userId" = '${userId}' FOR UPDATE`);
+  t.after(() => lock.release());
+  const port = await freePort();
+  const wallet = new Daemon('wallet-service', {
+    DATABASE_URL, WALLET_SERVICE_URL: `127.0.0.1:${port}`, USER_SERVICE_URL: `127.0.0.1:${await freePort()}`,
+    DRAIN_SECONDS: String(drainSeconds), WORKERS: '2',
+    DB_LOCK_TIMEOUT_MS: '0', // stuck for good, not given up after lock_timeout
+  });
+  await wallet.start(port);
+  t.after(() => wallet.stop('SIGKILL'));
+  const client = new proto.wallet.WalletService(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  t.after(() => client.close());
+  const answered = new Promise((resolve) => {
+    const c = client.CreditWallet({ user_id: userId, amount: 7 }, { deadline: new Date(Date.now() + 60000) },
+      (err) => resolve(err));
+    waitForLockWaiters('wallet-service', 1).then(() => c.cancel()); // the caller goes away
+  });
+  assert.equal((await answered).code, grpc.status.CANCELLED);
+  return { wallet, lock, userId };
+}
+
+test('SIGTERM with a stuck write: exits after --drain-seconds, the write cancelled', async (t) => {
+  const { wallet, lock, userId } = await stuckCredit(t, 2);
+  const signalled = Date.now();
+  wallet.child.kill('SIGTERM');
+  const { code } = await wallet.exited;
+  const took = Date.now() - signalled;
+  t.diagnostic(`exited with ${code} ${took} ms after SIGTERM (drain 2 s)`);
+  assert.ok(took >= 1900, `waited the drain: ${took} ms`);
+  assert.ok(took < 2000 + 1000 + 3000, `bounded by drain + cancel grace (+ a loaded machine): ${took} ms`);
+  assert.match(wallet.log(), /drain time is up: cancelling calls in flight/);
+  await lock.release();
+  assert.equal(sql(`SELECT balance FROM "Wallet" WHERE "userId" = '${userId}'`), '0', 'the cancelled credit left no trace');
+});
+
+test('a second signal exits at once', async (t) => {
+  const { wallet } = await stuckCredit(t, 30);
+  wallet.child.kill('SIGTERM');
+  await waitFor('the drain to begin', () => /draining after SIGTERM/.test(wallet.log()));
+  // Well into the drain (before, it had returned early by then, the caller
+  // being gone, and the daemon waited for the handler, never reading the
+  // signal); any delay passes here.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const signalled = Date.now();
+  wallet.child.kill('SIGTERM');
+  const { code } = await wallet.exited;
+  const took = Date.now() - signalled;
+  t.diagnostic(`exited with ${code} ${took} ms after the second SIGTERM`);
+  assert.equal(code, 1);
+  assert.ok(took < 2000, `at once: ${took} ms`);
+  assert.match(wallet.log(), /second signal \(SIGTERM\): exiting now/);
+});
