@@ -168,3 +168,16 @@ rt_status db_list_transactions(rt_db *db, rt_arena *arena, const char *user_id, 
                                   rt_db_param_int32(arena, limit)};
     return fetch_wallet_entry_rows(db, arena, DB_STMT_LIST_TRANSACTIONS, params, rows, n_rows);
 }
+
+rt_status db_fence_operation(rt_db *db, const char *id, const char *request, const char *attempt,
+                             int64_t *affected)
+{
+    const char *const params[] = {id, request, attempt};
+    PGresult *res = NULL;
+    rt_status status = rt_db_exec(db, &db_statements[DB_STMT_FENCE_OPERATION], params, &res);
+    if (!rt_ok(status))
+        return status;
+    *affected = strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return RT_OK;
+}

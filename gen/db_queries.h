@@ -62,7 +62,8 @@ rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected);
  * them. The operation row goes in the same statement, so in the same transaction: its code is
  * decided on the locked row (0, or 11 OUT_OF_RANGE / 5 NOT_FOUND when nothing changes); when
  * @operation_id exists already, nothing at all is written and no row answers (the caller looks
- * the operation up).
+ * the operation up), unless the row is a fence (code -1, see FenceOperation) that another
+ * attempt with the same payload left: this retry takes its place.
  *
  * On OK, *out is the Wallet row it answered; NOT_FOUND ("no matching Wallet row") when none. */
 rt_status db_credit_wallet(rt_db *db, rt_arena *arena, const char *user_id,
@@ -74,7 +75,9 @@ rt_status db_credit_wallet(rt_db *db, rt_arena *arena, const char *user_id,
  * debits can never take the balance below zero. The operation row goes in the same statement, so
  * in the same transaction: its code is decided on the locked row (0, or 9 FAILED_PRECONDITION /
  * 5 NOT_FOUND when nothing changes); when @operation_id exists already, nothing at all is
- * written and no row answers (the caller looks the operation up).
+ * written and no row answers (the caller looks the operation up), unless the row is a fence
+ * (code -1, see FenceOperation) that another attempt with the same payload left: this retry
+ * takes its place.
  *
  * On OK, *out is the Wallet row it answered; NOT_FOUND ("no matching Wallet row") when none. */
 rt_status db_debit_wallet(rt_db *db, rt_arena *arena, const char *user_id, const char *operation_id,
@@ -105,5 +108,17 @@ rt_status db_transfer_funds(rt_db *db, rt_arena *arena, const char *from_user_id
  * (*rows is NULL when there are none). */
 rt_status db_list_transactions(rt_db *db, rt_arena *arena, const char *user_id, int64_t before_seq,
                                int32_t limit, db_wallet_entry_row **rows, size_t *n_rows);
+
+/* FenceOperation (spec/queries/wallet.sql): For a write whose connection was lost after it was
+ * sent: marks @id as never to apply (code -1), unless the write's own operation row is there
+ * already. The two meet on the primary key: if the write inserted its row and has not finished,
+ * this waits for it to commit or roll back; if it has not reached its insert yet, this row makes
+ * that insert change nothing, now and whenever the lost transaction goes on. 1: fenced, the
+ * write never applies; 0: the row exists, read it (GetOperation) for the true outcome. A later
+ * request with the same key and payload replaces the fence.
+ *
+ * On OK, *affected is the number of rows it changed. */
+rt_status db_fence_operation(rt_db *db, const char *id, const char *request, const char *attempt,
+                             int64_t *affected);
 
 #endif

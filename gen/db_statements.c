@@ -221,7 +221,11 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
         .sql = "WITH \"wallet\" AS ( SELECT \"id\", \"balance\" "
                "FROM \"Wallet\" "
                "WHERE \"userId\" = $1::text FOR UPDATE ), \"operation\" AS ( INSERT INTO \"Operation\" (\"id\", \"request\", \"attempt\", \"code\") SELECT $2::text, $3::text, $4::text, CASE WHEN \"wallet\".\"id\" IS NULL THEN 5 WHEN \"wallet\".\"balance\" > 2147483647 - $5::integer THEN 11 ELSE 0 END "
-               "FROM (SELECT 1) AS \"one\" LEFT JOIN \"wallet\" ON TRUE ON CONFLICT (\"id\") DO NOTHING "
+               "FROM (SELECT 1) AS \"one\" LEFT JOIN \"wallet\" ON TRUE ON CONFLICT (\"id\") DO UPDATE "
+               "SET \"attempt\" = EXCLUDED.\"attempt\", \"code\" = EXCLUDED.\"code\", \"detail\" = EXCLUDED.\"detail\", \"createdAt\" = EXCLUDED.\"createdAt\" "
+               "WHERE \"Operation\".\"code\" = -1 "
+               "AND \"Operation\".\"attempt\" <> EXCLUDED.\"attempt\" "
+               "AND \"Operation\".\"request\" = EXCLUDED.\"request\" "
                "RETURNING \"code\" ), \"current\" AS ( SELECT \"wallet\".\"id\" AS \"walletId\", \"wallet\".\"balance\" + $5::integer AS \"after\" "
                "FROM \"wallet\", \"operation\" "
                "WHERE \"operation\".\"code\" = 0 ), \"entry\" AS ( INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\") SELECT \"walletId\", 2, $5::integer, \"after\", $2::text, $6::text "
@@ -238,7 +242,11 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
         .sql = "WITH \"wallet\" AS ( SELECT \"id\", \"balance\" "
                "FROM \"Wallet\" "
                "WHERE \"userId\" = $1::text FOR UPDATE ), \"operation\" AS ( INSERT INTO \"Operation\" (\"id\", \"request\", \"attempt\", \"code\") SELECT $2::text, $3::text, $4::text, CASE WHEN \"wallet\".\"id\" IS NULL THEN 5 WHEN \"wallet\".\"balance\" < $5::integer THEN 9 ELSE 0 END "
-               "FROM (SELECT 1) AS \"one\" LEFT JOIN \"wallet\" ON TRUE ON CONFLICT (\"id\") DO NOTHING "
+               "FROM (SELECT 1) AS \"one\" LEFT JOIN \"wallet\" ON TRUE ON CONFLICT (\"id\") DO UPDATE "
+               "SET \"attempt\" = EXCLUDED.\"attempt\", \"code\" = EXCLUDED.\"code\", \"detail\" = EXCLUDED.\"detail\", \"createdAt\" = EXCLUDED.\"createdAt\" "
+               "WHERE \"Operation\".\"code\" = -1 "
+               "AND \"Operation\".\"attempt\" <> EXCLUDED.\"attempt\" "
+               "AND \"Operation\".\"request\" = EXCLUDED.\"request\" "
                "RETURNING \"code\" ), \"current\" AS ( SELECT \"wallet\".\"id\" AS \"walletId\", \"wallet\".\"balance\" - $5::integer AS \"after\" "
                "FROM \"wallet\", \"operation\" "
                "WHERE \"operation\".\"code\" = 0 ), \"entry\" AS ( INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\") SELECT \"walletId\", 3, -$5::integer, \"after\", $2::text, $6::text "
@@ -256,7 +264,11 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "FROM \"Wallet\" "
                "WHERE \"userId\" IN ($1::text, $2::text) ORDER BY \"id\" FOR UPDATE ), \"sides\" AS ( SELECT \"from\".\"id\" AS \"fromId\", \"from\".\"balance\" AS \"fromBalance\", \"to\".\"id\" AS \"toId\", \"to\".\"balance\" AS \"toBalance\" "
                "FROM (SELECT 1) AS \"one\" LEFT JOIN \"locked\" AS \"from\" ON \"from\".\"userId\" = $1::text LEFT JOIN \"locked\" AS \"to\" ON \"to\".\"userId\" = $2::text ), \"operation\" AS ( INSERT INTO \"Operation\" (\"id\", \"request\", \"attempt\", \"code\", \"detail\") SELECT $3::text, $4::text, $5::text, CASE WHEN \"fromId\" IS NULL OR \"toId\" IS NULL THEN 5 WHEN \"fromBalance\" < $6::integer THEN 9 WHEN \"toBalance\" > 2147483647 - $6::integer THEN 11 ELSE 0 END, CASE WHEN \"fromId\" IS NULL THEN 'from_user_id' WHEN \"toId\" IS NULL THEN 'to_user_id' END "
-               "FROM \"sides\" ON CONFLICT (\"id\") DO NOTHING "
+               "FROM \"sides\" ON CONFLICT (\"id\") DO UPDATE "
+               "SET \"attempt\" = EXCLUDED.\"attempt\", \"code\" = EXCLUDED.\"code\", \"detail\" = EXCLUDED.\"detail\", \"createdAt\" = EXCLUDED.\"createdAt\" "
+               "WHERE \"Operation\".\"code\" = -1 "
+               "AND \"Operation\".\"attempt\" <> EXCLUDED.\"attempt\" "
+               "AND \"Operation\".\"request\" = EXCLUDED.\"request\" "
                "RETURNING \"code\" ), \"moves\" AS ( SELECT \"fromId\" AS \"walletId\", 5 AS \"kind\", -$6::integer AS \"amount\", \"fromBalance\" - $6::integer AS \"after\" "
                "FROM \"sides\", \"operation\" "
                "WHERE \"operation\".\"code\" = 0 UNION ALL SELECT \"toId\", 4, $6::integer, \"toBalance\" + $6::integer "
@@ -280,5 +292,12 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "AND \"seq\" < $2::bigint ORDER BY \"seq\" DESC LIMIT $3::integer",
         .n_params = 3,
         .idempotent = true,
+    },
+    [DB_STMT_FENCE_OPERATION] = {
+        .name = "fence_operation",
+        .sql = "INSERT INTO \"Operation\" (\"id\", \"request\", \"attempt\", \"code\") "
+               "VALUES ($1::text, $2::text, $3::text, -1) ON CONFLICT (\"id\") DO NOTHING",
+        .n_params = 3,
+        .idempotent = false,
     },
 };

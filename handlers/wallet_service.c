@@ -106,6 +106,10 @@ static rt_status change_balance(rt_call *call, const Wallet__UpdateBalanceReques
     db_wallet_row wallet;
     rt_status status = change->update(rt_call_db(call), arena, user_id, op.id, op.request, op.attempt,
                                       request->amount, op.key, &wallet);
+    if (status.code == GRPC_STATUS_DEADLINE_EXCEEDED) { /* maybe committed: find out */
+        status = operation_fence(call, &op, status);
+        return rt_ok(status) ? settle(call, &op, user_id, change, response) : status;
+    }
     if (status.code == GRPC_STATUS_NOT_FOUND)
         return settle(call, &op, user_id, change, response);
     if (!rt_ok(status))

@@ -43,6 +43,22 @@ rt_status operation_outcome(rt_call *call, const operation *op, db_operation_row
         return status;
     if (strcmp(row->request, op->request) != 0)
         return rt_call_invalid_field(call, "idempotency_key", "was used before with a different request");
+    if (row->code == -1) /* a fence this request's statement could not replace */
+        return rt_status_of(GRPC_STATUS_UNAVAILABLE, "an earlier attempt with this key was not applied; retry");
     rt_call_set_replayed(call);
+    return RT_OK;
+}
+
+rt_status operation_fence(rt_call *call, const operation *op, rt_status unknown)
+{
+    int64_t fenced = 0;
+    rt_status status = db_fence_operation(rt_call_db(call), op->id, op->request, op->attempt, &fenced);
+    if (!rt_ok(status))
+        return unknown;
+    if (fenced == 1) {
+        rt_log_call_event(call, RT_LOG_WARN, "write outcome settled after a lost connection: not applied");
+        return rt_status_of(GRPC_STATUS_UNAVAILABLE, "the database connection was lost; not applied, safe to retry");
+    }
+    rt_log_call_event(call, RT_LOG_WARN, "write outcome settled after a lost connection: looked up");
     return RT_OK;
 }

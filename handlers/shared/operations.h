@@ -27,4 +27,13 @@ void operation_begin(rt_call *call, const char *key, const ProtobufCMessage *req
  * INVALID_ARGUMENT when the key came with another payload. */
 rt_status operation_outcome(rt_call *call, const operation *op, db_operation_row *row);
 
+/* A write answered DEADLINE_EXCEEDED (unknown) while its caller still has
+ * time: the connection was lost after the statement went out, so it may
+ * have committed. Settles that for good with FenceOperation (spec/queries/
+ * wallet.sql): UNAVAILABLE when the write now surely never applies; OK when
+ * its operation row exists, to be read like that of a statement that
+ * changed nothing (operation_outcome); `unknown` again when the database
+ * cannot say before the deadline. */
+rt_status operation_fence(rt_call *call, const operation *op, rt_status unknown);
+
 #endif

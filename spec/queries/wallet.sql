@@ -11,7 +11,9 @@
 -- The operation row goes in the same statement, so in the same transaction:
 -- its code is decided on the locked row (0, or 11 OUT_OF_RANGE / 5 NOT_FOUND when
 -- nothing changes); when @operation_id exists already, nothing at all is
--- written and no row answers (the caller looks the operation up).
+-- written and no row answers (the caller looks the operation up), unless
+-- the row is a fence (code -1, see FenceOperation) that another attempt
+-- with the same payload left: this retry takes its place.
 WITH "wallet" AS (
   SELECT "id", "balance" FROM "Wallet" WHERE "userId" = @user_id::text FOR UPDATE
 ), "operation" AS (
@@ -21,7 +23,11 @@ WITH "wallet" AS (
               WHEN "wallet"."balance" > 2147483647 - @amount::integer THEN 11
               ELSE 0 END
     FROM (SELECT 1) AS "one" LEFT JOIN "wallet" ON TRUE
-  ON CONFLICT ("id") DO NOTHING
+  ON CONFLICT ("id") DO UPDATE
+    SET "attempt" = EXCLUDED."attempt", "code" = EXCLUDED."code", "detail" = EXCLUDED."detail",
+        "createdAt" = EXCLUDED."createdAt"
+  WHERE "Operation"."code" = -1 AND "Operation"."attempt" <> EXCLUDED."attempt"
+    AND "Operation"."request" = EXCLUDED."request"
   RETURNING "code"
 ), "current" AS (
   SELECT "wallet"."id" AS "walletId", "wallet"."balance" + @amount::integer AS "after"
@@ -45,7 +51,9 @@ RETURNING *;
 -- The operation row goes in the same statement, so in the same transaction:
 -- its code is decided on the locked row (0, or 9 FAILED_PRECONDITION / 5 NOT_FOUND when
 -- nothing changes); when @operation_id exists already, nothing at all is
--- written and no row answers (the caller looks the operation up).
+-- written and no row answers (the caller looks the operation up), unless
+-- the row is a fence (code -1, see FenceOperation) that another attempt
+-- with the same payload left: this retry takes its place.
 WITH "wallet" AS (
   SELECT "id", "balance" FROM "Wallet" WHERE "userId" = @user_id::text FOR UPDATE
 ), "operation" AS (
@@ -55,7 +63,11 @@ WITH "wallet" AS (
               WHEN "wallet"."balance" < @amount::integer THEN 9
               ELSE 0 END
     FROM (SELECT 1) AS "one" LEFT JOIN "wallet" ON TRUE
-  ON CONFLICT ("id") DO NOTHING
+  ON CONFLICT ("id") DO UPDATE
+    SET "attempt" = EXCLUDED."attempt", "code" = EXCLUDED."code", "detail" = EXCLUDED."detail",
+        "createdAt" = EXCLUDED."createdAt"
+  WHERE "Operation"."code" = -1 AND "Operation"."attempt" <> EXCLUDED."attempt"
+    AND "Operation"."request" = EXCLUDED."request"
   RETURNING "code"
 ), "current" AS (
   SELECT "wallet"."id" AS "walletId", "wallet"."balance" - @amount::integer AS "after"
@@ -102,7 +114,11 @@ WITH "locked" AS (
               ELSE 0 END,
          CASE WHEN "fromId" IS NULL THEN 'from_user_id' WHEN "toId" IS NULL THEN 'to_user_id' END
     FROM "sides"
-  ON CONFLICT ("id") DO NOTHING
+  ON CONFLICT ("id") DO UPDATE
+    SET "attempt" = EXCLUDED."attempt", "code" = EXCLUDED."code", "detail" = EXCLUDED."detail",
+        "createdAt" = EXCLUDED."createdAt"
+  WHERE "Operation"."code" = -1 AND "Operation"."attempt" <> EXCLUDED."attempt"
+    AND "Operation"."request" = EXCLUDED."request"
   RETURNING "code"
 ), "moves" AS (
   SELECT "fromId" AS "walletId", 5 AS "kind", -@amount::integer AS "amount",
@@ -132,3 +148,16 @@ SELECT * FROM "WalletEntry"
    AND "seq" < @before_seq::bigint
  ORDER BY "seq" DESC
  LIMIT @limit::integer;
+
+-- name: FenceOperation :execrows
+-- For a write whose connection was lost after it was sent: marks @id as
+-- never to apply (code -1), unless the write's own operation row is there
+-- already. The two meet on the primary key: if the write inserted its row
+-- and has not finished, this waits for it to commit or roll back; if it has
+-- not reached its insert yet, this row makes that insert change nothing, now
+-- and whenever the lost transaction goes on. 1: fenced, the write never
+-- applies; 0: the row exists, read it (GetOperation) for the true outcome.
+-- A later request with the same key and payload replaces the fence.
+INSERT INTO "Operation" ("id", "request", "attempt", "code")
+VALUES (@id::text, @request::text, @attempt::text, -1)
+ON CONFLICT ("id") DO NOTHING;

@@ -82,11 +82,14 @@ async function startWallet(url, env = {}) {
   };
 }
 
-// A user with a wallet holding balance, straight into the tables.
+// A user with a wallet holding balance, straight into the tables (with the
+// opening ledger entry that keeps balance = sum(entries)).
 function makeWallet(url = DATABASE_URL, balance = 0) {
   const userId = crypto.randomUUID();
+  const walletId = crypto.randomUUID();
   psql(url, `INSERT INTO "User" (id, email, name) VALUES ('${userId}', '${userId}@faults.test', 'F');
-             INSERT INTO "Wallet" (id, "userId", balance) VALUES ('${crypto.randomUUID()}', '${userId}', ${balance})`);
+             INSERT INTO "Wallet" (id, "userId", balance) VALUES ('${walletId}', '${userId}', ${balance});
+             INSERT INTO "WalletEntry" ("walletId", kind, amount, "balanceAfter") VALUES ('${walletId}', 1, ${balance}, ${balance})`);
   return userId;
 }
 
