@@ -106,7 +106,7 @@ static rt_status change_balance(rt_call *call, const Wallet__UpdateBalanceReques
     db_wallet_row wallet;
     rt_status status = change->update(rt_call_db(call), arena, user_id, op.id, op.request, op.attempt,
                                       request->amount, op.key, &wallet);
-    if (status.code == GRPC_STATUS_DEADLINE_EXCEEDED) { /* maybe committed: find out */
+    if (rt_db_outcome_unknown(status)) { /* maybe committed: find out */
         status = operation_fence(call, &op, status);
         return rt_ok(status) ? settle(call, &op, user_id, change, response) : status;
     }

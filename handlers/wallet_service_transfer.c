@@ -84,7 +84,7 @@ rt_status wallet_service__transfer_funds(rt_call *call, const Wallet__TransferRe
     size_t n_rows = 0;
     rt_status status = db_transfer_funds(rt_call_db(call), arena, from, to, op.id, op.request, op.attempt,
                                          request->amount, transfer_id, op.key, &rows, &n_rows);
-    if (status.code == GRPC_STATUS_DEADLINE_EXCEEDED) { /* maybe committed: find out */
+    if (rt_db_outcome_unknown(status)) { /* maybe committed: find out */
         status = operation_fence(call, &op, status);
         return rt_ok(status) ? settle(call, &op, from, to, response) : status;
     }

@@ -44,6 +44,13 @@ void rt_db_set_deadline(rt_db *db, gpr_timespec deadline);
  * outcome is unknown (the connection was lost after it was sent) answers
  * DEADLINE_EXCEEDED. Always answered by the deadline: the statement is
  * then cancelled on the server without the caller waiting for it. */
+/* The message of the DEADLINE_EXCEEDED a write gets when its connection
+ * was lost after it was sent: it may have committed, and only a look at
+ * what it wrote can tell (handlers settle it by their operation ids). */
+extern const char RT_DB_OUTCOME_UNKNOWN[];
+/* That status, as opposed to a deadline that passed or a cancel. */
+bool rt_db_outcome_unknown(rt_status status);
+
 rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *params,
                      PGresult **result);
 

@@ -190,7 +190,7 @@ static void finish(rt_db_pipeline *p, waiter *w, rt_status status)
 static void outcome_unknown(rt_db_pipeline *p, waiter *w)
 {
     rt_log(RT_LOG_WARN, "database connection lost after statement %s was sent: outcome unknown", w->stmt->name);
-    finish(p, w, rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "outcome unknown: the database connection was lost"));
+    finish(p, w, rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, RT_DB_OUTCOME_UNKNOWN));
 }
 
 typedef enum { SENT, NOT_SENT, MAYBE_SENT } send_outcome;

@@ -27,9 +27,8 @@ void operation_begin(rt_call *call, const char *key, const ProtobufCMessage *req
  * INVALID_ARGUMENT when the key came with another payload. */
 rt_status operation_outcome(rt_call *call, const operation *op, db_operation_row *row);
 
-/* A write answered DEADLINE_EXCEEDED (unknown) while its caller still has
- * time: the connection was lost after the statement went out, so it may
- * have committed. Settles that for good with FenceOperation (spec/queries/
+/* A write whose outcome is unknown (rt_db_outcome_unknown): the connection
+ * was lost after the statement went out, so it may have committed. Settles that for good with FenceOperation (spec/queries/
  * wallet.sql): UNAVAILABLE when the write now surely never applies; OK when
  * its operation row exists, to be read like that of a statement that
  * changed nothing (operation_outcome); `unknown` again when the database
