@@ -8,6 +8,7 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const { call, sql, startPlatform, grpc, proto, loadGrpcProto } = require('./lib/harness');
 
 const health = loadGrpcProto('grpc/health/v1/health.proto').grpc.health.v1;
@@ -50,7 +51,16 @@ test(`${CALLS} concurrent CreateUser: OK or RESOURCE_EXHAUSTED, in time, no user
   }
   const slowest = Math.max(...results.map((r) => r.ms));
   t.diagnostic(`codes ${JSON.stringify(codes)}; slowest answer ${slowest} ms after the first call went out`);
-  assert.deepEqual(Object.keys(codes).filter((c) => c !== 'OK' && c !== 'RESOURCE_EXHAUSTED'), [], JSON.stringify(codes));
+  // Under AddressSanitizer the daemons run several times slower: a database
+  // session can stall past the 3 s after a cancel at which it is dropped, and
+  // the writes queued on it answer UNAVAILABLE (not applied; the count of
+  // users below checks that). The plain build must refuse only by admission.
+  const sanitized = fs.readFileSync(`/proc/${p.user.child.pid}/maps`, 'utf8').includes('libasan');
+  const allowed = sanitized ? ['OK', 'RESOURCE_EXHAUSTED', 'UNAVAILABLE'] : ['OK', 'RESOURCE_EXHAUSTED'];
+  const odd = [...new Set(results.filter((r) => r.err && r.err.code !== grpc.status.RESOURCE_EXHAUSTED)
+    .map((r) => `${grpc.status[r.err.code]}: ${r.err.details}`))];
+  if (odd.length) t.diagnostic(`other answers: ${odd.join('; ')}`);
+  assert.deepEqual(Object.keys(codes).filter((c) => !allowed.includes(c)), [], `${JSON.stringify(codes)} ${odd.join('; ')}`);
   assert.ok((codes.OK || 0) >= 100, `at least some calls served: ${JSON.stringify(codes)}`);
   // Well inside the deadline: refusals come at once, queued calls give up
   // after at most QUEUE_WAIT_MS (1 s), the calls served finish.
