@@ -132,23 +132,16 @@ rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected)
     return RT_OK;
 }
 
-rt_status db_credit_wallet(rt_db *db, rt_arena *arena, const char *user_id,
-                           const char *operation_id, const char *request, const char *attempt,
-                           int32_t amount, const char *idempotency_key, db_wallet_row *out)
+rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
+                            const char *operation_id, const char *request, const char *attempt,
+                            int32_t delta, int32_t kind, const char *idempotency_key,
+                            db_wallet_row *out)
 {
     const char *const params[] = {user_id, operation_id, request, attempt,
-                                  rt_db_param_int32(arena, amount), idempotency_key};
-    return fetch_wallet_row(db, arena, DB_STMT_CREDIT_WALLET, params, out,
+                                  rt_db_param_int32(arena, delta), rt_db_param_int32(arena, kind),
+                                  idempotency_key};
+    return fetch_wallet_row(db, arena, DB_STMT_CHANGE_BALANCE, params, out,
                             "no matching Wallet row");
-}
-
-rt_status db_debit_wallet(rt_db *db, rt_arena *arena, const char *user_id, const char *operation_id,
-                          const char *request, const char *attempt, int32_t amount,
-                          const char *idempotency_key, db_wallet_row *out)
-{
-    const char *const params[] = {user_id, operation_id, request, attempt,
-                                  rt_db_param_int32(arena, amount), idempotency_key};
-    return fetch_wallet_row(db, arena, DB_STMT_DEBIT_WALLET, params, out, "no matching Wallet row");
 }
 
 rt_status db_transfer_funds(rt_db *db, rt_arena *arena, const char *from_user_id,

@@ -56,33 +56,22 @@ rt_status db_forget_operation(rt_db *db, const char *id, const char *attempt, in
  * On OK, *affected is the number of rows it changed. */
 rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected);
 
-/* CreditWallet (spec/queries/wallet.sql): Adds @amount unless the balance would pass the int32
- * range, and appends the CREDIT entry recording it, in one statement and so in one transaction.
- * The row lock taken first orders concurrent changes of one wallet, and the entry's number with
- * them. The operation row goes in the same statement, so in the same transaction: its code is
- * decided on the locked row (0, or 11 OUT_OF_RANGE / 5 NOT_FOUND when nothing changes); when
- * @operation_id exists already, nothing at all is written and no row answers (the caller looks
- * the operation up), unless the row is a fence (code -1, see FenceOperation) that another
- * attempt with the same payload left: this retry takes its place.
+/* ChangeBalance (spec/queries/wallet.sql): CreditWallet and DebitWallet: adds @delta (negative
+ * for a debit) unless the balance would leave 0..2147483647, and appends the entry of @kind
+ * (CREDIT, DEBIT) recording it, in one statement and so in one transaction. The row lock taken
+ * first orders concurrent changes of one wallet, and the entry's number with them, so concurrent
+ * debits can never take a balance below zero. The operation row goes in the same statement: its
+ * code is decided on the locked row (0; 5 NOT_FOUND, 9 FAILED_PRECONDITION below zero or 11
+ * OUT_OF_RANGE past int32, when nothing changes); when @operation_id exists already, nothing at
+ * all is written and no row answers (the caller looks the operation up), unless the row is a
+ * fence (code -1, see FenceOperation) that another attempt with the same payload left: this
+ * retry takes its place.
  *
  * On OK, *out is the Wallet row it answered; NOT_FOUND ("no matching Wallet row") when none. */
-rt_status db_credit_wallet(rt_db *db, rt_arena *arena, const char *user_id,
-                           const char *operation_id, const char *request, const char *attempt,
-                           int32_t amount, const char *idempotency_key, db_wallet_row *out);
-
-/* DebitWallet (spec/queries/wallet.sql): Subtracts @amount only while the balance covers it, and
- * appends the DEBIT entry (a negative amount) recording it, in one statement, so concurrent
- * debits can never take the balance below zero. The operation row goes in the same statement, so
- * in the same transaction: its code is decided on the locked row (0, or 9 FAILED_PRECONDITION /
- * 5 NOT_FOUND when nothing changes); when @operation_id exists already, nothing at all is
- * written and no row answers (the caller looks the operation up), unless the row is a fence
- * (code -1, see FenceOperation) that another attempt with the same payload left: this retry
- * takes its place.
- *
- * On OK, *out is the Wallet row it answered; NOT_FOUND ("no matching Wallet row") when none. */
-rt_status db_debit_wallet(rt_db *db, rt_arena *arena, const char *user_id, const char *operation_id,
-                          const char *request, const char *attempt, int32_t amount,
-                          const char *idempotency_key, db_wallet_row *out);
+rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
+                            const char *operation_id, const char *request, const char *attempt,
+                            int32_t delta, int32_t kind, const char *idempotency_key,
+                            db_wallet_row *out);
 
 /* TransferFunds (spec/queries/wallet.sql): Moves @amount from the wallet of @from_user_id to
  * that of @to_user_id in one statement: both rows are locked in the order of their ids, so

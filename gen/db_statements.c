@@ -216,11 +216,11 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
         .n_params = 0,
         .idempotent = false,
     },
-    [DB_STMT_CREDIT_WALLET] = {
-        .name = "credit_wallet",
+    [DB_STMT_CHANGE_BALANCE] = {
+        .name = "change_balance",
         .sql = "WITH \"wallet\" AS ( SELECT \"id\", \"balance\" "
                "FROM \"Wallet\" "
-               "WHERE \"userId\" = $1::text FOR UPDATE ), \"operation\" AS ( INSERT INTO \"Operation\" (\"id\", \"request\", \"attempt\", \"code\") SELECT $2::text, $3::text, $4::text, CASE WHEN \"wallet\".\"id\" IS NULL THEN 5 WHEN \"wallet\".\"balance\" > 2147483647 - $5::integer THEN 11 ELSE 0 END "
+               "WHERE \"userId\" = $1::text FOR UPDATE ), \"operation\" AS ( INSERT INTO \"Operation\" (\"id\", \"request\", \"attempt\", \"code\") SELECT $2::text, $3::text, $4::text, CASE WHEN \"wallet\".\"id\" IS NULL THEN 5 WHEN \"wallet\".\"balance\"::bigint + $5::integer < 0 THEN 9 WHEN \"wallet\".\"balance\"::bigint + $5::integer > 2147483647 THEN 11 ELSE 0 END "
                "FROM (SELECT 1) AS \"one\" LEFT JOIN \"wallet\" ON TRUE ON CONFLICT (\"id\") DO UPDATE "
                "SET \"attempt\" = EXCLUDED.\"attempt\", \"code\" = EXCLUDED.\"code\", \"detail\" = EXCLUDED.\"detail\", \"createdAt\" = EXCLUDED.\"createdAt\" "
                "WHERE \"Operation\".\"code\" = -1 "
@@ -228,34 +228,13 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "AND \"Operation\".\"request\" = EXCLUDED.\"request\" "
                "RETURNING \"code\" ), \"current\" AS ( SELECT \"wallet\".\"id\" AS \"walletId\", \"wallet\".\"balance\" + $5::integer AS \"after\" "
                "FROM \"wallet\", \"operation\" "
-               "WHERE \"operation\".\"code\" = 0 ), \"entry\" AS ( INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\") SELECT \"walletId\", 2, $5::integer, \"after\", $2::text, $6::text "
+               "WHERE \"operation\".\"code\" = 0 ), \"entry\" AS ( INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\") SELECT \"walletId\", $6::integer, $5::integer, \"after\", $2::text, $7::text "
                "FROM \"current\" ) UPDATE \"Wallet\" "
                "SET \"balance\" = \"current\".\"after\" "
                "FROM \"current\" "
                "WHERE \"Wallet\".\"id\" = \"current\".\"walletId\" "
                "RETURNING \"id\", \"userId\", \"balance\", \"createdAt\"",
-        .n_params = 6,
-        .idempotent = false,
-    },
-    [DB_STMT_DEBIT_WALLET] = {
-        .name = "debit_wallet",
-        .sql = "WITH \"wallet\" AS ( SELECT \"id\", \"balance\" "
-               "FROM \"Wallet\" "
-               "WHERE \"userId\" = $1::text FOR UPDATE ), \"operation\" AS ( INSERT INTO \"Operation\" (\"id\", \"request\", \"attempt\", \"code\") SELECT $2::text, $3::text, $4::text, CASE WHEN \"wallet\".\"id\" IS NULL THEN 5 WHEN \"wallet\".\"balance\" < $5::integer THEN 9 ELSE 0 END "
-               "FROM (SELECT 1) AS \"one\" LEFT JOIN \"wallet\" ON TRUE ON CONFLICT (\"id\") DO UPDATE "
-               "SET \"attempt\" = EXCLUDED.\"attempt\", \"code\" = EXCLUDED.\"code\", \"detail\" = EXCLUDED.\"detail\", \"createdAt\" = EXCLUDED.\"createdAt\" "
-               "WHERE \"Operation\".\"code\" = -1 "
-               "AND \"Operation\".\"attempt\" <> EXCLUDED.\"attempt\" "
-               "AND \"Operation\".\"request\" = EXCLUDED.\"request\" "
-               "RETURNING \"code\" ), \"current\" AS ( SELECT \"wallet\".\"id\" AS \"walletId\", \"wallet\".\"balance\" - $5::integer AS \"after\" "
-               "FROM \"wallet\", \"operation\" "
-               "WHERE \"operation\".\"code\" = 0 ), \"entry\" AS ( INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\") SELECT \"walletId\", 3, -$5::integer, \"after\", $2::text, $6::text "
-               "FROM \"current\" ) UPDATE \"Wallet\" "
-               "SET \"balance\" = \"current\".\"after\" "
-               "FROM \"current\" "
-               "WHERE \"Wallet\".\"id\" = \"current\".\"walletId\" "
-               "RETURNING \"id\", \"userId\", \"balance\", \"createdAt\"",
-        .n_params = 6,
+        .n_params = 7,
         .idempotent = false,
     },
     [DB_STMT_TRANSFER_FUNDS] = {

@@ -55,15 +55,12 @@ rt_status wallet_service__get_wallet(rt_call *call, const Wallet__GetWalletReque
     return RT_OK;
 }
 
-/* Credit and debit differ only in their statement, the kind of entry it
- * appends and what its refusal means. */
-typedef rt_status (*balance_update_fn)(rt_db *db, rt_arena *arena, const char *user_id, const char *operation_id,
-                                       const char *request, const char *attempt, int32_t amount,
-                                       const char *idempotency_key, db_wallet_row *out);
+/* Credit and debit run one statement (ChangeBalance) and differ only in the
+ * sign of the change, the kind of entry it appends and what its refusal means. */
 typedef struct {
-    balance_update_fn update;
+    int32_t sign;
     int32_t entry_kind; /* wallet.TransactionKind of its ledger entry */
-    rt_status refused;  /* its statement's condition said no */
+    rt_status refused;  /* the balance would leave 0..2147483647 */
 } balance_change;
 
 /* The statement changed nothing: its operation row holds the answer, a
@@ -104,8 +101,8 @@ static rt_status change_balance(rt_call *call, const Wallet__UpdateBalanceReques
     operation op;
     operation_begin(call, request->idempotency_key, &request->base, &op);
     db_wallet_row wallet;
-    rt_status status = change->update(rt_call_db(call), arena, user_id, op.id, op.request, op.attempt,
-                                      request->amount, op.key, &wallet);
+    rt_status status = db_change_balance(rt_call_db(call), arena, user_id, op.id, op.request, op.attempt,
+                                         change->sign * request->amount, change->entry_kind, op.key, &wallet);
     if (rt_db_outcome_unknown(status)) { /* maybe committed: find out */
         status = operation_fence(call, &op, status);
         return rt_ok(status) ? settle(call, &op, user_id, change, response) : status;
@@ -119,10 +116,10 @@ static rt_status change_balance(rt_call *call, const Wallet__UpdateBalanceReques
 }
 
 static const balance_change CREDIT = {
-    db_credit_wallet, WALLET__TRANSACTION_KIND__TRANSACTION_KIND_CREDIT,
+    +1, WALLET__TRANSACTION_KIND__TRANSACTION_KIND_CREDIT,
     {GRPC_STATUS_OUT_OF_RANGE, "credit would take the balance past 2147483647"}};
 static const balance_change DEBIT = {
-    db_debit_wallet, WALLET__TRANSACTION_KIND__TRANSACTION_KIND_DEBIT,
+    -1, WALLET__TRANSACTION_KIND__TRANSACTION_KIND_DEBIT,
     {GRPC_STATUS_FAILED_PRECONDITION, "insufficient balance"}};
 
 rt_status wallet_service__credit_wallet(rt_call *call, const Wallet__UpdateBalanceRequest *request,
