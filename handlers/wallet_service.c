@@ -69,7 +69,6 @@ typedef struct {
 static rt_status settle(rt_call *call, const operation *op, const char *user_id,
                         const balance_change *change, Wallet__WalletResponse *response)
 {
-    rt_db *db = rt_call_db(call);
     rt_arena *arena = rt_call_arena(call);
     db_operation_row row;
     rt_status status = operation_outcome(call, op, &row);
@@ -79,17 +78,26 @@ static rt_status settle(rt_call *call, const operation *op, const char *user_id,
         return wallet_not_found(arena, user_id);
     if (row.code != GRPC_STATUS_OK)
         return change->refused;
-    db_wallet_entry_row entry;
-    status = db_wallet_entry_get_by_operation_id_and_kind(db, arena, row.id, change->entry_kind, &entry);
+    status = wallet_after_entry(call, row.id, change->entry_kind, response, NULL);
+    return status.code == GRPC_STATUS_NOT_FOUND ? wallet_not_found(arena, user_id) : status;
+}
+
+rt_status wallet_after_entry(rt_call *call, const char *operation_id, int32_t kind,
+                             Wallet__WalletResponse *out, db_wallet_entry_row *entry)
+{
+    rt_db *db = rt_call_db(call);
+    rt_arena *arena = rt_call_arena(call);
+    db_wallet_entry_row found;
+    rt_status status = db_wallet_entry_get_by_operation_id_and_kind(db, arena, operation_id, kind, &found);
     db_wallet_row wallet;
     if (rt_ok(status))
-        status = db_wallet_get_by_id(db, arena, entry.wallet_id, &wallet);
-    if (status.code == GRPC_STATUS_NOT_FOUND) /* the user and its history were deleted since */
-        return wallet_not_found(arena, user_id);
+        status = db_wallet_get_by_id(db, arena, found.wallet_id, &wallet);
     if (!rt_ok(status))
         return status;
-    wallet.balance = entry.balance_after;
-    wallet__wallet_response__from_db_wallet_row(response, &wallet);
+    wallet.balance = found.balance_after;
+    wallet__wallet_response__from_db_wallet_row(out, &wallet);
+    if (entry)
+        *entry = found;
     return RT_OK;
 }
 

@@ -10,25 +10,6 @@
 #include "operations.h"
 #include "wallet_service.h"
 
-/* Both sides of a transfer as its entries left them, for an answer given again. */
-static rt_status side_after(rt_call *call, const char *operation_id, Wallet__TransactionKind kind,
-                            Wallet__WalletResponse *side, const char **transfer_id)
-{
-    rt_db *db = rt_call_db(call);
-    rt_arena *arena = rt_call_arena(call);
-    db_wallet_entry_row entry;
-    rt_status status = db_wallet_entry_get_by_operation_id_and_kind(db, arena, operation_id, (int32_t)kind, &entry);
-    db_wallet_row wallet;
-    if (rt_ok(status))
-        status = db_wallet_get_by_id(db, arena, entry.wallet_id, &wallet);
-    if (!rt_ok(status))
-        return status;
-    wallet.balance = entry.balance_after;
-    wallet__wallet_response__from_db_wallet_row(side, &wallet);
-    *transfer_id = entry.transfer_id;
-    return RT_OK;
-}
-
 /* The statement moved nothing: the operation row holds a refusal decided on
  * the locked rows (detail names a missing side), or an earlier request's
  * transfer, rebuilt from its two entries. */
@@ -50,19 +31,19 @@ static rt_status settle(rt_call *call, const operation *op, const char *from, co
     default: return rt_status_of(GRPC_STATUS_INTERNAL, NULL);
     }
     Wallet__WalletResponse *sides = rt_arena_alloc(arena, 2 * sizeof *sides);
-    const char *transfer_id = NULL;
+    db_wallet_entry_row entry;
     for (int i = 0; i < 2; i++) {
         wallet__wallet_response__init(&sides[i]);
-        status = side_after(call, row.id,
-                            i == 0 ? WALLET__TRANSACTION_KIND__TRANSACTION_KIND_TRANSFER_OUT
-                                   : WALLET__TRANSACTION_KIND__TRANSACTION_KIND_TRANSFER_IN,
-                            &sides[i], &transfer_id);
+        status = wallet_after_entry(call, row.id,
+                                    i == 0 ? WALLET__TRANSACTION_KIND__TRANSACTION_KIND_TRANSFER_OUT
+                                           : WALLET__TRANSACTION_KIND__TRANSACTION_KIND_TRANSFER_IN,
+                                    &sides[i], &entry);
         if (status.code == GRPC_STATUS_NOT_FOUND) /* a side's user and history were deleted since */
             return wallet_not_found(arena, i == 0 ? from : to);
         if (!rt_ok(status))
             return status;
     }
-    response->transfer_id = (char *)transfer_id;
+    response->transfer_id = (char *)entry.transfer_id;
     response->from = &sides[0];
     response->to = &sides[1];
     return RT_OK;
