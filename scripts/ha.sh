@@ -11,6 +11,7 @@
 #   ha.sh wait DIR           wait until one primary and one secondary
 #   ha.sh switchover DIR     a planned switchover, waited for
 #   ha.sh primary DIR        the name (n1 or n2) of the current primary
+#   ha.sh url DIR            the DATABASE_URL
 # pg_autoctl keeps state under $HOME and $XDG_*: they point into DIR, so
 # nothing outside it is touched. PostgreSQL refuses root: as root, all runs
 # as the postgres user (or nobody).
@@ -42,6 +43,8 @@ as_owner() {
   fi
 }
 monitor_url() { echo "postgres://autoctl_node@127.0.0.1:$(cat "$dir/base")/pg_auto_failover?sslmode=disable"; }
+# The daemons' DATABASE_URL: both nodes, libpq picks the one taking writes.
+url() { echo "postgresql://postgres@127.0.0.1:$(port_of n1),127.0.0.1:$(port_of n2)/wallet?target_session_attrs=read-write&connect_timeout=2"; }
 port_of() { echo $(($(cat "$dir/base") + ${1#n})); }
 
 # Starts `pg_autoctl run` for NAME in its own session (so crash can kill the
@@ -121,7 +124,16 @@ SQL
       fi
     done
     wait_healthy 120
-    echo "postgresql://postgres@127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2))/wallet?target_session_attrs=read-write&connect_timeout=2"
+    # On a restart the monitor still shows the states of the last run: wait
+    # for a primary that really takes writes.
+    for ((i = 0; i < 120; i++)); do
+      psql -X -q "$(url)" -c 'SELECT 1' >/dev/null 2>&1 && break
+      sleep 0.5
+    done
+    url
+    ;;
+  url)
+    url
     ;;
   down)
     for name in n1 n2 monitor; do
