@@ -123,6 +123,12 @@ test-integration: all $(UNIT_BIN)
 test-faults: all
 	@BIN_DIR=$(abspath $(BIN)) bash tests/faults/run.sh
 
+# The platform as a cluster under faults (issue 16): a PostgreSQL failover,
+# rejoin and switchover, and killed daemon replicas, under the bank load.
+.PHONY: test-ha
+test-ha: all
+	@BIN_DIR=$(abspath $(BIN)) bash tests/ha/run.sh
+
 bench:
 	@bash bench/run.sh
 
