@@ -107,14 +107,14 @@ class Bank {
 // OK once writes are back).
 function figures(ops, t0) {
   const oks = ops.filter((o) => o.answered === grpc.status.OK && o.ended >= t0).map((o) => o.ended).sort((a, b) => a - b);
-  let pause = 0;
+  let pause = -1;
   let back = Infinity;
   let prev = t0;
   for (const t of oks) {
-    if (t - prev > pause || back === Infinity) { pause = Math.max(pause, t - prev); if (t - prev >= pause) back = t - t0; }
+    if (t - prev > pause) { pause = t - prev; back = t - t0; }
     prev = t;
   }
-  return { pause, firstOk: back };
+  return { pause: Math.max(pause, 0), firstOk: back };
 }
 
 // Settles every unknown outcome through its key, then checks the books.
