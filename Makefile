@@ -2,7 +2,7 @@
 #   make          build bin/user-service and bin/wallet-service
 #   make run      install what is missing, start a local PostgreSQL if needed, run both daemons
 #   make cluster  a pg_auto_failover monitor + two PostgreSQL nodes, two replicas of each daemon
-#   make test     every test: generator, unit, sanitizers, integration, database faults
+#   make test     every test: generator, unit, sanitizers, integration, database faults, cluster (test-ha)
 #   make regen    regenerate gen/ and docs/api.md from proto/, migrations/ and spec/
 #   make bench    benchmarks, figures into docs/benchmarks.md
 # Everything a fresh Debian 12 machine lacks is installed by scripts/deps.sh.
