@@ -17,13 +17,33 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const { execFile } = require('node:child_process');
 const { promisify } = require('node:util');
-const { grpc, proto, call, sql, freePort, Daemon, DATABASE_URL } = require('../integration/lib/harness');
+const { grpc, proto, call, sql, freePort, Daemon, loadGrpcProto, DATABASE_URL } = require('../integration/lib/harness');
 
 const HA = path.resolve(__dirname, '../../scripts/ha.sh');
 const HA_DIR = process.env.HA_DIR;
 const run = promisify(execFile);
 const ha = async (...args) => (await run('bash', [HA, args[0], HA_DIR, ...args.slice(1)])).stdout.trim();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const health = loadGrpcProto('grpc/health/v1/health.proto').grpc.health.v1;
+
+// Health of one replica every 50 ms until the returned stop(): the statuses
+// seen and the slowest answer.
+function sampleHealth(port) {
+  const c = new health.Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const seen = new Set();
+  let slowest = 0;
+  let going = true;
+  const loop = (async () => {
+    while (going) {
+      const t = Date.now();
+      const { err, res } = await call(c, 'Check', { service: '' }, { timeoutMs: 2000 });
+      slowest = Math.max(slowest, Date.now() - t);
+      seen.add(err ? `error ${err.code}` : res.status);
+      await sleep(50);
+    }
+  })();
+  return async () => { going = false; await loop; c.close(); return { seen: [...seen], slowest }; };
+}
 
 // Answers that are the operation's outcome; anything else is unknown.
 const FINAL = new Set([grpc.status.OK, grpc.status.FAILED_PRECONDITION, grpc.status.NOT_FOUND,
@@ -215,7 +235,9 @@ test('bank load through a PostgreSQL failover, a rejoin, a switchover and killed
   }
 
   // (1) The primary crashes: the standby is promoted (~6 s with ha.sh's timeouts).
+  // Meanwhile the replicas' health says NOT_SERVING, and answers at once.
   const crashed = await ha('primary');
+  const stopHealth = sampleHealth(r.walletPorts[1]);
   let t0 = await bank.during(async () => {
     await sleep(1000);
     const at = Date.now();
@@ -229,6 +251,10 @@ test('bank load through a PostgreSQL failover, a rejoin, a switchover and killed
     }
     await sleep(2000);
   });
+  const h = await stopHealth();
+  console.log(`test-ha: (1) health of a wallet-service replica during the failover: saw ${h.seen.join(',')}, slowest answer ${h.slowest} ms`);
+  assert.ok(h.seen.includes('NOT_SERVING'), `health never said NOT_SERVING while there was no primary: ${h.seen}`);
+  assert.ok(h.slowest < 1000, `a health check took ${h.slowest} ms`);
   await settleAndCheck(t, bank, '(1) primary crashed', bank.faultAt || t0, true);
 
   // (2) The old primary comes back and rejoins as a standby.
