@@ -1,7 +1,8 @@
 # The wallet platform: two gRPC daemons generated from proto/ and migrations/.
 #   make          build bin/user-service and bin/wallet-service
 #   make run      install what is missing, start a local PostgreSQL if needed, run both daemons
-#   make test     every test: generator, unit, sanitizers, integration, database faults
+#   make cluster  a pg_auto_failover monitor + two PostgreSQL nodes, two replicas of each daemon
+#   make test     every test: generator, unit, sanitizers, integration, database faults, cluster (test-ha)
 #   make regen    regenerate gen/ and docs/api.md from proto/, migrations/ and spec/
 #   make bench    benchmarks, figures into docs/benchmarks.md
 # Everything a fresh Debian 12 machine lacks is installed by scripts/deps.sh.
@@ -30,7 +31,7 @@ UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 handler_obj  = $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard handlers/$(1).c handlers/$(1)_*.c handlers/shared/*.c)))
 DAEMON_OBJ  := $(foreach d,$(subst -,_,$(DAEMONS)),$(BUILD)/gen/$(d).main.o $(call handler_obj,$(d)))
 
-.PHONY: all deps regen run migrate test test-codegen test-unit test-sanitize test-integration \
+.PHONY: all deps regen run cluster migrate test test-codegen test-unit test-sanitize test-integration \
         check-gen bench clean
 all: $(addprefix $(BIN)/,$(DAEMONS))
 
@@ -84,6 +85,10 @@ migrate: | $(DEPS_STAMP)
 run: all
 	@BIN_DIR=$(abspath $(BIN)) bash scripts/run.sh
 
+# The platform as a cluster: PostgreSQL failover and several replicas (issue 16).
+cluster: all
+	@BIN_DIR=$(abspath $(BIN)) bash scripts/cluster.sh
+
 test: | $(DEPS_STAMP)
 	@bash scripts/test.sh
 
@@ -117,6 +122,12 @@ test-integration: all $(UNIT_BIN)
 .PHONY: test-faults
 test-faults: all
 	@BIN_DIR=$(abspath $(BIN)) bash tests/faults/run.sh
+
+# The platform as a cluster under faults (issue 16): a PostgreSQL failover,
+# rejoin and switchover, and killed daemon replicas, under the bank load.
+.PHONY: test-ha
+test-ha: all
+	@BIN_DIR=$(abspath $(BIN)) bash tests/ha/run.sh
 
 bench:
 	@bash bench/run.sh

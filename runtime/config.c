@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -92,14 +93,41 @@ int rt_config_default_workers(void)
     return n > 64 ? 64 : (int)n;
 }
 
-/* A dial target: "0.0.0.0" listens everywhere but is not an address. */
+/* A dial target: "0.0.0.0" listens everywhere but is not an address. A
+ * comma-separated list of replicas ("127.0.0.1:1,127.0.0.1:2") becomes the
+ * gRPC core's static-address target "ipv4:a,b" (or "ipv6:" for bracketed
+ * hosts), which peers.c balances round robin; a DNS name with several
+ * records is balanced the same way without this. NULL for a list element
+ * that is not host:port. */
 static char *dial_address(const char *address)
 {
-    if (strncmp(address, "0.0.0.0:", 8) == 0) {
-        char *out = NULL;
-        return asprintf(&out, "127.0.0.1:%s", address + 8) < 0 ? NULL : out;
+    bool list = strchr(address, ',') != NULL;
+    char *out = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&out, &size);
+    if (!f)
+        abort();
+    if (list)
+        fputs(address[0] == '[' ? "ipv6:" : "ipv4:", f);
+    char *copy = strdup(address);
+    if (!copy)
+        abort();
+    bool ok = true;
+    char *save = NULL;
+    int n = 0;
+    for (char *one = strtok_r(copy, ",", &save); one; one = strtok_r(NULL, ",", &save), n++) {
+        if (list && !rt_config_valid_address(one))
+            ok = false;
+        fprintf(f, "%s%s%s", n ? "," : "", strncmp(one, "0.0.0.0:", 8) == 0 ? "127.0.0.1:" : "",
+                strncmp(one, "0.0.0.0:", 8) == 0 ? one + 8 : one);
     }
-    return strdup(address);
+    free(copy);
+    fclose(f);
+    if (!ok || n == 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
 }
 
 static bool parse_number(const number_setting *s, const char *text, const char *source,
@@ -320,6 +348,11 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
             return RT_CONFIG_ERROR;
         }
         char *dial = dial_address(c->peer_addresses[i]);
+        if (!dial) {
+            fail(error, size, "%s: '%s' is not a comma-separated list of host:port",
+                 svc->peers[i].address_env, c->peer_addresses[i]);
+            return RT_CONFIG_ERROR;
+        }
         free(c->peer_addresses[i]);
         c->peer_addresses[i] = dial;
     }

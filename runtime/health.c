@@ -34,7 +34,16 @@ static bool db_reachable(const char *url)
 {
     const char *keys[] = {"dbname", "connect_timeout", NULL};
     const char *values[] = {url, "1", NULL};
-    return PQpingParams(keys, values, 1) == PQPING_OK;
+    if (!strstr(url, "target_session_attrs"))
+        return PQpingParams(keys, values, 1) == PQPING_OK;
+    /* A ping is answered by any server that is up, a read-only standby too:
+     * with target_session_attrs (a multi-host cluster URL, docs/scaling.md)
+     * only a session the URL accepts, i.e. a primary during a failover,
+     * means the database is reachable. */
+    PGconn *conn = PQconnectdbParams(keys, values, 1);
+    bool ok = PQstatus(conn) == CONNECTION_OK;
+    PQfinish(conn);
+    return ok;
 }
 
 static void *probe_main(void *arg)

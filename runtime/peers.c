@@ -35,6 +35,12 @@ rt_peers *rt_peers_create(const rt_service *service, const rt_config *config)
          .value.integer = config->max_message_bytes},
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
          .value.integer = config->max_message_bytes},
+        /* Several replicas of a peer (a list, config.c, or a DNS name with
+         * several records): calls are spread round robin over the connected
+         * ones, so a dead replica is skipped instead of failing every call
+         * the default pick_first would send it. */
+        {.type = GRPC_ARG_STRING, .key = GRPC_ARG_SERVICE_CONFIG,
+         .value.string = "{\"loadBalancingConfig\":[{\"round_robin\":{}}]}"},
         {0}, /* the peer's TLS name, per channel */
     };
     size_t n_args = sizeof args / sizeof args[0];

@@ -39,6 +39,7 @@ suite sanitize make --no-print-directory test-sanitize
 suite integration make --no-print-directory test-integration
 suite valgrind env VALGRIND=1 make --no-print-directory test-integration
 suite faults make --no-print-directory test-faults
+suite ha make --no-print-directory test-ha
 
 echo
 [ ${#failed_suites[@]} -eq 0 ] || echo "failed suites: ${failed_suites[*]}"

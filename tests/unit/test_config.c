@@ -116,6 +116,30 @@ static void flags_override_environment(void **state)
     rt_config_free(&c);
 }
 
+/* Several replicas of a peer: a comma list becomes one static-address
+ * target that the peer channel balances round robin (peers.c). */
+static void peer_replica_lists(void **state)
+{
+    (void)state;
+    rt_config c;
+    char error[256];
+    assert_int_equal(parse(&c, NULL, error, 4, "--database-url=postgresql://x/db", "--wallet-service-url",
+                           "0.0.0.0:7000,127.0.0.1:7001"),
+                     RT_CONFIG_RUN);
+    assert_string_equal(c.peer_addresses[0], "ipv4:127.0.0.1:7000,127.0.0.1:7001");
+    rt_config_free(&c);
+    assert_int_equal(parse(&c, NULL, error, 4, "--database-url=postgresql://x/db", "--wallet-service-url",
+                           "[::1]:7000,[::1]:7001"),
+                     RT_CONFIG_RUN);
+    assert_string_equal(c.peer_addresses[0], "ipv6:[::1]:7000,[::1]:7001");
+    rt_config_free(&c);
+    assert_int_equal(parse(&c, NULL, error, 4, "--database-url=postgresql://x/db", "--wallet-service-url",
+                           "127.0.0.1:7000,nope"),
+                     RT_CONFIG_ERROR);
+    assert_non_null(strstr(error, "comma-separated"));
+    rt_config_free(&c);
+}
+
 static void help_and_version_win(void **state)
 {
     (void)state;
@@ -230,6 +254,7 @@ int main(void)
         cmocka_unit_test(security_settings),
         cmocka_unit_test(environment),
         cmocka_unit_test(flags_override_environment),
+        cmocka_unit_test(peer_replica_lists),
         cmocka_unit_test(help_and_version_win),
         cmocka_unit_test(errors),
         cmocka_unit_test(address_and_peer_flag_helpers),
