@@ -10,7 +10,9 @@ VERSION   := 0.1.0
 CC        ?= cc
 OPT       ?= -O2 -g
 CFLAGS    += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(OPT) -DRT_VERSION='"$(VERSION)"'
-CPPFLAGS  += -Igen -Iruntime -Ihandlers/shared -I/usr/include/postgresql $(shell pkg-config --cflags json-c 2>/dev/null)
+# gen/ and handlers/ see only the runtime's public headers (runtime/include);
+# the runtime's own objects and the unit tests also see its internals.
+CPPFLAGS  += -Igen -Iruntime/include -Ihandlers/shared -I/usr/include/postgresql $(shell pkg-config --cflags json-c 2>/dev/null)
 LDLIBS    += $(shell pkg-config --libs grpc libprotobuf-c 2>/dev/null || echo -lgrpc -lgpr -lprotobuf-c) \
              -lpq -lcrypto -lmicrohttpd -lpthread $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
 BUILD     ?= build
@@ -18,9 +20,10 @@ BIN       ?= bin
 DAEMONS   := user-service wallet-service
 LUA       := lua5.4
 DEPS_STAMP := $(BUILD)/.deps-ok
+RT_INTERNAL := -Iruntime/src -Iruntime/src/db
 
 GEN_SRC     := $(sort $(filter-out %.main.c,$(shell find gen -name "*.c" 2>/dev/null)))
-RUNTIME_SRC := $(sort $(wildcard runtime/*.c))
+RUNTIME_SRC := $(sort $(shell find runtime/src -name "*.c"))
 GEN_OBJ     := $(GEN_SRC:%.c=$(BUILD)/%.o)
 RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
@@ -44,6 +47,8 @@ $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@echo "  CC    $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
+$(BUILD)/runtime/%.o: CPPFLAGS += $(RT_INTERNAL)
+
 $(BUILD)/libgen.a: $(GEN_OBJ)
 	@$(AR) rcs $@ $^
 $(BUILD)/libruntime.a: $(RUNTIME_OBJ)
@@ -64,7 +69,7 @@ $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgen.a $(BUILD)/libruntime.a | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  LINK  $@"
-	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $< $(BUILD)/libgen.a $(BUILD)/libruntime.a \
+	@$(CC) $(CPPFLAGS) $(RT_INTERNAL) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $< $(BUILD)/libgen.a $(BUILD)/libruntime.a \
 	  $(BUILD)/libgen.a $(LDLIBS) -lcmocka
 
 regen: | $(DEPS_STAMP)

@@ -1,5 +1,5 @@
 -- gen/<p>.client.{c,h}: typed stubs for calling a service's methods from
--- another daemon, over rt_client_unary (runtime/client.h).
+-- another daemon, over rt_client_unary (runtime/include/client.h).
 local c = require("emit.c")
 
 local M = {}

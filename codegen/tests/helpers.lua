@@ -6,7 +6,7 @@ local util = require("util")
 local M = {}
 
 M.FIXTURE = "codegen/tests/fixtures/shop"
-M.CFLAGS = "-std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iruntime -I/usr/include/postgresql"
+M.CFLAGS = "-std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iruntime/include -Iruntime/src -Iruntime/src/db -I/usr/include/postgresql"
 M.SANITIZE = "-g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 
 function M.eq(actual, expected, what)

@@ -13,7 +13,7 @@ local function mtimes(dir)
 end
 
 -- What the checks link besides their generated sources.
-local RUNTIME = "runtime/arena.c runtime/db_values.c runtime/db_array.c runtime/db_nullable.c runtime/timefmt.c"
+local RUNTIME = "runtime/src/arena.c runtime/src/db/db_values.c runtime/src/db/db_array.c runtime/src/db/db_nullable.c runtime/src/timefmt.c"
 local PROTOS = { "shop.pb-c.c", "rules.pb-c.c", "google/protobuf/descriptor.pb-c.c", "google/protobuf/wrappers.pb-c.c" }
 
 local function with(list, more)
@@ -76,7 +76,7 @@ return {
     h.contains(out, "0 failures")
   end },
   { "run: string, character-length, int32, item-count and per-item rules", function()
-    local out = h.compile_and_run(h.generated(), "check_validate.c", with({ "shop.validate.c", "runtime/violations.c" },
+    local out = h.compile_and_run(h.generated(), "check_validate.c", with({ "shop.validate.c", "runtime/src/violations.c" },
       PROTOS), "-lprotobuf-c")
     h.contains(out, "0 failures")
   end },
