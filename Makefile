@@ -2,7 +2,7 @@
 #   make          build bin/user-service and bin/wallet-service
 #   make run      install what is missing, start a local PostgreSQL if needed, run both daemons
 #   make test     every test: generator, unit, sanitizers, integration, database faults
-#   make regen    regenerate gen/ and docs/api.md from proto/, migrations/ and spec/
+#   make regen    regenerate gen/, runtime/proto and docs/api.md from proto/, migrations/ and spec/
 #   make bench    benchmarks, figures into docs/benchmarks.md
 # Everything a fresh Debian 12 machine lacks is installed by scripts/deps.sh.
 
@@ -10,9 +10,11 @@ VERSION   := 0.1.0
 CC        ?= cc
 OPT       ?= -O2 -g
 CFLAGS    += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(OPT) -DRT_VERSION='"$(VERSION)"'
-# gen/ and handlers/ see only the runtime's public headers (runtime/include);
-# the runtime's own objects and the unit tests also see its internals.
-CPPFLAGS  += -Igen -Iruntime/include -Ihandlers/shared -I/usr/include/postgresql $(shell pkg-config --cflags json-c 2>/dev/null)
+# Everything sees the runtime's public headers (runtime/include and
+# runtime/proto, the protoc-c code of its built-in contracts); gen/ and
+# handlers/ see nothing else of it (APP_INC), the runtime nothing of them
+# (RT_INTERNAL); the unit tests see both.
+CPPFLAGS  += -Iruntime/include -Iruntime/proto -I/usr/include/postgresql $(shell pkg-config --cflags json-c 2>/dev/null)
 LDLIBS    += $(shell pkg-config --libs grpc libprotobuf-c 2>/dev/null || echo -lgrpc -lgpr -lprotobuf-c) \
              -lpq -lcrypto -lmicrohttpd -lpthread $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
 BUILD     ?= build
@@ -21,9 +23,10 @@ DAEMONS   := user-service wallet-service
 LUA       := lua5.4
 DEPS_STAMP := $(BUILD)/.deps-ok
 RT_INTERNAL := -Iruntime/src -Iruntime/src/db
+APP_INC     := -Igen -Ihandlers/shared
 
 GEN_SRC     := $(sort $(filter-out %.main.c,$(shell find gen -name "*.c" 2>/dev/null)))
-RUNTIME_SRC := $(sort $(shell find runtime/src -name "*.c"))
+RUNTIME_SRC := $(sort $(shell find runtime/src runtime/proto -name "*.c"))
 GEN_OBJ     := $(GEN_SRC:%.c=$(BUILD)/%.o)
 RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
@@ -48,6 +51,7 @@ $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/runtime/%.o: CPPFLAGS += $(RT_INTERNAL)
+$(BUILD)/gen/%.o $(BUILD)/handlers/%.o: CPPFLAGS += $(APP_INC)
 
 $(BUILD)/libgen.a: $(GEN_OBJ)
 	@$(AR) rcs $@ $^
@@ -60,7 +64,7 @@ $(BIN)/$(1): $(BUILD)/gen/$(subst -,_,$(1)).main.o $(call handler_obj,$(subst -,
           $(BUILD)/libgen.a $(BUILD)/libruntime.a
 	@mkdir -p $$(@D)
 	@echo "  LINK  $$@"
-	@$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $(BUILD)/libgen.a $$(LDLIBS)
+	@$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
 
@@ -69,18 +73,19 @@ $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgen.a $(BUILD)/libruntime.a | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  LINK  $@"
-	@$(CC) $(CPPFLAGS) $(RT_INTERNAL) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $< $(BUILD)/libgen.a $(BUILD)/libruntime.a \
-	  $(BUILD)/libgen.a $(LDLIBS) -lcmocka
+	@$(CC) $(CPPFLAGS) $(APP_INC) $(RT_INTERNAL) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $< $(BUILD)/libgen.a $(BUILD)/libruntime.a \
+	  $(LDLIBS) -lcmocka
 
+# gen/, runtime/proto and docs/api.md.
 regen: | $(DEPS_STAMP)
 	@$(LUA) codegen/main.lua
 
-# Fails when gen/ or docs/api.md differ from what their sources produce: the
+# Fails when gen/, runtime/proto or docs/api.md differ from what their sources produce: the
 # generator writes into a temp dir and the trees are compared.
 check-gen: | $(DEPS_STAMP)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	  $(LUA) codegen/main.lua --out "$$tmp/gen" --docs "$$tmp/api.md" >/dev/null && \
-	  diff -r gen "$$tmp/gen" && diff docs/api.md "$$tmp/api.md" || \
+	  $(LUA) codegen/main.lua --out "$$tmp/gen" --runtime-proto "$$tmp/proto" --docs "$$tmp/api.md" >/dev/null && \
+	  diff -r gen "$$tmp/gen" && diff -r runtime/proto "$$tmp/proto" && diff docs/api.md "$$tmp/api.md" || \
 	  { echo "gen/ is not what its sources produce: run 'make regen' and commit the result" >&2; exit 1; }
 
 migrate: | $(DEPS_STAMP)

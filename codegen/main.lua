@@ -1,8 +1,9 @@
 -- codegen/ entry point: parse (proto descriptors, migrations, queries) ->
--- model -> emit, then write gen/ and docs/api.md, touching only files whose
+-- model -> emit, then write gen/, runtime/proto (the protoc-c code of the
+-- runtime's built-in contracts) and docs/api.md, touching only files whose
 -- bytes changed. Run from the repository root:
---   lua5.4 codegen/main.lua [--out DIR] [--proto-dir DIR] [--migrations DIR]
---                           [--queries DIR] [--docs FILE]
+--   lua5.4 codegen/main.lua [--out DIR] [--runtime-proto DIR] [--proto-dir DIR]
+--                           [--migrations DIR] [--queries DIR] [--docs FILE]
 local script_dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = script_dir .. "/?.lua;" .. package.path
 
@@ -25,7 +26,7 @@ local emitters = {
 }
 
 local DEFAULTS = { out = "gen", ["proto-dir"] = "proto", migrations = "migrations", queries = "spec/queries",
-                   docs = "docs/api.md" }
+                   docs = "docs/api.md", ["runtime-proto"] = "runtime/proto" }
 
 local function parse_args(argv)
   local opts = {}
@@ -34,8 +35,8 @@ local function parse_args(argv)
   while i <= #argv do
     local key = argv[i]:match("^%-%-([%w-]+)$")
     if not key or DEFAULTS[key] == nil or argv[i + 1] == nil then
-      error("usage: lua5.4 codegen/main.lua [--out DIR] [--proto-dir DIR] [--migrations DIR] "
-        .. "[--queries DIR] [--docs FILE]", 0)
+      error("usage: lua5.4 codegen/main.lua [--out DIR] [--runtime-proto DIR] [--proto-dir DIR] "
+        .. "[--migrations DIR] [--queries DIR] [--docs FILE]", 0)
     end
     opts[key] = argv[i + 1]:gsub("/$", "")
     i = i + 2
@@ -43,7 +44,8 @@ local function parse_args(argv)
   return opts
 end
 
--- Builds every output in memory: returns { [path relative to out] = content }, api.md text.
+-- Builds every output in memory: returns { [path relative to out] = content },
+-- api.md text and { [path relative to runtime-proto] = content }.
 local function generate(opts, tmp)
   local proto_names = util.glob(opts["proto-dir"], "%.proto$")
   if #proto_names == 0 then error("no .proto files in " .. opts["proto-dir"], 0) end
@@ -90,21 +92,24 @@ local function generate(opts, tmp)
   for _, t in ipairs(model.tables) do add(emitters.repository.emit(t, model)) end
   add(emitters.statements.emit(model))
   add(emitters.queries.emit(model))
-  return files, emitters.api_doc.emit(model)
+  return files, emitters.api_doc.emit(model), protoc.builtin_c_files(opts["proto-dir"], tmp)
 end
 
 local function main(argv)
   local opts = parse_args(argv)
   local tmp = util.mktemp_dir()
-  local ok, files, doc = pcall(generate, opts, tmp)
+  local ok, files, doc, runtime_files = pcall(generate, opts, tmp)
   util.remove_tree(tmp)
   if not ok then error(files, 0) end
   local written, removed = write.sync_dir(opts.out, files)
+  local rt_written, rt_removed = write.sync_dir(opts["runtime-proto"], runtime_files)
   local doc_written = write.write_if_changed(opts.docs, doc)
   local total = 0
   for _ in pairs(files) do total = total + 1 end
   for _, rel in ipairs(written) do print("wrote   " .. util.join(opts.out, rel)) end
   for _, rel in ipairs(removed) do print("removed " .. util.join(opts.out, rel)) end
+  for _, rel in ipairs(rt_written) do print("wrote   " .. util.join(opts["runtime-proto"], rel)) end
+  for _, rel in ipairs(rt_removed) do print("removed " .. util.join(opts["runtime-proto"], rel)) end
   if doc_written then print("wrote   " .. opts.docs) end
   print(("codegen: %d files in %s, %d written, %d removed%s"):format(total, opts.out, #written, #removed,
     doc_written and ", " .. opts.docs .. " written" or ""))

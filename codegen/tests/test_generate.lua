@@ -14,7 +14,7 @@ end
 
 -- What the checks link besides their generated sources.
 local RUNTIME = "runtime/src/arena.c runtime/src/db/db_values.c runtime/src/db/db_array.c runtime/src/db/db_nullable.c runtime/src/timefmt.c"
-local PROTOS = { "shop.pb-c.c", "rules.pb-c.c", "google/protobuf/descriptor.pb-c.c", "google/protobuf/wrappers.pb-c.c" }
+local PROTOS = { "shop.pb-c.c", "rules.pb-c.c", "runtime-proto/google/protobuf/descriptor.pb-c.c", "google/protobuf/wrappers.pb-c.c" }
 
 local function with(list, more)
   local out = {}
@@ -64,7 +64,8 @@ return {
     local dir = h.generated()
     for _, rel in ipairs(util.list_files(dir .. "/gen")) do
       if rel:match("%.c$") then
-        util.run(("gcc %s -I%s -c %s -o %s/x.o"):format(h.CFLAGS, util.shell_quote(dir .. "/gen"),
+        util.run(("gcc %s -I%s -I%s -c %s -o %s/x.o"):format(h.CFLAGS, util.shell_quote(dir .. "/gen"),
+          util.shell_quote(dir .. "/runtime-proto"),
           util.shell_quote(dir .. "/gen/" .. rel), util.shell_quote(dir)))
       end
     end
