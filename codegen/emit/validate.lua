@@ -111,7 +111,7 @@ function M.emit(file)
   local sources = { file.path }
   for _, p in ipairs(file.imports) do sources[#sources + 1] = p end
 
-  local decls, defs, includes = {}, {}, {}
+  local decls, defs, includes = {}, {}, { "rules.h" }
   for _, m in ipairs(messages) do
     local proto = c.prototype("void", M.validator_name(m), { "const " .. m.c_type .. " *m", "rt_violations *out" })
     decls[#decls + 1] = c.comment(("Checks the rules of %s (%s) and adds one violation per failing field."):format(

@@ -77,7 +77,7 @@ return {
     h.contains(out, "0 failures")
   end },
   { "run: string, character-length, int32, item-count and per-item rules", function()
-    local out = h.compile_and_run(h.generated(), "check_validate.c", with({ "shop.validate.c", "runtime/src/violations.c" },
+    local out = h.compile_and_run(h.generated(), "check_validate.c", with({ "shop.validate.c", "runtime/src/violations.c", "runtime/src/rules.c" },
       PROTOS), "-lprotobuf-c")
     h.contains(out, "0 failures")
   end },

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "timefmt.h"
-#include "violations.h" /* rt_rule_utf8: a line is valid UTF-8 */
+#include "rules.h"
 
 #define RT_LOG_LINE_MAX 4096
 
