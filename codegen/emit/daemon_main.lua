@@ -7,7 +7,7 @@ local M = {}
 function M.emit(file)
   local out = {}
   for _, svc in ipairs(file.services) do
-    out[#out + 1] = { svc.snake .. ".main.c", c.source({ file.path }, nil, { file.base .. ".service.h" },
+    out[#out + 1] = { svc.snake .. ".main.c", c.source({ file.path }, nil, { "daemon.h", file.base .. ".service.h" },
       "int main(int argc, char **argv)\n{\n    return rt_daemon_main(&" .. svc.snake .. "__service, argc, argv);\n}\n") }
   end
   return out

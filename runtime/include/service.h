@@ -73,8 +73,4 @@ typedef struct {
     const rt_descriptor_index *descriptors; /* served through reflection */
 } rt_service;
 
-/* The whole daemon: flags and environment, database, server, signals.
- * Returns the process exit code. */
-int rt_daemon_main(const rt_service *service, int argc, char **argv);
-
 #endif
