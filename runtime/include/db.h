@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "db_values.h" /* the column readers every statement's caller uses */
 #include "status.h"
 
 typedef struct rt_db rt_db;
@@ -46,18 +47,5 @@ void rt_db_set_deadline(rt_db *db, gpr_timespec deadline);
  * then cancelled on the server without the caller waiting for it. */
 rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *params,
                      PGresult **result);
-
-/* SQLSTATE (five characters) to a caller-safe status. */
-rt_status rt_db_status_for_sqlstate(const char *sqlstate);
-
-/* Column readers for repository code; strings are copied into the arena. */
-const char *rt_db_get_text(rt_arena *arena, const PGresult *res, int row, int col);
-int32_t rt_db_get_int32(const PGresult *res, int row, int col);
-int64_t rt_db_get_int64(const PGresult *res, int row, int col);
-/* TIMESTAMP(3) text as PostgreSQL prints it -> "YYYY-MM-DDTHH:MM:SS.mmmZ". */
-const char *rt_db_get_timestamp(rt_arena *arena, const PGresult *res, int row, int col);
-/* Parameter formatting for repository code. */
-const char *rt_db_param_int32(rt_arena *arena, int32_t value);
-const char *rt_db_param_int64(rt_arena *arena, int64_t value);
 
 #endif

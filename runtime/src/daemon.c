@@ -24,6 +24,7 @@
 #include "config.h"
 #include "idempotency.h"
 #include "db_control.h"
+#include "db_url.h"
 #include "db_session.h"
 #include "log.h"
 #include "metrics_http.h"
