@@ -1,6 +1,7 @@
 /* The database as handlers see it: prepared statements run from a
  * handler's fiber through its view of the shared sessions (rt_call_db;
- * db_pipeline.h), SQLSTATE mapped to gRPC codes, and column readers.
+ * db_pipeline.h), failures answered as caller-safe statuses, and the column
+ * readers (db_values.h).
  * Generated repository functions (gen/db_*.c) are its only callers
  * besides the runtime. */
 #ifndef RT_DB_H
