@@ -16,6 +16,7 @@
 #include "db.h"               /* prepared statements run from a call's database view */
 #include "db_array.h"         /* array parameters as PostgreSQL array literals */
 #include "db_nullable.h"      /* nullable integer columns as arena pointers */
+#include "db_rows.h"          /* run a statement, decode its rows: what repositories call */
 #include "db_values.h"        /* column readers and parameter formatting */
 #include "descriptor_index.h" /* the descriptor sets a daemon serves through reflection */
 #include "idempotency.h"      /* idempotency keys from the request field or metadata */
