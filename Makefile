@@ -31,6 +31,9 @@ GEN_OBJ     := $(GEN_SRC:%.c=$(BUILD)/%.o)
 RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# cmocka tests that need PostgreSQL: run by the integration suite against its server.
+DB_TEST_SRC := $(sort $(wildcard tests/db/test_*.c))
+DB_TEST_BIN := $(DB_TEST_SRC:tests/db/%.c=$(BUILD)/tests/db/%)
 # A daemon's handlers: handlers/<service>.c, any handlers/<service>_*.c beside
 # it, and handlers/shared/*.c, which every daemon links.
 handler_obj  = $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard handlers/$(1).c handlers/$(1)_*.c handlers/shared/*.c)))
@@ -68,13 +71,17 @@ $(BIN)/$(1): $(BUILD)/gen/$(subst -,_,$(1)).main.o $(call handler_obj,$(subst -,
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
 
-# One cmocka binary per tests/unit/test_*.c, linked against both libraries;
-# its headers are tracked in $@.d like every object's.
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgen.a $(BUILD)/libruntime.a | $(DEPS_STAMP)
-	@mkdir -p $(@D)
-	@echo "  LINK  $@"
-	@$(CC) $(CPPFLAGS) $(APP_INC) $(RT_INTERNAL) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $< $(BUILD)/libgen.a $(BUILD)/libruntime.a \
-	  $(LDLIBS) -lcmocka
+# One cmocka binary per tests/unit/test_*.c and tests/db/test_*.c, linked
+# against both libraries; its headers are tracked in $@.d like every object's.
+define cmocka_rule
+$(1): $(3)/%: tests/$(2)/%.c $(BUILD)/libgen.a $(BUILD)/libruntime.a | $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	@echo "  LINK  $$@"
+	@$$(CC) $$(CPPFLAGS) $$(APP_INC) $$(RT_INTERNAL) $$(CFLAGS) -MMD -MP -MF $$@.d -MT $$@ -o $$@ $$< \
+	  $(BUILD)/libgen.a $(BUILD)/libruntime.a $$(LDLIBS) -lcmocka
+endef
+$(eval $(call cmocka_rule,$(UNIT_BIN),unit,$(BUILD)/tests))
+$(eval $(call cmocka_rule,$(DB_TEST_BIN),db,$(BUILD)/tests/db))
 
 # gen/, runtime/proto and docs/api.md.
 regen: | $(DEPS_STAMP)
@@ -124,8 +131,9 @@ test-sanitize:
 	@$(MAKE) --no-print-directory $(SANITIZE) test-integration
 	@$(MAKE) --no-print-directory $(SANITIZE) test-faults
 
-test-integration: all $(UNIT_BIN)
-	@BIN_DIR=$(abspath $(BIN)) UNIT_DIR=$(abspath $(BUILD)/tests) bash tests/integration/run.sh
+test-integration: all $(DB_TEST_BIN)
+	@BIN_DIR=$(abspath $(BIN)) DB_TEST_DIR=$(abspath $(BUILD)/tests/db) \
+	  bash tests/integration/run.sh
 
 # Database faults (tests/faults): SIGSTOP, restarts, a fault-injecting proxy,
 # lock holders, statement_timeout, missing migrations; its own PostgreSQL.
@@ -142,4 +150,4 @@ clean:
 # Every object's and test binary's header dependencies (written by -MMD), so
 # a changed gen/ or runtime/ header recompiles everything that includes it:
 # a stale object linked against a new signature would be undefined behaviour.
--include $(GEN_OBJ:.o=.d) $(RUNTIME_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(UNIT_BIN:=.d)
+-include $(GEN_OBJ:.o=.d) $(RUNTIME_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(UNIT_BIN:=.d) $(DB_TEST_BIN:=.d)
