@@ -15,15 +15,11 @@ local queries = require("parse.queries")
 local model_builder = require("model")
 local write = require("write")
 
-local emitters = {
-  per_file = { require("emit.validate"), require("emit.map"), require("emit.service"), require("emit.client"),
-               (require("emit.daemon_main")) },
-  descriptor = require("emit.descriptor"),
-  repository = require("emit.repository"),
-  statements = require("emit.db_statements"),
-  queries = require("emit.queries"),
-  api_doc = require("emit.api_doc"),
-}
+-- Every emitter of gen/ has one signature: emit(model) -> { {path, content}... }.
+local EMITTERS = { require("emit.validate"), require("emit.map"), require("emit.service"), require("emit.client"),
+                   require("emit.daemon_main"), require("emit.descriptor"), require("emit.repository"),
+                   require("emit.db_statements"), (require("emit.queries")) }
+local api_doc = require("emit.api_doc")
 
 local DEFAULTS = { out = "gen", ["proto-dir"] = "proto", migrations = "migrations", queries = "spec/queries",
                    docs = "docs/api.md", ["runtime-proto"] = "runtime/proto" }
@@ -66,33 +62,30 @@ local function generate(opts, tmp)
     for _, q in ipairs(queries.parse(util.read_file(path), path)) do parsed_queries[#parsed_queries + 1] = q end
   end
 
+  -- protoc, all of it, before any emitter runs: the set the model is read
+  -- from, each service file's set for reflection (with the built-in
+  -- contracts), protoc-c's C for gen/ and for runtime/proto.
   local descriptors = descriptor.parse(protoc.descriptor_set(opts["proto-dir"], proto_names, tmp))
+  local descriptor_sets = {}
+  for _, file in ipairs(descriptors.files) do
+    if proto_files[file.name] and #file.services > 0 then
+      descriptor_sets[file.name] = protoc.descriptor_set(opts["proto-dir"], { file.name }, tmp, protoc.BUILTIN)
+    end
+  end
   local model = model_builder.build({
     descriptors = descriptors, proto_files = proto_files, schema = schema, queries = parsed_queries,
-    sources = { migrations = migration_paths, queries = query_paths },
+    sources = { migrations = migration_paths, queries = query_paths }, descriptor_sets = descriptor_sets,
   })
-
   local files = protoc.c_files(opts["proto-dir"], proto_names, tmp, model.system_imports)
-  local function add(list)
-    for _, pair in ipairs(list) do
+  local runtime_files = protoc.builtin_c_files(opts["proto-dir"], tmp)
+
+  for _, emitter in ipairs(EMITTERS) do
+    for _, pair in ipairs(emitter.emit(model)) do
       if files[pair[1]] then error("two generators both produce " .. pair[1], 0) end
       files[pair[1]] = pair[2]
     end
   end
-  local shared_descriptors, service_paths = {}, {}
-  for _, file in ipairs(model.files) do
-    for _, emitter in ipairs(emitters.per_file) do add(emitter.emit(file, model)) end
-    if #file.services > 0 then
-      add(emitters.descriptor.emit(file, protoc.descriptor_set(opts["proto-dir"], { file.name }, tmp, protoc.BUILTIN),
-        shared_descriptors))
-      service_paths[#service_paths + 1] = file.path
-    end
-  end
-  add(emitters.descriptor.emit_shared(shared_descriptors, service_paths))
-  for _, t in ipairs(model.tables) do add(emitters.repository.emit(t, model)) end
-  add(emitters.statements.emit(model))
-  add(emitters.queries.emit(model))
-  return files, emitters.api_doc.emit(model), protoc.builtin_c_files(opts["proto-dir"], tmp)
+  return files, api_doc.emit(model)[1][2], runtime_files
 end
 
 local function main(argv)

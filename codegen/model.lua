@@ -360,9 +360,11 @@ local function bind_table(msg, tables_by_name)
 end
 
 -- inputs: { descriptors = parsed set, proto_files = {"user.proto"=path...},
---           schema = sql_ddl result, queries = parsed queries, sources = {...} }
+--           schema = sql_ddl result, queries = parsed queries, sources = {...},
+--           descriptor_sets = { [file name] = serialized set of a service file } }
 function M.build(inputs)
-  local model = { files = {}, services = {}, messages = {}, sources = inputs.sources }
+  local model = { files = {}, services = {}, messages = {}, sources = inputs.sources,
+                  descriptor_sets = inputs.descriptor_sets or {} }
   model.tables, model.tables_by_name = build_tables(inputs.schema)
 
   -- Messages of every file (imports included), with C names and rules.

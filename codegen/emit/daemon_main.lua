@@ -1,10 +1,11 @@
 -- gen/<svc_snake>.main.c: the daemon's main(). Kept out of libgen.a by the
 -- Makefile and linked once per daemon.
+local util = require("util")
 local c = require("emit.c")
 
 local M = {}
 
-function M.emit(file)
+local function emit_file(file)
   local out = {}
   for _, svc in ipairs(file.services) do
     out[#out + 1] = { svc.snake .. ".main.c", c.source({ file.path }, nil, { "daemon.h", file.base .. ".service.h" },
@@ -12,5 +13,7 @@ function M.emit(file)
   end
   return out
 end
+
+M.emit = util.each_file(emit_file)
 
 return M

@@ -150,13 +150,16 @@ local function source(t, sources)
   return c.source(sources, "db_" .. t.snake .. ".h", includes, table.concat(out))
 end
 
-function M.emit(t, model)
+-- gen/db_<table>.{c,h} for every table of the model.
+function M.emit(model)
   local sources = {}
   for _, p in ipairs(model.sources.migrations) do sources[#sources + 1] = p end
-  return {
-    { "db_" .. t.snake .. ".h", header(t, sources) },
-    { "db_" .. t.snake .. ".c", source(t, sources) },
-  }
+  local out = {}
+  for _, t in ipairs(model.tables) do
+    out[#out + 1] = { "db_" .. t.snake .. ".h", header(t, sources) }
+    out[#out + 1] = { "db_" .. t.snake .. ".c", source(t, sources) }
+  end
+  return out
 end
 
 return M

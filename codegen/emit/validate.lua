@@ -3,6 +3,7 @@
 -- so callers see one clear reason per field. A repeated field checks its item
 -- count, then its items through a static helper that answers the first rule
 -- an item breaks.
+local util = require("util")
 local c = require("emit.c")
 
 local M = {}
@@ -104,7 +105,7 @@ local function uses_strlen(msg)
   return false
 end
 
-function M.emit(file)
+local function emit_file(file)
   local messages = {}
   for _, m in ipairs(file.messages) do if m.has_rules then messages[#messages + 1] = m end end
   if #messages == 0 then return {} end
@@ -137,5 +138,7 @@ function M.emit(file)
     { base .. ".c", c.source(sources, base .. ".h", includes, table.concat(defs, "\n")) },
   }
 end
+
+M.emit = util.each_file(emit_file)
 
 return M
