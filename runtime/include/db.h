@@ -40,8 +40,8 @@ void rt_db_set_deadline(rt_db *db, gpr_timespec deadline);
 /* Runs a prepared statement with text parameters (NULL means SQL NULL)
  * from a fiber. On OK, *result holds PGRES_TUPLES_OK or PGRES_COMMAND_OK
  * and the caller PQclear()s it. Otherwise *result is NULL and the status
- * says why: ALREADY_EXISTS for a unique violation, and so on (see
- * rt_db_status_for_sqlstate). UNAVAILABLE only when the statement surely
+ * says why: ALREADY_EXISTS for a unique violation, and so on (the SQLSTATE
+ * table of db_status.c). UNAVAILABLE only when the statement surely
  * did not take effect (the database cannot be reached); a write whose
  * outcome is unknown (the connection was lost after it was sent) answers
  * DEADLINE_EXCEEDED. Always answered by the deadline: the statement is
