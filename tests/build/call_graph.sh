@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the object-level call graph of the given objects and archives as
 # "caller callee" lines: a.o -> b.o when a.o leaves a symbol undefined that
-# b.o defines (read with nm). Used by test_runtime_acyclic.sh; handy by hand:
+# b.o defines (read with nm). Used by test_runtime_layout.sh; handy by hand:
 #   tests/build/call_graph.sh build/libruntime.a
 set -euo pipefail
 [ $# -gt 0 ] || { echo "usage: call_graph.sh OBJECT_OR_ARCHIVE..." >&2; exit 1; }

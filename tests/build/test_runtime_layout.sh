@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The runtime's objects call each other without a cycle, so each module can be
-# read (and tested) knowing only the ones below it. The graph comes from nm
-# (call_graph.sh) and tsort finds loops; a two-object cycle built here proves
-# the check fails when there is one.
+# The runtime's shape holds: its objects call each other without a cycle, so
+# each module can be read (and tested) knowing only the ones below it (the
+# graph comes from nm, call_graph.sh, and tsort finds loops; a two-object
+# cycle built here proves the check fails when there is one); and every
+# public header (runtime/include) compiles on its own, with nothing of
+# runtime/src or gen/ on the include path.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
@@ -30,6 +32,19 @@ cc -c "$tmp/cycle/a.c" -o "$tmp/cycle/a.o" && cc -c "$tmp/cycle/b.c" -o "$tmp/cy
 # cyclic FILE...: the check fails, naming the objects of the loop.
 cyclic() { ! acyclic "$@" && grep -q 'a.o' "$tmp/loop" && grep -q 'b.o' "$tmp/loop"; }
 expect "a cycle between two objects is caught" cyclic "$tmp/cycle/a.o" "$tmp/cycle/b.o"
+
+# public_headers: each runtime/include/*.h, included alone, compiles.
+public_headers() {
+  local h ok=0
+  for h in "$root"/runtime/include/*.h; do
+    printf '#include "%s"\n' "$(basename "$h")" >"$tmp/one.c"
+    cc -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$root/runtime/include" -I"$root/runtime/proto" \
+      -I/usr/include/postgresql -c "$tmp/one.c" -o "$tmp/one.o" 2>>"$tmp/loop" || { echo "  $h" >>"$tmp/loop"; ok=1; }
+  done
+  return $ok
+}
+: >"$tmp/loop"
+expect "every public header compiles on its own" public_headers
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
