@@ -3,7 +3,7 @@
 #   make run      install what is missing, start a local PostgreSQL if needed, run both daemons
 #   make cluster  a pg_auto_failover monitor + two PostgreSQL nodes, two replicas of each daemon
 #   make test     every test: generator, unit, sanitizers, integration, database faults, cluster (test-ha)
-#   make regen    regenerate gen/ and docs/api.md from proto/, migrations/ and spec/
+#   make regen    regenerate gen/, runtime/proto and docs/api.md from proto/, migrations/ and spec/
 #   make bench    benchmarks, figures into docs/benchmarks.md
 # Everything a fresh Debian 12 machine lacks is installed by scripts/deps.sh.
 
@@ -11,7 +11,11 @@ VERSION   := 0.1.0
 CC        ?= cc
 OPT       ?= -O2 -g
 CFLAGS    += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(OPT) -DRT_VERSION='"$(VERSION)"'
-CPPFLAGS  += -Igen -Iruntime -Ihandlers/shared -I/usr/include/postgresql $(shell pkg-config --cflags json-c 2>/dev/null)
+# Everything sees the runtime's public headers (runtime/include and
+# runtime/proto, the protoc-c code of its built-in contracts); gen/ and
+# handlers/ see nothing else of it (APP_INC), the runtime nothing of them
+# (RT_INTERNAL); the unit tests see both.
+CPPFLAGS  += -Iruntime/include -Iruntime/proto -I/usr/include/postgresql $(shell pkg-config --cflags json-c 2>/dev/null)
 LDLIBS    += $(shell pkg-config --libs grpc libprotobuf-c 2>/dev/null || echo -lgrpc -lgpr -lprotobuf-c) \
              -lpq -lcrypto -lmicrohttpd -lpthread $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
 BUILD     ?= build
@@ -19,13 +23,18 @@ BIN       ?= bin
 DAEMONS   := user-service wallet-service
 LUA       := lua5.4
 DEPS_STAMP := $(BUILD)/.deps-ok
+RT_INTERNAL := -Iruntime/src -Iruntime/src/db
+APP_INC     := -Igen -Ihandlers/shared
 
 GEN_SRC     := $(sort $(filter-out %.main.c,$(shell find gen -name "*.c" 2>/dev/null)))
-RUNTIME_SRC := $(sort $(wildcard runtime/*.c))
+RUNTIME_SRC := $(sort $(shell find runtime/src runtime/proto -name "*.c"))
 GEN_OBJ     := $(GEN_SRC:%.c=$(BUILD)/%.o)
 RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# cmocka tests that need PostgreSQL: run by the integration suite against its server.
+DB_TEST_SRC := $(sort $(wildcard tests/db/test_*.c))
+DB_TEST_BIN := $(DB_TEST_SRC:tests/db/%.c=$(BUILD)/tests/db/%)
 # A daemon's handlers: handlers/<service>.c, any handlers/<service>_*.c beside
 # it, and handlers/shared/*.c, which every daemon links.
 handler_obj  = $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard handlers/$(1).c handlers/$(1)_*.c handlers/shared/*.c)))
@@ -45,6 +54,9 @@ $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@echo "  CC    $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
+$(BUILD)/runtime/%.o: CPPFLAGS += $(RT_INTERNAL)
+$(BUILD)/gen/%.o $(BUILD)/handlers/%.o: CPPFLAGS += $(APP_INC)
+
 $(BUILD)/libgen.a: $(GEN_OBJ)
 	@$(AR) rcs $@ $^
 $(BUILD)/libruntime.a: $(RUNTIME_OBJ)
@@ -56,27 +68,32 @@ $(BIN)/$(1): $(BUILD)/gen/$(subst -,_,$(1)).main.o $(call handler_obj,$(subst -,
           $(BUILD)/libgen.a $(BUILD)/libruntime.a
 	@mkdir -p $$(@D)
 	@echo "  LINK  $$@"
-	@$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $(BUILD)/libgen.a $$(LDLIBS)
+	@$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
 
-# One cmocka binary per tests/unit/test_*.c, linked against both libraries;
-# its headers are tracked in $@.d like every object's.
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgen.a $(BUILD)/libruntime.a | $(DEPS_STAMP)
-	@mkdir -p $(@D)
-	@echo "  LINK  $@"
-	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $< $(BUILD)/libgen.a $(BUILD)/libruntime.a \
-	  $(BUILD)/libgen.a $(LDLIBS) -lcmocka
+# One cmocka binary per tests/unit/test_*.c and tests/db/test_*.c, linked
+# against both libraries; its headers are tracked in $@.d like every object's.
+define cmocka_rule
+$(1): $(3)/%: tests/$(2)/%.c $(BUILD)/libgen.a $(BUILD)/libruntime.a | $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	@echo "  LINK  $$@"
+	@$$(CC) $$(CPPFLAGS) $$(APP_INC) $$(RT_INTERNAL) $$(CFLAGS) -MMD -MP -MF $$@.d -MT $$@ -o $$@ $$< \
+	  $(BUILD)/libgen.a $(BUILD)/libruntime.a $$(LDLIBS) -lcmocka
+endef
+$(eval $(call cmocka_rule,$(UNIT_BIN),unit,$(BUILD)/tests))
+$(eval $(call cmocka_rule,$(DB_TEST_BIN),db,$(BUILD)/tests/db))
 
+# gen/, runtime/proto and docs/api.md.
 regen: | $(DEPS_STAMP)
 	@$(LUA) codegen/main.lua
 
-# Fails when gen/ or docs/api.md differ from what their sources produce: the
+# Fails when gen/, runtime/proto or docs/api.md differ from what their sources produce: the
 # generator writes into a temp dir and the trees are compared.
 check-gen: | $(DEPS_STAMP)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	  $(LUA) codegen/main.lua --out "$$tmp/gen" --docs "$$tmp/api.md" >/dev/null && \
-	  diff -r gen "$$tmp/gen" && diff docs/api.md "$$tmp/api.md" || \
+	  $(LUA) codegen/main.lua --out "$$tmp/gen" --runtime-proto "$$tmp/proto" --docs "$$tmp/api.md" >/dev/null && \
+	  diff -r gen "$$tmp/gen" && diff -r runtime/proto "$$tmp/proto" && diff docs/api.md "$$tmp/api.md" || \
 	  { echo "gen/ is not what its sources produce: run 'make regen' and commit the result" >&2; exit 1; }
 
 migrate: | $(DEPS_STAMP)
@@ -103,6 +120,12 @@ test-codegen: | $(DEPS_STAMP)
 test-build-deps: | $(DEPS_STAMP)
 	@bash tests/build/test_header_deps.sh
 
+# The runtime's objects call each other without a cycle, and each public
+# header compiles on its own (tests/build/test_runtime_layout.sh).
+.PHONY: test-runtime-layout
+test-runtime-layout: | $(DEPS_STAMP)
+	@bash tests/build/test_runtime_layout.sh
+
 test-unit: $(UNIT_BIN)
 	@bash scripts/run-unit.sh $(UNIT_BIN)
 
@@ -114,8 +137,9 @@ test-sanitize:
 	@$(MAKE) --no-print-directory $(SANITIZE) test-integration
 	@$(MAKE) --no-print-directory $(SANITIZE) test-faults
 
-test-integration: all $(UNIT_BIN)
-	@BIN_DIR=$(abspath $(BIN)) UNIT_DIR=$(abspath $(BUILD)/tests) bash tests/integration/run.sh
+test-integration: all $(DB_TEST_BIN)
+	@BIN_DIR=$(abspath $(BIN)) DB_TEST_DIR=$(abspath $(BUILD)/tests/db) \
+	  bash tests/integration/run.sh
 
 # Database faults (tests/faults): SIGSTOP, restarts, a fault-injecting proxy,
 # lock holders, statement_timeout, missing migrations; its own PostgreSQL.
@@ -138,4 +162,4 @@ clean:
 # Every object's and test binary's header dependencies (written by -MMD), so
 # a changed gen/ or runtime/ header recompiles everything that includes it:
 # a stale object linked against a new signature would be undefined behaviour.
--include $(GEN_OBJ:.o=.d) $(RUNTIME_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(UNIT_BIN:=.d)
+-include $(GEN_OBJ:.o=.d) $(RUNTIME_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(UNIT_BIN:=.d) $(DB_TEST_BIN:=.d)

@@ -2,10 +2,121 @@
 -- with their messages, rules and services; tables with C-typed columns, keys
 -- and statements; queries bound to their tables. Every cross-reference is
 -- checked here, so emitters never have to decide anything or fail.
+--
+-- The data passed from here to the emitters (LuaCATS notes; every emitter is
+-- emit(Model) -> { {path, content} }):
+--
+---@class Model
+---@field files ModelFile[]               the project's proto files, by name
+---@field services Service[]
+---@field messages table<string, Message>  every message by ".pkg.Name", imports included
+---@field tables Table[]                   from migrations/, in creation order
+---@field tables_by_name table<string, Table>
+---@field statements Statement[]           every table's statements, then the queries (DB_STMT_* order)
+---@field queries Query[]                  from spec/queries/
+---@field system_imports string[]          imports outside proto/ that protoc-c compiles too
+---@field descriptor_sets table<string, string>  a service file's serialized set, for reflection
+---@field sources { migrations: string[], queries: string[] }
+--
+---@class ModelFile
+---@field name string      "user.proto"
+---@field base string      "user"
+---@field path string      "proto/user.proto"
+---@field package string
+---@field messages Message[]
+---@field services Service[]
+---@field imports string[] paths of the project files it imports
+---@field comment string?
+--
+---@class Message           a copy of the parsed DescriptorProto, extended:
+---@field name string
+---@field full_name string   ".pkg.Name"
+---@field fields Field[]
+---@field c_type string      protoc-c's struct name
+---@field c_prefix string    protoc-c's function prefix
+---@field c_init string      protoc-c's __INIT macro
+---@field base string        its file's base name
+---@field where string       "file:line: message X", for errors
+---@field has_rules boolean  some field has (rules.field)
+---@field table Table?       bound by (rules.table)
+---@field column_of table<string, Column>?  field name -> its column, when bound
+---@field needs_arena boolean?  a wrapper field is allocated when mapped
+--
+---@class Field             a copy of the parsed FieldDescriptorProto, extended:
+---@field name string
+---@field type_label string  "string", "int32", "message", ...
+---@field type_name string?  ".pkg.Name" of a message or enum
+---@field repeated boolean
+---@field rules table[]      { kind, value, description } in check order
+---@field c_type string?
+---@field wrapper table?     google.protobuf.*Value it is, when bound to a column
+--
+---@class Service
+---@field name string
+---@field full_name string
+---@field snake string
+---@field daemon string      "user-service"
+---@field file ModelFile
+---@field methods Method[]
+---@field peers Service[]    the services its methods depend on
+---@field endpoint { service_name: string, address_env: string, default_address: string }
+--
+---@class Method
+---@field name string
+---@field snake string
+---@field path string        "/pkg.Service/Method"
+---@field input Message
+---@field output Message
+---@field depends_on string[]
+---@field status_codes string[]
+--
+---@class Table
+---@field name string
+---@field snake string
+---@field columns Column[]
+---@field primary_key Column[]?
+---@field keys { columns: Column[], suffix: string }[]  primary, then each unique
+---@field insert_columns Column[]
+---@field insert Statement
+---@field gets Statement[]
+---@field delete Statement?
+---@field checks { expr: string }[]
+--
+---@class Column
+---@field name string
+---@field snake string
+---@field kind "text"|"int32"|"int64"|"timestamp"
+---@field c_type string       in a row struct (a pointer when nullable)
+---@field param_c_type string as a parameter
+---@field sql_type string
+---@field not_null boolean
+---@field default string?
+--
+---@class Statement
+---@field name string         prepared statement name
+---@field enum string         DB_STMT_<NAME>
+---@field sql string
+---@field params table[]
+---@field n_params integer
+---@field idempotent boolean  a read, retried once on a fresh connection
+---@field table Table
+--
+---@class Query : Statement   a named query of spec/queries/
+---@field query_name string
+---@field kind "one"|"many"|"exec"|"execrows"
+---@field doc string
+---@field file string
 local util = require("util")
 local queries_parser = require("parse.queries")
 
 local M = {}
+
+-- A shallow copy of a parsed record, for the model to extend.
+local function copy(record)
+  local out = {}
+  for k, v in pairs(record) do out[k] = v end
+  return out
+end
 
 local GRPC_CODES = { "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
   "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
@@ -360,9 +471,11 @@ local function bind_table(msg, tables_by_name)
 end
 
 -- inputs: { descriptors = parsed set, proto_files = {"user.proto"=path...},
---           schema = sql_ddl result, queries = parsed queries, sources = {...} }
+--           schema = sql_ddl result, queries = parsed queries, sources = {...},
+--           descriptor_sets = { [file name] = serialized set of a service file } }
 function M.build(inputs)
-  local model = { files = {}, services = {}, messages = {}, sources = inputs.sources }
+  local model = { files = {}, services = {}, messages = {}, sources = inputs.sources,
+                  descriptor_sets = inputs.descriptor_sets or {} }
   model.tables, model.tables_by_name = build_tables(inputs.schema)
 
   -- Messages of every file (imports included), with C names and rules.
@@ -370,9 +483,14 @@ function M.build(inputs)
   for _, file in ipairs(inputs.descriptors.files) do
     for _, m in ipairs(file.messages) do pkg_of[m] = { package = file.package, file = file.name } end
   end
+  -- Each message and field is a fresh record (a copy of the parsed one) that
+  -- the model's results are written into; the parsed set stays as parsed.
   for _, full in ipairs(util.sorted_keys(inputs.descriptors.messages)) do
-    local m = inputs.descriptors.messages[full]
-    local owner = pkg_of[m]
+    local parsed = inputs.descriptors.messages[full]
+    local owner = pkg_of[parsed]
+    local m = copy(parsed)
+    m.fields = {}
+    for i, field in ipairs(parsed.fields or {}) do m.fields[i] = copy(field) end
     if owner then
       m.c_type, m.c_prefix, m.c_init = message_names(owner.package, m.name)
       m.file_name = owner.file
@@ -406,7 +524,8 @@ function M.build(inputs)
       for _, dep in ipairs(file.dependency) do
         if inputs.proto_files[dep] then table.insert(fm.imports, inputs.proto_files[dep]) end
       end
-      for _, m in ipairs(file.messages) do
+      for _, parsed in ipairs(file.messages) do
+        local m = model.messages[parsed.full_name]
         bind_table(m, model.tables_by_name)
         table.insert(fm.messages, m)
       end

@@ -66,23 +66,33 @@ function M.descriptor_set(proto_dir, names, tmp_dir, imports)
   return util.read_file(out)
 end
 
--- protoc-c's files for names plus the built-in contracts and the system
--- imports names use (e.g. google/protobuf/wrappers.proto), as
--- { [relative path] = content }.
-function M.c_files(proto_dir, names, tmp_dir, system_imports)
-  local out_dir = util.join(tmp_dir, "c_out")
+-- Runs protoc-c on names (relative to proto_dir) and the import paths in
+-- imports, in a fresh dir below tmp_dir; returns { [relative path] = content }.
+local function run_c(proto_dir, names, imports, tmp_dir, sub)
+  local out_dir = util.join(tmp_dir, sub)
   os.execute("mkdir -p " .. util.shell_quote(out_dir))
-  local imports, seen = {}, {}
-  for _, list in ipairs({ M.BUILTIN_C, system_imports or {} }) do
-    for _, n in ipairs(list) do
-      if not seen[n] then seen[n] = true; imports[#imports + 1] = n end
-    end
-  end
   util.run(("%s --c_out=%s %s"):format(base_cmd(proto_dir), util.shell_quote(out_dir),
     paths(proto_dir, names, imports)))
   local files = {}
   for _, rel in ipairs(util.list_files(out_dir)) do files[rel] = util.read_file(util.join(out_dir, rel)) end
   return files
+end
+
+-- protoc-c's files for names plus the system imports names use (e.g.
+-- google/protobuf/wrappers.proto) that are not built in, for gen/.
+function M.c_files(proto_dir, names, tmp_dir, system_imports)
+  local builtin, imports = {}, {}
+  for _, n in ipairs(M.BUILTIN_C) do builtin[n] = true end
+  for _, n in ipairs(system_imports or {}) do
+    if not builtin[n] then imports[#imports + 1] = n end
+  end
+  return run_c(proto_dir, names, imports, tmp_dir, "c_out")
+end
+
+-- protoc-c's files for the built-in contracts (BUILTIN_C), which the runtime
+-- owns: they go to runtime/proto, so libruntime needs nothing from gen/.
+function M.builtin_c_files(proto_dir, tmp_dir)
+  return run_c(proto_dir, {}, M.BUILTIN_C, tmp_dir, "builtin_c_out")
 end
 
 return M

@@ -80,6 +80,19 @@ function M.join(dir, name)
 end
 
 -- Sorted keys, so no output ever depends on hash order.
+-- An emitter of one proto file (file, model) -> files made into the
+-- signature every emitter has, model -> files: its files for each of
+-- model.files, in order.
+function M.each_file(emit_file)
+  return function(model)
+    local out = {}
+    for _, file in ipairs(model.files) do
+      for _, pair in ipairs(emit_file(file, model)) do out[#out + 1] = pair end
+    end
+    return out
+  end
+end
+
 function M.sorted_keys(t)
   local keys = {}
   for k in pairs(t) do keys[#keys + 1] = k end

@@ -6,46 +6,49 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "db_rows.h"
 #include "db_statements.h"
 
-void db_operation_decode_row(rt_arena *arena, const PGresult *res, int row, db_operation_row *out)
+void db_operation_decode_row(rt_arena *arena, const PGresult *res, int row, void *out)
 {
-    out->id = rt_db_get_text(arena, res, row, 0);
-    out->request = rt_db_get_text(arena, res, row, 1);
-    out->attempt = rt_db_get_text(arena, res, row, 2);
-    out->code = rt_db_get_int32(res, row, 3);
-    out->detail = rt_db_get_text(arena, res, row, 4);
-    out->created_at = rt_db_get_timestamp(arena, res, row, 5);
+    db_operation_row *r = out;
+    r->id = rt_db_get_text(arena, res, row, 0);
+    r->request = rt_db_get_text(arena, res, row, 1);
+    r->attempt = rt_db_get_text(arena, res, row, 2);
+    r->code = rt_db_get_int32(res, row, 3);
+    r->detail = rt_db_get_text(arena, res, row, 4);
+    r->created_at = rt_db_get_timestamp(arena, res, row, 5);
 }
 
-/* Runs a statement that answers at most one row and decodes it into *out. */
-static rt_status fetch_row(rt_db *db, rt_arena *arena, int statement, const char *const *params,
-                           db_operation_row *out)
-{
-    PGresult *res = NULL;
-    rt_status status = rt_db_exec(db, &db_statements[statement], params, &res);
-    if (!rt_ok(status))
-        return status;
-    bool found = PQntuples(res) > 0;
-    if (found)
-        db_operation_decode_row(arena, res, 0, out);
-    PQclear(res);
-    return found ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, "Operation not found");
-}
-
+/* operation_insert:
+ *   INSERT INTO "Operation" ("id", "request", "attempt", "code")
+ *   VALUES ($1, $2, $3, $4)
+ *   RETURNING "id", "request", "attempt", "code", "detail", "createdAt"
+ */
 rt_status db_operation_insert(rt_db *db, rt_arena *arena, const char *id, const char *request,
                               const char *attempt, int32_t code, db_operation_row *out)
 {
     const char *const params[] = {id, request, attempt, rt_db_param_int32(arena, code)};
-    return fetch_row(db, arena, DB_STMT_OPERATION_INSERT, params, out);
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_OPERATION_INSERT], params,
+                           db_operation_decode_row, out, "Operation not found");
 }
 
+/* operation_get_by_id:
+ *   SELECT "id", "request", "attempt", "code", "detail", "createdAt"
+ *   FROM "Operation"
+ *   WHERE "id" = $1
+ */
 rt_status db_operation_get_by_id(rt_db *db, rt_arena *arena, const char *id, db_operation_row *out)
 {
     const char *const params[] = {id};
-    return fetch_row(db, arena, DB_STMT_OPERATION_GET_BY_ID, params, out);
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_OPERATION_GET_BY_ID], params,
+                           db_operation_decode_row, out, "Operation not found");
 }
 
+/* operation_delete_by_id:
+ *   DELETE FROM "Operation"
+ *   WHERE "id" = $1
+ */
 rt_status db_operation_delete_by_id(rt_db *db, const char *id)
 {
     const char *const params[] = {id};

@@ -22,8 +22,9 @@ typedef struct {
 } db_operation_row;
 
 /* Decodes row `row` of a result whose columns are those of "Operation" in table order (every
- * statement of this table and the :one and :many queries on it answer that shape). */
-void db_operation_decode_row(rt_arena *arena, const PGresult *res, int row, db_operation_row *out);
+ * statement of this table and the :one and :many queries on it answer that shape) into the
+ * db_operation_row at out: an rt_db_decode_fn (db_rows.h). */
+void db_operation_decode_row(rt_arena *arena, const PGresult *res, int row, void *out);
 
 /* Inserts a "Operation" row ("createdAt" from its default; "detail" NULL) and returns it as
  * stored in *out. A unique or foreign key violation answers the runtime's mapped status

@@ -6,44 +6,46 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "db_rows.h"
 #include "db_statements.h"
 
-void db_pending_user_decode_row(rt_arena *arena, const PGresult *res, int row,
-                                db_pending_user_row *out)
+void db_pending_user_decode_row(rt_arena *arena, const PGresult *res, int row, void *out)
 {
-    out->user_id = rt_db_get_text(arena, res, row, 0);
-    out->created_at = rt_db_get_timestamp(arena, res, row, 1);
+    db_pending_user_row *r = out;
+    r->user_id = rt_db_get_text(arena, res, row, 0);
+    r->created_at = rt_db_get_timestamp(arena, res, row, 1);
 }
 
-/* Runs a statement that answers at most one row and decodes it into *out. */
-static rt_status fetch_row(rt_db *db, rt_arena *arena, int statement, const char *const *params,
-                           db_pending_user_row *out)
-{
-    PGresult *res = NULL;
-    rt_status status = rt_db_exec(db, &db_statements[statement], params, &res);
-    if (!rt_ok(status))
-        return status;
-    bool found = PQntuples(res) > 0;
-    if (found)
-        db_pending_user_decode_row(arena, res, 0, out);
-    PQclear(res);
-    return found ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, "PendingUser not found");
-}
-
+/* pending_user_insert:
+ *   INSERT INTO "PendingUser" ("userId")
+ *   VALUES ($1)
+ *   RETURNING "userId", "createdAt"
+ */
 rt_status db_pending_user_insert(rt_db *db, rt_arena *arena, const char *user_id,
                                  db_pending_user_row *out)
 {
     const char *const params[] = {user_id};
-    return fetch_row(db, arena, DB_STMT_PENDING_USER_INSERT, params, out);
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_PENDING_USER_INSERT], params,
+                           db_pending_user_decode_row, out, "PendingUser not found");
 }
 
+/* pending_user_get_by_user_id:
+ *   SELECT "userId", "createdAt"
+ *   FROM "PendingUser"
+ *   WHERE "userId" = $1
+ */
 rt_status db_pending_user_get_by_user_id(rt_db *db, rt_arena *arena, const char *user_id,
                                          db_pending_user_row *out)
 {
     const char *const params[] = {user_id};
-    return fetch_row(db, arena, DB_STMT_PENDING_USER_GET_BY_USER_ID, params, out);
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_PENDING_USER_GET_BY_USER_ID], params,
+                           db_pending_user_decode_row, out, "PendingUser not found");
 }
 
+/* pending_user_delete_by_user_id:
+ *   DELETE FROM "PendingUser"
+ *   WHERE "userId" = $1
+ */
 rt_status db_pending_user_delete_by_user_id(rt_db *db, const char *user_id)
 {
     const char *const params[] = {user_id};

@@ -16,9 +16,9 @@ typedef struct {
 } db_pending_user_row;
 
 /* Decodes row `row` of a result whose columns are those of "PendingUser" in table order (every
- * statement of this table and the :one and :many queries on it answer that shape). */
-void db_pending_user_decode_row(rt_arena *arena, const PGresult *res, int row,
-                                db_pending_user_row *out);
+ * statement of this table and the :one and :many queries on it answer that shape) into the
+ * db_pending_user_row at out: an rt_db_decode_fn (db_rows.h). */
+void db_pending_user_decode_row(rt_arena *arena, const PGresult *res, int row, void *out);
 
 /* Inserts a "PendingUser" row ("createdAt" from its default) and returns it as stored in *out. A
  * unique or foreign key violation answers the runtime's mapped status (ALREADY_EXISTS,

@@ -5,79 +5,18 @@
 #include "db_queries.h"
 
 #include <inttypes.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "db_rows.h"
 #include "db_statements.h"
 
-/* Runs a query that answers at most one "User" row and decodes it. */
-static rt_status fetch_user_row(rt_db *db, rt_arena *arena, int statement,
-                                const char *const *params, db_user_row *out, const char *not_found)
-{
-    PGresult *res = NULL;
-    rt_status status = rt_db_exec(db, &db_statements[statement], params, &res);
-    if (!rt_ok(status))
-        return status;
-    bool found = PQntuples(res) > 0;
-    if (found)
-        db_user_decode_row(arena, res, 0, out);
-    PQclear(res);
-    return found ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, not_found);
-}
-
-/* Runs a query that answers at most one "Wallet" row and decodes it. */
-static rt_status fetch_wallet_row(rt_db *db, rt_arena *arena, int statement,
-                                  const char *const *params, db_wallet_row *out,
-                                  const char *not_found)
-{
-    PGresult *res = NULL;
-    rt_status status = rt_db_exec(db, &db_statements[statement], params, &res);
-    if (!rt_ok(status))
-        return status;
-    bool found = PQntuples(res) > 0;
-    if (found)
-        db_wallet_decode_row(arena, res, 0, out);
-    PQclear(res);
-    return found ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, not_found);
-}
-
-/* Runs a query that answers any number of "Wallet" rows and decodes them all into the arena. */
-static rt_status fetch_wallet_rows(rt_db *db, rt_arena *arena, int statement,
-                                   const char *const *params, db_wallet_row **rows, size_t *n_rows)
-{
-    PGresult *res = NULL;
-    rt_status status = rt_db_exec(db, &db_statements[statement], params, &res);
-    if (!rt_ok(status))
-        return status;
-    int n = PQntuples(res);
-    *rows = n > 0 ? rt_arena_alloc(arena, (size_t)n * sizeof **rows) : NULL;
-    for (int i = 0; i < n; i++)
-        db_wallet_decode_row(arena, res, i, &(*rows)[i]);
-    *n_rows = (size_t)n;
-    PQclear(res);
-    return RT_OK;
-}
-
-/* Runs a query that answers any number of "WalletEntry" rows and decodes them all into the
- * arena. */
-static rt_status fetch_wallet_entry_rows(rt_db *db, rt_arena *arena, int statement,
-                                         const char *const *params, db_wallet_entry_row **rows,
-                                         size_t *n_rows)
-{
-    PGresult *res = NULL;
-    rt_status status = rt_db_exec(db, &db_statements[statement], params, &res);
-    if (!rt_ok(status))
-        return status;
-    int n = PQntuples(res);
-    *rows = n > 0 ? rt_arena_alloc(arena, (size_t)n * sizeof **rows) : NULL;
-    for (int i = 0; i < n; i++)
-        db_wallet_entry_decode_row(arena, res, i, &(*rows)[i]);
-    *n_rows = (size_t)n;
-    PQclear(res);
-    return RT_OK;
-}
-
+/* delete_expired_operations:
+ *   DELETE FROM "Operation"
+ *   WHERE "id" IN (SELECT "id"
+ *   FROM "Operation"
+ *   WHERE "createdAt" < LOCALTIMESTAMP - make_interval(secs => $1::integer) ORDER BY "createdAt" LIMIT 1000 FOR UPDATE SKIP LOCKED)
+ */
 rt_status db_delete_expired_operations(rt_db *db, int32_t ttl_seconds, int64_t *affected)
 {
     char ttl_seconds_text[12];
@@ -92,23 +31,42 @@ rt_status db_delete_expired_operations(rt_db *db, int32_t ttl_seconds, int64_t *
     return RT_OK;
 }
 
+/* insert_pending_user:
+ *   WITH "marker" AS ( INSERT INTO "PendingUser" ("userId")
+ *   VALUES ($1::text) ) INSERT INTO "User" ("id", "email", "name")
+ *   VALUES ($1::text, $2::text, $3::text)
+ *   RETURNING "id", "email", "name", "createdAt"
+ */
 rt_status db_insert_pending_user(rt_db *db, rt_arena *arena, const char *id, const char *email,
                                  const char *name, db_user_row *out)
 {
     const char *const params[] = {id, email, name};
-    return fetch_user_row(db, arena, DB_STMT_INSERT_PENDING_USER, params, out,
-                          "no matching User row");
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_INSERT_PENDING_USER], params,
+                           db_user_decode_row, out, "no matching User row");
 }
 
+/* insert_pending_user_once:
+ *   WITH "operation" AS ( INSERT INTO "Operation" ("id", "request", "attempt", "code", "detail")
+ *   VALUES ($1::text, $2::text, $3::text, 0, $4::text) ON CONFLICT ("id") DO NOTHING
+ *   RETURNING "id" ), "marker" AS ( INSERT INTO "PendingUser" ("userId") SELECT $4::text
+ *   FROM "operation" ) INSERT INTO "User" ("id", "email", "name") SELECT $4::text, $5::text, $6::text
+ *   FROM "operation"
+ *   RETURNING "id", "email", "name", "createdAt"
+ */
 rt_status db_insert_pending_user_once(rt_db *db, rt_arena *arena, const char *operation_id,
                                       const char *request, const char *attempt, const char *id,
                                       const char *email, const char *name, db_user_row *out)
 {
     const char *const params[] = {operation_id, request, attempt, id, email, name};
-    return fetch_user_row(db, arena, DB_STMT_INSERT_PENDING_USER_ONCE, params, out,
-                          "no matching User row");
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_INSERT_PENDING_USER_ONCE], params,
+                           db_user_decode_row, out, "no matching User row");
 }
 
+/* forget_operation:
+ *   DELETE FROM "Operation"
+ *   WHERE "id" = $1::text
+ *   AND "attempt" = $2::text
+ */
 rt_status db_forget_operation(rt_db *db, const char *id, const char *attempt, int64_t *affected)
 {
     const char *const params[] = {id, attempt};
@@ -121,6 +79,20 @@ rt_status db_forget_operation(rt_db *db, const char *id, const char *attempt, in
     return RT_OK;
 }
 
+/* delete_abandoned_users:
+ *   WITH "batch" AS ( SELECT "userId"
+ *   FROM "PendingUser"
+ *   WHERE "createdAt" < LOCALTIMESTAMP - INTERVAL '5 minutes' LIMIT 500 FOR UPDATE SKIP LOCKED ), "abandoned" AS ( DELETE
+ *   FROM "User" AS "u"
+ *   WHERE "u"."id" IN (SELECT "userId"
+ *   FROM "batch")
+ *   AND NOT EXISTS (SELECT 1
+ *   FROM "Wallet" AS "w"
+ *   WHERE "w"."userId" = "u"."id") ) DELETE
+ *   FROM "PendingUser" AS "p"
+ *   WHERE "p"."userId" IN (SELECT "userId"
+ *   FROM "batch")
+ */
 rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected)
 {
     PGresult *res = NULL;
@@ -132,6 +104,24 @@ rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected)
     return RT_OK;
 }
 
+/* change_balance:
+ *   WITH "wallet" AS ( SELECT "id", "balance"
+ *   FROM "Wallet"
+ *   WHERE "userId" = $1::text FOR UPDATE ), "operation" AS ( INSERT INTO "Operation" ("id", "request", "attempt", "code") SELECT $2::text, $3::text, $4::text, CASE WHEN "wallet"."id" IS NULL THEN 5 WHEN "wallet"."balance"::bigint + $5::integer < 0 THEN 9 WHEN "wallet"."balance"::bigint + $5::integer > 2147483647 THEN 11 ELSE 0 END
+ *   FROM (SELECT 1) AS "one" LEFT JOIN "wallet" ON TRUE ON CONFLICT ("id") DO UPDATE
+ *   SET "attempt" = EXCLUDED."attempt", "code" = EXCLUDED."code", "detail" = EXCLUDED."detail", "createdAt" = EXCLUDED."createdAt"
+ *   WHERE "Operation"."code" = -1
+ *   AND "Operation"."attempt" <> EXCLUDED."attempt"
+ *   AND "Operation"."request" = EXCLUDED."request"
+ *   RETURNING "code" ), "current" AS ( SELECT "wallet"."id" AS "walletId", "wallet"."balance" + $5::integer AS "after"
+ *   FROM "wallet", "operation"
+ *   WHERE "operation"."code" = 0 ), "entry" AS ( INSERT INTO "WalletEntry" ("walletId", "kind", "amount", "balanceAfter", "operationId", "idempotencyKey") SELECT "walletId", $6::integer, $5::integer, "after", $2::text, $7::text
+ *   FROM "current" ) UPDATE "Wallet"
+ *   SET "balance" = "current"."after"
+ *   FROM "current"
+ *   WHERE "Wallet"."id" = "current"."walletId"
+ *   RETURNING "id", "userId", "balance", "createdAt"
+ */
 rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
                             const char *operation_id, const char *request, const char *attempt,
                             int32_t delta, int32_t kind, const char *idempotency_key,
@@ -140,10 +130,31 @@ rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
     const char *const params[] = {user_id, operation_id, request, attempt,
                                   rt_db_param_int32(arena, delta), rt_db_param_int32(arena, kind),
                                   idempotency_key};
-    return fetch_wallet_row(db, arena, DB_STMT_CHANGE_BALANCE, params, out,
-                            "no matching Wallet row");
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_CHANGE_BALANCE], params,
+                           db_wallet_decode_row, out, "no matching Wallet row");
 }
 
+/* transfer_funds:
+ *   WITH "locked" AS ( SELECT "id", "userId", "balance"
+ *   FROM "Wallet"
+ *   WHERE "userId" IN ($1::text, $2::text) ORDER BY "id" FOR UPDATE ), "sides" AS ( SELECT "from"."id" AS "fromId", "from"."balance" AS "fromBalance", "to"."id" AS "toId", "to"."balance" AS "toBalance"
+ *   FROM (SELECT 1) AS "one" LEFT JOIN "locked" AS "from" ON "from"."userId" = $1::text LEFT JOIN "locked" AS "to" ON "to"."userId" = $2::text ), "operation" AS ( INSERT INTO "Operation" ("id", "request", "attempt", "code", "detail") SELECT $3::text, $4::text, $5::text, CASE WHEN "fromId" IS NULL OR "toId" IS NULL THEN 5 WHEN "fromBalance" < $6::integer THEN 9 WHEN "toBalance" > 2147483647 - $6::integer THEN 11 ELSE 0 END, CASE WHEN "fromId" IS NULL THEN 'from_user_id' WHEN "toId" IS NULL THEN 'to_user_id' END
+ *   FROM "sides" ON CONFLICT ("id") DO UPDATE
+ *   SET "attempt" = EXCLUDED."attempt", "code" = EXCLUDED."code", "detail" = EXCLUDED."detail", "createdAt" = EXCLUDED."createdAt"
+ *   WHERE "Operation"."code" = -1
+ *   AND "Operation"."attempt" <> EXCLUDED."attempt"
+ *   AND "Operation"."request" = EXCLUDED."request"
+ *   RETURNING "code" ), "moves" AS ( SELECT "fromId" AS "walletId", 5 AS "kind", -$6::integer AS "amount", "fromBalance" - $6::integer AS "after"
+ *   FROM "sides", "operation"
+ *   WHERE "operation"."code" = 0 UNION ALL SELECT "toId", 4, $6::integer, "toBalance" + $6::integer
+ *   FROM "sides", "operation"
+ *   WHERE "operation"."code" = 0 ), "entries" AS ( INSERT INTO "WalletEntry" ("walletId", "kind", "amount", "balanceAfter", "transferId", "operationId", "idempotencyKey") SELECT "walletId", "kind", "amount", "after", $7::text, $3::text, $8::text
+ *   FROM "moves" ) UPDATE "Wallet"
+ *   SET "balance" = "moves"."after"
+ *   FROM "moves"
+ *   WHERE "Wallet"."id" = "moves"."walletId"
+ *   RETURNING "id", "userId", "balance", "createdAt"
+ */
 rt_status db_transfer_funds(rt_db *db, rt_arena *arena, const char *from_user_id,
                             const char *to_user_id, const char *operation_id, const char *request,
                             const char *attempt, int32_t amount, const char *transfer_id,
@@ -151,17 +162,37 @@ rt_status db_transfer_funds(rt_db *db, rt_arena *arena, const char *from_user_id
 {
     const char *const params[] = {from_user_id, to_user_id, operation_id, request, attempt,
                                   rt_db_param_int32(arena, amount), transfer_id, idempotency_key};
-    return fetch_wallet_rows(db, arena, DB_STMT_TRANSFER_FUNDS, params, rows, n_rows);
+    void *all = NULL;
+    rt_status status = rt_db_fetch_all(db, arena, &db_statements[DB_STMT_TRANSFER_FUNDS], params,
+                                       db_wallet_decode_row, sizeof **rows, &all, n_rows);
+    *rows = all;
+    return status;
 }
 
+/* list_transactions:
+ *   SELECT "seq", "id", "walletId", "kind", "amount", "balanceAfter", "transferId", "operationId", "idempotencyKey", "createdAt"
+ *   FROM "WalletEntry"
+ *   WHERE "walletId" = (SELECT "id"
+ *   FROM "Wallet"
+ *   WHERE "userId" = $1::text)
+ *   AND "seq" < $2::bigint ORDER BY "seq" DESC LIMIT $3::integer
+ */
 rt_status db_list_transactions(rt_db *db, rt_arena *arena, const char *user_id, int64_t before_seq,
                                int32_t limit, db_wallet_entry_row **rows, size_t *n_rows)
 {
     const char *const params[] = {user_id, rt_db_param_int64(arena, before_seq),
                                   rt_db_param_int32(arena, limit)};
-    return fetch_wallet_entry_rows(db, arena, DB_STMT_LIST_TRANSACTIONS, params, rows, n_rows);
+    void *all = NULL;
+    rt_status status = rt_db_fetch_all(db, arena, &db_statements[DB_STMT_LIST_TRANSACTIONS], params,
+                                       db_wallet_entry_decode_row, sizeof **rows, &all, n_rows);
+    *rows = all;
+    return status;
 }
 
+/* fence_operation:
+ *   INSERT INTO "Operation" ("id", "request", "attempt", "code")
+ *   VALUES ($1::text, $2::text, $3::text, -1) ON CONFLICT ("id") DO NOTHING
+ */
 rt_status db_fence_operation(rt_db *db, const char *id, const char *request, const char *attempt,
                              int64_t *affected)
 {

@@ -6,50 +6,59 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "db_rows.h"
 #include "db_statements.h"
 
-void db_user_decode_row(rt_arena *arena, const PGresult *res, int row, db_user_row *out)
+void db_user_decode_row(rt_arena *arena, const PGresult *res, int row, void *out)
 {
-    out->id = rt_db_get_text(arena, res, row, 0);
-    out->email = rt_db_get_text(arena, res, row, 1);
-    out->name = rt_db_get_text(arena, res, row, 2);
-    out->created_at = rt_db_get_timestamp(arena, res, row, 3);
+    db_user_row *r = out;
+    r->id = rt_db_get_text(arena, res, row, 0);
+    r->email = rt_db_get_text(arena, res, row, 1);
+    r->name = rt_db_get_text(arena, res, row, 2);
+    r->created_at = rt_db_get_timestamp(arena, res, row, 3);
 }
 
-/* Runs a statement that answers at most one row and decodes it into *out. */
-static rt_status fetch_row(rt_db *db, rt_arena *arena, int statement, const char *const *params,
-                           db_user_row *out)
-{
-    PGresult *res = NULL;
-    rt_status status = rt_db_exec(db, &db_statements[statement], params, &res);
-    if (!rt_ok(status))
-        return status;
-    bool found = PQntuples(res) > 0;
-    if (found)
-        db_user_decode_row(arena, res, 0, out);
-    PQclear(res);
-    return found ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, "User not found");
-}
-
+/* user_insert:
+ *   INSERT INTO "User" ("id", "email", "name")
+ *   VALUES ($1, $2, $3)
+ *   RETURNING "id", "email", "name", "createdAt"
+ */
 rt_status db_user_insert(rt_db *db, rt_arena *arena, const char *id, const char *email,
                          const char *name, db_user_row *out)
 {
     const char *const params[] = {id, email, name};
-    return fetch_row(db, arena, DB_STMT_USER_INSERT, params, out);
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_USER_INSERT], params,
+                           db_user_decode_row, out, "User not found");
 }
 
+/* user_get_by_id:
+ *   SELECT "id", "email", "name", "createdAt"
+ *   FROM "User"
+ *   WHERE "id" = $1
+ */
 rt_status db_user_get_by_id(rt_db *db, rt_arena *arena, const char *id, db_user_row *out)
 {
     const char *const params[] = {id};
-    return fetch_row(db, arena, DB_STMT_USER_GET_BY_ID, params, out);
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_USER_GET_BY_ID], params,
+                           db_user_decode_row, out, "User not found");
 }
 
+/* user_get_by_email:
+ *   SELECT "id", "email", "name", "createdAt"
+ *   FROM "User"
+ *   WHERE "email" = $1
+ */
 rt_status db_user_get_by_email(rt_db *db, rt_arena *arena, const char *email, db_user_row *out)
 {
     const char *const params[] = {email};
-    return fetch_row(db, arena, DB_STMT_USER_GET_BY_EMAIL, params, out);
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_USER_GET_BY_EMAIL], params,
+                           db_user_decode_row, out, "User not found");
 }
 
+/* user_delete_by_id:
+ *   DELETE FROM "User"
+ *   WHERE "id" = $1
+ */
 rt_status db_user_delete_by_id(rt_db *db, const char *id)
 {
     const char *const params[] = {id};

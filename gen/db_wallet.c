@@ -6,51 +6,60 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "db_rows.h"
 #include "db_statements.h"
 
-void db_wallet_decode_row(rt_arena *arena, const PGresult *res, int row, db_wallet_row *out)
+void db_wallet_decode_row(rt_arena *arena, const PGresult *res, int row, void *out)
 {
-    out->id = rt_db_get_text(arena, res, row, 0);
-    out->user_id = rt_db_get_text(arena, res, row, 1);
-    out->balance = rt_db_get_int32(res, row, 2);
-    out->created_at = rt_db_get_timestamp(arena, res, row, 3);
+    db_wallet_row *r = out;
+    r->id = rt_db_get_text(arena, res, row, 0);
+    r->user_id = rt_db_get_text(arena, res, row, 1);
+    r->balance = rt_db_get_int32(res, row, 2);
+    r->created_at = rt_db_get_timestamp(arena, res, row, 3);
 }
 
-/* Runs a statement that answers at most one row and decodes it into *out. */
-static rt_status fetch_row(rt_db *db, rt_arena *arena, int statement, const char *const *params,
-                           db_wallet_row *out)
-{
-    PGresult *res = NULL;
-    rt_status status = rt_db_exec(db, &db_statements[statement], params, &res);
-    if (!rt_ok(status))
-        return status;
-    bool found = PQntuples(res) > 0;
-    if (found)
-        db_wallet_decode_row(arena, res, 0, out);
-    PQclear(res);
-    return found ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, "Wallet not found");
-}
-
+/* wallet_insert:
+ *   INSERT INTO "Wallet" ("id", "userId")
+ *   VALUES ($1, $2)
+ *   RETURNING "id", "userId", "balance", "createdAt"
+ */
 rt_status db_wallet_insert(rt_db *db, rt_arena *arena, const char *id, const char *user_id,
                            db_wallet_row *out)
 {
     const char *const params[] = {id, user_id};
-    return fetch_row(db, arena, DB_STMT_WALLET_INSERT, params, out);
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_WALLET_INSERT], params,
+                           db_wallet_decode_row, out, "Wallet not found");
 }
 
+/* wallet_get_by_id:
+ *   SELECT "id", "userId", "balance", "createdAt"
+ *   FROM "Wallet"
+ *   WHERE "id" = $1
+ */
 rt_status db_wallet_get_by_id(rt_db *db, rt_arena *arena, const char *id, db_wallet_row *out)
 {
     const char *const params[] = {id};
-    return fetch_row(db, arena, DB_STMT_WALLET_GET_BY_ID, params, out);
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_WALLET_GET_BY_ID], params,
+                           db_wallet_decode_row, out, "Wallet not found");
 }
 
+/* wallet_get_by_user_id:
+ *   SELECT "id", "userId", "balance", "createdAt"
+ *   FROM "Wallet"
+ *   WHERE "userId" = $1
+ */
 rt_status db_wallet_get_by_user_id(rt_db *db, rt_arena *arena, const char *user_id,
                                    db_wallet_row *out)
 {
     const char *const params[] = {user_id};
-    return fetch_row(db, arena, DB_STMT_WALLET_GET_BY_USER_ID, params, out);
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_WALLET_GET_BY_USER_ID], params,
+                           db_wallet_decode_row, out, "Wallet not found");
 }
 
+/* wallet_delete_by_id:
+ *   DELETE FROM "Wallet"
+ *   WHERE "id" = $1
+ */
 rt_status db_wallet_delete_by_id(rt_db *db, const char *id)
 {
     const char *const params[] = {id};

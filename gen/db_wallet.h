@@ -20,8 +20,9 @@ typedef struct {
 } db_wallet_row;
 
 /* Decodes row `row` of a result whose columns are those of "Wallet" in table order (every
- * statement of this table and the :one and :many queries on it answer that shape). */
-void db_wallet_decode_row(rt_arena *arena, const PGresult *res, int row, db_wallet_row *out);
+ * statement of this table and the :one and :many queries on it answer that shape) into the
+ * db_wallet_row at out: an rt_db_decode_fn (db_rows.h). */
+void db_wallet_decode_row(rt_arena *arena, const PGresult *res, int row, void *out);
 
 /* Inserts a "Wallet" row ("balance" and "createdAt" from their defaults) and returns it as
  * stored in *out. A unique or foreign key violation answers the runtime's mapped status

@@ -8,77 +8,100 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "db_rows.h"
 #include "db_statements.h"
 
-void db_wallet_entry_decode_row(rt_arena *arena, const PGresult *res, int row,
-                                db_wallet_entry_row *out)
+void db_wallet_entry_decode_row(rt_arena *arena, const PGresult *res, int row, void *out)
 {
-    out->seq = rt_db_get_int64(res, row, 0);
-    out->id = rt_db_get_text(arena, res, row, 1);
-    out->wallet_id = rt_db_get_text(arena, res, row, 2);
-    out->kind = rt_db_get_int32(res, row, 3);
-    out->amount = rt_db_get_int32(res, row, 4);
-    out->balance_after = rt_db_get_int32(res, row, 5);
-    out->transfer_id = rt_db_get_text(arena, res, row, 6);
-    out->operation_id = rt_db_get_text(arena, res, row, 7);
-    out->idempotency_key = rt_db_get_text(arena, res, row, 8);
-    out->created_at = rt_db_get_timestamp(arena, res, row, 9);
+    db_wallet_entry_row *r = out;
+    r->seq = rt_db_get_int64(res, row, 0);
+    r->id = rt_db_get_text(arena, res, row, 1);
+    r->wallet_id = rt_db_get_text(arena, res, row, 2);
+    r->kind = rt_db_get_int32(res, row, 3);
+    r->amount = rt_db_get_int32(res, row, 4);
+    r->balance_after = rt_db_get_int32(res, row, 5);
+    r->transfer_id = rt_db_get_text(arena, res, row, 6);
+    r->operation_id = rt_db_get_text(arena, res, row, 7);
+    r->idempotency_key = rt_db_get_text(arena, res, row, 8);
+    r->created_at = rt_db_get_timestamp(arena, res, row, 9);
 }
 
-/* Runs a statement that answers at most one row and decodes it into *out. */
-static rt_status fetch_row(rt_db *db, rt_arena *arena, int statement, const char *const *params,
-                           db_wallet_entry_row *out)
-{
-    PGresult *res = NULL;
-    rt_status status = rt_db_exec(db, &db_statements[statement], params, &res);
-    if (!rt_ok(status))
-        return status;
-    bool found = PQntuples(res) > 0;
-    if (found)
-        db_wallet_entry_decode_row(arena, res, 0, out);
-    PQclear(res);
-    return found ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, "WalletEntry not found");
-}
-
+/* wallet_entry_insert:
+ *   INSERT INTO "WalletEntry" ("walletId", "kind", "amount", "balanceAfter")
+ *   VALUES ($1, $2, $3, $4)
+ *   RETURNING "seq", "id", "walletId", "kind", "amount", "balanceAfter", "transferId", "operationId", "idempotencyKey", "createdAt"
+ */
 rt_status db_wallet_entry_insert(rt_db *db, rt_arena *arena, const char *wallet_id, int32_t kind,
                                  int32_t amount, int32_t balance_after, db_wallet_entry_row *out)
 {
     const char *const params[] = {wallet_id, rt_db_param_int32(arena, kind),
                                   rt_db_param_int32(arena, amount),
                                   rt_db_param_int32(arena, balance_after)};
-    return fetch_row(db, arena, DB_STMT_WALLET_ENTRY_INSERT, params, out);
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_WALLET_ENTRY_INSERT], params,
+                           db_wallet_entry_decode_row, out, "WalletEntry not found");
 }
 
+/* wallet_entry_get_by_seq:
+ *   SELECT "seq", "id", "walletId", "kind", "amount", "balanceAfter", "transferId", "operationId", "idempotencyKey", "createdAt"
+ *   FROM "WalletEntry"
+ *   WHERE "seq" = $1
+ */
 rt_status db_wallet_entry_get_by_seq(rt_db *db, rt_arena *arena, int64_t seq,
                                      db_wallet_entry_row *out)
 {
     const char *const params[] = {rt_db_param_int64(arena, seq)};
-    return fetch_row(db, arena, DB_STMT_WALLET_ENTRY_GET_BY_SEQ, params, out);
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_WALLET_ENTRY_GET_BY_SEQ], params,
+                           db_wallet_entry_decode_row, out, "WalletEntry not found");
 }
 
+/* wallet_entry_get_by_operation_id_and_kind:
+ *   SELECT "seq", "id", "walletId", "kind", "amount", "balanceAfter", "transferId", "operationId", "idempotencyKey", "createdAt"
+ *   FROM "WalletEntry"
+ *   WHERE "operationId" = $1
+ *   AND "kind" = $2
+ */
 rt_status db_wallet_entry_get_by_operation_id_and_kind(rt_db *db, rt_arena *arena,
                                                        const char *operation_id, int32_t kind,
                                                        db_wallet_entry_row *out)
 {
     const char *const params[] = {operation_id, rt_db_param_int32(arena, kind)};
-    return fetch_row(db, arena, DB_STMT_WALLET_ENTRY_GET_BY_OPERATION_ID_AND_KIND, params, out);
+    return rt_db_fetch_one(db, arena,
+                           &db_statements[DB_STMT_WALLET_ENTRY_GET_BY_OPERATION_ID_AND_KIND],
+                           params, db_wallet_entry_decode_row, out, "WalletEntry not found");
 }
 
+/* wallet_entry_get_by_id:
+ *   SELECT "seq", "id", "walletId", "kind", "amount", "balanceAfter", "transferId", "operationId", "idempotencyKey", "createdAt"
+ *   FROM "WalletEntry"
+ *   WHERE "id" = $1
+ */
 rt_status db_wallet_entry_get_by_id(rt_db *db, rt_arena *arena, const char *id,
                                     db_wallet_entry_row *out)
 {
     const char *const params[] = {id};
-    return fetch_row(db, arena, DB_STMT_WALLET_ENTRY_GET_BY_ID, params, out);
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_WALLET_ENTRY_GET_BY_ID], params,
+                           db_wallet_entry_decode_row, out, "WalletEntry not found");
 }
 
+/* wallet_entry_get_by_wallet_id_and_seq:
+ *   SELECT "seq", "id", "walletId", "kind", "amount", "balanceAfter", "transferId", "operationId", "idempotencyKey", "createdAt"
+ *   FROM "WalletEntry"
+ *   WHERE "walletId" = $1
+ *   AND "seq" = $2
+ */
 rt_status db_wallet_entry_get_by_wallet_id_and_seq(rt_db *db, rt_arena *arena,
                                                    const char *wallet_id, int64_t seq,
                                                    db_wallet_entry_row *out)
 {
     const char *const params[] = {wallet_id, rt_db_param_int64(arena, seq)};
-    return fetch_row(db, arena, DB_STMT_WALLET_ENTRY_GET_BY_WALLET_ID_AND_SEQ, params, out);
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_WALLET_ENTRY_GET_BY_WALLET_ID_AND_SEQ],
+                           params, db_wallet_entry_decode_row, out, "WalletEntry not found");
 }
 
+/* wallet_entry_delete_by_seq:
+ *   DELETE FROM "WalletEntry"
+ *   WHERE "seq" = $1
+ */
 rt_status db_wallet_entry_delete_by_seq(rt_db *db, int64_t seq)
 {
     char seq_text[21];

@@ -26,9 +26,9 @@ typedef struct {
 } db_wallet_entry_row;
 
 /* Decodes row `row` of a result whose columns are those of "WalletEntry" in table order (every
- * statement of this table and the :one and :many queries on it answer that shape). */
-void db_wallet_entry_decode_row(rt_arena *arena, const PGresult *res, int row,
-                                db_wallet_entry_row *out);
+ * statement of this table and the :one and :many queries on it answer that shape) into the
+ * db_wallet_entry_row at out: an rt_db_decode_fn (db_rows.h). */
+void db_wallet_entry_decode_row(rt_arena *arena, const PGresult *res, int row, void *out);
 
 /* Inserts a "WalletEntry" row ("seq", "id" and "createdAt" from their defaults; "transferId",
  * "operationId" and "idempotencyKey" NULL) and returns it as stored in *out. A unique or foreign

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "rules.h"
+
 void user__create_user_request__validate(const User__CreateUserRequest *m, rt_violations *out)
 {
     size_t email_len = strlen(m->email);

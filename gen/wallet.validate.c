@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "rules.h"
+
 void wallet__create_wallet_request__validate(const Wallet__CreateWalletRequest *m,
                                              rt_violations *out)
 {

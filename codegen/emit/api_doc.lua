@@ -26,6 +26,9 @@ local function codes(m)
   return list
 end
 
+-- Its one file's name; main.lua writes it to --docs (docs/api.md), not gen/.
+M.PATH = "api.md"
+
 function M.emit(model)
   local sources = {}
   for _, f in ipairs(model.files) do sources[#sources + 1] = f.path end
@@ -86,7 +89,7 @@ function M.emit(model)
       out[#out + 1] = "\n"
     end
   end
-  return (table.concat(out):gsub("\n\n$", "\n"))
+  return { { M.PATH, (table.concat(out):gsub("\n\n$", "\n")) } }
 end
 
 return M

@@ -1,5 +1,6 @@
 -- gen/<p>.client.{c,h}: typed stubs for calling a service's methods from
--- another daemon, over rt_client_unary (runtime/client.h).
+-- another daemon, over rt_client_unary (runtime/include/client.h).
+local util = require("util")
 local c = require("emit.c")
 
 local M = {}
@@ -10,7 +11,7 @@ local function params(m)
   return { "rt_call *call", "const " .. m.input.c_type .. " *request", m.output.c_type .. " **response" }
 end
 
-function M.emit(file)
+local function emit_file(file)
   if #file.services == 0 then return {} end
   local sources = { file.path }
   local decls, defs, includes = {}, {}, { "client.h" }
@@ -33,5 +34,7 @@ function M.emit(file)
     { base .. ".c", c.source(sources, base .. ".h", {}, table.concat(defs, "\n")) },
   }
 end
+
+M.emit = util.each_file(emit_file)
 
 return M

@@ -19,6 +19,15 @@ local function sql_lines(sql)
   return lines
 end
 
+-- The comment above a function that runs statement s: its name and SQL, one
+-- clause a line, so a person debugging reads what runs without db_statements.c.
+function M.sql_comment(s)
+  local out = { "/* ", s.name, ":\n" }
+  for _, l in ipairs(sql_lines(s.sql)) do out[#out + 1] = " *   " .. l:gsub(" $", "") .. "\n" end
+  out[#out + 1] = " */\n"
+  return table.concat(out)
+end
+
 function M.sources(model)
   local sources = {}
   for _, p in ipairs(model.sources.migrations) do sources[#sources + 1] = p end

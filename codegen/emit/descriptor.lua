@@ -102,7 +102,7 @@ end
 
 -- bytes: the serialized set, as protoc wrote it. Each file goes into shared
 -- (name -> { bytes, file }) for emit_shared.
-function M.emit(file, bytes, shared)
+local function emit_file(file, bytes, shared)
   if #file.services == 0 then return {} end
   local sources = { file.path }
   for _, p in ipairs(file.imports) do sources[#sources + 1] = p end
@@ -155,7 +155,7 @@ end
 -- gen/descriptor_files.{c,h}: what every file some service's index refers
 -- to contributes (its bytes, symbols and extensions), each once, in name
 -- order.
-function M.emit_shared(shared, sources)
+local function emit_shared(shared, sources)
   local names = {}
   for name in pairs(shared) do names[#names + 1] = name end
   table.sort(names)
@@ -191,6 +191,20 @@ function M.emit_shared(shared, sources)
     { "descriptor_files.h", c.header("descriptor_files.h", sources, { "descriptor_index.h" }, header_body) },
     { "descriptor_files.c", c.source(sources, "descriptor_files.h", {}, table.concat(defs, "\n")) },
   }
+end
+
+-- Every service file's index, then the shared file data, from the sets
+-- protoc wrote before emitting (model.descriptor_sets, by file name).
+function M.emit(model)
+  local out, shared, service_paths = {}, {}, {}
+  for _, file in ipairs(model.files) do
+    if #file.services > 0 then
+      for _, pair in ipairs(emit_file(file, model.descriptor_sets[file.name], shared)) do out[#out + 1] = pair end
+      service_paths[#service_paths + 1] = file.path
+    end
+  end
+  for _, pair in ipairs(emit_shared(shared, service_paths)) do out[#out + 1] = pair end
+  return out
 end
 
 return M

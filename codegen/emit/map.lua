@@ -3,6 +3,7 @@
 -- A wrapper field (google.protobuf.StringValue ...) is set only when its
 -- column is not NULL; those messages' functions take the arena the wrapper
 -- lives in.
+local util = require("util")
 local c = require("emit.c")
 
 local M = {}
@@ -54,7 +55,7 @@ local function assignment(field, col, helpers)
   return ("    m->%s = %s;\n"):format(field.name, value)
 end
 
-function M.emit(file, model)
+local function emit_file(file, model)
   local messages = {}
   for _, m in ipairs(file.messages) do if m.table then messages[#messages + 1] = m end end
   if #messages == 0 then return {} end
@@ -81,5 +82,7 @@ function M.emit(file, model)
     { base .. ".c", c.source(sources, base .. ".h", {}, body_c) },
   }
 end
+
+M.emit = util.each_file(emit_file)
 
 return M

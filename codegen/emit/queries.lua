@@ -44,55 +44,23 @@ local function doc(qr)
   return ("%s (%s): %s\n\n%s"):format(qr.query_name, qr.file, qr.doc, ANSWERS[qr.kind](qr))
 end
 
--- The static helper that runs a query of kind one or many on table t and decodes its rows.
-local function row_helper(kind, t)
-  local row = repository.row_type(t)
-  local decode = repository.decoder_name(t)
-  local run = "\n{\n    PGresult *res = NULL;\n"
-    .. "    rt_status status = rt_db_exec(db, &db_statements[statement], params, &res);\n"
-    .. "    if (!rt_ok(status))\n        return status;\n"
-  if kind == "one" then
-    local name = "fetch_" .. t.snake .. "_row"
-    return name, c.comment(("Runs a query that answers at most one \"%s\" row and decodes it."):format(t.name))
-      .. c.prototype("static rt_status", name, { "rt_db *db", "rt_arena *arena", "int statement",
-           "const char *const *params", row .. " *out", "const char *not_found" })
-      .. run
-      .. "    bool found = PQntuples(res) > 0;\n"
-      .. "    if (found)\n        " .. decode .. "(arena, res, 0, out);\n"
-      .. "    PQclear(res);\n"
-      .. "    return found ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, not_found);\n}\n"
-  end
-  local name = "fetch_" .. t.snake .. "_rows"
-  return name, c.comment(("Runs a query that answers any number of \"%s\" rows and decodes them all into "
-      .. "the arena."):format(t.name))
-    .. c.prototype("static rt_status", name, { "rt_db *db", "rt_arena *arena", "int statement",
-         "const char *const *params", row .. " **rows", "size_t *n_rows" })
-    .. run
-    .. "    int n = PQntuples(res);\n"
-    .. "    *rows = n > 0 ? rt_arena_alloc(arena, (size_t)n * sizeof **rows) : NULL;\n"
-    .. "    for (int i = 0; i < n; i++)\n"
-    .. "        " .. decode .. "(arena, res, i, &(*rows)[i]);\n"
-    .. "    *n_rows = (size_t)n;\n"
-    .. "    PQclear(res);\n"
-    .. "    return RT_OK;\n}\n"
-end
-
 -- The body of a query function; includes collects what it needs.
-local function body(qr, helpers, includes_h, includes_c)
+local function body(qr, includes_h, includes_c)
   local setup, params_expr, incs = db_params.build(qr.params, takes_arena(qr))
   for _, inc in ipairs(incs) do includes_c[#includes_c + 1] = inc end
   if RETURNS_ROWS[qr.kind] then
     includes_h[#includes_h + 1] = "db_" .. qr.table.snake .. ".h"
-    local name, text = row_helper(qr.kind, qr.table)
-    if not helpers[name] then helpers[name] = true; helpers[#helpers + 1] = text end
+    includes_c[#includes_c + 1] = "db_rows.h"
+    local stmt, decode = "&db_statements[" .. qr.enum .. "]", repository.decoder_name(qr.table)
     if qr.kind == "one" then
-      includes_c[#includes_c + 1] = "<stdbool.h>"
-      return setup .. c.call("    ", "return " .. name, { "db", "arena", qr.enum, params_expr, "out",
+      return setup .. c.call("    ", "return rt_db_fetch_one", { "db", "arena", stmt, params_expr, decode, "out",
         c.string(not_found(qr)) }, ";") .. "\n"
     end
     includes_h[#includes_h + 1] = "<stddef.h>"
-    return setup .. c.call("    ", "return " .. name, { "db", "arena", qr.enum, params_expr, "rows", "n_rows" }, ";")
-      .. "\n"
+    return setup .. "    void *all = NULL;\n"
+      .. c.call("    ", "rt_status status = rt_db_fetch_all", { "db", "arena", stmt, params_expr, decode,
+        "sizeof **rows", "&all", "n_rows" }, ";") .. "\n"
+      .. "    *rows = all;\n    return status;\n"
   end
   local out = setup .. "    PGresult *res = NULL;\n"
     .. ("    rt_status status = rt_db_exec(db, &db_statements[%s], %s, &res);\n"):format(qr.enum, params_expr)
@@ -109,7 +77,7 @@ function M.emit(model)
   if #model.queries == 0 then return {} end
   local sources = db_statements.sources(model)
   local includes_h, includes_c = { "arena.h", "db.h", "status.h" }, { "db_statements.h" }
-  local decls, defs, helpers = {}, {}, {}
+  local decls, defs = {}, {}
   for _, qr in ipairs(model.queries) do
     local name, params = head(qr)
     for _, p in ipairs(qr.params) do
@@ -117,10 +85,10 @@ function M.emit(model)
       if p.kind == "int32" or p.kind == "int64" then includes_h[#includes_h + 1] = "<stdint.h>" end
     end
     decls[#decls + 1] = c.comment(doc(qr)) .. c.prototype("rt_status", name, params, ";") .. "\n"
-    local text = body(qr, helpers, includes_h, includes_c)
-    defs[#defs + 1] = c.prototype("rt_status", name, params) .. "\n{\n" .. text .. "}\n"
+    local text = body(qr, includes_h, includes_c)
+    defs[#defs + 1] = db_statements.sql_comment(qr) .. c.prototype("rt_status", name, params) .. "\n{\n" .. text .. "}\n"
   end
-  local body_c = table.concat(helpers, "\n") .. (#helpers > 0 and "\n" or "") .. table.concat(defs, "\n")
+  local body_c = table.concat(defs, "\n")
   return {
     { "db_queries.h", c.header("db_queries.h", sources, includes_h, table.concat(decls, "\n")) },
     { "db_queries.c", c.source(sources, "db_queries.h", includes_c, body_c) },

@@ -3,6 +3,7 @@
 -- prepared statements of gen/db_statements.c.
 local c = require("emit.c")
 local db_params = require("emit.db_params")
+local db_statements = require("emit.db_statements")
 
 local M = {}
 
@@ -97,9 +98,10 @@ local function header(t, sources)
       .. "read the row.%s"):format(t.name, #checks > 0 and (" The database keeps " .. c.join_and(checks) .. ".") or "")),
     "typedef struct {\n", table.concat(lines), "} ", M.row_type(t), ";\n\n",
     c.comment(("Decodes row `row` of a result whose columns are those of \"%s\" in table order (every statement "
-      .. "of this table and the :one and :many queries on it answer that shape)."):format(t.name)),
-    c.prototype("void", M.decoder_name(t), { "rt_arena *arena", "const PGresult *res", "int row",
-      M.row_type(t) .. " *out" }, ";"), "\n",
+      .. "of this table and the :one and :many queries on it answer that shape) into the %s at out: an "
+      .. "rt_db_decode_fn (db_rows.h)."):format(t.name, M.row_type(t))),
+    c.prototype("void", M.decoder_name(t), { "rt_arena *arena", "const PGresult *res", "int row", "void *out" }, ";"),
+    "\n",
   }
   for _, h in ipairs(heads(t)) do
     body[#body + 1] = "\n" .. c.comment(h.doc) .. c.prototype("rt_status", h.name, h.params, ";") .. "\n"
@@ -114,32 +116,22 @@ end
 local function source(t, sources)
   local row = M.row_type(t)
   local decode = {}
-  local includes = { "db_statements.h", "<stdbool.h>" }
+  local includes = { "db_statements.h" }
   for i, col in ipairs(t.columns) do
-    decode[#decode + 1] = ("    out->%s = %s;\n"):format(col.snake, reader(col):format(i - 1))
+    decode[#decode + 1] = ("    r->%s = %s;\n"):format(col.snake, reader(col):format(i - 1))
     if reader(col) == NULLABLE_READERS[col.kind] then includes[#includes + 1] = "db_nullable.h" end
   end
   local out = {
-    c.prototype("void", M.decoder_name(t), { "rt_arena *arena", "const PGresult *res", "int row", row .. " *out" }),
-    "\n{\n", table.concat(decode), "}\n\n",
-    c.comment("Runs a statement that answers at most one row and decodes it into *out."),
-    c.prototype("static rt_status", "fetch_row", { "rt_db *db", "rt_arena *arena", "int statement",
-      "const char *const *params", row .. " *out" }), "\n{\n",
-    "    PGresult *res = NULL;\n",
-    "    rt_status status = rt_db_exec(db, &db_statements[statement], params, &res);\n",
-    "    if (!rt_ok(status))\n        return status;\n",
-    "    bool found = PQntuples(res) > 0;\n",
-    "    if (found)\n        ", M.decoder_name(t), "(arena, res, 0, out);\n",
-    "    PQclear(res);\n",
-    ("    return found ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, %s);\n"):format(c.string(M.not_found(t))),
-    "}\n",
+    c.prototype("void", M.decoder_name(t), { "rt_arena *arena", "const PGresult *res", "int row", "void *out" }),
+    "\n{\n    ", row, " *r = out;\n", table.concat(decode), "}\n",
   }
   for _, h in ipairs(heads(t)) do
-    out[#out + 1] = "\n" .. c.prototype("rt_status", h.name, h.params) .. "\n{\n"
+    out[#out + 1] = "\n" .. db_statements.sql_comment(h.stmt) .. c.prototype("rt_status", h.name, h.params) .. "\n{\n"
     if h.stmt == t.delete then
       local setup, params_expr, incs = db_params.build(param_list(t.primary_key), false)
       for _, inc in ipairs(incs) do includes[#includes + 1] = inc end
       includes[#includes + 1] = "<string.h>"
+      includes[#includes + 1] = "<stdbool.h>"
       out[#out + 1] = setup .. "    PGresult *res = NULL;\n"
         .. ("    rt_status status = rt_db_exec(db, &db_statements[%s], %s, &res);\n"):format(h.stmt.enum, params_expr)
         .. "    if (!rt_ok(status))\n        return status;\n"
@@ -148,20 +140,26 @@ local function source(t, sources)
         .. ("    return deleted ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, %s);\n"):format(c.string(M.not_found(t)))
     else
       local setup, params_expr = db_params.build(param_list(h.stmt.params), true)
-      out[#out + 1] = setup .. ("    return fetch_row(db, arena, %s, %s, out);\n"):format(h.stmt.enum, params_expr)
+      includes[#includes + 1] = "db_rows.h"
+      out[#out + 1] = setup .. c.call("    ", "return rt_db_fetch_one", { "db", "arena",
+        "&db_statements[" .. h.stmt.enum .. "]", params_expr, M.decoder_name(t), "out", c.string(M.not_found(t)) },
+        ";") .. "\n"
     end
     out[#out + 1] = "}\n"
   end
   return c.source(sources, "db_" .. t.snake .. ".h", includes, table.concat(out))
 end
 
-function M.emit(t, model)
+-- gen/db_<table>.{c,h} for every table of the model.
+function M.emit(model)
   local sources = {}
   for _, p in ipairs(model.sources.migrations) do sources[#sources + 1] = p end
-  return {
-    { "db_" .. t.snake .. ".h", header(t, sources) },
-    { "db_" .. t.snake .. ".c", source(t, sources) },
-  }
+  local out = {}
+  for _, t in ipairs(model.tables) do
+    out[#out + 1] = { "db_" .. t.snake .. ".h", header(t, sources) }
+    out[#out + 1] = { "db_" .. t.snake .. ".c", source(t, sources) }
+  end
+  return out
 end
 
 return M

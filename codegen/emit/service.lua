@@ -2,6 +2,7 @@
 -- the typed handler of every method (handlers/ implements them); the source
 -- adapts them to the runtime's untyped invoke/validate signatures and
 -- describes the service, its peers, statements and descriptor set.
+local util = require("util")
 local c = require("emit.c")
 local validate = require("emit.validate")
 local descriptor = require("emit.descriptor")
@@ -108,7 +109,7 @@ local function source(file, sources)
   return c.source(sources, file.base .. ".service.h", includes, table.concat(out, "\n"))
 end
 
-function M.emit(file)
+local function emit_file(file)
   if #file.services == 0 then return {} end
   local sources = M.sources(file, file.services)
   return {
@@ -116,5 +117,7 @@ function M.emit(file)
     { file.base .. ".service.c", source(file, sources) },
   }
 end
+
+M.emit = util.each_file(emit_file)
 
 return M

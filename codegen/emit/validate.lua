@@ -3,6 +3,7 @@
 -- so callers see one clear reason per field. A repeated field checks its item
 -- count, then its items through a static helper that answers the first rule
 -- an item breaks.
+local util = require("util")
 local c = require("emit.c")
 
 local M = {}
@@ -104,14 +105,14 @@ local function uses_strlen(msg)
   return false
 end
 
-function M.emit(file)
+local function emit_file(file)
   local messages = {}
   for _, m in ipairs(file.messages) do if m.has_rules then messages[#messages + 1] = m end end
   if #messages == 0 then return {} end
   local sources = { file.path }
   for _, p in ipairs(file.imports) do sources[#sources + 1] = p end
 
-  local decls, defs, includes = {}, {}, {}
+  local decls, defs, includes = {}, {}, { "rules.h" }
   for _, m in ipairs(messages) do
     local proto = c.prototype("void", M.validator_name(m), { "const " .. m.c_type .. " *m", "rt_violations *out" })
     decls[#decls + 1] = c.comment(("Checks the rules of %s (%s) and adds one violation per failing field."):format(
@@ -137,5 +138,7 @@ function M.emit(file)
     { base .. ".c", c.source(sources, base .. ".h", includes, table.concat(defs, "\n")) },
   }
 end
+
+M.emit = util.each_file(emit_file)
 
 return M

@@ -6,7 +6,7 @@ local util = require("util")
 local M = {}
 
 M.FIXTURE = "codegen/tests/fixtures/shop"
-M.CFLAGS = "-std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iruntime -I/usr/include/postgresql"
+M.CFLAGS = "-std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iruntime/include -Iruntime/src -Iruntime/src/db -I/usr/include/postgresql"
 M.SANITIZE = "-g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 
 function M.eq(actual, expected, what)
@@ -47,7 +47,7 @@ end
 -- codegen/main.lua's arguments for the fixture, with outputs under dir;
 -- overrides replaces inputs ({ ["proto-dir"] = ... }).
 function M.args(dir, overrides)
-  local opts = { out = dir .. "/gen", docs = dir .. "/api.md", ["proto-dir"] = M.FIXTURE .. "/proto",
+  local opts = { out = dir .. "/gen", docs = dir .. "/api.md", ["runtime-proto"] = dir .. "/runtime-proto", ["proto-dir"] = M.FIXTURE .. "/proto",
                  migrations = M.FIXTURE .. "/migrations", queries = M.FIXTURE .. "/queries" }
   for k, v in pairs(overrides or {}) do opts[k] = v end
   local out = {}
@@ -80,17 +80,19 @@ function M.cleanup()
 end
 
 -- Compiles main (a C file of the fixture's checks/) with the given sources
--- (relative to the generated gen/ or the repository root when they start
--- with runtime/), under ASan and UBSan, and runs it; raises with the output
+-- (relative to the generated gen/, to dir when they start with
+-- runtime-proto/, or to the repository root when they start with runtime/), under ASan and UBSan, and runs it; raises with the output
 -- when either fails.
 function M.compile_and_run(dir, main, sources, libs)
   local gen = dir .. "/gen"
   local files = { util.shell_quote(util.join(M.FIXTURE .. "/checks", main)) }
   for _, s in ipairs(sources) do
-    files[#files + 1] = util.shell_quote(s:match("^runtime/") and s or util.join(gen, s))
+    local path = s:match("^runtime/") and s or s:match("^runtime%-proto/") and util.join(dir, s) or util.join(gen, s)
+    files[#files + 1] = util.shell_quote(path)
   end
   local exe = util.join(dir, main:gsub("%.c$", ""))
-  util.run(("gcc %s %s -I%s -o %s %s %s"):format(M.CFLAGS, M.SANITIZE, util.shell_quote(gen), util.shell_quote(exe),
+  util.run(("gcc %s %s -I%s -I%s -o %s %s %s"):format(M.CFLAGS, M.SANITIZE, util.shell_quote(gen),
+    util.shell_quote(dir .. "/runtime-proto"), util.shell_quote(exe),
     table.concat(files, " "), libs or ""))
   return util.run(util.shell_quote(exe))
 end

@@ -13,8 +13,8 @@ local function mtimes(dir)
 end
 
 -- What the checks link besides their generated sources.
-local RUNTIME = "runtime/arena.c runtime/db_values.c runtime/db_array.c runtime/db_nullable.c runtime/timefmt.c"
-local PROTOS = { "shop.pb-c.c", "rules.pb-c.c", "google/protobuf/descriptor.pb-c.c", "google/protobuf/wrappers.pb-c.c" }
+local RUNTIME = "runtime/src/arena.c runtime/src/db/db_values.c runtime/src/db/db_rows.c runtime/src/db/db_array.c runtime/src/db/db_nullable.c runtime/src/timefmt.c"
+local PROTOS = { "shop.pb-c.c", "rules.pb-c.c", "runtime-proto/google/protobuf/descriptor.pb-c.c", "google/protobuf/wrappers.pb-c.c" }
 
 local function with(list, more)
   local out = {}
@@ -64,7 +64,8 @@ return {
     local dir = h.generated()
     for _, rel in ipairs(util.list_files(dir .. "/gen")) do
       if rel:match("%.c$") then
-        util.run(("gcc %s -I%s -c %s -o %s/x.o"):format(h.CFLAGS, util.shell_quote(dir .. "/gen"),
+        util.run(("gcc %s -I%s -I%s -c %s -o %s/x.o"):format(h.CFLAGS, util.shell_quote(dir .. "/gen"),
+          util.shell_quote(dir .. "/runtime-proto"),
           util.shell_quote(dir .. "/gen/" .. rel), util.shell_quote(dir)))
       end
     end
@@ -76,7 +77,7 @@ return {
     h.contains(out, "0 failures")
   end },
   { "run: string, character-length, int32, item-count and per-item rules", function()
-    local out = h.compile_and_run(h.generated(), "check_validate.c", with({ "shop.validate.c", "runtime/violations.c" },
+    local out = h.compile_and_run(h.generated(), "check_validate.c", with({ "shop.validate.c", "runtime/src/violations.c", "runtime/src/rules.c" },
       PROTOS), "-lprotobuf-c")
     h.contains(out, "0 failures")
   end },

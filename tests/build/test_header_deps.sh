@@ -34,9 +34,9 @@ expect "a changed gen/ header recompiles the handler that includes it" \
 expect "and the build stops there, before linking a daemon" bash -c '! grep -q "LINK  bin/user-service" <<<"$1"' _ "$out"
 
 sed -i 's/\(rt_db_param_text_array(rt_arena \*arena, const char \*const \*items, size_t n\)/\1, int added/' \
-  runtime/db_array.h runtime/db_array.c
-sed -i '/^const char \*rt_db_param_text_array(.*int added)$/{n;s/^{$/{\n    (void)added;/}' runtime/db_array.c
-grep -q 'int added' runtime/db_array.h && grep -q '(void)added' runtime/db_array.c || { echo "FAIL  the edit did not apply"; exit 1; }
+  runtime/include/db_array.h runtime/src/db/db_array.c
+sed -i '/^const char \*rt_db_param_text_array(.*int added)$/{n;s/^{$/{\n    (void)added;/}' runtime/src/db/db_array.c
+grep -q 'int added' runtime/include/db_array.h && grep -q '(void)added' runtime/src/db/db_array.c || { echo "FAIL  the edit did not apply"; exit 1; }
 out=$(make --no-print-directory -k build/tests/test_db_array 2>&1)
 expect "a changed runtime/ header recompiles the unit test that includes it" \
   grep -q 'test_db_array.c.*error: too few arguments to function .rt_db_param_text_array' <<<"$out"

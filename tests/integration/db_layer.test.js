@@ -1,5 +1,5 @@
-// The database layer's cmocka tests (tests/unit/test_db.c, test_db_pipeline.c)
-// need a server: the unit suite skips them, so they run here against the
+// The database layer's cmocka tests (tests/db/test_db.c, test_db_pipeline.c)
+// need a server, so they live apart from tests/unit and run here against the
 // suite's throwaway PostgreSQL. Under `make test-sanitize` these are the
 // AddressSanitizer builds. A skipped test counts as a failure here. Which
 // tests need a server is read from their source (they getenv DATABASE_URL),
@@ -12,7 +12,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { ROOT } = require('./lib/harness');
 
-const UNIT_SRC = path.join(ROOT, 'tests/unit');
+const UNIT_SRC = path.join(ROOT, 'tests/db');
 const NEEDS_DATABASE = fs.readdirSync(UNIT_SRC)
   .filter((f) => /^test_.*\.c$/.test(f))
   .filter((f) => fs.readFileSync(path.join(UNIT_SRC, f), 'utf8').includes('getenv("DATABASE_URL")'))
@@ -25,8 +25,8 @@ test('the unit tests that need PostgreSQL are found', () => {
 
 for (const name of NEEDS_DATABASE) {
   test(`${name} passes against PostgreSQL with nothing skipped`, () => {
-    assert.ok(process.env.UNIT_DIR, 'UNIT_DIR names the built cmocka tests');
-    const r = spawnSync(path.join(process.env.UNIT_DIR, name), { env: process.env, encoding: 'utf8', timeout: 60000 });
+    assert.ok(process.env.DB_TEST_DIR, 'DB_TEST_DIR names the built cmocka tests of tests/db');
+    const r = spawnSync(path.join(process.env.DB_TEST_DIR, name), { env: process.env, encoding: 'utf8', timeout: 60000 });
     const out = `${r.stdout}${r.stderr}`;
     assert.equal(r.status, 0, out);
     assert.match(out, /\[  PASSED  \] \d+ test/, out);

@@ -19,7 +19,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 cleanup() { bash "$root/scripts/pg.sh" stop "$tmp/pg" || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 DATABASE_URL=$(bash "$root/scripts/pg.sh" start "$tmp/pg" "$port")
-export DATABASE_URL LOG_DIR="$tmp/logs" BIN_DIR="${BIN_DIR:-$root/bin}" UNIT_DIR="${UNIT_DIR:-$root/build/tests}"
+export DATABASE_URL LOG_DIR="$tmp/logs" BIN_DIR="${BIN_DIR:-$root/bin}" DB_TEST_DIR="${DB_TEST_DIR:-$root/build/tests/db}"
 # Daemons a test starts without a metrics port of its own serve no /metrics:
 # the default ports (9464, 9465) may be taken on this machine.
 export METRICS_ADDR=0

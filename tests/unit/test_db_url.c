@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "db_control.h"
+#include "db_url.h"
 
 static void describe(const char *url, const char *expected)
 {

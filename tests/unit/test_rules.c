@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "rules.h"
 #include "violations.h"
 
 #define UTF8(s) rt_rule_utf8((s), sizeof(s) - 1)

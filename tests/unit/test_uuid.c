@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "uuid.h"
-#include "violations.h"
+#include "rules.h"
 
 #define N 1000
 

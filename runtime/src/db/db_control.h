@@ -1,6 +1,5 @@
 /* Process-wide controls of the database layer that only the daemon uses:
- * naming its sessions, stopping statements at shutdown, and describing the
- * configured database without leaking its password. */
+ * naming its sessions and stopping statements at shutdown. */
 #ifndef RT_DB_CONTROL_H
 #define RT_DB_CONTROL_H
 
@@ -15,14 +14,5 @@ bool rt_db_statements_ready(void);
 /* Cancels statements in flight and refuses new ones (CANCELLED): the last
  * step of a drain, so no call stays waiting on the database. */
 void rt_db_interrupt_all(void);
-
-/* "host:port/dbname" of a libpq URL or conninfo string, malloc'd, for
- * messages and logs; never contains the user's password. */
-char *rt_db_describe_url(const char *url);
-/* The URL with the query parameters of Prisma URLs that libpq rejects
- * removed (the replaced system's DATABASE_URL keeps working), malloc'd.
- * Its `schema` parameter becomes *search_path (malloc'd, or NULL). NULL
- * when the text is not a URL at all: then it is used unchanged. */
-char *rt_db_url_for_libpq(const char *url, char **search_path);
 
 #endif

@@ -1,16 +1,6 @@
-/* Field violations and the string rules the generated validators call. The
- * rules are strict on purpose: whatever passes here is stored as-is and
- * later echoed to other clients. */
-#include "violations.h"
-
-void rt_violations_add(rt_violations *v, const char *field, const char *description)
-{
-    if (v->count >= RT_MAX_VIOLATIONS)
-        return;
-    v->items[v->count].field = field;
-    v->items[v->count].description = description;
-    v->count++;
-}
+/* The string rules the generated validators call (rules.h): UTF-8
+ * well-formedness and length, the email shape, the UUID shape. */
+#include "rules.h"
 
 /* Length of the well-formed UTF-8 sequence at s (1..4), or 0 when it is
  * truncated, overlong, a surrogate or beyond U+10FFFF (RFC 3629 table). */

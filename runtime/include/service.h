@@ -13,6 +13,7 @@
 #include "arena.h"
 #include "db.h"
 #include "descriptor_index.h"
+#include "log.h"
 #include "status.h"
 #include "violations.h"
 
@@ -35,6 +36,10 @@ rt_status rt_call_invalid_field(rt_call *call, const char *field, const char *de
  * caller's deadline but by budget_ms from now: for work that must happen
  * whatever became of the caller (a compensation), yet never unbounded. */
 void rt_call_detach_deadline(rt_call *call, int budget_ms);
+/* A handler's own log line about its call (method, request id and caller's
+ * identity as keys), e.g. a failed compensation. */
+void rt_log_call_event(rt_call *call, rt_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 typedef rt_status (*rt_invoke_fn)(rt_call *call, const ProtobufCMessage *request,
                                   ProtobufCMessage **response);
@@ -67,9 +72,5 @@ typedef struct {
     size_t n_statements;
     const rt_descriptor_index *descriptors; /* served through reflection */
 } rt_service;
-
-/* The whole daemon: flags and environment, database, server, signals.
- * Returns the process exit code. */
-int rt_daemon_main(const rt_service *service, int argc, char **argv);
 
 #endif

@@ -1,8 +1,8 @@
-/* Accepting streaming calls (streams.h). Each outstanding request has a
+/* Accepting streaming calls (stream_accept.h). Each outstanding request has a
  * completion queue of its own that the accepted call is bound to, so the
  * thread serving the stream waits on events of that call only. A request
  * that fails (the server is shutting down) is not renewed. */
-#include "streams.h"
+#include "stream_accept.h"
 
 #include <pthread.h>
 #include <stdbool.h>

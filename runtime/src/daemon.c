@@ -1,4 +1,4 @@
-/* rt_daemon_main (service.h): the life of a daemon, from flags to exit code.
+/* rt_daemon_main (daemon.h): the life of a daemon, from flags to exit code.
  *
  * Signals: SIGTERM and SIGINT are blocked before any thread exists (gRPC
  * starts its own in grpc_init), so every thread inherits the mask and only
@@ -7,6 +7,8 @@
  * the rest are cancelled, with their database statements; a second signal
  * exits at once (code 1), as does a drain whose handlers did not return
  * within a second of being cancelled. */
+#include "daemon.h"
+
 #include <grpc/grpc.h>
 #include <malloc.h>
 #include <poll.h>
@@ -22,12 +24,12 @@
 #include "config.h"
 #include "idempotency.h"
 #include "db_control.h"
+#include "db_url.h"
 #include "db_session.h"
 #include "log.h"
 #include "metrics_http.h"
 #include "peers.h"
 #include "server.h"
-#include "service.h"
 #include "tls_files.h"
 
 #ifndef RT_VERSION

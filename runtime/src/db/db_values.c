@@ -1,9 +1,10 @@
 /* Column readers and parameter formatting for generated repository code
- * (db.h). Results come in text format, so every value is parsed here once. */
+ * (db_values.h). Results come in text format, so every value is parsed here once. */
+#include "db_values.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 
-#include "db.h"
 #include "log.h"
 #include "timefmt.h"
 

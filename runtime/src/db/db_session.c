@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "db_control.h"
+#include "db_url.h"
 #include "deadline.h"
 #include "log.h"
 #include "metrics.h"

@@ -1,6 +1,7 @@
 /* The database as handlers see it: prepared statements run from a
  * handler's fiber through its view of the shared sessions (rt_call_db;
- * db_pipeline.h), SQLSTATE mapped to gRPC codes, and column readers.
+ * db_pipeline.h), failures answered as caller-safe statuses, and the column
+ * readers (db_values.h).
  * Generated repository functions (gen/db_*.c) are its only callers
  * besides the runtime. */
 #ifndef RT_DB_H
@@ -12,6 +13,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "db_values.h" /* the column readers every statement's caller uses */
 #include "status.h"
 
 typedef struct rt_db rt_db;
@@ -38,8 +40,8 @@ void rt_db_set_deadline(rt_db *db, gpr_timespec deadline);
 /* Runs a prepared statement with text parameters (NULL means SQL NULL)
  * from a fiber. On OK, *result holds PGRES_TUPLES_OK or PGRES_COMMAND_OK
  * and the caller PQclear()s it. Otherwise *result is NULL and the status
- * says why: ALREADY_EXISTS for a unique violation, and so on (see
- * rt_db_status_for_sqlstate). UNAVAILABLE only when the statement surely
+ * says why: ALREADY_EXISTS for a unique violation, and so on (the SQLSTATE
+ * table of db_status.c). UNAVAILABLE only when the statement surely
  * did not take effect (the database cannot be reached); a write whose
  * outcome is unknown (the connection was lost after it was sent) answers
  * DEADLINE_EXCEEDED. Always answered by the deadline: the statement is
@@ -53,18 +55,5 @@ bool rt_db_outcome_unknown(rt_status status);
 
 rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *params,
                      PGresult **result);
-
-/* SQLSTATE (five characters) to a caller-safe status. */
-rt_status rt_db_status_for_sqlstate(const char *sqlstate);
-
-/* Column readers for repository code; strings are copied into the arena. */
-const char *rt_db_get_text(rt_arena *arena, const PGresult *res, int row, int col);
-int32_t rt_db_get_int32(const PGresult *res, int row, int col);
-int64_t rt_db_get_int64(const PGresult *res, int row, int col);
-/* TIMESTAMP(3) text as PostgreSQL prints it -> "YYYY-MM-DDTHH:MM:SS.mmmZ". */
-const char *rt_db_get_timestamp(rt_arena *arena, const PGresult *res, int row, int col);
-/* Parameter formatting for repository code. */
-const char *rt_db_param_int32(rt_arena *arena, int32_t value);
-const char *rt_db_param_int64(rt_arena *arena, int64_t value);
 
 #endif

@@ -1,8 +1,8 @@
-/* SQLSTATE -> gRPC status (db.h). Messages are fixed texts: PostgreSQL's own
+/* SQLSTATE -> gRPC status (db_status.h). Messages are fixed texts: PostgreSQL's own
  * messages can quote SQL, values or names and never reach a caller. */
-#include <string.h>
+#include "db_status.h"
 
-#include "db.h"
+#include <string.h>
 
 rt_status rt_db_status_for_sqlstate(const char *s)
 {

@@ -3,8 +3,8 @@
  * thread, each stream then served by a thread of its own (stream.h). A cap
  * on live streams keeps callers from growing the thread count without
  * bound. */
-#ifndef RT_STREAMS_H
-#define RT_STREAMS_H
+#ifndef RT_STREAM_ACCEPT_H
+#define RT_STREAM_ACCEPT_H
 
 #include <grpc/grpc.h>
 

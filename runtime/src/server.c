@@ -18,7 +18,7 @@
  *
  * Besides the service's own methods the server answers the built-in ones:
  * health Check like any unary method, and the streaming reflection and
- * health Watch methods on threads of their own (streams.h). */
+ * health Watch methods on threads of their own (stream_accept.h). */
 #include "server.h"
 
 #include <grpc/grpc_security.h>
@@ -35,7 +35,7 @@
 #include "health.h"
 #include "log.h"
 #include "reflection.h"
-#include "streams.h"
+#include "stream_accept.h"
 #include "tls.h"
 
 struct rt_server {

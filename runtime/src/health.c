@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "db_control.h"
+#include "db_url.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "log.h"
 

@@ -1,6 +1,6 @@
-/* Database URL handling (db_control.h): what may be printed about it, and
+/* Database URL handling (db_url.h): what may be printed about it, and
  * the compatibility rewrite of URLs written for the replaced Prisma stack. */
-#include "db_control.h"
+#include "db_url.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>

@@ -10,9 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "call.h"
 #include "timefmt.h"
-#include "violations.h"
+#include "rules.h"
 
 #define RT_LOG_LINE_MAX 4096
 
@@ -253,12 +252,7 @@ void rt_log_with(rt_log_level level, const rt_log_fields *fields, const char *fm
     va_end(ap);
 }
 
-void rt_log_call_event(rt_call *call, rt_log_level level, const char *fmt, ...)
+void rt_log_withv(rt_log_level level, const rt_log_fields *fields, const char *fmt, va_list ap)
 {
-    rt_log_fields f = {.method = rt_call_method_name(call), .request_id = rt_call_request_id(call),
-                       .identity = rt_call_identity(call)};
-    va_list ap;
-    va_start(ap, fmt);
-    emit(level, &f, fmt, ap);
-    va_end(ap);
+    emit(level, fields, fmt, ap);
 }

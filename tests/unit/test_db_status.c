@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "db.h"
+#include "db_status.h"
 
 static void expect(const char *sqlstate, grpc_status_code code, const char *message)
 {

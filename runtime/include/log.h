@@ -4,6 +4,7 @@
 #ifndef RT_LOG_H
 #define RT_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -35,10 +36,9 @@ void rt_log_with(rt_log_level level, const rt_log_fields *fields, const char *fm
  * peer calls) name it and its caller's identity. NULLs clear it. */
 void rt_log_set_call(const char *method, const char *request_id, const char *identity);
 
-/* A handler's own event about its call, e.g. a failed compensation. */
-typedef struct rt_call rt_call;
-void rt_log_call_event(rt_call *call, rt_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* rt_log_with for callers that already hold a va_list (rt_log_call_event). */
+void rt_log_withv(rt_log_level level, const rt_log_fields *fields, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Formats one line (with the trailing newline, NUL-terminated) into buf;
  * exposed for tests. Never overflows: an over-long msg is cut at a

@@ -5,7 +5,7 @@
  * waiting server-streaming handler learns that its caller went away. A
  * stream whose client sends nothing for idle_ms while the handler waits
  * for a message is ended by the server, so idle clients cannot keep the
- * stream threads (streams.h) forever. */
+ * stream threads (stream_accept.h) forever. */
 #ifndef RT_STREAM_H
 #define RT_STREAM_H
 

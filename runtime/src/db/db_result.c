@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db_status.h"
 #include "log.h"
 
 bool rt_db_result_ok(const PGresult *res)

@@ -23,12 +23,4 @@ typedef struct {
 /* Both strings must outlive the violations (generated code passes literals). */
 void rt_violations_add(rt_violations *v, const char *field, const char *description);
 
-/* The rule checks the generated validators call; each answers "holds". */
-bool rt_rule_utf8(const char *s, size_t len);
-bool rt_rule_email(const char *s, size_t len);
-bool rt_rule_uuid(const char *s, size_t len);
-/* The number of characters (Unicode code points) of UTF-8 text: bytes that do
- * not continue a sequence, so invalid bytes count one each (utf8 rejects them). */
-size_t rt_rule_chars(const char *s, size_t len);
-
 #endif

@@ -399,3 +399,13 @@ void rt_call_complete(rt_call *c, bool ok)
     rt_metrics_server_handled(c->method, c->status.code, f.duration_ms / 1e3);
     rt_call_release(c);
 }
+
+void rt_log_call_event(rt_call *call, rt_log_level level, const char *fmt, ...)
+{
+    rt_log_fields f = {.method = rt_call_method_name(call), .request_id = rt_call_request_id(call),
+                       .identity = rt_call_identity(call)};
+    va_list ap;
+    va_start(ap, fmt);
+    rt_log_withv(level, &f, fmt, ap);
+    va_end(ap);
+}
