@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "arena.h"
 #include "db_values.h" /* the column readers every statement's caller uses */
@@ -49,9 +50,13 @@ void rt_db_set_deadline(rt_db *db, gpr_timespec deadline);
 /* The message of the DEADLINE_EXCEEDED a write gets when its connection
  * was lost after it was sent: it may have committed, and only a look at
  * what it wrote can tell (handlers settle it by their operation ids). */
-extern const char RT_DB_OUTCOME_UNKNOWN[];
+#define RT_DB_OUTCOME_UNKNOWN "outcome unknown: the database connection was lost"
 /* That status, as opposed to a deadline that passed or a cancel. */
-bool rt_db_outcome_unknown(rt_status status);
+static inline bool rt_db_outcome_unknown(rt_status status)
+{
+    return status.code == GRPC_STATUS_DEADLINE_EXCEEDED && status.message &&
+           strcmp(status.message, RT_DB_OUTCOME_UNKNOWN) == 0;
+}
 
 rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *params,
                      PGresult **result);

@@ -4,7 +4,6 @@
 #include "db.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "db_pipeline.h"
 #include "deadline.h"
@@ -37,12 +36,4 @@ void rt_db_set_deadline(rt_db *db, gpr_timespec deadline)
 rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *params, PGresult **result)
 {
     return rt_db_pipeline_exec(db->pipeline, db->deadline, stmt, params, result);
-}
-
-const char RT_DB_OUTCOME_UNKNOWN[] = "outcome unknown: the database connection was lost";
-
-bool rt_db_outcome_unknown(rt_status status)
-{
-    return status.code == GRPC_STATUS_DEADLINE_EXCEEDED && status.message &&
-           strcmp(status.message, RT_DB_OUTCOME_UNKNOWN) == 0;
 }
