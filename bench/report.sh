@@ -159,6 +159,18 @@ Failed CreateUser calls with gRPC code ${k#cu.code.}: ${R[$k]}" ;; esac; done)
 
 Rows in the database match the successful calls, each with its wallet: $cu_ok_rows.
 
+## The synchronous standby beside the single server, 8x8 on one wallet, same run
+
+A wallet-service on a pg_auto_failover cluster (a monitor, a primary and a synchronous
+standby on this machine, scripts/ha.sh): every commit waits for the standby too.
+$(r ha_cmd). Credits acknowledged there moved the balance by $(commas "$(r ha_balance)")
+($(commas "$(r ha.CreditWallet.ok)") calls succeeded).
+
+| RPC | single server req/s | synchronous standby req/s | standby / single | p99 ms single | p99 ms standby |
+|---|---:|---:|---:|---:|---:|
+| GetWallet | $(commas "$(rps GetWallet 8x8)") | $(commas "$(r ha.GetWallet.rps)") | $(frac "$(r ha.GetWallet.rps)" "$(rps GetWallet 8x8)") | $(r h2.GetWallet.8x8.p99) | $(r ha.GetWallet.p99) |
+| CreditWallet | $(commas "$(rps CreditWallet 8x8)") | $(commas "$(r ha.CreditWallet.rps)") | $(frac "$(r ha.CreditWallet.rps)" "$(rps CreditWallet 8x8)") | $(r h2.CreditWallet.8x8.p99) | $(r ha.CreditWallet.p99) |
+
 ## Mutual TLS beside plaintext, 64 in flight on one connection, $(r cu_secs) s
 
 bench/unary.js drives both columns the same way (node:http2, one connection, 64 calls

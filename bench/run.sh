@@ -300,6 +300,38 @@ for rpc in GetWallet CreditWallet; do
 done
 put tls_cmd "node bench/unary.js https://127.0.0.1:PORT /wallet.WalletService/GetWallet BODY 64 $CU_SECS ca.crt client.crt client.key"
 
+# --- 4c. the synchronous standby beside the single server ------------------------------------
+# A pg_auto_failover monitor + primary + synchronous standby (scripts/ha.sh,
+# issue 16) and a wallet-service on its multi-host URL; GetWallet and
+# CreditWallet at 8x8 on one wallet there, to set beside the single-server
+# 8x8 rows above (same run, same build). Every commit there waits for the
+# standby to confirm it.
+ha_base=$(free_port)
+log "synchronous standby: pg_auto_failover monitor + two nodes from port $ha_base"
+HA_URL=$(bash scripts/ha.sh up "$tmp/ha" "$ha_base" 2>>"$tmp/logs/ha.log") || die "ha.sh up failed ($tmp/logs/ha.log)"
+DATABASE_URL=$HA_URL bash scripts/migrate.sh 2>/dev/null
+ha_user=$(psql "$HA_URL" -X -q -tA -v ON_ERROR_STOP=1 -c "
+  WITH u AS (INSERT INTO \"User\" (id, email, name) VALUES (gen_random_uuid()::text, 'bench-ha@bench.invalid', 'Bench HA') RETURNING id),
+       w AS (INSERT INTO \"Wallet\" (id, \"userId\", balance) SELECT gen_random_uuid()::text, id, $START_BALANCE FROM u RETURNING id)
+  INSERT INTO \"WalletEntry\" (\"walletId\", kind, amount, \"balanceAfter\") SELECT id, 1, $START_BALANCE, $START_BALANCE FROM w" -c "
+  SELECT id FROM \"User\" WHERE email = 'bench-ha@bench.invalid'" | tail -1)
+bash "$here/body.sh" "$tmp/body/ha.GetWallet" "s:$ha_user"
+bash "$here/body.sh" "$tmp/body/ha.CreditWallet" "s:$ha_user" i:1
+ha_addr=127.0.0.1:$(free_port)
+DATABASE_URL=$HA_URL WALLET_SERVICE_URL=$ha_addr METRICS_ADDR=0 "$tmp/bin/wallet-service" 2>"$tmp/logs/wallet-service-ha.log" &
+daemon_pids+=($!)
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/${ha_addr%:*}/${ha_addr##*:}") 2>/dev/null && break; sleep 0.1; done
+for rpc in GetWallet CreditWallet; do
+  n=$(( $(get "h2.$rpc.8x8.rps") * SECS / 2 )); (( n < 200 )) && n=200; (( n > MAX_N )) && n=$MAX_N
+  log "h2load $rpc 8x8 with the synchronous standby: -n $n"
+  bash "$here/h2.sh" "$tmp/run/ha" "$n" 8 8 "http://$ha_addr${method[$rpc]}" "$tmp/body/ha.$rpc" >"$tmp/run/ha.out" ||
+    die "h2load $rpc against the cluster"
+  while IFS='=' read -r k v; do put "ha.$rpc.$k" "$v"; done <"$tmp/run/ha.out"
+done
+put ha_balance "$(psql "$HA_URL" -X -q -tA -c "SELECT balance - $START_BALANCE FROM \"Wallet\" WHERE \"userId\" = '$ha_user'")"
+put ha_cmd "scripts/ha.sh up DIR PORT, a wallet-service on its URL, h2load -n N -c 8 -m 8 -t 1 as above"
+bash scripts/ha.sh down "$tmp/ha" >/dev/null 2>&1 || true
+
 # --- 5. memory under load, correctness ----------------------------------------------------
 kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""
 for d in user wallet; do
