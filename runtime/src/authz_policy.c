@@ -6,11 +6,12 @@
 #include "authz_policy.h"
 
 #include <json.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "error_text.h"
 
 typedef enum { MATCH_EXACT, MATCH_PREFIX, MATCH_SUFFIX, MATCH_PRESENT } match_kind;
 
@@ -52,16 +53,6 @@ struct rt_authz_policy {
 
 /* --- Parsing --- */
 
-static bool fail(char *error, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool fail(char *error, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(error, size, fmt, ap);
-    va_end(ap);
-    return false;
-}
-
 static void *zalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size);
@@ -88,7 +79,7 @@ static bool only_fields(json_object *obj, const char *const *known, const char *
         for (const char *const *k = known; *k && !found; k++)
             found = strcmp(key, *k) == 0;
         if (!found)
-            return fail(error, size, "%s: unknown field \"%s\"", where, key);
+            return rt_error_text(error, size, "%s: unknown field \"%s\"", where, key);
     }
     return true;
 }
@@ -102,7 +93,7 @@ static bool member(json_object *obj, const char *key, json_type type, const char
     if (!json_object_object_get_ex(obj, key, &v))
         return true;
     if (!json_object_is_type(v, type))
-        return fail(error, size, "%s: \"%s\" is not %s", where, key, type_name);
+        return rt_error_text(error, size, "%s: \"%s\" is not %s", where, key, type_name);
     *out = v;
     return true;
 }
@@ -136,7 +127,7 @@ static bool parse_patterns(json_object *array, const char *key, matcher_list *ou
     for (size_t i = 0; i < n; i++) {
         json_object *item = json_object_array_get_idx(array, i);
         if (!json_object_is_type(item, json_type_string))
-            return fail(error, size, "%s: \"%s\" %zu: is not a string", where, key, i);
+            return rt_error_text(error, size, "%s: \"%s\" %zu: is not a string", where, key, i);
         compile_matcher(json_object_get_string(item), &out->items[out->n++]);
     }
     return true;
@@ -161,20 +152,20 @@ static bool parse_header(json_object *obj, header_rule *h, const char *where, ch
     static const char *const known[] = {"key", "values", NULL};
     json_object *key, *values;
     if (!json_object_is_type(obj, json_type_object))
-        return fail(error, size, "%s: is not an object", where);
+        return rt_error_text(error, size, "%s: is not an object", where);
     if (!only_fields(obj, known, where, error, size) ||
         !member(obj, "key", json_type_string, "a string", &key, where, error, size) ||
         !member(obj, "values", json_type_array, "an array", &values, where, error, size))
         return false;
     if (!key)
-        return fail(error, size, "%s: \"key\" is not present", where);
+        return rt_error_text(error, size, "%s: \"key\" is not present", where);
     if (!values)
-        return fail(error, size, "%s: \"values\" is not present", where);
+        return rt_error_text(error, size, "%s: \"values\" is not present", where);
     const char *name = json_object_get_string(key);
     if (unsupported_header(name))
-        return fail(error, size, "%s: unsupported \"key\" %s", where, name);
+        return rt_error_text(error, size, "%s: unsupported \"key\" %s", where, name);
     if (json_object_array_length(values) == 0)
-        return fail(error, size, "%s: \"values\" list is empty", where);
+        return rt_error_text(error, size, "%s: \"values\" list is empty", where);
     h->key = dup_string(name);
     return parse_patterns(values, "values", &h->values, where, error, size);
 }
@@ -209,14 +200,14 @@ static bool parse_rule(json_object *obj, rule *r, const char *where, char *error
     static const char *const source_known[] = {"principals", NULL};
     json_object *name, *source, *request, *principals = NULL;
     if (!json_object_is_type(obj, json_type_object))
-        return fail(error, size, "%s: is not an object", where);
+        return rt_error_text(error, size, "%s: is not an object", where);
     if (!only_fields(obj, known, where, error, size) ||
         !member(obj, "name", json_type_string, "a string", &name, where, error, size) ||
         !member(obj, "source", json_type_object, "an object", &source, where, error, size) ||
         !member(obj, "request", json_type_object, "an object", &request, where, error, size))
         return false;
     if (!name)
-        return fail(error, size, "%s: \"name\" is not present", where);
+        return rt_error_text(error, size, "%s: \"name\" is not present", where);
     r->name = dup_string(json_object_get_string(name));
     if (source && (!only_fields(source, source_known, where, error, size) ||
                    !member(source, "principals", json_type_array, "an array", &principals, where,
@@ -287,7 +278,7 @@ static json_object *parse_json(const char *text, char *error, size_t size)
     enum json_tokener_error err = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
     if (!root || err != json_tokener_success) {
-        fail(error, size, "not valid JSON: %s at offset %zu",
+        rt_error_text(error, size, "not valid JSON: %s at offset %zu",
              json_tokener_error_desc(err == json_tokener_success ? json_tokener_continue : err), end);
         json_object_put(root);
         root = NULL;
@@ -301,16 +292,16 @@ static bool parse_policy(json_object *root, rt_authz_policy *p, char *error, siz
     static const char *const known[] = {"name", "deny_rules", "allow_rules", NULL};
     json_object *name, *deny, *allow;
     if (!json_object_is_type(root, json_type_object))
-        return fail(error, size, "the policy is not a JSON object");
+        return rt_error_text(error, size, "the policy is not a JSON object");
     if (!only_fields(root, known, "policy", error, size) ||
         !member(root, "name", json_type_string, "a string", &name, "policy", error, size) ||
         !member(root, "deny_rules", json_type_array, "an array", &deny, "policy", error, size) ||
         !member(root, "allow_rules", json_type_array, "an array", &allow, "policy", error, size))
         return false;
     if (!name)
-        return fail(error, size, "policy: \"name\" is not present");
+        return rt_error_text(error, size, "policy: \"name\" is not present");
     if (!allow)
-        return fail(error, size, "policy: \"allow_rules\" is not present");
+        return rt_error_text(error, size, "policy: \"allow_rules\" is not present");
     p->name = dup_string(json_object_get_string(name));
     return (!deny || parse_rules(deny, "deny_rules", &p->deny, error, size)) &&
            parse_rules(allow, "allow_rules", &p->allow, error, size);

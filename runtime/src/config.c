@@ -5,12 +5,12 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "error_text.h"
 #include "metrics_http.h"
 
 /* One numeric setting and its accepted range. */
@@ -27,16 +27,6 @@ typedef struct {
     const char *env;
     char **target;
 } path_setting;
-
-static bool fail(char *error, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool fail(char *error, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(error, size, fmt, ap);
-    va_end(ap);
-    return false;
-}
 
 void rt_config_peer_flag(const char *env_name, char *out, size_t size)
 {
@@ -137,7 +127,7 @@ static bool parse_number(const number_setting *s, const char *text, const char *
     errno = 0;
     long value = strtol(text, &end, 10);
     if (errno || end == text || *end || value < s->min || value > s->max)
-        return fail(error, size, "%s: '%s' is not a number in %d..%d", source, text, s->min, s->max);
+        return rt_error_text(error, size, "%s: '%s' is not a number in %d..%d", source, text, s->min, s->max);
     *s->target = (int)value;
     return true;
 }
@@ -195,7 +185,7 @@ static bool apply_env(rt_config *c, const rt_service *svc, const number_setting 
         if ((v = env(numbers[i].env)) && *v && !parse_number(&numbers[i], v, numbers[i].env, error, size))
             return false;
     if ((v = env("LOG_LEVEL")) && *v && !rt_log_parse_level(v, &c->log_level))
-        return fail(error, size, "LOG_LEVEL: '%s' is not one of debug, info, warn, error", v);
+        return rt_error_text(error, size, "LOG_LEVEL: '%s' is not one of debug, info, warn, error", v);
     return true;
 }
 
@@ -220,7 +210,7 @@ static bool apply_flag(rt_config *c, const rt_service *svc, const number_setting
     }
     if ((v = flag_value("--log-level", argc, argv, i, &missing))) {
         if (!rt_log_parse_level(v, &c->log_level))
-            return fail(error, size, "--log-level: '%s' is not one of debug, info, warn, error", v);
+            return rt_error_text(error, size, "--log-level: '%s' is not one of debug, info, warn, error", v);
         return true;
     }
     for (size_t k = 0; k < n_numbers && !missing; k++)
@@ -246,8 +236,8 @@ static bool apply_flag(rt_config *c, const rt_service *svc, const number_setting
         }
     }
     if (missing)
-        return fail(error, size, "%s needs a value", argv[*i]);
-    return fail(error, size, "unknown argument '%s'", argv[*i]);
+        return rt_error_text(error, size, "%s needs a value", argv[*i]);
+    return rt_error_text(error, size, "unknown argument '%s'", argv[*i]);
 }
 
 /* Certificate and key together, a CA only with them, every file readable:
@@ -256,13 +246,13 @@ static bool valid_security(const rt_config *c, const path_setting *paths, size_t
                            char *error, size_t size)
 {
     if (!c->tls_cert_file != !c->tls_key_file)
-        return fail(error, size, "TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither");
+        return rt_error_text(error, size, "TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither");
     if (c->tls_ca_file && !c->tls_cert_file)
-        return fail(error, size, "TLS_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE: mutual TLS "
+        return rt_error_text(error, size, "TLS_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE: mutual TLS "
                                  "presents the daemon's own certificate");
     for (size_t i = 0; i < n_paths; i++)
         if (*paths[i].target && access(*paths[i].target, R_OK) != 0)
-            return fail(error, size, "%s: cannot read '%s': %s", paths[i].env, *paths[i].target,
+            return rt_error_text(error, size, "%s: cannot read '%s': %s", paths[i].env, *paths[i].target,
                         strerror(errno));
     return true;
 }
@@ -330,26 +320,26 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
         return RT_CONFIG_ERROR;
 
     if (!c->database_url || !*c->database_url) {
-        fail(error, size, "no database: set DATABASE_URL or pass --database-url "
+        rt_error_text(error, size, "no database: set DATABASE_URL or pass --database-url "
                           "(e.g. postgresql://user@127.0.0.1:5432/wallet)");
         return RT_CONFIG_ERROR;
     }
     if (!rt_config_valid_address(c->listen)) {
-        fail(error, size, "listen address '%s' is not host:port with a port in 1..65535", c->listen);
+        rt_error_text(error, size, "listen address '%s' is not host:port with a port in 1..65535", c->listen);
         return RT_CONFIG_ERROR;
     }
     if (strcmp(c->metrics_listen, "0") != 0 && !rt_config_valid_address(c->metrics_listen)) {
-        fail(error, size, "metrics address '%s' is not host:port (or 0 for none)", c->metrics_listen);
+        rt_error_text(error, size, "metrics address '%s' is not host:port (or 0 for none)", c->metrics_listen);
         return RT_CONFIG_ERROR;
     }
     for (size_t i = 0; i < svc->n_peers; i++) {
         if (!*c->peer_addresses[i]) {
-            fail(error, size, "%s: empty address", svc->peers[i].address_env);
+            rt_error_text(error, size, "%s: empty address", svc->peers[i].address_env);
             return RT_CONFIG_ERROR;
         }
         char *dial = dial_address(c->peer_addresses[i]);
         if (!dial) {
-            fail(error, size, "%s: '%s' is not a comma-separated list of host:port",
+            rt_error_text(error, size, "%s: '%s' is not a comma-separated list of host:port",
                  svc->peers[i].address_env, c->peer_addresses[i]);
             return RT_CONFIG_ERROR;
         }

@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "error_text.h"
 #include "file_watch.h"
 #include "log.h"
 
@@ -38,22 +38,12 @@ struct rt_tls_files {
     rt_ticker *ticker;
 };
 
-static bool fail(char *error, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool fail(char *error, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(error, size, fmt, ap);
-    va_end(ap);
-    return false;
-}
-
 /* Reads m->source into m->text if it holds m->marker. */
 static bool read_checked(mirrored *m, char *error, size_t size)
 {
     FILE *f = fopen(m->source, "rb");
     if (!f)
-        return fail(error, size, "%s: cannot read '%s': %s", m->setting, m->source, strerror(errno));
+        return rt_error_text(error, size, "%s: cannot read '%s': %s", m->setting, m->source, strerror(errno));
     char *text = malloc(RT_TLS_FILE_MAX + 1);
     if (!text)
         abort();
@@ -62,7 +52,7 @@ static bool read_checked(mirrored *m, char *error, size_t size)
     text[n] = '\0';
     if (!strstr(text, m->marker)) {
         free(text);
-        return fail(error, size, "%s: '%s' does not hold %s", m->setting, m->source, m->what);
+        return rt_error_text(error, size, "%s: '%s' does not hold %s", m->setting, m->source, m->what);
     }
     free(m->text);
     m->text = text;
