@@ -26,11 +26,12 @@ export METRICS_ADDR=0
 mkdir -p "$LOG_DIR"
 bash "$root/scripts/migrate.sh" 2>/dev/null
 
-files=(*.test.js)
+# FILES="a.test.js b.test.js" runs only those files (e.g. make test-integration FILES=history.test.js).
+read -r -a files <<< "${FILES:-$(echo *.test.js)}"
 if [ "${VALGRIND:-0}" = 1 ]; then
   export DAEMON_WRAPPER="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file=$LOG_DIR/valgrind-%p.log"
   # A test file opts in with a line `// runs-under: valgrind` (slow: the daemons run 20-50x slower).
-  mapfile -t files < <(grep -l '^// runs-under: valgrind$' *.test.js)
+  mapfile -t files < <(grep -l '^// runs-under: valgrind$' "${files[@]}")
 fi
 status=0
 node --test --test-concurrency=1 --test-reporter=spec "${files[@]}" || status=$?
