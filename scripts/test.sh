@@ -41,6 +41,7 @@ suite integration make --no-print-directory test-integration
 suite valgrind env VALGRIND=1 make --no-print-directory test-integration
 suite faults make --no-print-directory test-faults
 suite ha make --no-print-directory test-ha
+suite explore make --no-print-directory test-explore
 
 echo
 [ ${#failed_suites[@]} -eq 0 ] || echo "failed suites: ${failed_suites[*]}"
