@@ -39,12 +39,13 @@ class Nemesis {
   async step() {
     const p = this.prng;
     const fault = p.weighted([
-      ['peer-slow-answer', 12], ['peer-blackhole', 5], ['peer-cut', 5], ['peer-chaos', 5],
+      ['peer-slow-answer', 20], ['peer-blackhole', 5], ['peer-cut', 5], ['peer-chaos', 5],
       ['db-cut', 8], ['db-chaos', 10], ['db-mute', 6], ['db-blackhole', 6], ['db-delay', 6],
       ['kill9', 8], ['sigterm', 5], ['pg-restart', this.o.pgRestarts ? 2 : 0]]);
-    const duration = p.int(800, 5000);
+    const duration = fault === 'peer-slow-answer' ? p.int(2000, 6000) : p.int(800, 5000);
     if (fault.startsWith('peer-')) {
-      const proxy = p.pick(this.c.peerProxies);
+      // the user-service -> wallet-service link (CreateWallet, the longest chain) twice as often
+      const proxy = p.pick([...this.c.peerProxies, ...this.c.peerProxies.filter((x) => x.name.includes('wallet'))]);
       if (fault === 'peer-slow-answer') {
         // past the daemons' 5 s peer cap: the peer's work commits, its answer comes too late
         proxy.downDelayMs = p.int(4500, 8000);

@@ -112,7 +112,7 @@ class Workload {
       .then((e) => { firstDone = true; return e; });
     let hedge = null;
     if (op.key && prng.chance(this.o.hedgeShare)) {
-      const wait = prng.int(100, 6500);
+      const wait = prng.int(100, 5500);
       const replica = this.replicaOf(service, prng);
       const opts = this.callOptions(prng);
       hedge = new Promise((r) => setTimeout(r, wait))
