@@ -17,7 +17,7 @@ const path = require('node:path');
 
 const SEED = Number(process.env.SEED ?? Math.floor(Math.random() * 2 ** 31));
 const SECONDS = Number(process.env.SECONDS_BUDGET ?? process.env.EXPLORE_SECONDS ?? 30);
-const CLIENTS = Number(process.env.CLIENTS ?? 6);
+const CLIENTS = Number(process.env.CLIENTS ?? 8);
 const SETTLE_MS = Number(process.env.SETTLE_SECONDS ?? 30) * 1000;
 const SLACK_MS = Number(process.env.DEADLINE_SLACK_MS ?? 2000);
 const ROOT = path.resolve(__dirname, '../..');
@@ -69,8 +69,6 @@ function show(e) {
 }
 
 async function settle(w) {
-  const { classify } = require('./lib/workload');
-  void classify;
   const end = Date.now() + SETTLE_MS;
   const byOp = new Map();
   for (const e of w.history) if (e.op != null) { if (!byOp.has(e.op)) byOp.set(e.op, []); byOp.get(e.op).push(e); }
@@ -111,7 +109,7 @@ async function main() {
   const { Nemesis } = require('./lib/nemesis');
   const { check, snapshot } = require('./lib/checker');
   await cluster.startDaemons(2, { WORKERS: '2', DRAIN_SECONDS: '2', LOG_LEVEL: 'warn' });
-  const w = new Workload(cluster, prng.fork('workload'), { seed: SEED, keyedShare: 0.75, hedgeShare: 0.4 });
+  const w = new Workload(cluster, prng.fork('workload'), { seed: SEED, keyedShare: 0.75, hedgeShare: 0.3 });
   nemesis = new Nemesis(cluster, prng.fork('nemesis'), () => w.now(), { pgRestarts: process.env.PG_RESTARTS !== '0' });
   cluster.log = (text) => nemesis.log(text);
 

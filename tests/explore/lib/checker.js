@@ -119,7 +119,8 @@ function check(history, ops, users, db, { slackMs }) {
   const ackAt = new Map(users.map((u) => [u.id, u.ackAt]));
   for (const e of history) {
     if (e.code !== 5 /* NOT_FOUND */) continue;
-    const ids = [e.req.user_id, e.req.from_user_id, e.req.to_user_id].filter(Boolean);
+    // a transfer's NOT_FOUND names its missing side
+    const ids = [e.req.user_id, e.req.from_user_id, e.req.to_user_id].filter((id) => id && (!e.req.from_user_id || e.details.includes(id)));
     for (const id of ids) if (ackAt.has(id) && ackAt.get(id) < e.t0) add(`${e.method} answered NOT_FOUND for acknowledged user ${id}: ${e.details}`, [e.n]);
   }
 

@@ -47,10 +47,16 @@ class Nemesis {
       // the user-service -> wallet-service link (CreateWallet, the longest chain) twice as often
       const proxy = p.pick([...this.c.peerProxies, ...this.c.peerProxies.filter((x) => x.name.includes('wallet'))]);
       if (fault === 'peer-slow-answer') {
-        // past the daemons' 5 s peer cap: the peer's work commits, its answer comes too late
-        proxy.downDelayMs = p.int(4500, 8000);
-        this.log(`${fault} ${proxy.name} answers delayed ${proxy.downDelayMs} ms for ${duration} ms`);
-      } else if (fault === 'peer-blackhole') {
+        // past the daemons' 5 s peer cap: the peer's work commits, its answer comes too late;
+        // half the time on every replica of that service (a slow network to the whole tier)
+        const targets = p.chance(0.5) ? this.c.peerProxies.filter((x) => x.name.split('#')[0] === proxy.name.split('#')[0]) : [proxy];
+        const ms = p.int(4500, 8000);
+        for (const t of targets) t.downDelayMs = ms;
+        this.log(`${fault} ${targets.map((t) => t.name).join(' ')} answers delayed ${ms} ms for ${duration} ms`);
+        this.later(duration, () => { for (const t of targets) t.heal(); this.log(`heal ${targets.map((t) => t.name).join(' ')}`); });
+        return;
+      }
+      if (fault === 'peer-blackhole') {
         proxy.set('blackhole');
         this.log(`${fault} ${proxy.name} for ${duration} ms`);
       } else if (fault === 'peer-cut') {
