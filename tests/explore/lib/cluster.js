@@ -36,7 +36,12 @@ class Cluster {
     this.pgDir = path.join(this.tmp, 'pg');
     this.pgPort = await freePort();
     this.url = await pgScript('start', this.pgDir, String(this.pgPort));
-    execFileSync('bash', [path.join(ROOT, 'scripts/migrate.sh')], { env: { ...process.env, DATABASE_URL: this.url }, stdio: 'ignore' });
+    // the migrations (and migrate.sh) of the checkout whose daemons run
+    // (BIN_DIR=other/bin), else this one's
+    const theirs = path.resolve(process.env.BIN_DIR, '..');
+    const checkout = fs.existsSync(path.join(theirs, 'scripts/migrate.sh')) ? theirs : ROOT;
+    execFileSync('bash', [path.join(checkout, 'scripts/migrate.sh')],
+      { env: { ...process.env, DATABASE_URL: this.url, MIGRATIONS_DIR: path.join(checkout, 'migrations') }, stdio: 'ignore' });
   }
 
   async proxy(name, targetPort) {
