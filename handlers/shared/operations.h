@@ -24,7 +24,10 @@ void operation_begin(rt_call *call, const char *key, const ProtobufCMessage *req
  * OK with *row when its code is the answer: written by this attempt (a
  * refusal decided on the locked rows), or by an earlier request with the
  * same key and payload, in which case the call is marked replayed.
- * INVALID_ARGUMENT when the key came with another payload. */
+ * INVALID_ARGUMENT when the key came with another payload, or when its row
+ * is gone while the statement still refused to write: the key expired
+ * (IDEMPOTENCY_TTL) and entries it made remain. UNAVAILABLE when the row is
+ * a fence (code -1): the write never applies. */
 rt_status operation_outcome(rt_call *call, const operation *op, db_operation_row *row);
 
 /* A write whose outcome is unknown (rt_db_outcome_unknown): the connection
