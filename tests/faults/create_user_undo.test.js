@@ -99,7 +99,7 @@ test('CreateUser under a faulty peer link and a dying user-service', async (t) =
     }
   });
 
-  await t.test('a failed wallet whose undo cannot run is not answered UNAVAILABLE', async () => {
+  await t.test('a failed wallet whose undo cannot run is not answered UNAVAILABLE', async (t) => {
     const key = `undo-${crypto.randomUUID()}`;
     const req = { email: `${key}@faults.test`, name: 'Undo', idempotency_key: key };
     p.peerProxy.set('blackhole'); // CreateWallet hangs
@@ -114,6 +114,7 @@ test('CreateUser under a faulty peer link and a dying user-service', async (t) =
       p.peerProxy.set('pass');
       p.dbProxy.set('pass');
     }
+    t.diagnostic(`undo impossible: answered ${r.err ? grpc.status[r.err.code] + ' ' + r.err.message : 'OK'}`);
     assert.ok(r.err, 'answered OK without a wallet');
     assert.equal(userIds(req.email).length, 1, 'the user stays (the undo could not run)');
     assert.notEqual(r.err.code, grpc.status.UNAVAILABLE, `"not applied" while the user stays: ${r.err.message}`);
