@@ -43,8 +43,9 @@ static const char DUPLICATE_EMAIL[] = "a user with this email already exists";
  * wallet request (peer calls are capped at 5 s, runtime/src/client.c) and
  * its undo (COMPENSATION_BUDGET_MS), with room to spare. A retry with the key
  * that finds the user without a wallet and its marker older than this knows
- * that attempt ended unfinished (its process died) and finishes it itself,
- * instead of answering ABORTED until the sweep. Not a safety bound: two
+ * that attempt ended unfinished (its process died, or its undo could not
+ * reach the database) and finishes it itself, instead of answering ABORTED
+ * until the sweep. Not a safety bound: two
  * attempts at work on one user at once still end in one answer (see
  * user_service__create_user), it only keeps a retry from racing an attempt
  * that is well. */
