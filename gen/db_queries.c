@@ -167,11 +167,10 @@ rt_status db_insert_user_wallet(rt_db *db, rt_arena *arena, const char *user_id,
 /* change_balance:
  *   WITH "wallet" AS ( SELECT "id", "balance"
  *   FROM "Wallet"
- *   WHERE "userId" = $1::text FOR UPDATE ), "operation" AS ( INSERT INTO "Operation" ("id", "request", "attempt", "code") SELECT $2::text, $3::text, $4::text, CASE WHEN clock_timestamp() > statement_timestamp() + make_interval(secs => $5::integer) THEN -1 WHEN "wallet"."id" IS NULL THEN 5 WHEN "wallet"."balance"::bigint + $6::integer < 0 THEN 9 WHEN "wallet"."balance"::bigint + $6::integer > 2147483647 THEN 11 ELSE 0 END
- *   FROM (SELECT 1) AS "one" LEFT JOIN "wallet" ON TRUE
- *   WHERE NOT EXISTS (SELECT 1
+ *   WHERE "userId" = $1::text FOR UPDATE ), "operation" AS ( INSERT INTO "Operation" ("id", "request", "attempt", "code") SELECT $2::text, $3::text, $4::text, CASE WHEN clock_timestamp() > statement_timestamp() + make_interval(secs => $5::integer) THEN -1 WHEN EXISTS (SELECT 1
  *   FROM "WalletEntry"
- *   WHERE "operationId" = $2::text) ON CONFLICT ("id") DO UPDATE
+ *   WHERE "operationId" = $2::text) THEN -2 WHEN "wallet"."id" IS NULL THEN 5 WHEN "wallet"."balance"::bigint + $6::integer < 0 THEN 9 WHEN "wallet"."balance"::bigint + $6::integer > 2147483647 THEN 11 ELSE 0 END
+ *   FROM (SELECT 1) AS "one" LEFT JOIN "wallet" ON TRUE ON CONFLICT ("id") DO UPDATE
  *   SET "attempt" = EXCLUDED."attempt", "code" = EXCLUDED."code", "detail" = EXCLUDED."detail", "createdAt" = EXCLUDED."createdAt"
  *   WHERE "Operation"."code" = -1
  *   AND "Operation"."attempt" <> EXCLUDED."attempt"
@@ -202,11 +201,10 @@ rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
  *   WITH "locked" AS ( SELECT "id", "userId", "balance"
  *   FROM "Wallet"
  *   WHERE "userId" IN ($1::text, $2::text) ORDER BY "id" FOR UPDATE ), "sides" AS ( SELECT "from"."id" AS "fromId", "from"."balance" AS "fromBalance", "to"."id" AS "toId", "to"."balance" AS "toBalance"
- *   FROM (SELECT 1) AS "one" LEFT JOIN "locked" AS "from" ON "from"."userId" = $1::text LEFT JOIN "locked" AS "to" ON "to"."userId" = $2::text ), "operation" AS ( INSERT INTO "Operation" ("id", "request", "attempt", "code", "detail") SELECT $3::text, $4::text, $5::text, CASE WHEN clock_timestamp() > statement_timestamp() + make_interval(secs => $6::integer) THEN -1 WHEN "fromId" IS NULL OR "toId" IS NULL THEN 5 WHEN "fromBalance" < $7::integer THEN 9 WHEN "toBalance" > 2147483647 - $7::integer THEN 11 ELSE 0 END, CASE WHEN "fromId" IS NULL THEN 'from_user_id' WHEN "toId" IS NULL THEN 'to_user_id' END
- *   FROM "sides"
- *   WHERE NOT EXISTS (SELECT 1
+ *   FROM (SELECT 1) AS "one" LEFT JOIN "locked" AS "from" ON "from"."userId" = $1::text LEFT JOIN "locked" AS "to" ON "to"."userId" = $2::text ), "operation" AS ( INSERT INTO "Operation" ("id", "request", "attempt", "code", "detail") SELECT $3::text, $4::text, $5::text, CASE WHEN clock_timestamp() > statement_timestamp() + make_interval(secs => $6::integer) THEN -1 WHEN EXISTS (SELECT 1
  *   FROM "WalletEntry"
- *   WHERE "operationId" = $3::text) ON CONFLICT ("id") DO UPDATE
+ *   WHERE "operationId" = $3::text) THEN -2 WHEN "fromId" IS NULL OR "toId" IS NULL THEN 5 WHEN "fromBalance" < $7::integer THEN 9 WHEN "toBalance" > 2147483647 - $7::integer THEN 11 ELSE 0 END, CASE WHEN "fromId" IS NULL THEN 'from_user_id' WHEN "toId" IS NULL THEN 'to_user_id' END
+ *   FROM "sides" ON CONFLICT ("id") DO UPDATE
  *   SET "attempt" = EXCLUDED."attempt", "code" = EXCLUDED."code", "detail" = EXCLUDED."detail", "createdAt" = EXCLUDED."createdAt"
  *   WHERE "Operation"."code" = -1
  *   AND "Operation"."attempt" <> EXCLUDED."attempt"

@@ -103,13 +103,13 @@ rt_status db_insert_user_wallet(rt_db *db, rt_arena *arena, const char *user_id,
  * OUT_OF_RANGE past int32, when nothing changes); when @operation_id exists already, nothing at
  * all is written and no row answers (the caller looks the operation up), unless the row is a
  * fence (code -1, see FenceOperation) that another attempt with the same payload left: this
- * retry takes its place. Nothing is written either when an entry already carries @operation_id:
- * a key whose operation row was swept after IDEMPOTENCY_TTL (the caller answers "key expired";
- * the unique index on ("operationId", "kind") stays as the last guard against a second apply). A
- * statement that reaches its operation row more than @apply_seconds after the database started
- * it writes a fence of its own (code -1) instead of applying: no write applies after the fence
- * or operation row that stands for it may have been swept (idempotency.h:
- * RT_WRITE_APPLY_SECONDS, the floor of IDEMPOTENCY_TTL).
+ * retry takes its place. When an entry already carries @operation_id (a key whose operation row
+ * was swept after IDEMPOTENCY_TTL), the row written, or the fence replaced, gets code -2 and
+ * nothing applies: the key expired (the unique index on ("operationId", "kind") stays as the
+ * last guard against a second apply). A statement that reaches its operation row more than
+ * @apply_seconds after the database started it writes a fence of its own (code -1) instead of
+ * applying: no write applies after the fence or operation row that stands for it may have been
+ * swept (idempotency.h: RT_WRITE_APPLY_SECONDS, the floor of IDEMPOTENCY_TTL).
  *
  * On OK, *out is the Wallet row it answered; NOT_FOUND ("no matching Wallet row") when none. */
 rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
@@ -125,8 +125,8 @@ rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
  * receiver would overflow); only on 0 are the TRANSFER_OUT and TRANSFER_IN entries, sharing
  * @transfer_id, appended and the balances changed. Answers the two changed wallets; no rows when
  * nothing changed (a refusal, or @operation_id existed already). An expired key (entries carry
- * @operation_id, its operation row is gone) and a statement late by more than @apply_seconds are
- * handled as in ChangeBalance.
+ * @operation_id, its operation row is gone: code -2) and a statement late by more than
+ * @apply_seconds (code -1) are handled as in ChangeBalance.
  *
  * On OK, rows[0..*n_rows) are the Wallet rows it answered, in its order, in the arena (*rows is
  * NULL when there are none). */

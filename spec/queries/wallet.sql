@@ -29,10 +29,11 @@ RETURNING *;
 -- already, nothing at all is written and no row answers (the caller looks the
 -- operation up), unless the row is a fence (code -1, see FenceOperation) that
 -- another attempt with the same payload left: this retry takes its place.
--- Nothing is written either when an entry already carries @operation_id: a
--- key whose operation row was swept after IDEMPOTENCY_TTL (the caller answers
--- "key expired"; the unique index on ("operationId", "kind") stays as the last
--- guard against a second apply). A statement that reaches its operation row
+-- When an entry already carries @operation_id (a key whose operation row was
+-- swept after IDEMPOTENCY_TTL), the row written, or the fence replaced, gets
+-- code -2 and nothing applies: the key expired (the unique index on
+-- ("operationId", "kind") stays as the last guard against a second apply).
+-- A statement that reaches its operation row
 -- more than @apply_seconds after the database started it writes a fence of
 -- its own (code -1) instead of applying: no write applies after the fence or
 -- operation row that stands for it may have been swept (idempotency.h:
@@ -44,12 +45,12 @@ WITH "wallet" AS (
   SELECT @operation_id::text, @request::text, @attempt::text,
          CASE WHEN clock_timestamp() > statement_timestamp() + make_interval(secs => @apply_seconds::integer)
                    THEN -1
+              WHEN EXISTS (SELECT 1 FROM "WalletEntry" WHERE "operationId" = @operation_id::text) THEN -2
               WHEN "wallet"."id" IS NULL THEN 5
               WHEN "wallet"."balance"::bigint + @delta::integer < 0 THEN 9
               WHEN "wallet"."balance"::bigint + @delta::integer > 2147483647 THEN 11
               ELSE 0 END
     FROM (SELECT 1) AS "one" LEFT JOIN "wallet" ON TRUE
-   WHERE NOT EXISTS (SELECT 1 FROM "WalletEntry" WHERE "operationId" = @operation_id::text)
   ON CONFLICT ("id") DO UPDATE
     SET "attempt" = EXCLUDED."attempt", "code" = EXCLUDED."code", "detail" = EXCLUDED."detail",
         "createdAt" = EXCLUDED."createdAt"
@@ -81,9 +82,9 @@ RETURNING *;
 -- on 0 are the TRANSFER_OUT and TRANSFER_IN entries, sharing @transfer_id,
 -- appended and the balances changed. Answers the two changed wallets; no
 -- rows when nothing changed (a refusal, or @operation_id existed already).
--- An expired key (entries carry @operation_id, its operation row is gone)
--- and a statement late by more than @apply_seconds are handled as in
--- ChangeBalance.
+-- An expired key (entries carry @operation_id, its operation row is gone:
+-- code -2) and a statement late by more than @apply_seconds (code -1) are
+-- handled as in ChangeBalance.
 WITH "locked" AS (
   SELECT "id", "userId", "balance" FROM "Wallet"
    WHERE "userId" IN (@from_user_id::text, @to_user_id::text)
@@ -100,13 +101,13 @@ WITH "locked" AS (
   SELECT @operation_id::text, @request::text, @attempt::text,
          CASE WHEN clock_timestamp() > statement_timestamp() + make_interval(secs => @apply_seconds::integer)
                    THEN -1
+              WHEN EXISTS (SELECT 1 FROM "WalletEntry" WHERE "operationId" = @operation_id::text) THEN -2
               WHEN "fromId" IS NULL OR "toId" IS NULL THEN 5
               WHEN "fromBalance" < @amount::integer THEN 9
               WHEN "toBalance" > 2147483647 - @amount::integer THEN 11
               ELSE 0 END,
          CASE WHEN "fromId" IS NULL THEN 'from_user_id' WHEN "toId" IS NULL THEN 'to_user_id' END
     FROM "sides"
-   WHERE NOT EXISTS (SELECT 1 FROM "WalletEntry" WHERE "operationId" = @operation_id::text)
   ON CONFLICT ("id") DO UPDATE
     SET "attempt" = EXCLUDED."attempt", "code" = EXCLUDED."code", "detail" = EXCLUDED."detail",
         "createdAt" = EXCLUDED."createdAt"

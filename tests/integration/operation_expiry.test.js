@@ -60,12 +60,23 @@ test('a key seen again after its TTL is "key expired", never applied twice', asy
     idempotency_key: credit.idempotency_key }), 'a transfer with the credit\'s key');
   assert.equal(balanceOf(a), 100, 'applied once');
 
+  // A fence left for the key after its row was swept (an attempt whose
+  // connection was lost) does not turn it into "not applied, retry" forever.
+  const fenced = { user_id: b, amount: 7, idempotency_key: `${tag}-fenced` };
+  assert.equal((await call(p.walletClient, 'CreditWallet', fenced)).err, null);
+  const request = sql(`SELECT request FROM "Operation" WHERE id = '${fenced.idempotency_key}'`);
+  sweep(fenced.idempotency_key);
+  sql(`INSERT INTO "Operation" (id, request, attempt, code) VALUES ('${fenced.idempotency_key}', '${request}', 'lost', -1)`);
+  expired(await call(p.walletClient, 'CreditWallet', fenced), 'a credit whose key was fenced after it expired');
+  assert.equal(balanceOf(b), 7);
+
   const transfer = { from_user_id: a, to_user_id: b, amount: 30, idempotency_key: `${tag}-transfer` };
   assert.equal((await call(p.walletClient, 'TransferFunds', transfer)).err, null);
   sweep(transfer.idempotency_key);
   expired(await call(p.walletClient, 'TransferFunds', transfer), 'the same transfer again');
   expired(await call(p.walletClient, 'CreditWallet', { user_id: a, amount: 5,
     idempotency_key: transfer.idempotency_key }), 'a credit with the transfer\'s key');
-  assert.deepEqual([balanceOf(a), balanceOf(b)], [70, 30], 'moved once');
-  assert.equal(sql(`SELECT count(*) FROM "Operation" WHERE id LIKE '${tag}-%'`), '0', 'no operation row written');
+  assert.deepEqual([balanceOf(a), balanceOf(b)], [70, 37], 'moved once');
+  assert.equal(sql(`SELECT string_agg(DISTINCT code::text, ',') FROM "Operation" WHERE id LIKE '${tag}-%'`), '-2',
+    'the expired keys recorded as such');
 });
