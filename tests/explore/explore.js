@@ -114,7 +114,11 @@ async function main() {
   cluster.log = (text) => nemesis.log(text);
 
   w.run(CLIENTS);
+  // a line every 30 s, so a long run shows it is alive
+  const progress = setInterval(() => console.log(`explore: ${(w.now() / 1000).toFixed(0)} s: ${w.history.length} calls, ` +
+    `${w.users.length} users acknowledged, ${nemesis.schedule.length} fault steps`), 30000);
   await nemesis.run(SECONDS * 1000);
+  clearInterval(progress);
   const faultOps = w.history.length;
   await w.stop(); // clients finish what they started (deadlines bound it)
   await nemesis.heal();
