@@ -4,6 +4,7 @@
 #   make cluster  a pg_auto_failover monitor + two PostgreSQL nodes, two replicas of each daemon
 #   make test     every test: generator, unit, sanitizers, integration, database faults, cluster (test-ha)
 #   make regen    regenerate gen/, runtime/proto and docs/api.md from proto/, migrations/ and spec/
+#                 (after the contract gate: make check-contract; make accept-contract records a release)
 #   make bench    benchmarks, figures into docs/benchmarks.md
 # Everything a fresh Debian 12 machine lacks is installed by scripts/deps.sh.
 
@@ -84,9 +85,22 @@ endef
 $(eval $(call cmocka_rule,$(UNIT_BIN),unit,$(BUILD)/tests))
 $(eval $(call cmocka_rule,$(DB_TEST_BIN),db,$(BUILD)/tests/db))
 
-# gen/, runtime/proto and docs/api.md.
+# gen/, runtime/proto and docs/api.md, once proto/ passes the contract gate.
 regen: | $(DEPS_STAMP)
+	@$(LUA) codegen/contract.lua check
 	@$(LUA) codegen/main.lua
+
+# The contract gate (docs/contracts.md, "Evolving a contract safely"): proto/
+# against the released contract in contract/; refuses wire- and JSON-breaking
+# changes unless ALLOW_BREAKING=RULE[,RULE] names them.
+.PHONY: check-contract accept-contract
+check-contract: | $(DEPS_STAMP)
+	@$(LUA) codegen/contract.lua check
+
+# Records proto/ as the released contract (after the same check): commit the
+# result, so a contract change is a reviewed diff.
+accept-contract: | $(DEPS_STAMP)
+	@$(LUA) codegen/contract.lua accept
 
 # Fails when gen/, runtime/proto or docs/api.md differ from what their sources produce: the
 # generator writes into a temp dir and the trees are compared.

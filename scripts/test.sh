@@ -33,6 +33,7 @@ suite deps-check-catches-a-missing-package bash tests/deps/test_check_deps.sh
 suite build make --no-print-directory all
 suite build-tracks-headers make --no-print-directory test-build-deps
 suite runtime-layout make --no-print-directory test-runtime-layout
+suite contract-is-compatible make --no-print-directory check-contract
 suite generated-code-is-current make --no-print-directory check-gen
 suite codegen make --no-print-directory test-codegen
 suite unit make --no-print-directory test-unit
