@@ -85,22 +85,38 @@ endef
 $(eval $(call cmocka_rule,$(UNIT_BIN),unit,$(BUILD)/tests))
 $(eval $(call cmocka_rule,$(DB_TEST_BIN),db,$(BUILD)/tests/db))
 
-# gen/, runtime/proto and docs/api.md, once proto/ passes the contract gate.
-regen: | $(DEPS_STAMP)
+# PostgreSQL's own parser (libpg_query) as a command printing a SQL file's
+# parse tree as JSON, for the generator's Lua (codegen/parse/pg_tree.lua).
+PG_PARSE := $(BUILD)/tools/pg_parse
+$(PG_PARSE): codegen/pg_parse/pg_parse.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC    $<"
+	@$(CC) $(CFLAGS) -o $@ $< -lpg_query
+
+# gen/, runtime/proto and docs/api.md, once proto/ passes the contract gate
+# and the new migrations pass the lint.
+regen: $(PG_PARSE) | $(DEPS_STAMP)
 	@$(LUA) codegen/contract.lua check
+	@$(LUA) codegen/migration_lint.lua check --pg-parse $(PG_PARSE)
 	@$(LUA) codegen/main.lua
 
-# The contract gate (docs/contracts.md, "Evolving a contract safely"): proto/
-# against the released contract in contract/; refuses wire- and JSON-breaking
-# changes unless ALLOW_BREAKING=RULE[,RULE] names them.
+# The contract gate and the migration lint (docs/contracts.md, "Evolving a
+# contract safely"): proto/ against the released contract in contract/
+# (refuses wire- and JSON-breaking changes unless ALLOW_BREAKING=RULE[,RULE]
+# names them), and every migration not yet released against what fails or
+# locks a live table.
 .PHONY: check-contract accept-contract
-check-contract: | $(DEPS_STAMP)
+check-contract: $(PG_PARSE) | $(DEPS_STAMP)
 	@$(LUA) codegen/contract.lua check
+	@$(LUA) codegen/migration_lint.lua check --pg-parse $(PG_PARSE)
 
-# Records proto/ as the released contract (after the same check): commit the
-# result, so a contract change is a reviewed diff.
-accept-contract: | $(DEPS_STAMP)
+# Records proto/ and migrations/ as released (after the same checks): commit
+# contract/, so a contract change is a reviewed diff.
+accept-contract: $(PG_PARSE) | $(DEPS_STAMP)
+	@test ! -f contract/released-migrations.sha256 || \
+	  $(LUA) codegen/migration_lint.lua check --pg-parse $(PG_PARSE) >/dev/null
 	@$(LUA) codegen/contract.lua accept
+	@$(LUA) codegen/migration_lint.lua accept --pg-parse $(PG_PARSE)
 
 # Fails when gen/, runtime/proto or docs/api.md differ from what their sources produce: the
 # generator writes into a temp dir and the trees are compared.
@@ -125,9 +141,9 @@ test: | $(DEPS_STAMP)
 
 # The generator's tests run in a directory holding only codegen/ and
 # runtime/: they use codegen/tests/fixtures, never proto/, migrations/ or spec/.
-test-codegen: | $(DEPS_STAMP)
+test-codegen: $(PG_PARSE) | $(DEPS_STAMP)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && ln -s $(abspath codegen runtime) "$$tmp/" && \
-	  cd "$$tmp" && $(LUA) codegen/tests/run.lua
+	  cd "$$tmp" && PG_PARSE=$(abspath $(PG_PARSE)) $(LUA) codegen/tests/run.lua
 
 # A changed header must recompile what includes it (tests/build/test_header_deps.sh).
 .PHONY: test-build-deps
