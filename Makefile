@@ -93,7 +93,7 @@ $(PG_PARSE): codegen/pg_parse/pg_parse.c | $(DEPS_STAMP)
 	@echo "  CC    $<"
 	@$(CC) $(CFLAGS) -o $@ $< -lpg_query
 
-# gen/, runtime/proto and docs/api.md, once proto/ passes the contract gate
+# gen/, runtime/proto, docs/api.md and docs/errors.md's validation table, once proto/ passes the contract gate
 # and the new migrations pass the lint.
 regen: $(PG_PARSE) | $(DEPS_STAMP)
 	@$(LUA) codegen/contract.lua check
@@ -118,12 +118,14 @@ accept-contract: $(PG_PARSE) | $(DEPS_STAMP)
 	@$(LUA) codegen/contract.lua accept
 	@$(LUA) codegen/migration_lint.lua accept --pg-parse $(PG_PARSE)
 
-# Fails when gen/, runtime/proto or docs/api.md differ from what their sources produce: the
+# Fails when gen/, runtime/proto, docs/api.md or docs/errors.md's validation table differ from what their sources produce: the
 # generator writes into a temp dir and the trees are compared.
 check-gen: | $(DEPS_STAMP)
-	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	  $(LUA) codegen/main.lua --out "$$tmp/gen" --runtime-proto "$$tmp/proto" --docs "$$tmp/api.md" >/dev/null && \
-	  diff -r gen "$$tmp/gen" && diff -r runtime/proto "$$tmp/proto" && diff docs/api.md "$$tmp/api.md" || \
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cp docs/errors.md "$$tmp/errors.md" && \
+	  $(LUA) codegen/main.lua --out "$$tmp/gen" --runtime-proto "$$tmp/proto" --docs "$$tmp/api.md" \
+	    --errors-doc "$$tmp/errors.md" >/dev/null && \
+	  diff -r gen "$$tmp/gen" && diff -r runtime/proto "$$tmp/proto" && diff docs/api.md "$$tmp/api.md" && \
+	  diff docs/errors.md "$$tmp/errors.md" || \
 	  { echo "gen/ is not what its sources produce: run 'make regen' and commit the result" >&2; exit 1; }
 
 migrate: | $(DEPS_STAMP)

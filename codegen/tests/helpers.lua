@@ -47,7 +47,7 @@ end
 -- codegen/main.lua's arguments for the fixture, with outputs under dir;
 -- overrides replaces inputs ({ ["proto-dir"] = ... }).
 function M.args(dir, overrides)
-  local opts = { out = dir .. "/gen", docs = dir .. "/api.md", ["runtime-proto"] = dir .. "/runtime-proto", ["proto-dir"] = M.FIXTURE .. "/proto",
+  local opts = { out = dir .. "/gen", docs = dir .. "/api.md", ["errors-doc"] = dir .. "/errors.md", ["runtime-proto"] = dir .. "/runtime-proto", ["proto-dir"] = M.FIXTURE .. "/proto",
                  migrations = M.FIXTURE .. "/migrations", queries = M.FIXTURE .. "/queries" }
   for k, v in pairs(overrides or {}) do opts[k] = v end
   local out = {}
