@@ -60,6 +60,8 @@
 ---@field methods Method[]
 ---@field peers Service[]    the services its methods depend on
 ---@field endpoint { service_name: string, address_env: string, default_address: string }
+---@field largest_request integer   the largest valid request of its bounded methods, in bytes
+---@field unbounded_request Method? the first method whose requests no rule bounds
 --
 ---@class Method
 ---@field name string
@@ -69,6 +71,8 @@
 ---@field output Message
 ---@field depends_on string[]
 ---@field status_codes string[]
+---@field largest_request integer?  its largest valid request in bytes (request_size.lua)
+---@field unbounded_because string? why it has none
 --
 ---@class Table
 ---@field name string
@@ -107,6 +111,7 @@
 ---@field doc string
 ---@field file string
 local util = require("util")
+local request_size = require("request_size")
 local queries_parser = require("parse.queries")
 
 local M = {}
@@ -558,6 +563,22 @@ function M.build(inputs)
     end
   end
   table.sort(model.files, function(a, b) return a.name < b.name end)
+
+  -- The largest valid request of each method and service (request_size.lua);
+  -- one no receive limit can take stops the generator.
+  for _, svc in ipairs(model.services) do
+    svc.largest_request = 0
+    for _, m in ipairs(svc.methods) do
+      m.largest_request, m.unbounded_because = request_size.largest(m.input, model.messages)
+      if m.largest_request and m.largest_request > request_size.LIMIT then
+        fail("%s: its largest valid request is %d bytes, more than any daemon may receive (%d, the most "
+          .. "MAX_MESSAGE_BYTES takes): lower the max_items or max_len rules of %s", m.where, m.largest_request,
+          request_size.LIMIT, m.input.full_name:sub(2))
+      end
+      if not m.largest_request then svc.unbounded_request = svc.unbounded_request or m end
+      if (m.largest_request or 0) > svc.largest_request then svc.largest_request = m.largest_request end
+    end
+  end
 
   -- Peers: the union of every method's depends_on, in first-mention order.
   for _, svc in ipairs(model.services) do
