@@ -58,7 +58,8 @@ static rt_status replay(rt_call *call, const operation *op, User__UserResponse *
     status = db_user_get_by_id(db, arena, row.detail, &user);
     if (status.code == GRPC_STATUS_NOT_FOUND) {
         int64_t forgotten = 0;
-        status = db_forget_operation(db, row.id, row.attempt, &forgotten);
+        status = db_forget_operation(db, (db_forget_operation_params){.id = row.id, .attempt = row.attempt},
+                                     &forgotten);
         return rt_ok(status) ? rt_status_of(GRPC_STATUS_ABORTED, "the earlier request with this key was undone; retry")
                              : status;
     }
@@ -104,7 +105,8 @@ static void undo_creation(rt_call *call, rt_db *db, const operation *op, const c
     rt_status undone = db_user_delete_by_id(db, user_id);
     int64_t forgotten = 0;
     if (rt_ok(undone) && op->key) /* not applied: the key is free for the retry */
-        undone = db_forget_operation(db, op->id, op->attempt, &forgotten);
+        undone = db_forget_operation(db, (db_forget_operation_params){.id = op->id, .attempt = op->attempt},
+                                     &forgotten);
     if (!rt_ok(undone))
         rt_log_call_event(call, RT_LOG_ERROR, "compensation failed: user %s has no wallet yet", user_id);
 }
@@ -120,9 +122,21 @@ rt_status user_service__create_user(rt_call *call, const User__CreateUserRequest
     char id[RT_UUID_STRLEN + 1];
     rt_uuid_v4(id);
     db_user_row user;
-    rt_status status = op.key ? db_insert_pending_user_once(db, arena, op.id, op.request, op.attempt, id,
-                                                            request->email, request->name, &user)
-                              : db_insert_pending_user(db, arena, id, request->email, request->name, &user);
+    rt_status status =
+        op.key ? db_insert_pending_user_once(db, arena,
+                                             (db_insert_pending_user_once_params){
+                                                 .operation_id = op.id,
+                                                 .request = op.request,
+                                                 .attempt = op.attempt,
+                                                 .id = id,
+                                                 .email = request->email,
+                                                 .name = request->name,
+                                             },
+                                             &user)
+               : db_insert_pending_user(
+                     db, arena,
+                     (db_insert_pending_user_params){.id = id, .email = request->email, .name = request->name},
+                     &user);
     if (status.code == GRPC_STATUS_ALREADY_EXISTS)
         return duplicate_email(call, &op, response);
     if (status.code == GRPC_STATUS_NOT_FOUND && op.key)

@@ -109,8 +109,17 @@ static rt_status change_balance(rt_call *call, const Wallet__UpdateBalanceReques
     operation op;
     operation_begin(call, request->idempotency_key, &request->base, &op);
     db_wallet_row wallet;
-    rt_status status = db_change_balance(rt_call_db(call), arena, user_id, op.id, op.request, op.attempt,
-                                         change->sign * request->amount, change->entry_kind, op.key, &wallet);
+    rt_status status = db_change_balance(rt_call_db(call), arena,
+                                         (db_change_balance_params){
+                                             .user_id = user_id,
+                                             .operation_id = op.id,
+                                             .request = op.request,
+                                             .attempt = op.attempt,
+                                             .delta = change->sign * request->amount,
+                                             .kind = change->entry_kind,
+                                             .idempotency_key = op.key,
+                                         },
+                                         &wallet);
     if (rt_db_outcome_unknown(status)) { /* maybe committed: find out */
         status = operation_fence(call, &op, status);
         return rt_ok(status) ? settle(call, &op, user_id, change, response) : status;
