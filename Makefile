@@ -98,7 +98,7 @@ $(PG_PARSE): codegen/pg_parse/pg_parse.c | $(DEPS_STAMP)
 regen: $(PG_PARSE) | $(DEPS_STAMP)
 	@$(LUA) codegen/contract.lua check
 	@$(LUA) codegen/migration_lint.lua check --pg-parse $(PG_PARSE)
-	@$(LUA) codegen/main.lua
+	@$(LUA) codegen/main.lua --pg-parse $(PG_PARSE)
 
 # The contract gate and the migration lint (docs/contracts.md, "Evolving a
 # contract safely"): proto/ against the released contract in contract/
@@ -120,10 +120,10 @@ accept-contract: $(PG_PARSE) | $(DEPS_STAMP)
 
 # Fails when gen/, runtime/proto, docs/api.md or docs/errors.md's validation table differ from what their sources produce: the
 # generator writes into a temp dir and the trees are compared.
-check-gen: | $(DEPS_STAMP)
+check-gen: $(PG_PARSE) | $(DEPS_STAMP)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cp docs/errors.md "$$tmp/errors.md" && \
 	  $(LUA) codegen/main.lua --out "$$tmp/gen" --runtime-proto "$$tmp/proto" --docs "$$tmp/api.md" \
-	    --errors-doc "$$tmp/errors.md" >/dev/null && \
+	    --errors-doc "$$tmp/errors.md" --pg-parse $(PG_PARSE) >/dev/null && \
 	  diff -r gen "$$tmp/gen" && diff -r runtime/proto "$$tmp/proto" && diff docs/api.md "$$tmp/api.md" && \
 	  diff docs/errors.md "$$tmp/errors.md" || \
 	  { echo "gen/ is not what its sources produce: run 'make regen' and commit the result" >&2; exit 1; }

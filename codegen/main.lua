@@ -5,14 +5,16 @@
 -- repository root:
 --   lua5.4 codegen/main.lua [--out DIR] [--runtime-proto DIR] [--proto-dir DIR]
 --                           [--migrations DIR] [--queries DIR] [--docs FILE]
---                           [--errors-doc FILE]
+--                           [--errors-doc FILE] [--pg-parse PATH]
+-- (--pg-parse: PostgreSQL's parser as a command, which `make` builds; it
+-- reads the migrations first, parse/migration.lua)
 local script_dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = script_dir .. "/?.lua;" .. package.path
 
 local util = require("util")
 local protoc = require("protoc")
 local descriptor = require("parse.descriptor")
-local sql_ddl = require("parse.sql_ddl")
+local migration = require("parse.migration")
 local queries = require("parse.queries")
 local model_builder = require("model")
 local write = require("write")
@@ -25,7 +27,8 @@ local api_doc = require("emit.api_doc")
 local error_table = require("emit.error_table")
 
 local DEFAULTS = { out = "gen", ["proto-dir"] = "proto", migrations = "migrations", queries = "spec/queries",
-                   docs = "docs/api.md", ["runtime-proto"] = "runtime/proto", ["errors-doc"] = "docs/errors.md" }
+                   docs = "docs/api.md", ["runtime-proto"] = "runtime/proto", ["errors-doc"] = "docs/errors.md",
+                   ["pg-parse"] = os.getenv("PG_PARSE") or require("parse.pg_tree").DEFAULT_HELPER }
 
 local function parse_args(argv)
   local opts = {}
@@ -35,7 +38,7 @@ local function parse_args(argv)
     local key = argv[i]:match("^%-%-([%w-]+)$")
     if not key or DEFAULTS[key] == nil or argv[i + 1] == nil then
       error("usage: lua5.4 codegen/main.lua [--out DIR] [--runtime-proto DIR] [--proto-dir DIR] "
-        .. "[--migrations DIR] [--queries DIR] [--docs FILE] [--errors-doc FILE]", 0)
+        .. "[--migrations DIR] [--queries DIR] [--docs FILE] [--errors-doc FILE] [--pg-parse PATH]", 0)
     end
     opts[key] = argv[i + 1]:gsub("/$", "")
     i = i + 2
@@ -57,7 +60,7 @@ local function generate(opts, tmp)
   for _, n in ipairs(util.glob(opts.migrations, "%.sql$")) do
     local path = util.join(opts.migrations, n)
     migration_paths[#migration_paths + 1] = path
-    sql_ddl.parse(util.read_file(path), path, schema)
+    migration.apply(path, schema, opts["pg-parse"])
   end
   local parsed_queries, query_paths = {}, {}
   for _, n in ipairs(util.glob(opts.queries, "%.sql$")) do

@@ -61,8 +61,10 @@ function M.parse_file(path, helper)
   for _, raw in ipairs(tree.stmts or {}) do
     local kind, node = next(raw.stmt)
     local lead, offset = leading(text, (raw.stmt_location or 0) + 1)
+    -- stmt_len 0 (or none): the statement runs to the end of the text
+    local last = (raw.stmt_len or 0) > 0 and (raw.stmt_location or 0) + raw.stmt_len or #text
     stmts[#stmts + 1] = { kind = kind, node = node, leading = lead, offset = offset, line = line_at(offset + 1),
-                          text = text:sub(offset + 1, (raw.stmt_location or 0) + (raw.stmt_len or #text)) }
+                          text = text:sub(offset + 1, last) }
   end
   return stmts, line_at, text
 end
