@@ -9,7 +9,7 @@ local M = {}
 
 local BUFFER = { int32 = { 12, "PRId32" }, int64 = { 21, "PRId64" } }
 -- Which db_array.h function formats an array of each kind.
-local ARRAY_FORMAT = { text = "text", timestamp = "text", int32 = "int32", int64 = "int64" }
+local ARRAY_FORMAT = { text = "text", timestamp = "text", numeric = "text", int32 = "int32", int64 = "int64" }
 
 -- The C parameter declarations for one SQL parameter or column p
 -- ({snake, c_type, array}): an array comes with its element count.
@@ -38,6 +38,8 @@ function M.build(params, with_arena, from)
     if p.array then
       exprs[i] = ("rt_db_param_%s_array(arena, %s, %sn_%s)"):format(ARRAY_FORMAT[p.kind], value, from, p.name)
       includes[#includes + 1] = "db_array.h"
+    elseif p.kind == "bool" then
+      exprs[i] = ("%s ? \"true\" : \"false\""):format(value)
     elseif p.kind == "int32" or p.kind == "int64" then
       if with_arena then
         exprs[i] = ("rt_db_param_%s(arena, %s)"):format(p.kind, value)

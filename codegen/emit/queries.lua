@@ -104,6 +104,7 @@ function M.emit(model)
     for _, p in ipairs(qr.params) do
       if p.array then includes_h[#includes_h + 1] = "<stddef.h>" end
       if p.kind == "int32" or p.kind == "int64" then includes_h[#includes_h + 1] = "<stdint.h>" end
+      if p.kind == "bool" then includes_h[#includes_h + 1] = "<stdbool.h>" end
     end
     decls[#decls + 1] = (by_struct(qr) and params_struct(qr) .. "\n" or "") .. c.comment(doc(qr))
       .. c.prototype("rt_status", name, params, ";") .. "\n"

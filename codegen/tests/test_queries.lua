@@ -9,7 +9,7 @@ return {
     local kinds = {}
     for i, q in ipairs(list) do kinds[i] = q.name .. ":" .. q.kind .. "@" .. q.line end
     h.eq(table.concat(kinds, " "), "GetItems:many@3 ItemsRankedIn:many@7 SetNote:one@11 TouchItems:exec@15 "
-      .. "DeleteUnranked:execrows@19")
+      .. "DeleteUnranked:execrows@19 SetPrice:one@23")
     local ranked = list[2]
     h.eq(ranked.table, "Item"); h.eq(ranked.doc, "Items whose rank is one of @ranks.")
     h.eq(ranked.params[1].name, "ranks"); h.eq(ranked.params[1].sql_type, "integer"); h.eq(ranked.params[1].array, true)
