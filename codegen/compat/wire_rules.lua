@@ -6,6 +6,8 @@
 --   { file, line, rule, message, safe }
 -- Elements are matched by full name, fields and enum values by number: the
 -- number is what travels on the wire, the name what travels in JSON.
+local util = require("util")
+
 local M = {}
 
 -- Every rule, with the safe way to make the change it refuses.
@@ -90,7 +92,7 @@ local function range_text(r) return r[1] == r[2] and tostring(r[1]) or ("%d to %
 -- The same name in another package (a move), for a clearer message.
 local function moved_to(idx_kind, full)
   local simple = full:match("([^.]+)$")
-  for name in pairs(idx_kind) do
+  for _, name in ipairs(util.sorted_keys(idx_kind)) do
     if name ~= full and name:match("([^.]+)$") == simple then return name end
   end
 end
@@ -128,7 +130,7 @@ function M.check(released, current, files)
     add(file, 1, rule, message)
   end
 
-  for _, name in ipairs(require("util").sorted_keys(old.messages)) do
+  for _, name in ipairs(util.sorted_keys(old.messages)) do
     local o, n = old.messages[name], new.messages[name]
     if not n then
       local to = moved_to(new.messages, name)
@@ -140,7 +142,7 @@ function M.check(released, current, files)
       M.check_fields(o.message, n.message, name, n.file, add)
     end
   end
-  for _, name in ipairs(require("util").sorted_keys(old.enums)) do
+  for _, name in ipairs(util.sorted_keys(old.enums)) do
     local o, n = old.enums[name], new.enums[name]
     if not n then
       local to = moved_to(new.enums, name)
@@ -151,7 +153,7 @@ function M.check(released, current, files)
       M.check_enum_values(o.enum, n.enum, name, n.file, add)
     end
   end
-  for _, name in ipairs(require("util").sorted_keys(old.services)) do
+  for _, name in ipairs(util.sorted_keys(old.services)) do
     local o, n = old.services[name], new.services[name]
     if not n then
       local to = moved_to(new.services, name)
@@ -230,7 +232,7 @@ local function check_reserved(o_res, n_res, what, line, file, add, used_number, 
       end
     end
   end
-  for _, name in ipairs(require("util").sorted_keys(o_res.names)) do
+  for _, name in ipairs(util.sorted_keys(o_res.names)) do
     if not n_res.names[name] then
       local user = used_name(name)
       if user then
