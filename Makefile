@@ -93,6 +93,25 @@ $(PG_PARSE): codegen/pg_parse/pg_parse.c | $(DEPS_STAMP)
 	@echo "  CC    $<"
 	@$(CC) $(CFLAGS) -o $@ $< -lpg_query
 
+# PQdescribePrepared as a command: what PostgreSQL says a statement takes and
+# answers, for the database-backed query check (codegen/describe_queries.lua).
+PG_DESCRIBE := $(BUILD)/tools/pg_describe
+$(PG_DESCRIBE): codegen/pg_parse/pg_describe.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC    $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lpq
+
+# Every query prepared and described by PostgreSQL on a throwaway cluster
+# holding the migrations, compared with what the generator assumed.
+.PHONY: check-queries test-describe
+check-queries: $(PG_PARSE) $(PG_DESCRIBE) | $(DEPS_STAMP)
+	@PG_PARSE=$(PG_PARSE) PG_DESCRIBE=$(PG_DESCRIBE) $(LUA) codegen/describe_queries.lua
+
+# The check on the generator's fixture: passes, and catches what the
+# generator cannot see (tests/build/test_describe_queries.sh).
+test-describe: $(PG_PARSE) $(PG_DESCRIBE) | $(DEPS_STAMP)
+	@PG_PARSE=$(abspath $(PG_PARSE)) PG_DESCRIBE=$(abspath $(PG_DESCRIBE)) bash tests/build/test_describe_queries.sh
+
 # gen/, runtime/proto, docs/api.md and docs/errors.md's validation table, once proto/ passes the contract gate
 # and the new migrations pass the lint.
 regen: $(PG_PARSE) | $(DEPS_STAMP)

@@ -153,6 +153,9 @@ local NULLABLE_C_TYPES = { text = "const char *", timestamp = "const char *", in
 local ARRAY_C_TYPES = { text = "const char *const *", timestamp = "const char *const *", int32 = "const int32_t *",
                         int64 = "const int64_t *", numeric = "const char *const *" }
 
+-- For the database-backed check (describe_queries.lua).
+M.COLUMN_KINDS, M.CAST_KINDS = COLUMN_KINDS, CAST_KINDS
+
 local function supported(kinds)
   return table.concat(util.sorted_keys(kinds), ", ")
 end
