@@ -107,6 +107,12 @@ $(PG_DESCRIBE): codegen/pg_parse/pg_describe.c | $(DEPS_STAMP)
 check-queries: $(PG_PARSE) $(PG_DESCRIBE) | $(DEPS_STAMP)
 	@PG_PARSE=$(PG_PARSE) PG_DESCRIBE=$(PG_DESCRIBE) $(LUA) codegen/describe_queries.lua
 
+# make regen refuses a breaking contract change and an unsafe migration
+# before writing gen/ (tests/build/test_regen_gate.sh).
+.PHONY: test-regen-gate
+test-regen-gate: $(PG_PARSE) | $(DEPS_STAMP)
+	@bash tests/build/test_regen_gate.sh
+
 # The check on the generator's fixture: passes, and catches what the
 # generator cannot see (tests/build/test_describe_queries.sh).
 test-describe: $(PG_PARSE) $(PG_DESCRIBE) | $(DEPS_STAMP)
