@@ -52,7 +52,8 @@ local function cluster(opts)
   -- a port the kernel says is free (as tests/integration/run.sh finds one),
   -- else a random one
   local port = util.run("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
-    .. "print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000))"):gsub("%s+$", "")
+    .. "print(s.getsockname()[1])' 2>/dev/null || true"):gsub("%s+$", "")
+  if port == "" then port = tostring(math.random(20000, 39999)) end
   local function stop()
     os.execute(("bash scripts/pg.sh stop %s >/dev/null 2>&1"):format(util.shell_quote(dir .. "/pg")))
     util.remove_tree(dir)
