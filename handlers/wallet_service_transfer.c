@@ -5,6 +5,7 @@
 #include "db_queries.h"
 #include "db_wallet_entry.h"
 #include "db_wallet.h"
+#include "idempotency.h"
 #include "wallet.map.h"
 #include "wallet.service.h"
 #include "operations.h"
@@ -70,6 +71,7 @@ rt_status wallet_service__transfer_funds(rt_call *call, const Wallet__TransferRe
                                              .operation_id = op.id,
                                              .request = op.request,
                                              .attempt = op.attempt,
+                                             .apply_seconds = RT_WRITE_APPLY_SECONDS,
                                              .amount = request->amount,
                                              .transfer_id = transfer_id,
                                              .idempotency_key = op.key,
