@@ -65,7 +65,9 @@ rt_status operation_outcome(rt_call *call, const operation *op, db_operation_row
 rt_status operation_fence(rt_call *call, const operation *op, rt_status unknown)
 {
     int64_t fenced = 0;
-    rt_status status = db_fence_operation(rt_call_db(call), op->id, op->request, op->attempt, &fenced);
+    rt_status status = db_fence_operation(
+        rt_call_db(call), (db_fence_operation_params){.id = op->id, .request = op->request, .attempt = op->attempt},
+        &fenced);
     if (!rt_ok(status))
         return unknown;
     if (fenced == 1) {
