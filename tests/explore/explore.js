@@ -23,7 +23,7 @@ const SLACK_MS = Number(process.env.DEADLINE_SLACK_MS ?? 2000);
 const ROOT = path.resolve(__dirname, '../..');
 const BIN_DIR = path.resolve(process.env.BIN_DIR || path.join(ROOT, 'bin'));
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wallet-explore-'));
+const tmp = fs.mkdtempSync(path.join(process.env.EXPLORE_TMP || os.tmpdir(), 'wallet-explore-'));
 fs.chmodSync(tmp, 0o711); // the postgres user must reach its data dir inside
 process.env.BIN_DIR = BIN_DIR;
 process.env.LOG_DIR = path.join(tmp, 'logs');
