@@ -84,6 +84,14 @@ endef
 $(eval $(call cmocka_rule,$(UNIT_BIN),unit,$(BUILD)/tests))
 $(eval $(call cmocka_rule,$(DB_TEST_BIN),db,$(BUILD)/tests/db))
 
+# Helpers the tests run beside the daemons (tests/tools/*.c): a stand-in for
+# systemd's notification socket, a debugger-like stall of one thread.
+TOOLS_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+$(BUILD)/tests/tools/%: tests/tools/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  LINK  $@"
+	@$(CC) $(CFLAGS) -o $@ $<
+
 # gen/, runtime/proto and docs/api.md.
 regen: | $(DEPS_STAMP)
 	@$(LUA) codegen/main.lua
@@ -144,8 +152,8 @@ test-integration: all $(DB_TEST_BIN)
 # Database faults (tests/faults): SIGSTOP, restarts, a fault-injecting proxy,
 # lock holders, statement_timeout, missing migrations; its own PostgreSQL.
 .PHONY: test-faults
-test-faults: all
-	@BIN_DIR=$(abspath $(BIN)) bash tests/faults/run.sh
+test-faults: all $(TOOLS_BIN)
+	@BIN_DIR=$(abspath $(BIN)) TOOLS_DIR=$(abspath $(BUILD)/tests/tools) bash tests/faults/run.sh
 
 # The platform as a cluster under faults (issue 16): a PostgreSQL failover,
 # rejoin and switchover, and killed daemon replicas, under the bank load.

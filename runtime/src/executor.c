@@ -2,7 +2,9 @@
  * operations completed, start background tasks that are due and calls
  * handed over (while their class has fibers to spare), refuse queued calls
  * whose wait is up, poll the sessions (and an eventfd that says "something
- * was handed over"), wake the fibers whose statements finished. The
+ * was handed over"), wake the fibers whose statements finished, and
+ * feed systemd's watchdog (sd_notify.h): only this loop proves calls are
+ * served. The
  * eventfd is written only when the loop sleeps, so under load a hand-over
  * costs no system call. */
 #include "executor.h"
@@ -22,6 +24,7 @@
 #include "deadline.h"
 #include "fiber.h"
 #include "log.h"
+#include "sd_notify.h"
 
 struct rt_task {
     const rt_task_def *def;
@@ -304,6 +307,7 @@ static void *executor_main(void *arg)
         for (rt_wait *w; (w = pop_done(e));)
             wake(e, w->fiber);
         int timeout = start_due_tasks(e);
+        timeout = sooner(timeout, rt_sd_watchdog_tick()); /* this loop's liveness, for systemd */
         start_waiting_calls(e);
         timeout = sooner(timeout, refuse_expired_calls(e));
         size_t n_fds = 0;

@@ -16,6 +16,7 @@
 #include "db_url.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "log.h"
+#include "sd_notify.h"
 
 #define PROBE_INTERVAL_S 1
 #define WATCH_POLL_MS 250
@@ -65,9 +66,12 @@ static void *probe_main(void *arg)
         pthread_mutex_unlock(&g.lock);
         bool ok = db_reachable(g.url);
         pthread_mutex_lock(&g.lock);
-        if (ok != g.db_ok)
+        if (ok != g.db_ok) {
             rt_log(ok ? RT_LOG_INFO : RT_LOG_WARN, ok ? "database reachable again: SERVING"
                                                       : "database unreachable: NOT_SERVING");
+            if (!g.draining) /* systemctl status; "draining" stays once said */
+                rt_sd_notify(ok ? "STATUS=serving" : "STATUS=database unreachable");
+        }
         g.db_ok = ok;
     }
     pthread_mutex_unlock(&g.lock);
