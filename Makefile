@@ -5,6 +5,7 @@
 #   make test     every test: generator, unit, sanitizers, integration, database faults, cluster (test-ha)
 #   make regen    regenerate gen/, runtime/proto and docs/api.md from proto/, migrations/ and spec/
 #   make bench    benchmarks, figures into docs/benchmarks.md
+#   make deb      the Debian package, build/deb/wallet-platform_<version>_<arch>.deb
 # Everything a fresh Debian 12 machine lacks is installed by scripts/deps.sh.
 
 VERSION   := 0.1.0
@@ -160,6 +161,16 @@ test-faults: all $(TOOLS_BIN)
 .PHONY: test-ha
 test-ha: all
 	@BIN_DIR=$(abspath $(BIN)) bash tests/ha/run.sh
+
+# The Debian package (scripts/deb.sh, packaging/): build/deb/wallet-platform_<version>_<arch>.deb.
+.PHONY: deb test-package
+deb: | $(DEPS_STAMP)
+	@bash scripts/deb.sh
+
+# Builds the package and checks it (tests/package): dpkg-deb, lintian,
+# systemd-analyze, the extracted binaries against a PostgreSQL of its own.
+test-package: $(TOOLS_BIN)
+	@TOOLS_DIR=$(abspath $(BUILD)/tests/tools) bash tests/package/run.sh
 
 bench:
 	@bash bench/run.sh
