@@ -24,6 +24,7 @@
 #include "deadline.h"
 #include "fiber.h"
 #include "log.h"
+#include "metrics_runtime.h"
 #include "sd_notify.h"
 
 struct rt_task {
@@ -247,6 +248,7 @@ static int refuse_expired_calls(rt_executor *e)
                 if (q->tail == c)
                     q->tail = prev;
                 q->queued--;
+                rt_metrics_admission_refused(k, false);
                 c->next_free = expired;
                 expired = c;
             }
@@ -403,6 +405,8 @@ bool rt_executor_submit(rt_executor *e, rt_call *call, rt_call_class class)
     pthread_mutex_unlock(&e->lock);
     if (asleep)
         wake_loop(e);
+    if (!room)
+        rt_metrics_admission_refused(class, true);
     return room;
 }
 

@@ -1,12 +1,14 @@
 /* A fiber's view of the pipelined sessions (db.h): the deadline of the
  * call it serves, and statements handed to the pipeline with it. The view
- * depends on the pipeline and never the other way round. */
+ * depends on the pipeline and never the other way round. Each statement is
+ * timed here, as its call waited for it (metrics_runtime.h). */
 #include "db.h"
 
 #include <stdlib.h>
 
 #include "db_pipeline.h"
 #include "deadline.h"
+#include "metrics_runtime.h"
 
 struct rt_db {
     rt_db_pipeline *pipeline;
@@ -35,5 +37,8 @@ void rt_db_set_deadline(rt_db *db, gpr_timespec deadline)
 
 rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *params, PGresult **result)
 {
-    return rt_db_pipeline_exec(db->pipeline, db->deadline, stmt, params, result);
+    gpr_timespec started = gpr_now(GPR_CLOCK_MONOTONIC); /* vDSO: no system call */
+    rt_status status = rt_db_pipeline_exec(db->pipeline, db->deadline, stmt, params, result);
+    rt_metrics_statement(stmt->name, rt_elapsed_ms(started) / 1e3);
+    return status;
 }
