@@ -32,6 +32,7 @@
 #include "sd_notify.h"
 #include "server.h"
 #include "tls_files.h"
+#include "trace.h"
 
 #ifndef RT_VERSION
 #define RT_VERSION "0.0.0-dev"
@@ -224,7 +225,8 @@ int rt_daemon_main(const rt_service *service, int argc, char **argv)
         return 1;
     }
 
-    /* After the signal mask: it starts a thread. */
+    /* After the signal mask: these start threads. */
+    rt_trace_init(service->daemon_name, RT_VERSION);
     rt_tls_files *tls_files = rt_tls_files_open(&config, error, sizeof error);
     if (!tls_files) {
         close(sfd);
@@ -238,6 +240,7 @@ int rt_daemon_main(const rt_service *service, int argc, char **argv)
     grpc_shutdown();
     rt_tls_files_close(tls_files);
     rt_log(RT_LOG_INFO, code == 0 ? "stopped" : "not started");
+    rt_trace_shutdown();
     rt_sd_close();
     close(sfd);
     rt_config_free(&config);

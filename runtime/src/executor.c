@@ -146,23 +146,23 @@ static void start_slot(rt_executor *e, slot *s)
 {
     s->more = false;
     bool ended = rt_fiber_start(s->fiber, run_slot, s);
-    rt_log_set_call(NULL, NULL, NULL); /* the fiber may have stopped mid-call */
+    rt_call_enter(NULL); /* the fiber may have stopped mid-call */
     if (ended)
         put_slot(e, s);
 }
 
-/* Continues a fiber whose wait is over, with its call's log context
- * (which the fibers that ran meanwhile replaced); recycles it if it ended. */
+/* Continues a fiber whose wait is over, with its call's log and trace
+ * context (which the fibers that ran meanwhile replaced); recycles it if it ended. */
 static void wake(void *ctx, rt_fiber *fiber)
 {
     rt_executor *e = ctx;
     slot *s = rt_fiber_arg(fiber);
     if (s->call)
-        rt_log_set_call(rt_call_method_name(s->call), rt_call_request_id(s->call), rt_call_identity(s->call));
+        rt_call_enter(s->call);
     else
         rt_log_set_call(s->task->def->name, NULL, NULL);
     bool ended = rt_fiber_resume(fiber);
-    rt_log_set_call(NULL, NULL, NULL);
+    rt_call_enter(NULL);
     if (ended)
         put_slot(e, s);
 }
