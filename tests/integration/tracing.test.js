@@ -3,16 +3,16 @@
 // chain is one trace across both daemons, each span the child of the one
 // that caused it (the caller's traceparent, server call, peer call, server
 // call of the peer, statements); every log line of the calls names the
-// trace and span; an unsampled caller is not exported; and a collector that
-// never answers neither delays calls (p99 against a daemon without export,
-// interleaved) nor holds up the exit, its spans dropped and counted.
+// trace and span; an unsampled caller is not exported, a malformed
+// traceparent starts a new trace. (A collector that never answers:
+// otlp_blackhole.test.js.)
+// runs-under: valgrind
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
-const net = require('node:net');
-const { randomBytes, randomUUID } = require('node:crypto');
-const { call, startPlatform, uniqueEmail, freePort, Daemon, proto, grpc, DATABASE_URL } = require('./lib/harness');
+const { randomBytes } = require('node:crypto');
+const { call, startPlatform, uniqueEmail, freePort } = require('./lib/harness');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -76,8 +76,11 @@ test('one trace through both daemons: ids, parent/child links, statements, log l
 
   const inTrace = () => otlp.spans.filter((s) => s.traceId === traceId);
   const find = (service, name, kind) => inTrace().find((s) => s.service === service && s.name === name && s.kind === kind);
+  // Each daemon exports on its own schedule, and a server span ends only once
+  // its answer is sent: wait for all five.
   await waitFor('the five spans of the chain', () => find('user-service', 'user.UserService/GetUserById', 2) &&
-    find('user-service', 'user.UserService/CreateUser', 2));
+    find('user-service', 'user.UserService/CreateUser', 2) && find('user-service', 'wallet.WalletService/CreateWallet', 3) &&
+    find('wallet-service', 'wallet.WalletService/CreateWallet', 2) && find('wallet-service', 'user.UserService/GetUserById', 3));
   const userServer = find('user-service', 'user.UserService/CreateUser', 2);
   const userClient = find('user-service', 'wallet.WalletService/CreateWallet', 3);
   const walletServer = find('wallet-service', 'wallet.WalletService/CreateWallet', 2);
@@ -149,55 +152,3 @@ test('one trace through both daemons: ids, parent/child links, statements, log l
   assert.notEqual(badLine.trace_id, '0'.repeat(32));
 });
 
-// The percentile q of sorted latencies.
-const percentile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
-
-test('a collector that never answers delays no call and not the exit; its spans are dropped and counted', async (t) => {
-  const held = [];
-  const blackhole = net.createServer((socket) => { held.push(socket); socket.on('error', () => {}); });
-  const holePort = await freePort();
-  await new Promise((resolve) => blackhole.listen(holePort, '127.0.0.1', resolve));
-  t.after(() => { for (const s of held) s.destroy(); return new Promise((resolve) => blackhole.close(resolve)); });
-
-  const start = async (env) => {
-    const port = await freePort();
-    const metrics = await freePort();
-    const d = new Daemon('wallet-service', {
-      DATABASE_URL, WALLET_SERVICE_URL: `127.0.0.1:${port}`, USER_SERVICE_URL: `127.0.0.1:${await freePort()}`,
-      METRICS_ADDR: `127.0.0.1:${metrics}`, ...env,
-    });
-    await d.start(port);
-    t.after(() => d.stop('SIGKILL'));
-    const client = new proto.wallet.WalletService(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    t.after(() => client.close());
-    return { d, client, metrics };
-  };
-  const plain = await start({});
-  const dead = await start({
-    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${holePort}`, OTEL_BSP_SCHEDULE_DELAY: '20',
-    OTEL_BSP_MAX_QUEUE_SIZE: '16', OTEL_EXPORTER_OTLP_TIMEOUT: '60000',
-  });
-  const lat = { plain: [], dead: [] };
-  for (let i = 0; i < 400; i++) {
-    for (const [name, x] of [['plain', plain], ['dead', dead]]) {
-      const t0 = process.hrtime.bigint();
-      const r = await call(x.client, 'GetWallet', { user_id: randomUUID() });
-      lat[name].push(Number(process.hrtime.bigint() - t0) / 1e6);
-      assert.equal(r.err.code, grpc.status.NOT_FOUND);
-    }
-  }
-  const p99 = Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, percentile([...v].sort((a, b) => a - b), 0.99)]));
-  t.diagnostic(`GetWallet p99: ${p99.plain.toFixed(2)} ms without export, ${p99.dead.toFixed(2)} ms exporting to a collector that never answers`);
-  assert.ok(held.length >= 1, 'the exporter did connect to the collector');
-  // A call that waited for the collector would take its 60 s timeout; the
-  // p99 bound is loose because the machine is shared.
-  assert.ok(Math.max(...lat.dead) < 1000, `slowest call ${Math.max(...lat.dead)} ms`);
-  assert.ok(p99.dead < p99.plain * 3 + 10, `p99 ${p99.dead} ms vs ${p99.plain} ms`);
-  const text = await (await fetch(`http://127.0.0.1:${dead.metrics}/metrics`)).text();
-  const dropped = Number(/^wallet_trace_spans_dropped_total (\d+)$/m.exec(text)[1]);
-  t.diagnostic(`${dropped} spans dropped (queue of 16)`);
-  assert.ok(dropped > 700, `dropped ${dropped} of ~800 spans`);
-  const signalled = Date.now();
-  assert.equal((await dead.d.stop()).code, 0);
-  assert.ok(Date.now() - signalled < 4000, `exit took ${Date.now() - signalled} ms with a dead collector`);
-});
