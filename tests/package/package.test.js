@@ -48,18 +48,21 @@ test('control: runtime libraries by their package names, every linked library co
 
 test('contents: daemons, migrate command, units, conffiles, migrations, man pages, example policy', () => {
   const listing = execFileSync('dpkg-deb', ['--contents', DEB], { encoding: 'utf8' });
-  const files = listing.split('\n').map((l) => l.split(/\s+/).pop().replace(/^\./, ''));
+  // Paths relative to the package's root (absolute ones would read as this
+  // machine's files to scripts/check-deps.sh).
+  const files = listing.split('\n').map((l) => l.split(/\s+/).pop().replace(/^\.\//, ''));
   const expected = [
-    '/usr/sbin/user-service', '/usr/sbin/wallet-service', '/usr/sbin/wallet-platform-migrate',
-    '/lib/systemd/system/user-service.service', '/lib/systemd/system/wallet-service.service',
-    '/etc/wallet-platform/user-service.env', '/etc/wallet-platform/wallet-service.env',
-    '/etc/wallet-platform/migrate.env', '/usr/share/doc/wallet-platform/examples/authz-policy.json',
-    '/usr/share/man/man8/user-service.8.gz', '/usr/share/man/man8/wallet-service.8.gz',
-    '/usr/share/man/man8/wallet-platform-migrate.8.gz', '/usr/share/doc/wallet-platform/copyright',
+    'usr/sbin/user-service', 'usr/sbin/wallet-service', 'usr/sbin/wallet-platform-migrate',
+    'lib/systemd/system/user-service.service', 'lib/systemd/system/wallet-service.service',
+    'etc/wallet-platform/user-service.env', 'etc/wallet-platform/wallet-service.env',
+    'etc/wallet-platform/migrate.env', 'usr/share/doc/wallet-platform/examples/authz-policy.json',
+    'usr/share/man/man8/user-service.8.gz', 'usr/share/man/man8/wallet-service.8.gz',
+    'usr/share/man/man8/wallet-platform-migrate.8.gz', 'usr/share/doc/wallet-platform/copyright',
+    'usr/share/doc/wallet-platform/operations.md',
   ];
   for (const f of expected) assert.ok(files.includes(f), `${f} in the package`);
   const migrations = fs.readdirSync(path.join(__dirname, '../../migrations')).filter((f) => f.endsWith('.sql'));
-  for (const m of migrations) assert.ok(files.includes(`/usr/share/wallet-platform/migrations/${m}`), m);
+  for (const m of migrations) assert.ok(files.includes(`usr/share/wallet-platform/migrations/${m}`), m);
   const control = fs.mkdtempSync(path.join(os.tmpdir(), 'control-'));
   try {
     execFileSync('dpkg-deb', ['-e', DEB, control]);
