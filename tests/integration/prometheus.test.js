@@ -2,7 +2,8 @@
 // Prometheus (Debian's) scraping both daemons: the alert rules pass
 // `promtool check rules` and their unit tests, load and evaluate without
 // error, every query of the Grafana dashboard returns data, and the
-// business counters equal the calls made here.
+// business counters equal the calls made here; admission refusals and
+// reconnects equal what a full class and terminated sessions caused.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -10,7 +11,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
-const { call, startPlatform, uniqueEmail, freePort, ROOT } = require('./lib/harness');
+const { randomUUID } = require('node:crypto');
+const { call, startPlatform, uniqueEmail, freePort, sql, Daemon, proto, grpc, DATABASE_URL, ROOT } = require('./lib/harness');
 
 const DEPLOY = path.join(ROOT, 'deploy');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -126,4 +128,43 @@ test('a real Prometheus scrapes both daemons: rules evaluate, every dashboard qu
     assert.ok(result.length > 0, `${panel}: no data for ${q}`);
   }
   t.diagnostic(`${exprs.length} dashboard queries over ${dashboard.panels.length} panels returned data`);
+});
+
+// The runtime's own series under real events: admission refusals equal the
+// RESOURCE_EXHAUSTED answers a full class gave, and sessions the database
+// terminated are counted as reconnects once they are back.
+test('admission refusals and reconnects are counted', async (t) => {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const d = new Daemon('wallet-service', {
+    DATABASE_URL, WALLET_SERVICE_URL: `127.0.0.1:${port}`, USER_SERVICE_URL: `127.0.0.1:${await freePort()}`,
+    METRICS_ADDR: `127.0.0.1:${metricsPort}`, WORKERS: '2', MAX_CALLS: '1', MAX_QUEUED_CALLS: '0',
+  });
+  await d.start(port);
+  t.after(() => d.stop('SIGKILL'));
+  const client = new proto.wallet.WalletService(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  t.after(() => client.close());
+  const series = async (re) => {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const m = re.exec(text);
+    return m ? Number(m[1]) : NaN;
+  };
+
+  const answers = await Promise.all(Array.from({ length: 40 }, () => call(client, 'GetWallet', { user_id: randomUUID() })));
+  const refused = answers.filter((r) => r.err && r.err.code === grpc.status.RESOURCE_EXHAUSTED).length;
+  t.diagnostic(`${refused} of 40 calls refused with one call allowed at a time`);
+  assert.ok(refused > 0);
+  assert.equal(await series(/^wallet_admission_refused_total\{class="callers",reason="full"\} (\d+)$/m), refused);
+  assert.equal(await series(/^wallet_admission_refused_total\{class="health",reason="full"\} (\d+)$/m), 0);
+
+  assert.equal(await series(/^wallet_db_reconnects_total (\d+)$/m), 0);
+  sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'wallet-service'`);
+  const until = Date.now() + 15000;
+  while ((await series(/^wallet_db_reconnects_total (\d+)$/m)) < 2 ||
+         (await series(/^wallet_db_sessions\{state="down"\} (\d+)$/m)) !== 0) {
+    if (Date.now() > until) throw new Error('sessions not reconnected and counted');
+    await call(client, 'GetWallet', { user_id: randomUUID() }); // statements find the lost sessions
+    await sleep(100);
+  }
+  t.diagnostic(`reconnects counted: ${await series(/^wallet_db_reconnects_total (\d+)$/m)} (2 sessions terminated)`);
 });
