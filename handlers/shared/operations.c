@@ -52,7 +52,12 @@ rt_status operation_outcome(rt_call *call, const operation *op, db_operation_row
 rt_status operation_fence(rt_call *call, const operation *op, rt_status unknown)
 {
     int64_t fenced = 0;
+    /* Patient: it waits for the reconnect (with its backoff) until the
+     * caller's deadline; only a database unreachable until then leaves the
+     * outcome unknown. */
+    rt_db_set_patient(rt_call_db(call), true);
     rt_status status = db_fence_operation(rt_call_db(call), op->id, op->request, op->attempt, &fenced);
+    rt_db_set_patient(rt_call_db(call), false);
     if (!rt_ok(status))
         return unknown;
     if (fenced == 1) {

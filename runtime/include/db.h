@@ -37,6 +37,12 @@ void rt_db_close(rt_db *db);
 /* Statements run after this are answered by the monotonic-clock deadline
  * (gpr_inf_future to clear); the server sets it from each call. */
 void rt_db_set_deadline(rt_db *db, gpr_timespec deadline);
+/* Patient statements wait for the database (reconnecting with its usual
+ * backoff) until the deadline instead of answering UNAVAILABLE while it is
+ * unreachable: for settling a lost write's outcome (FenceOperation), where
+ * only an unreachable-until-the-deadline database may end in
+ * DEADLINE_EXCEEDED. Set, run, clear: the view serves call after call. */
+void rt_db_set_patient(rt_db *db, bool patient);
 
 /* Runs a prepared statement with text parameters (NULL means SQL NULL)
  * from a fiber. On OK, *result holds PGRES_TUPLES_OK or PGRES_COMMAND_OK

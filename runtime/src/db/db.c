@@ -11,6 +11,7 @@
 struct rt_db {
     rt_db_pipeline *pipeline;
     gpr_timespec deadline; /* monotonic */
+    bool patient;
 };
 
 rt_db *rt_db_view(rt_db_pipeline *pipeline)
@@ -33,7 +34,12 @@ void rt_db_set_deadline(rt_db *db, gpr_timespec deadline)
     db->deadline = rt_deadline_monotonic(deadline);
 }
 
+void rt_db_set_patient(rt_db *db, bool patient)
+{
+    db->patient = patient;
+}
+
 rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *params, PGresult **result)
 {
-    return rt_db_pipeline_exec(db->pipeline, db->deadline, stmt, params, result);
+    return rt_db_pipeline_exec(db->pipeline, db->deadline, db->patient, stmt, params, result);
 }

@@ -64,6 +64,7 @@ typedef struct waiter {
     int runs;        /* times sent */
     bool ends_group; /* the Sync follows it */
     bool cancelled;  /* a cancel was sent for it */
+    bool patient;    /* waits for the database until its deadline (rt_db_set_patient) */
 } waiter;
 
 typedef struct {
@@ -240,12 +241,31 @@ static session *pick_read(rt_db_pipeline *p)
 static void lose(rt_db_pipeline *p, session *s);
 static void send_pending(rt_db_pipeline *p);
 
-/* A read waits for a session to open; each closed one tries sooner. */
+/* True while s cannot take a statement and its last attempt failed:
+ * nothing can be sent on it before its next backoff step. */
+static bool backing_off(const session *s)
+{
+    return rt_db_session_backing_off(s->db);
+}
+
+/* A read with no open session: it waits for one that is opening (or due
+ * to), or for any when patient; otherwise the database was unreachable at
+ * the last attempt of every session and it is answered UNAVAILABLE at
+ * once. Waiting calls never bring an attempt forward (db_session.h). */
+static bool all_backing_off(const rt_db_pipeline *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (!backing_off(&p->sessions[i]))
+            return false;
+    return true;
+}
+
 static void park(rt_db_pipeline *p, waiter *w)
 {
-    append(&p->parked, &p->parked_tail, w);
-    for (size_t i = 0; i < p->n; i++)
-        rt_db_session_hurry(p->sessions[i].db);
+    if (all_backing_off(p) && !w->patient)
+        finish(p, w, unavailable());
+    else
+        append(&p->parked, &p->parked_tail, w);
 }
 
 /* Sends w: a write joins the writer's next group, a read goes to the best
@@ -289,15 +309,32 @@ static void rerun(rt_db_pipeline *p, waiter *chain)
     }
 }
 
+/* Answers UNAVAILABLE the waiting writes that are not patient: the writer
+ * is down and backing off, so none of them was sent. */
+static void refuse_impatient(rt_db_pipeline *p, waiter **head, waiter **tail)
+{
+    waiter *keep = NULL, *keep_tail = NULL;
+    for (waiter *w; (w = pop(head, tail));) {
+        if (w->patient)
+            append(&keep, &keep_tail, w);
+        else
+            finish(p, w, unavailable());
+    }
+    *head = keep;
+    *tail = keep_tail;
+}
+
 /* Sends the waiting writes, up to RT_PIPE_GROUP_MAX, as one transaction on
- * the writer once no other write transaction is out on it. */
+ * the writer once no other write transaction is out on it. While the
+ * writer is backing off, only patient writes wait for it. */
 static void send_pending(rt_db_pipeline *p)
 {
     session *s = &p->sessions[0];
     if (!p->pending)
         return;
     if (!is_up(s)) {
-        rt_db_session_hurry(s->db);
+        if (backing_off(s))
+            refuse_impatient(p, &p->pending, &p->pending_tail);
         return;
     }
     if (s->write_out)
@@ -311,13 +348,18 @@ static void send_pending(rt_db_pipeline *p)
         return;
     }
     lose(p, s);
+    if (sent == NOT_SENT) { /* back in front, in their order: patient ones wait for the reconnect */
+        last->next = p->pending;
+        if (!p->pending)
+            p->pending_tail = last;
+        p->pending = chain;
+        refuse_impatient(p, &p->pending, &p->pending_tail);
+        return;
+    }
     while (chain) {
         waiter *w = chain;
         chain = w->next;
-        if (sent == NOT_SENT)
-            finish(p, w, unavailable());
-        else
-            outcome_unknown(p, w);
+        outcome_unknown(p, w);
     }
 }
 
@@ -329,16 +371,6 @@ static size_t sessions_up(const rt_db_pipeline *p)
     for (size_t i = 0; i < p->n; i++)
         up += is_up(&p->sessions[i]);
     return up;
-}
-
-static bool any_opening(const rt_db_pipeline *p)
-{
-    for (size_t i = 0; i < p->n; i++) {
-        rt_db_session_state st = rt_db_session_state_of(p->sessions[i].db);
-        if (st == RT_DB_SESSION_CONNECTING || st == RT_DB_SESSION_PREPARING)
-            return true;
-    }
-    return false;
 }
 
 static void session_opened(rt_db_pipeline *p, session *s)
@@ -369,11 +401,9 @@ static void session_failed(rt_db_pipeline *p, session *s)
         p->down_since = gpr_now(GPR_CLOCK_MONOTONIC);
     }
     if (s->index == 0)
-        while (p->pending)
-            finish(p, pop(&p->pending, &p->pending_tail), unavailable());
-    if (sessions_up(p) == 0 && !any_opening(p))
-        while (p->parked)
-            finish(p, pop(&p->parked, &p->parked_tail), unavailable());
+        refuse_impatient(p, &p->pending, &p->pending_tail);
+    if (all_backing_off(p))
+        refuse_impatient(p, &p->parked, &p->parked_tail);
 }
 
 /* The connection failed under its statements: the session reopens; reads
@@ -417,7 +447,7 @@ static void lose(rt_db_pipeline *p, session *s)
     rerun(p, again);
 }
 
-rt_status rt_db_pipeline_exec(rt_db_pipeline *p, gpr_timespec deadline, const rt_db_statement *stmt,
+rt_status rt_db_pipeline_exec(rt_db_pipeline *p, gpr_timespec deadline, bool patient, const rt_db_statement *stmt,
                               const char *const *params, PGresult **result)
 {
     *result = NULL;
@@ -429,7 +459,7 @@ rt_status rt_db_pipeline_exec(rt_db_pipeline *p, gpr_timespec deadline, const rt
     waiter *w = calloc(1, sizeof *w);
     if (!w)
         abort();
-    *w = (waiter){.ticket = &t, .stmt = stmt, .params = params, .deadline = deadline};
+    *w = (waiter){.ticket = &t, .stmt = stmt, .params = params, .deadline = deadline, .patient = patient};
     submit(p, w);
     if (!t.done) /* until rt_db_pipeline_process wakes it */
         rt_fiber_yield();

@@ -27,9 +27,6 @@
  * do not retry in step). */
 #define RT_DB_BACKOFF_FIRST_MS 100
 #define RT_DB_BACKOFF_MAX_MS 2000
-/* A waiting call brings the next attempt forward, never closer than this
- * to the start of the last one. */
-#define RT_DB_HURRY_SPACING_MS 100
 
 struct rt_db_session {
     PGconn *conn;
@@ -43,8 +40,8 @@ struct rt_db_session {
     char options[256];     /* session settings */
     char *failure;         /* why the last attempt failed, or NULL */
     bool prepare_failed;
-    gpr_timespec attempt_started, attempt_deadline, next_attempt; /* monotonic */
-    int backoff_ms;
+    gpr_timespec attempt_started, attempt_deadline, next_attempt, up_since; /* monotonic */
+    int backoff_ms; /* the next backoff step; back to the first only after a session that stayed up */
     int attempt_ms;
     unsigned jitter_state;
     bool counted_up; /* as last reported to metrics */
@@ -258,7 +255,7 @@ static rt_db_session_event send_prepares(rt_db_session *s)
 static rt_db_session_event opened(rt_db_session *s)
 {
     s->state = RT_DB_SESSION_UP;
-    s->backoff_ms = RT_DB_BACKOFF_FIRST_MS;
+    s->up_since = now();
     free(s->failure);
     s->failure = NULL;
     s->prepare_failed = false;
@@ -366,20 +363,21 @@ void rt_db_session_lost(rt_db_session *s)
     free(reason);
     drop_connection(s);
     s->state = RT_DB_SESSION_DOWN;
-    s->backoff_ms = RT_DB_BACKOFF_FIRST_MS;
-    s->next_attempt = now(); /* the first attempt at once: a restart is often over by then */
+    /* A session that stayed up a while tries again at once (a restart is
+     * often over by then) and backs off afresh; one lost soon after it
+     * opened (a server that accepts and then drops) keeps backing off, so
+     * a flapping server gets no more than one attempt per step either. */
+    if (rt_elapsed_ms(s->up_since) >= RT_DB_BACKOFF_MAX_MS) {
+        s->backoff_ms = RT_DB_BACKOFF_FIRST_MS;
+        s->next_attempt = now();
+    } else {
+        s->next_attempt = after_ms(now(), next_backoff(s));
+    }
 }
 
-void rt_db_session_hurry(rt_db_session *s)
+bool rt_db_session_backing_off(const rt_db_session *s)
 {
-    if (s->state != RT_DB_SESSION_DOWN)
-        return;
-    gpr_timespec soonest = after_ms(s->attempt_started, RT_DB_HURRY_SPACING_MS);
-    gpr_timespec t = now();
-    if (gpr_time_cmp(soonest, t) < 0)
-        soonest = t;
-    if (gpr_time_cmp(soonest, s->next_attempt) < 0)
-        s->next_attempt = soonest;
+    return s->state == RT_DB_SESSION_DOWN && !rt_deadline_passed(s->next_attempt);
 }
 
 bool rt_db_session_open(rt_db_session *s, char **error)

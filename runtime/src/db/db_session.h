@@ -59,11 +59,12 @@ const char *rt_db_session_failure(const rt_db_session *s, bool *prepare_failed);
 short rt_db_session_events(rt_db_session *s, int *fd, int *timeout_ms);
 /* Progress after poll(2) (revents may be 0: a timer). */
 rt_db_session_event rt_db_session_step(rt_db_session *s, short revents);
-/* The connection of an UP session failed: it closes and tries again at once. */
+/* The connection of an UP session failed: it closes and tries again, at
+ * once if it had been up a while, else after its next backoff step. */
 void rt_db_session_lost(rt_db_session *s);
-/* A call waits for this session: its next attempt comes sooner (but not
- * sooner than a minimum spacing after the last one, so waiting calls
- * never turn into a connection storm). */
-void rt_db_session_hurry(rt_db_session *s);
+/* DOWN and its next attempt not yet due: the database was unreachable at
+ * the last attempt. Nothing brings an attempt forward (calls waiting or
+ * not): at most one attempt per backoff step, whatever the traffic. */
+bool rt_db_session_backing_off(const rt_db_session *s);
 
 #endif
