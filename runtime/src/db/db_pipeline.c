@@ -248,10 +248,6 @@ static bool backing_off(const session *s)
     return rt_db_session_backing_off(s->db);
 }
 
-/* A read with no open session: it waits for one that is opening (or due
- * to), or for any when patient; otherwise the database was unreachable at
- * the last attempt of every session and it is answered UNAVAILABLE at
- * once. Waiting calls never bring an attempt forward (db_session.h). */
 static bool all_backing_off(const rt_db_pipeline *p)
 {
     for (size_t i = 0; i < p->n; i++)
@@ -260,12 +256,26 @@ static bool all_backing_off(const rt_db_pipeline *p)
     return true;
 }
 
+/* Whether w may wait for s: patient, or s opening or trying again before
+ * w's deadline. A call waits for at most that one attempt (when it fails,
+ * session_failed answers UNAVAILABLE); waiting calls never bring an
+ * attempt forward (db_session.h). */
+static bool may_wait(const waiter *w, const session *s)
+{
+    return w->patient || rt_db_session_attempt_by(s->db, w->deadline);
+}
+
+/* A read with no open session waits for one that will open in time;
+ * otherwise it is answered UNAVAILABLE at once: the database was
+ * unreachable at the last attempt of every session. */
 static void park(rt_db_pipeline *p, waiter *w)
 {
-    if (all_backing_off(p) && !w->patient)
-        finish(p, w, unavailable());
-    else
-        append(&p->parked, &p->parked_tail, w);
+    for (size_t i = 0; i < p->n; i++)
+        if (may_wait(w, &p->sessions[i])) {
+            append(&p->parked, &p->parked_tail, w);
+            return;
+        }
+    finish(p, w, unavailable());
 }
 
 /* Sends w: a write joins the writer's next group, a read goes to the best
@@ -309,13 +319,14 @@ static void rerun(rt_db_pipeline *p, waiter *chain)
     }
 }
 
-/* Answers UNAVAILABLE the waiting writes that are not patient: the writer
- * is down and backing off, so none of them was sent. */
-static void refuse_impatient(rt_db_pipeline *p, waiter **head, waiter **tail)
+/* Answers UNAVAILABLE (none of them was sent) the waiting statements that
+ * are not patient, after an attempt to open failed; with until, only those
+ * that cannot wait for until's next attempt. */
+static void refuse_impatient(rt_db_pipeline *p, waiter **head, waiter **tail, const session *until)
 {
     waiter *keep = NULL, *keep_tail = NULL;
     for (waiter *w; (w = pop(head, tail));) {
-        if (w->patient)
+        if (w->patient || (until && may_wait(w, until)))
             append(&keep, &keep_tail, w);
         else
             finish(p, w, unavailable());
@@ -326,15 +337,15 @@ static void refuse_impatient(rt_db_pipeline *p, waiter **head, waiter **tail)
 
 /* Sends the waiting writes, up to RT_PIPE_GROUP_MAX, as one transaction on
  * the writer once no other write transaction is out on it. While the
- * writer is backing off, only patient writes wait for it. */
+ * writer is down, writes wait for its next attempt if it comes before
+ * their deadline. */
 static void send_pending(rt_db_pipeline *p)
 {
     session *s = &p->sessions[0];
     if (!p->pending)
         return;
     if (!is_up(s)) {
-        if (backing_off(s))
-            refuse_impatient(p, &p->pending, &p->pending_tail);
+        refuse_impatient(p, &p->pending, &p->pending_tail, s);
         return;
     }
     if (s->write_out)
@@ -353,7 +364,7 @@ static void send_pending(rt_db_pipeline *p)
         if (!p->pending)
             p->pending_tail = last;
         p->pending = chain;
-        refuse_impatient(p, &p->pending, &p->pending_tail);
+        refuse_impatient(p, &p->pending, &p->pending_tail, s);
         return;
     }
     while (chain) {
@@ -401,9 +412,9 @@ static void session_failed(rt_db_pipeline *p, session *s)
         p->down_since = gpr_now(GPR_CLOCK_MONOTONIC);
     }
     if (s->index == 0)
-        refuse_impatient(p, &p->pending, &p->pending_tail);
+        refuse_impatient(p, &p->pending, &p->pending_tail, NULL);
     if (all_backing_off(p))
-        refuse_impatient(p, &p->parked, &p->parked_tail);
+        refuse_impatient(p, &p->parked, &p->parked_tail, NULL);
 }
 
 /* The connection failed under its statements: the session reopens; reads
