@@ -24,7 +24,7 @@
 rt_status db_delete_expired_operations(rt_db *db, int32_t ttl_seconds, int64_t *affected);
 
 /* InsertPendingUser (spec/queries/user.sql): Inserts the user together with its pending marker,
- * in one statement and so in one transaction.
+ * in one statement and so in one transaction. locks: @email
  *
  * On OK, *out is the User row it answered; NOT_FOUND ("no matching User row") when none. */
 rt_status db_insert_pending_user(rt_db *db, rt_arena *arena, const char *id, const char *email,
@@ -33,7 +33,7 @@ rt_status db_insert_pending_user(rt_db *db, rt_arena *arena, const char *id, con
 /* InsertPendingUserOnce (spec/queries/user.sql): InsertPendingUser for a request with an
  * idempotency key: the operation row under @operation_id (its detail the new user's id) goes in
  * the same statement; when the key is taken already, nothing is written and no row answers (the
- * caller looks the operation up).
+ * caller looks the operation up). locks: @operation_id @email
  *
  * On OK, *out is the User row it answered; NOT_FOUND ("no matching User row") when none. */
 rt_status db_insert_pending_user_once(rt_db *db, rt_arena *arena, const char *operation_id,
@@ -42,6 +42,7 @@ rt_status db_insert_pending_user_once(rt_db *db, rt_arena *arena, const char *op
 
 /* ForgetOperation (spec/queries/user.sql): Removes the operation @id of attempt @attempt: a
  * write that did not happen after all (a CreateUser undone) leaves its key free for a retry.
+ * locks: @id
  *
  * On OK, *affected is the number of rows it changed. */
 rt_status db_forget_operation(rt_db *db, const char *id, const char *attempt, int64_t *affected);
@@ -65,7 +66,7 @@ rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected);
  * OUT_OF_RANGE past int32, when nothing changes); when @operation_id exists already, nothing at
  * all is written and no row answers (the caller looks the operation up), unless the row is a
  * fence (code -1, see FenceOperation) that another attempt with the same payload left: this
- * retry takes its place.
+ * retry takes its place. locks: @user_id @operation_id
  *
  * On OK, *out is the Wallet row it answered; NOT_FOUND ("no matching Wallet row") when none. */
 rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
@@ -80,7 +81,8 @@ rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
  * without a wallet), 9 FAILED_PRECONDITION (the sender lacks funds) or 11 OUT_OF_RANGE (the
  * receiver would overflow); only on 0 are the TRANSFER_OUT and TRANSFER_IN entries, sharing
  * @transfer_id, appended and the balances changed. Answers the two changed wallets; no rows when
- * nothing changed (a refusal, or @operation_id existed already).
+ * nothing changed (a refusal, or @operation_id existed already). locks: @from_user_id
+ * @to_user_id @operation_id
  *
  * On OK, rows[0..*n_rows) are the Wallet rows it answered, in its order, in the arena (*rows is
  * NULL when there are none). */
@@ -104,7 +106,7 @@ rt_status db_list_transactions(rt_db *db, rt_arena *arena, const char *user_id, 
  * this waits for it to commit or roll back; if it has not reached its insert yet, this row makes
  * that insert change nothing, now and whenever the lost transaction goes on. 1: fenced, the
  * write never applies; 0: the row exists, read it (GetOperation) for the true outcome. A later
- * request with the same key and payload replaces the fence.
+ * request with the same key and payload replaces the fence. locks: @id
  *
  * On OK, *affected is the number of rows it changed. */
 rt_status db_fence_operation(rt_db *db, const char *id, const char *request, const char *attempt,

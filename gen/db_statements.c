@@ -179,6 +179,7 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "RETURNING \"id\", \"email\", \"name\", \"createdAt\"",
         .n_params = 3,
         .idempotent = false,
+        .lock_params = 0x2u,
     },
     [DB_STMT_INSERT_PENDING_USER_ONCE] = {
         .name = "insert_pending_user_once",
@@ -190,6 +191,7 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "RETURNING \"id\", \"email\", \"name\", \"createdAt\"",
         .n_params = 6,
         .idempotent = false,
+        .lock_params = 0x11u,
     },
     [DB_STMT_FORGET_OPERATION] = {
         .name = "forget_operation",
@@ -198,6 +200,7 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "AND \"attempt\" = $2::text",
         .n_params = 2,
         .idempotent = false,
+        .lock_params = 0x1u,
     },
     [DB_STMT_DELETE_ABANDONED_USERS] = {
         .name = "delete_abandoned_users",
@@ -236,6 +239,7 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "RETURNING \"id\", \"userId\", \"balance\", \"createdAt\"",
         .n_params = 7,
         .idempotent = false,
+        .lock_params = 0x3u,
     },
     [DB_STMT_TRANSFER_FUNDS] = {
         .name = "transfer_funds",
@@ -260,6 +264,7 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "RETURNING \"id\", \"userId\", \"balance\", \"createdAt\"",
         .n_params = 8,
         .idempotent = false,
+        .lock_params = 0x7u,
     },
     [DB_STMT_LIST_TRANSACTIONS] = {
         .name = "list_transactions",
@@ -278,5 +283,6 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "VALUES ($1::text, $2::text, $3::text, -1) ON CONFLICT (\"id\") DO NOTHING",
         .n_params = 3,
         .idempotent = false,
+        .lock_params = 0x1u,
     },
 };

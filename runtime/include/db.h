@@ -27,6 +27,12 @@ typedef struct {
     /* A read that may be retried once on a fresh connection when the old one
      * broke. Writes never are: whether they committed is unknown. */
     bool idempotent;
+    /* Writes: bit i set when parameter i+1 names something the statement
+     * locks or must be the only one to insert (a row it locks FOR UPDATE, a
+     * unique key it inserts). Group commit takes a lock on each of these
+     * keys, in one global order, before the group's statements run, so two
+     * groups (two replicas) can never deadlock (db_pipeline.c). */
+    unsigned lock_params;
 } rt_db_statement;
 
 /* A fiber's view of the shared sessions (rt_db_view, db_pipeline.h): the

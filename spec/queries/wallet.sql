@@ -15,6 +15,7 @@
 -- already, nothing at all is written and no row answers (the caller looks the
 -- operation up), unless the row is a fence (code -1, see FenceOperation) that
 -- another attempt with the same payload left: this retry takes its place.
+-- locks: @user_id @operation_id
 WITH "wallet" AS (
   SELECT "id", "balance" FROM "Wallet" WHERE "userId" = @user_id::text FOR UPDATE
 ), "operation" AS (
@@ -56,6 +57,7 @@ RETURNING *;
 -- on 0 are the TRANSFER_OUT and TRANSFER_IN entries, sharing @transfer_id,
 -- appended and the balances changed. Answers the two changed wallets; no
 -- rows when nothing changed (a refusal, or @operation_id existed already).
+-- locks: @from_user_id @to_user_id @operation_id
 WITH "locked" AS (
   SELECT "id", "userId", "balance" FROM "Wallet"
    WHERE "userId" IN (@from_user_id::text, @to_user_id::text)
@@ -120,6 +122,7 @@ SELECT * FROM "WalletEntry"
 -- and whenever the lost transaction goes on. 1: fenced, the write never
 -- applies; 0: the row exists, read it (GetOperation) for the true outcome.
 -- A later request with the same key and payload replaces the fence.
+-- locks: @id
 INSERT INTO "Operation" ("id", "request", "attempt", "code")
 VALUES (@id::text, @request::text, @attempt::text, -1)
 ON CONFLICT ("id") DO NOTHING;

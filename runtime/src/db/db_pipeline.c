@@ -10,6 +10,16 @@
  * once it is the one running. Writes whose caller was answered before
  * they were sent are never sent.
  *
+ * Lock order: the members of a group lock rows (and unique keys) in
+ * their arrival order, so two groups on two replicas, [A, B] and [B, A],
+ * could deadlock, stalling both writers until the server's deadlock check.
+ * Each group therefore starts with rt_db_group_locks: an advisory lock per
+ * key its members lock (rt_db_statement.lock_params), hashed, sorted and
+ * taken in that one global order. Two groups that touch a common row share
+ * its key, so the later one waits at that key before locking anything a
+ * member would; groups can only wait on each other in key order, never in
+ * a cycle. A `lock` waiter carries the statement; it has no caller.
+ *
  * Honest outcomes: a write is answered UNAVAILABLE only when it surely
  * did not commit (never sent, or the server reported its transaction
  * failed); when the connection is lost after it was sent and before its
@@ -65,6 +75,8 @@ typedef struct waiter {
     bool ends_group; /* the Sync follows it */
     bool cancelled;  /* a cancel was sent for it */
     bool patient;    /* waits for the database until its deadline (rt_db_set_patient) */
+    bool lock;       /* the group's rt_db_group_locks, for the members after it */
+    char *keys;      /* lock: its parameter, owned */
 } waiter;
 
 typedef struct {
@@ -175,11 +187,17 @@ static void answer(rt_db_pipeline *p, waiter *w, rt_status status, PGresult *res
     p->ready_tail = t;
 }
 
+static void free_waiter(waiter *w)
+{
+    free(w->keys);
+    free(w);
+}
+
 /* Answers a waiter that is in no session's FIFO and frees it. */
 static void finish(rt_db_pipeline *p, waiter *w, rt_status status)
 {
     answer(p, w, status, NULL);
-    free(w);
+    free_waiter(w);
 }
 
 /* A write was sent and the connection was lost before its commit was
@@ -319,6 +337,56 @@ static void rerun(rt_db_pipeline *p, waiter *chain)
     }
 }
 
+/* FNV-1a: a key's place in the global lock order (and its advisory lock;
+ * two keys that collide only wait for each other). */
+static int64_t key_hash(const char *key)
+{
+    uint64_t h = 14695981039346656037u;
+    for (const unsigned char *c = (const unsigned char *)key; *c; c++)
+        h = (h ^ *c) * 1099511628211u;
+    return (int64_t)h;
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The waiter that takes the locks of chain's keys in ascending order
+ * (see the file comment), or NULL when its statements declare none. */
+static waiter *group_locks(const waiter *chain)
+{
+    size_t n = 0;
+    for (const waiter *w = chain; w; w = w->next)
+        for (int i = 0; i < w->stmt->n_params; i++)
+            n += (w->stmt->lock_params >> i & 1u) && w->params[i];
+    if (n == 0)
+        return NULL;
+    int64_t *keys = malloc(n * sizeof *keys);
+    char *text = malloc(n * 22 + 3);
+    waiter *lock = calloc(1, sizeof *lock);
+    if (!keys || !text || !lock)
+        abort();
+    n = 0;
+    for (const waiter *w = chain; w; w = w->next)
+        for (int i = 0; i < w->stmt->n_params; i++)
+            if ((w->stmt->lock_params >> i & 1u) && w->params[i])
+                keys[n++] = key_hash(w->params[i]);
+    qsort(keys, n, sizeof *keys, compare_keys);
+    size_t len = 0;
+    text[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || keys[i] != keys[i - 1])
+            len += (size_t)sprintf(text + len, "%s%lld", len > 1 ? "," : "", (long long)keys[i]);
+    text[len++] = '}';
+    text[len] = '\0';
+    free(keys);
+    *lock = (waiter){.stmt = &rt_db_group_locks, .lock = true, .keys = text};
+    lock->params = (const char *const *)&lock->keys;
+    return lock;
+}
+
 /* Answers UNAVAILABLE (none of them was sent) the waiting statements that
  * are not patient, after an attempt to open failed; with until, only those
  * that cannot wait for until's next attempt. */
@@ -353,11 +421,16 @@ static void send_pending(rt_db_pipeline *p)
     waiter *chain = NULL, *last = NULL;
     for (size_t n = 0; n < RT_PIPE_GROUP_MAX && p->pending; n++)
         append(&chain, &last, pop(&p->pending, &p->pending_tail));
-    send_outcome sent = send_chain(s, chain);
+    waiter *lock = group_locks(chain);
+    if (lock)
+        lock->next = chain;
+    send_outcome sent = send_chain(s, lock ? lock : chain);
     if (sent == SENT) {
         s->write_out = true;
         return;
     }
+    if (lock)
+        free_waiter(lock);
     lose(p, s);
     if (sent == NOT_SENT) { /* back in front, in their order: patient ones wait for the reconnect */
         last->next = p->pending;
@@ -446,7 +519,7 @@ static void lose(rt_db_pipeline *p, session *s)
             PQclear(w->first);
             w->first = NULL;
             if (!w->ticket)
-                free(w);
+                free_waiter(w);
             else if (w->stmt->idempotent && w->runs < RT_PIPE_MAX_RUNS)
                 append(&again, &again_tail, w);
             else if (w->stmt->idempotent || failed_on_server)
@@ -495,9 +568,23 @@ static bool innocent(const session *s, const waiter *w)
     return rt_db_result_is(res, "57014") && own_cancel_misdirected(s, w);
 }
 
+/* The answer to a statement that failed by itself with res (or whose
+ * group could not take its locks). */
+static rt_status failure_status(const session *s, const waiter *w, const PGresult *res)
+{
+    if (rt_db_result_is(res, "57014")) {
+        rt_log(RT_LOG_WARN, "database statement %s cancelled by the server, not by this daemon "
+                            "(statement_timeout?): answered, not retried", w->stmt->name);
+        return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "statement cancelled by the database");
+    }
+    return rt_db_result_status(w->stmt, res, conn_of(s));
+}
+
 /* The Sync of the head transaction arrived. Committed: each statement is
  * answered with its own result. Otherwise the one that failed is answered
- * with its error, and the others, rolled back with it, go again. */
+ * with its error, and the others, rolled back with it, go again; when the
+ * group's locks could not be taken (lock_timeout), every member is
+ * answered with that. */
 static void group_done(rt_db_pipeline *p, session *s)
 {
     waiter *chain = NULL, *tail = NULL;
@@ -513,6 +600,12 @@ static void group_done(rt_db_pipeline *p, session *s)
     s->group_failed = false;
     for (waiter *w = chain; w; w = w->next)
         committed = committed && rt_db_result_ok(w->first);
+    waiter *lock = NULL;
+    if (chain->lock) {
+        lock = chain;
+        chain = chain->next;
+    }
+    const PGresult *lock_error = lock && !committed && !innocent(s, lock) ? lock->first : NULL;
     /* When a member failed by itself, the group is smaller next time: the
      * others go again without limit. Otherwise (the commit failed, a
      * misdirected cancel) they might fail again alike: a few runs at most. */
@@ -528,10 +621,10 @@ static void group_done(rt_db_pipeline *p, session *s)
         if (committed || !w->ticket) {
             w->first = NULL;
             answer(p, w, RT_OK, res);
-            free(w);
+            free_waiter(w);
             continue;
         }
-        if (innocent(s, w)) {
+        if (innocent(s, w) && !lock_error) {
             if (rt_db_result_is(res, "57014"))
                 rt_log(RT_LOG_INFO, "database statement %s hit by a cancel meant for another: sent again",
                        w->stmt->name);
@@ -543,17 +636,14 @@ static void group_done(rt_db_pipeline *p, session *s)
                 finish(p, w, rt_status_of(GRPC_STATUS_ABORTED, "transaction conflict, retry"));
             continue;
         }
+        rt_status status = failure_status(s, w, innocent(s, w) ? lock_error : res);
         w->first = NULL;
-        rt_status status;
-        if (rt_db_result_is(res, "57014")) {
-            rt_log(RT_LOG_WARN, "database statement %s cancelled by the server, not by this daemon "
-                                "(statement_timeout?): answered, not retried", w->stmt->name);
-            status = rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "statement cancelled by the database");
-        } else {
-            status = rt_db_result_status(w->stmt, res, conn_of(s));
-        }
         PQclear(res);
         finish(p, w, status);
+    }
+    if (lock) {
+        PQclear(lock->first);
+        free_waiter(lock);
     }
     rerun(p, again);
 }
@@ -636,6 +726,18 @@ static gpr_timespec expire_queue(rt_db_pipeline *p, waiter **head, waiter **tail
     return next;
 }
 
+/* The running statement w has no caller to answer any more; for a
+ * group's locks, none of its members has. */
+static bool abandoned(const waiter *w)
+{
+    if (!w->lock)
+        return !w->ticket;
+    for (w = w->next; w; w = w->ends_group ? NULL : w->next)
+        if (w->ticket)
+            return false;
+    return true;
+}
+
 /* Answers the calls of statements in flight on s whose deadline passed,
  * cancels the running one once its call was answered, and drops a session
  * that stays silent after a cancel. Returns the next moment to look. */
@@ -653,7 +755,7 @@ static gpr_timespec watch_session(rt_db_pipeline *p, session *s)
             sooner(&next, w->deadline);
     }
     waiter *w = running(s);
-    if (w && !w->ticket && !w->cancelled) {
+    if (w && abandoned(w) && !w->cancelled) {
         rt_db_cancel_send(conn_of(s));
         w->cancelled = true;
         s->cancel_at = gpr_now(GPR_CLOCK_MONOTONIC);
@@ -756,7 +858,7 @@ static void free_list(waiter *w)
     while (w) {
         waiter *next = w->next;
         PQclear(w->first);
-        free(w);
+        free_waiter(w);
         w = next;
     }
 }

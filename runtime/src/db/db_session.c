@@ -68,6 +68,16 @@ struct rt_db_session {
     bool counted_up; /* as last reported to metrics */
 };
 
+const rt_db_statement rt_db_group_locks = {
+    "rt_group_locks", "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", 1, false, 0};
+
+/* The statement the session prepares as number i: the daemon's, then the
+ * database layer's own. */
+static const rt_db_statement *statement_at(const rt_db_session *s, size_t i)
+{
+    return i < s->n_statements ? &s->statements[i] : &rt_db_group_locks;
+}
+
 static const char *g_application_name = "wallet-platform";
 /* False while the last session to try could not prepare its statements:
  * the daemon then says NOT_SERVING (health.c) rather than failing calls. */
@@ -435,8 +445,8 @@ static rt_db_session_event send_prepares(rt_db_session *s)
 {
     if (PQsetnonblocking(s->conn, 1) != 0 || !PQenterPipelineMode(s->conn))
         return connection_failed(s, NULL);
-    for (size_t i = 0; i < s->n_statements; i++) {
-        const rt_db_statement *st = &s->statements[i];
+    for (size_t i = 0; i <= s->n_statements; i++) {
+        const rt_db_statement *st = statement_at(s, i);
         if (!PQsendPrepare(s->conn, st->name, st->sql, st->n_params, NULL))
             return connection_failed(s, NULL);
     }
@@ -486,7 +496,7 @@ static rt_db_session_event read_prepares(rt_db_session *s)
             return s->prepare_failed ? attempt_failed(s) : opened(s);
         }
         if (st != PGRES_COMMAND_OK && st != PGRES_PIPELINE_ABORTED && !s->prepare_failed) {
-            const rt_db_statement *failed = &s->statements[s->prepared < s->n_statements ? s->prepared : 0];
+            const rt_db_statement *failed = statement_at(s, s->prepared <= s->n_statements ? s->prepared : 0);
             char *reason = first_line(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
             set_failure(s, true, "cannot prepare statement %s: %s (is every migration applied? see make migrate)",
                         failed->name, reason && *reason ? reason : "unknown error");

@@ -19,6 +19,12 @@
 
 typedef struct rt_db_session rt_db_session;
 
+/* Prepared on every session besides the daemon's statements: the group
+ * commit's first statement, taking a transaction-level advisory lock on
+ * each key of a bigint array literal, in the array's order
+ * (db_pipeline.c). */
+extern const rt_db_statement rt_db_group_locks;
+
 typedef enum {
     RT_DB_SESSION_DOWN,       /* no connection; the next attempt is scheduled */
     RT_DB_SESSION_CONNECTING, /* PQconnectPoll in progress */
