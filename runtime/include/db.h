@@ -9,6 +9,7 @@
 
 #include <grpc/support/time.h>
 #include <libpq-fe.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -49,6 +50,11 @@ void rt_db_set_deadline(rt_db *db, gpr_timespec deadline);
  * only an unreachable-until-the-deadline database may end in
  * DEADLINE_EXCEEDED. Set, run, clear: the view serves call after call. */
 void rt_db_set_patient(rt_db *db, bool patient);
+/* Statements run after this are answered CANCELLED as soon as *gone is
+ * true (the call's caller cancelled), like a deadline that passed: a write
+ * not yet sent is never sent, one running is cancelled on the server. NULL
+ * to clear; *gone must outlive the statements. */
+void rt_db_set_cancelled(rt_db *db, const atomic_bool *gone);
 
 /* Runs a prepared statement with text parameters (NULL means SQL NULL)
  * from a fiber. On OK, *result holds PGRES_TUPLES_OK or PGRES_COMMAND_OK

@@ -12,6 +12,7 @@ struct rt_db {
     rt_db_pipeline *pipeline;
     gpr_timespec deadline; /* monotonic */
     bool patient;
+    const atomic_bool *gone;
 };
 
 rt_db *rt_db_view(rt_db_pipeline *pipeline)
@@ -39,7 +40,12 @@ void rt_db_set_patient(rt_db *db, bool patient)
     db->patient = patient;
 }
 
+void rt_db_set_cancelled(rt_db *db, const atomic_bool *gone)
+{
+    db->gone = gone;
+}
+
 rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *params, PGresult **result)
 {
-    return rt_db_pipeline_exec(db->pipeline, db->deadline, db->patient, stmt, params, result);
+    return rt_db_pipeline_exec(db->pipeline, db->deadline, db->patient, db->gone, stmt, params, result);
 }

@@ -8,7 +8,8 @@
  * server answers (its deadline, a shutdown): the waiter stays in the FIFO
  * without a ticket until its result comes, and is cancelled on the server
  * once it is the one running. Writes whose caller was answered before
- * they were sent are never sent.
+ * they were sent (its deadline passed, or it cancelled the call) are
+ * never sent.
  *
  * Lock order: the members of a group lock rows (and unique keys) in
  * their arrival order, so two groups on two replicas, [A, B] and [B, A],
@@ -75,6 +76,7 @@ typedef struct waiter {
     bool ends_group; /* the Sync follows it */
     bool cancelled;  /* a cancel was sent for it */
     bool patient;    /* waits for the database until its deadline (rt_db_set_patient) */
+    const atomic_bool *gone; /* its caller cancelled (rt_db_set_cancelled); read while ticket is set */
     bool lock;       /* the group's rt_db_group_locks, for the members after it */
     char *keys;      /* lock: its parameter, owned */
 } waiter;
@@ -129,6 +131,17 @@ static rt_status deadline_exceeded(void)
 static rt_status shutting_down(void)
 {
     return rt_status_of(GRPC_STATUS_CANCELLED, "server shutting down");
+}
+
+static rt_status caller_cancelled(void)
+{
+    return rt_status_of(GRPC_STATUS_CANCELLED, "the caller cancelled");
+}
+
+/* w's caller cancelled its call (only asked while w->ticket is set). */
+static bool caller_gone(const waiter *w)
+{
+    return w->gone && atomic_load(w->gone);
 }
 
 static bool is_up(const session *s)
@@ -531,8 +544,8 @@ static void lose(rt_db_pipeline *p, session *s)
     rerun(p, again);
 }
 
-rt_status rt_db_pipeline_exec(rt_db_pipeline *p, gpr_timespec deadline, bool patient, const rt_db_statement *stmt,
-                              const char *const *params, PGresult **result)
+rt_status rt_db_pipeline_exec(rt_db_pipeline *p, gpr_timespec deadline, bool patient, const atomic_bool *gone,
+                              const rt_db_statement *stmt, const char *const *params, PGresult **result)
 {
     *result = NULL;
     if (interrupted())
@@ -543,7 +556,8 @@ rt_status rt_db_pipeline_exec(rt_db_pipeline *p, gpr_timespec deadline, bool pat
     waiter *w = calloc(1, sizeof *w);
     if (!w)
         abort();
-    *w = (waiter){.ticket = &t, .stmt = stmt, .params = params, .deadline = deadline, .patient = patient};
+    *w = (waiter){.ticket = &t, .stmt = stmt, .params = params, .deadline = deadline, .patient = patient,
+                  .gone = gone};
     submit(p, w);
     if (!t.done) /* until rt_db_pipeline_process wakes it */
         rt_fiber_yield();
@@ -704,8 +718,8 @@ static void sooner(gpr_timespec *next, gpr_timespec t)
         *next = t;
 }
 
-/* Answers queued waiters whose deadline passed (never sent, so never
- * applied) or that a shutdown stops; returns the next deadline among
+/* Answers queued waiters whose deadline passed or whose caller cancelled
+ * (never sent, so never applied) or that a shutdown stops; returns the next deadline among
  * those left. */
 static gpr_timespec expire_queue(rt_db_pipeline *p, waiter **head, waiter **tail)
 {
@@ -716,6 +730,8 @@ static gpr_timespec expire_queue(rt_db_pipeline *p, waiter **head, waiter **tail
             finish(p, w, shutting_down());
         else if (rt_deadline_passed(w->deadline))
             finish(p, w, deadline_exceeded());
+        else if (caller_gone(w))
+            finish(p, w, caller_cancelled());
         else {
             sooner(&next, w->deadline);
             append(&keep, &keep_tail, w);
@@ -738,7 +754,7 @@ static bool abandoned(const waiter *w)
     return true;
 }
 
-/* Answers the calls of statements in flight on s whose deadline passed,
+/* Answers the calls of statements in flight on s whose deadline passed (or caller cancelled),
  * cancels the running one once its call was answered, and drops a session
  * that stays silent after a cancel. Returns the next moment to look. */
 static gpr_timespec watch_session(rt_db_pipeline *p, session *s)
@@ -751,6 +767,8 @@ static gpr_timespec watch_session(rt_db_pipeline *p, session *s)
             answer(p, w, shutting_down(), NULL);
         else if (rt_deadline_passed(w->deadline))
             answer(p, w, deadline_exceeded(), NULL);
+        else if (caller_gone(w))
+            answer(p, w, caller_cancelled(), NULL);
         else
             sooner(&next, w->deadline);
     }
