@@ -106,7 +106,9 @@ rt_status db_list_transactions(rt_db *db, rt_arena *arena, const char *user_id, 
  * this waits for it to commit or roll back; if it has not reached its insert yet, this row makes
  * that insert change nothing, now and whenever the lost transaction goes on. 1: fenced, the
  * write never applies; 0: the row exists, read it (GetOperation) for the true outcome. A later
- * request with the same key and payload replaces the fence. locks: @id
+ * request with the same key and payload replaces the fence. No `locks:` line: the lost
+ * transaction may still hold its group's advisory locks while it waits for a row; the fence must
+ * wait only for its row.
  *
  * On OK, *affected is the number of rows it changed. */
 rt_status db_fence_operation(rt_db *db, const char *id, const char *request, const char *attempt,

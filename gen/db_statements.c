@@ -283,6 +283,5 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "VALUES ($1::text, $2::text, $3::text, -1) ON CONFLICT (\"id\") DO NOTHING",
         .n_params = 3,
         .idempotent = false,
-        .lock_params = 0x1u,
     },
 };

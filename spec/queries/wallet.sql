@@ -122,7 +122,8 @@ SELECT * FROM "WalletEntry"
 -- and whenever the lost transaction goes on. 1: fenced, the write never
 -- applies; 0: the row exists, read it (GetOperation) for the true outcome.
 -- A later request with the same key and payload replaces the fence.
--- locks: @id
+-- No `locks:` line: the lost transaction may still hold its group's advisory
+-- locks while it waits for a row; the fence must wait only for its row.
 INSERT INTO "Operation" ("id", "request", "attempt", "code")
 VALUES (@id::text, @request::text, @attempt::text, -1)
 ON CONFLICT ("id") DO NOTHING;
