@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -46,9 +47,23 @@ static void *lookup(void *arg)
     rt_db_resolve *r = arg;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *found = NULL;
     int rc = getaddrinfo(r->host, NULL, &hints, &found);
-    char text[INET6_ADDRSTRLEN + 1];
-    if (rc == 0 && getnameinfo(found->ai_addr, found->ai_addrlen, text, sizeof text, NULL, 0, NI_NUMERICHOST) == 0)
-        r->address = strdup(text);
+    char list[RT_DB_RESOLVE_MAX * (INET6_ADDRSTRLEN + 1)] = "";
+    size_t n = 0, len = 0;
+    for (struct addrinfo *a = rc == 0 ? found : NULL; a && n < RT_DB_RESOLVE_MAX; a = a->ai_next) {
+        char text[INET6_ADDRSTRLEN + 1];
+        if (getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, NULL, 0, NI_NUMERICHOST) != 0)
+            continue;
+        char padded[sizeof text + 2]; /* ",addr," finds it whole in ",list," */
+        snprintf(padded, sizeof padded, ",%s,", text);
+        char bounded[sizeof list + 2];
+        snprintf(bounded, sizeof bounded, ",%s,", list);
+        if (strstr(bounded, padded))
+            continue;
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", n ? "," : "", text);
+        n++;
+    }
+    if (n)
+        r->address = strdup(list);
     else
         r->error = strdup(rc ? gai_strerror(rc) : "no numeric address");
     if (found)

@@ -16,8 +16,10 @@ bool rt_db_host_is_numeric(const char *host);
 rt_db_resolve *rt_db_resolve_start(const char *host);
 /* Readable (POLLIN) once the lookup has finished. */
 int rt_db_resolve_fd(const rt_db_resolve *r);
-/* False while running. Then *address is the first address found (numeric,
- * malloc'd), or NULL with *error (malloc'd) saying why. */
+/* False while running. Then *address is every distinct address found (at
+ * most RT_DB_RESOLVE_MAX, numeric, comma-separated as libpq's hostaddr
+ * takes them; malloc'd), or NULL with *error (malloc'd) saying why. */
+#define RT_DB_RESOLVE_MAX 8
 bool rt_db_resolve_result(rt_db_resolve *r, char **address, char **error);
 /* Frees r, or leaves it to its thread to free when that is still waiting
  * on the resolver. */

@@ -374,8 +374,22 @@ static rt_db_session_event start_host(rt_db_session *s, size_t i)
     return RT_DB_SESSION_BUSY;
 }
 
-/* The name of the host being tried now has an address: connect to it
- * (host still names it, for TLS and passwords). */
+/* The text repeated n times, comma-separated, malloc'd. */
+static char *repeated(const char *text, size_t n)
+{
+    size_t len = strlen(text) + 1;
+    char *out = malloc(len * n);
+    if (!out)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        memcpy(out + i * len, text, len - 1);
+        out[i * len + len - 1] = i + 1 < n ? ',' : '\0';
+    }
+    return out;
+}
+
+/* The name of the host being tried now has its addresses: connect to them
+ * (libpq tries each in turn; host still names it, for TLS and passwords). */
 static rt_db_session_event resolved(rt_db_session *s)
 {
     char *address = NULL, *error = NULL;
@@ -389,7 +403,14 @@ static rt_db_session_event resolved(rt_db_session *s)
         snprintf(why, sizeof why, "cannot resolve host: %s", error ? error : "?");
         ev = host_failed(s, why, false);
     } else {
-        connect_to(s, s->hosts[s->host], address, s->ports ? s->ports[s->host] : NULL);
+        size_t n = 1;
+        for (const char *c = address; *c; c++)
+            n += *c == ',';
+        char *hosts = repeated(s->hosts[s->host], n);
+        char *ports = s->ports ? repeated(s->ports[s->host], n) : NULL;
+        connect_to(s, hosts, address, ports);
+        free(hosts);
+        free(ports);
         if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD)
             ev = host_failed(s, NULL, false);
     }
