@@ -33,6 +33,10 @@
  * reaches the new primary while the old one hangs: at most this plus one
  * backoff step, under the 3 s of SPEC.md. */
 #define RT_DB_HOST_MS 1000
+/* A call waits for a session's next attempt only when it is due at least
+ * this long before the call's deadline: time for the attempt to fail and
+ * the call to hear UNAVAILABLE rather than its deadline passing. */
+#define RT_DB_WAIT_MARGIN_MS 250
 /* Backoff between failed attempts: doubles from the first to the cap, each
  * delay drawn at random from its upper half (jitter: the daemons' sessions
  * do not retry in step). */
@@ -622,7 +626,8 @@ bool rt_db_session_backing_off(const rt_db_session *s)
 
 bool rt_db_session_attempt_by(const rt_db_session *s, gpr_timespec deadline)
 {
-    return !rt_db_session_backing_off(s) || gpr_time_cmp(s->next_attempt, deadline) < 0;
+    return !rt_db_session_backing_off(s) ||
+           gpr_time_cmp(after_ms(s->next_attempt, RT_DB_WAIT_MARGIN_MS), deadline) < 0;
 }
 
 bool rt_db_session_open(rt_db_session *s, char **error)

@@ -72,8 +72,9 @@ void rt_db_session_lost(rt_db_session *s);
  * the last attempt. Nothing brings an attempt forward (calls waiting or
  * not): at most one attempt per backoff step, whatever the traffic. */
 bool rt_db_session_backing_off(const rt_db_session *s);
-/* The session is up, opening, or has its next attempt due before deadline
- * (monotonic): a call with that deadline may wait for it. */
+/* The session is up, opening, or has its next attempt due well before
+ * deadline (monotonic; a margin for the attempt to fail in): a call with
+ * that deadline may wait for it. */
 bool rt_db_session_attempt_by(const rt_db_session *s, gpr_timespec deadline);
 
 #endif
