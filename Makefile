@@ -5,6 +5,7 @@
 #   make test     every test: generator, unit, sanitizers, integration, database faults, cluster (test-ha)
 #   make regen    regenerate gen/, runtime/proto and docs/api.md from proto/, migrations/ and spec/
 #   make bench    benchmarks, figures into docs/benchmarks.md
+#   make fuzz     the libFuzzer targets of tests/fuzz, SECONDS=n each (default 600)
 # Everything a fresh Debian 12 machine lacks is installed by scripts/deps.sh.
 
 VERSION   := 0.1.0
@@ -157,7 +158,7 @@ test-faults: all
 # is make test's bounded step. Crashes land in build-fuzz/crashes/.
 FUZZ := BUILD=build-fuzz BIN=build-fuzz/bin CC=clang \
   OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
-.PHONY: fuzz fuzz-build fuzz-targets test-fuzz
+.PHONY: fuzz fuzz-build fuzz-targets test-fuzz fuzz-corpus
 fuzz-targets: $(FUZZ_BIN)
 $(FUZZ_BIN): $(BUILD)/fuzz/%: tests/fuzz/%.c $(HANDLER_OBJ) $(BUILD)/libgen.a $(BUILD)/libruntime.a | $(DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -170,6 +171,9 @@ fuzz: fuzz-build
 	@FUZZ_SECONDS=$(or $(SECONDS),600) FUZZ_TARGETS="$(TARGETS)" bash tests/fuzz/run.sh
 test-fuzz: fuzz-build
 	@FUZZ_SECONDS=$(or $(SECONDS),16) FUZZ_TARGETS="$(TARGETS)" bash tests/fuzz/run.sh
+# The committed seeds again, from the contract and the tests' values.
+fuzz-corpus:
+	@rm -rf tests/fuzz/corpus && node tests/fuzz/make_corpus.js
 
 # The platform as a cluster under faults (issue 16): a PostgreSQL failover,
 # rejoin and switchover, and killed daemon replicas, under the bank load.

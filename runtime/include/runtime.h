@@ -21,7 +21,7 @@
 #include "descriptor_index.h" /* the descriptor sets a daemon serves through reflection */
 #include "idempotency.h"      /* idempotency keys from the request field or metadata */
 #include "log.h"              /* structured JSON log lines on stderr */
-#include "page_token.h"       /* opaque, checked keyset page tokens */
+#include "page_token.h"       /* opaque keyset page tokens, keyed with the deployment's secret */
 #include "rules.h"            /* string rules the validators call: utf8, email, uuid */
 #include "service.h"          /* a service's methods, peers and statements; the rt_call API */
 #include "status.h"           /* gRPC status code and a caller-safe message */
