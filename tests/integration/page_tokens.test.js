@@ -46,14 +46,14 @@ test('page tokens', async (t) => {
   const p = await startPlatform({ PAGE_TOKEN_SECRET_FILE: secretFile, TLS_RELOAD_SECONDS: '1' });
   const walletPort = await freePort();
   const replica = new Daemon('wallet-service', { ...p.env, WALLET_SERVICE_URL: `127.0.0.1:${walletPort}`, METRICS_ADDR: '0' });
-  await replica.start(walletPort);
   const replicaClient = new proto.wallet.WalletService(`127.0.0.1:${walletPort}`, grpc.credentials.createInsecure());
-  t.after(async () => {
+  t.after(async () => { // registered before anything can fail: a failing test stops what it started
     replicaClient.close();
     await replica.stop();
     await p.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
+  await replica.start(walletPort);
   const w = p.walletClient;
   const user = (await call(p.userClient, 'CreateUser', { email: uniqueEmail('tokens'), name: 'Tokens' })).res;
   for (let i = 1; i <= 12; i++) await call(w, 'CreditWallet', { user_id: user.id, amount: i });
@@ -116,7 +116,7 @@ test('page tokens', async (t) => {
   });
 });
 
-test('a secret file that is not one stops the daemon at start with a clear message', async () => {
+test('a secret file that is not one stops the daemon at start with a clear message', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'page-tokens-'));
   const secretFile = path.join(dir, 'secret');
   fs.writeFileSync(secretFile, 'too short\n');
@@ -124,9 +124,12 @@ test('a secret file that is not one stops the daemon at start with a clear messa
   const d = new Daemon('wallet-service', {
     DATABASE_URL: process.env.DATABASE_URL, WALLET_SERVICE_URL: `127.0.0.1:${port}`, METRICS_ADDR: '0', PAGE_TOKEN_SECRET_FILE: secretFile,
   });
+  t.after(async () => { // a daemon that did start (the test failing) is stopped
+    await d.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   await assert.rejects(d.start(port));
   const { code } = await d.exited;
   assert.equal(code, 2);
   assert.match(d.log(), /PAGE_TOKEN_SECRET_FILE .*secret/);
-  fs.rmSync(dir, { recursive: true, force: true });
 });
