@@ -5,6 +5,7 @@
 #include "db_queries.h"
 #include "db_wallet_entry.h"
 #include "db_wallet.h"
+#include "idempotency.h"
 #include "wallet.map.h"
 #include "wallet.service.h"
 #include "operations.h"
@@ -63,8 +64,19 @@ rt_status wallet_service__transfer_funds(rt_call *call, const Wallet__TransferRe
     rt_uuid_v4(transfer_id);
     db_wallet_row *rows = NULL;
     size_t n_rows = 0;
-    rt_status status = db_transfer_funds(rt_call_db(call), arena, from, to, op.id, op.request, op.attempt,
-                                         request->amount, transfer_id, op.key, &rows, &n_rows);
+    rt_status status = db_transfer_funds(rt_call_db(call), arena,
+                                         (db_transfer_funds_params){
+                                             .from_user_id = from,
+                                             .to_user_id = to,
+                                             .operation_id = op.id,
+                                             .request = op.request,
+                                             .attempt = op.attempt,
+                                             .apply_seconds = RT_WRITE_APPLY_SECONDS,
+                                             .amount = request->amount,
+                                             .transfer_id = transfer_id,
+                                             .idempotency_key = op.key,
+                                         },
+                                         &rows, &n_rows);
     if (rt_db_outcome_unknown(status)) { /* maybe committed: find out */
         status = operation_fence(call, &op, status);
         return rt_ok(status) ? settle(call, &op, from, to, response) : status;

@@ -8,7 +8,7 @@ packages=(
   pkg-config gcc make
   protobuf-compiler protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
   libgrpc-dev libpq-dev libssl-dev libmicrohttpd-dev libcmocka-dev libjson-c-dev openssl
-  lua5.4 grpc-proto
+  lua5.4 lua-cjson libpg-query-dev grpc-proto
   postgresql-client nghttp2-client valgrind
   postgresql-15-auto-failover pg-auto-failover-cli
   clang libclang-rt-14-dev
