@@ -45,6 +45,7 @@ suite fuzz make --no-print-directory test-fuzz
 suite integration make --no-print-directory test-integration
 suite valgrind env VALGRIND=1 make --no-print-directory test-integration
 suite faults make --no-print-directory test-faults
+suite package make --no-print-directory test-package
 suite ha make --no-print-directory test-ha
 
 echo
