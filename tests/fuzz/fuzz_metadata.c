@@ -1,17 +1,19 @@
 /* The metadata a caller sends that the runtime reads itself: the
- * idempotency key (field or `idempotency-key` metadata, idempotency.c) and
- * `x-request-id` (call.c). An input is the request's idempotency_key
- * field, a NUL, then metadata pairs "key NUL value 0xff" (a value may hold
- * NUL bytes, as HTTP/2 lets a peer send). Whatever is
- * accepted as a key is exactly what was sent (no silent cut at a NUL) and
- * is 1-128 printable characters; a request id is always 1-128 visible
- * characters. */
+ * idempotency key (field or `idempotency-key` metadata, idempotency.c),
+ * `x-request-id` (call.c) and W3C `traceparent`/`tracestate` (trace.c).
+ * An input is the request's idempotency_key field, a NUL, then metadata
+ * pairs "key NUL value 0xff" (a value may hold NUL bytes, as HTTP/2 lets a
+ * peer send). Whatever is accepted as a key is exactly what was sent (no
+ * silent cut at a NUL) and is 1-128 printable characters; a request id is
+ * always 1-128 visible characters; a call always has a non-zero trace id,
+ * and the traceparent it sends on is well formed and carries it. */
 #include <grpc/slice.h>
 #include <stdio.h>
 
 #include "call.h"
 #include "fuzz_input.h"
 #include "idempotency.h"
+#include "trace.h"
 
 #define MAX_PAIRS 8
 
@@ -85,6 +87,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < len; i++)
         if (id[i] <= 0x20 || id[i] >= 0x7f)
             abort();
+    rt_trace trace;
+    rt_trace_begin(&trace, &md);
+    static const uint8_t zero[16];
+    char child[RT_TRACEPARENT_LEN + 1];
+    uint8_t span[8];
+    rt_trace_child(&trace, span, child);
+    if (strlen(trace.trace_hex) != 32 || strspn(trace.trace_hex, "0123456789abcdef") != 32 ||
+        memcmp(trace.trace_id, zero, 16) == 0 || strlen(child) != RT_TRACEPARENT_LEN ||
+        strncmp(child, "00-", 3) != 0 || strncmp(child + 3, trace.trace_hex, 32) != 0)
+        abort();
     for (size_t k = 0; k < md.count; k++) {
         grpc_slice_unref(items[k].key);
         grpc_slice_unref(items[k].value);

@@ -104,6 +104,8 @@ const pair = (k, v) => join(k, nul, v, Buffer.from([0xff]));
 seed('fuzz_metadata', join('', nul, pair('idempotency-key', 'order-42')));
 seed('fuzz_metadata', join('order-42', nul, pair('idempotency-key', 'order-43'), pair('x-request-id', 'req-1')));
 seed('fuzz_metadata', join('rent-2026-12', nul, pair('x-request-id', 'a b'), pair('x-call-depth', '1')));
+seed('fuzz_metadata', join('', nul, pair('traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'),
+  pair('tracestate', 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE')));
 
 // --- fuzz_authz_policy: the policy, NUL, path, subject, URI SAN, DNS SAN, header pairs ---
 const policy = fs.readFileSync(path.join(ROOT, 'config/authz-policy.json'));
