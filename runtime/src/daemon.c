@@ -28,6 +28,7 @@
 #include "db_session.h"
 #include "log.h"
 #include "metrics_http.h"
+#include "page_token_keys.h"
 #include "peers.h"
 #include "sd_notify.h"
 #include "server.h"
@@ -233,11 +234,19 @@ int rt_daemon_main(const rt_service *service, int argc, char **argv)
         rt_config_free(&config);
         return print_config_outcome(RT_CONFIG_ERROR, service, error);
     }
+    if (!rt_page_token_keys_start(config.page_token_secret_file, config.page_token_ttl_seconds,
+                                  config.reload_seconds, error, sizeof error)) {
+        rt_tls_files_close(tls_files);
+        close(sfd);
+        rt_config_free(&config);
+        return print_config_outcome(RT_CONFIG_ERROR, service, error);
+    }
     grpc_init();
     rt_metrics_http *metrics = NULL;
     int code = rt_metrics_http_start(service, &config, &metrics) ? serve(service, &config, sfd) : 1;
     rt_metrics_http_stop(metrics);
     grpc_shutdown();
+    rt_page_token_keys_stop();
     rt_tls_files_close(tls_files);
     rt_log(RT_LOG_INFO, code == 0 ? "stopped" : "not started");
     rt_trace_shutdown();
