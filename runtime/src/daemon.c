@@ -170,8 +170,10 @@ static int serve(const rt_service *service, const rt_config *config, int sfd)
         bool ignored;
         while (!readable(sfd, RT_TRIM_INTERVAL_MS, sfd, &ignored))
             malloc_trim(0);
-        if (!drain(server, sfd, config->drain_seconds))
+        if (!drain(server, sfd, config->drain_seconds)) {
+            rt_log_flush(); /* _exit skips rt_daemon_main's stop */
             _exit(1); /* handlers still hold the server: nothing can be freed */
+        }
         rt_db_interrupt_all(); /* a background batch still running is cut short */
         code = 0;
         rt_server_destroy(server);
@@ -219,9 +221,11 @@ int rt_daemon_main(const rt_service *service, int argc, char **argv)
         return 1;
     }
 
-    /* After the signal mask: it starts a thread. */
+    /* After the signal mask, as they start threads. */
+    rt_log_start_buffering();
     rt_tls_files *tls_files = rt_tls_files_open(&config, error, sizeof error);
     if (!tls_files) {
+        rt_log_stop_buffering();
         close(sfd);
         rt_config_free(&config);
         return print_config_outcome(RT_CONFIG_ERROR, service, error);
@@ -233,6 +237,7 @@ int rt_daemon_main(const rt_service *service, int argc, char **argv)
     grpc_shutdown();
     rt_tls_files_close(tls_files);
     rt_log(RT_LOG_INFO, code == 0 ? "stopped" : "not started");
+    rt_log_stop_buffering();
     close(sfd);
     rt_config_free(&config);
     return code;
