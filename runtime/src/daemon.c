@@ -21,6 +21,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "code_pages.h"
 #include "config.h"
 #include "idempotency.h"
 #include "db_control.h"
@@ -65,7 +66,10 @@ static void consume_signal(int sfd, const char **name)
 
 /* How often the heap's free pages go back to the system (malloc_trim):
  * glibc keeps what a burst of calls freed, fragmented between live blocks,
- * so RSS would stay at the burst's peak. */
+ * so RSS would stay at the burst's peak. The same tick drops the library
+ * pages mapped around what ran (code_pages.h): the kernel maps them back
+ * 16 at a time, so once would not hold (14 MiB again after 200k calls,
+ * against 10.4 MiB trimmed every tick); the re-faults cost ~1 ms a tick. */
 #define RT_TRIM_INTERVAL_MS 2000
 
 /* How long handlers get to return once their calls were cancelled. */
@@ -168,8 +172,10 @@ static int serve(const rt_service *service, const rt_config *config, int sfd)
         rt_log_with(RT_LOG_INFO, &(rt_log_fields){.address = config->listen},
                     "serving %s (%s, %zu database sessions)", service->self.service_name, RT_VERSION, n_dbs);
         bool ignored;
-        while (!readable(sfd, RT_TRIM_INTERVAL_MS, sfd, &ignored))
+        while (!readable(sfd, RT_TRIM_INTERVAL_MS, sfd, &ignored)) {
             malloc_trim(0);
+            rt_code_pages_trim();
+        }
         if (!drain(server, sfd, config->drain_seconds)) {
             rt_log_flush(); /* _exit skips rt_daemon_main's stop */
             _exit(1); /* handlers still hold the server: nothing can be freed */
