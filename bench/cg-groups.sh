@@ -4,8 +4,10 @@
 # metrics, admission, fiber switches, libpq and the rest of the runtime,
 # divided by the calls it covers. Kernel time is not in callgrind (user space
 # only); bench/percall.sh cpu gives the whole CPU beside it.
-#   cg-groups.sh CALLS callgrind.out...   prints "group instructions_per_call share"
+#   cg-groups.sh [--raw] CALLS callgrind.out...   prints "group instructions_per_call share"
+# (--raw: "group|instructions_per_call" lines, for bench/run.sh)
 set -euo pipefail
+raw=0; [ "${1:-}" = --raw ] && { raw=1; shift; }
 calls=${1:?CALLS}; shift
 awk -v calls="$calls" '
   # name compression: "(id) name" defines, "(id)" refers
@@ -40,4 +42,4 @@ awk -v calls="$calls" '
   END {
     for (g in total) printf "%.0f|%s|%.1f%%\n", total[g] / calls, g, 100 * total[g] / all
     printf "%.0f|total|100%%\n", all / calls
-  }' "$@" | sort -t'|' -k1,1 -rn | awk -F'|' '{ printf "%-30s %8s %7s\n", $2, $1, $3 }'
+  }' "$@" | sort -t'|' -k1,1 -rn | awk -F'|' -v raw="$raw" '{ if (raw) print $2 "|" $1; else printf "%-30s %8s %7s\n", $2, $1, $3 }'

@@ -72,12 +72,16 @@ for rpc in "$@"; do
       for f in "$tmp"/cg."$rpc".*; do cp "$f" "$PERCALL_KEEP/"; done
     fi
   else
+    # system calls of all its threads, where perf can count them
+    perf stat -x, -e raw_syscalls:sys_enter -p "$srv_pid" -o "$tmp/perf.out" 2>/dev/null & perf_pid=$!
     read -r u0 k0 < <(user_sys "$srv_pid"); c0=$(ctx "$srv_pid"); s0=$(now_us)
     h2 "$n"
     read -r u1 k1 < <(user_sys "$srv_pid"); c1=$(ctx "$srv_pid"); s1=$(now_us)
-    awk -v r="$rpc" -v u=$((u1 - u0)) -v k=$((k1 - k0)) -v hz="$CLK_TCK" -v c=$((c1 - c0)) -v n="$n" -v s=$((s1 - s0)) \
-      'BEGIN { printf "%s cpu_us_per_call=%.1f (user %.1f, sys %.1f) ctx_per_call=%.2f rps=%.0f\n", r, (u + k) / hz / n * 1e6,
-               u / hz / n * 1e6, k / hz / n * 1e6, c / n, n / (s / 1e6) }'
+    kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null || true
+    sc=$(awk -F, '/raw_syscalls/ { print $1 }' "$tmp/perf.out" 2>/dev/null)
+    awk -v r="$rpc" -v u=$((u1 - u0)) -v k=$((k1 - k0)) -v hz="$CLK_TCK" -v c=$((c1 - c0)) -v n="$n" -v s=$((s1 - s0)) -v sc="${sc:-}" \
+      'BEGIN { printf "%s cpu_us_per_call=%.1f (user %.1f, sys %.1f) ctx_per_call=%.2f syscalls_per_call=%s rps=%.0f\n", r, (u + k) / hz / n * 1e6,
+               u / hz / n * 1e6, k / hz / n * 1e6, c / n, sc == "" ? "-" : sprintf("%.2f", sc / n), n / (s / 1e6) }'
   fi
   kill -TERM "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null || true; srv_pid=""
 done
