@@ -158,7 +158,8 @@ declare -A pid port=([user]=$user_port [wallet]=$wallet_port)
 declare -A probe=([user]=GetUserById [wallet]=GetWallet)
 for d in user wallet; do
   log "starting $d-service, timing exec -> first ${probe[$d]}"
-  node "$here/firstcall.js" "$tmp/logs/$d-service.log" "127.0.0.1:${port[$d]}" "${method[${probe[$d]}]}" \
+  # metrics on a free port: the default 9464 may be another daemon's on a shared machine
+  METRICS_ADDR=127.0.0.1:$(free_port) node "$here/firstcall.js" "$tmp/logs/$d-service.log" "127.0.0.1:${port[$d]}" "${method[${probe[$d]}]}" \
     "$tmp/body/${probe[$d]}.0" "$tmp/bin/$d-service" >"$tmp/run/first.$d" || true
   p=$(awk -F= '$1 == "pid" { print $2 }' "$tmp/run/first.$d")
   [ -n "$p" ] && daemon_pids+=("$p") && pid[$d]=$p
