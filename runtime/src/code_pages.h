@@ -6,9 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Unmaps from this process the pages of every file mapping it never wrote
- * (code, read-only data) and marks them MADV_RANDOM so only the pages used
- * come back. Safe at any time, from any thread. Returns the kB dropped. */
+/* Unmaps from this process the pages of every library code mapping (r-x,
+ * private, of a file) and marks them MADV_RANDOM so mostly the pages run
+ * come back. Safe at any time, from any thread. Returns the kB of the
+ * mappings dropped. */
 size_t rt_code_pages_trim(void);
 
 #endif

@@ -67,9 +67,9 @@ static void consume_signal(int sfd, const char **name)
 /* How often the heap's free pages go back to the system (malloc_trim):
  * glibc keeps what a burst of calls freed, fragmented between live blocks,
  * so RSS would stay at the burst's peak. The same tick drops the library
- * pages mapped around what ran (code_pages.h): the kernel maps them back
- * 16 at a time, so once would not hold (14 MiB again after 200k calls,
- * against 10.4 MiB trimmed every tick); the re-faults cost ~1 ms a tick. */
+ * code pages mapped around what ran (code_pages.h): the kernel maps them
+ * back 16 at a time, so once would not hold; the re-faults cost ~1 ms a
+ * tick. */
 #define RT_TRIM_INTERVAL_MS 2000
 
 /* How long handlers get to return once their calls were cancelled. */

@@ -1,6 +1,6 @@
-/* Dropping unused library pages: something is dropped, code still runs
- * afterwards, and a private file mapping this process wrote keeps what it
- * wrote (dropping it would silently revert the page to the file's bytes). */
+/* Dropping unused library code pages: something is dropped, code still
+ * runs afterwards, and private file mappings this process wrote keep what
+ * it wrote (dropping them would silently revert a page to the file's). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,17 +35,22 @@ static void written_private_mappings_are_kept(void **state)
     char *zeros = calloc(1, (size_t)page * 2);
     assert_int_equal(write(fd, zeros, (size_t)page * 2), page * 2);
     free(zeros);
-    /* Read-only private mappings of the same file: one written to (after an
-     * mprotect, as the loader does for relocations), one only read. */
+    /* Private mappings of the same file: one written to and made read-only
+     * (as the loader does for relocated data), one written to and left
+     * writable, one only read. */
     char *written = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    char *writable = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     char *read_only = mmap(NULL, (size_t)page, PROT_READ, MAP_PRIVATE, fd, page);
-    assert_true(written != MAP_FAILED && read_only != MAP_FAILED);
+    assert_true(written != MAP_FAILED && writable != MAP_FAILED && read_only != MAP_FAILED);
     strcpy(written, "relocated");
+    strcpy(writable, "data");
     assert_int_equal(mprotect(written, (size_t)page, PROT_READ), 0);
     assert_int_equal(read_only[0], 0);
     rt_code_pages_trim();
     assert_string_equal(written, "relocated");
+    assert_string_equal(writable, "data");
     assert_int_equal(read_only[0], 0);
+    munmap(writable, (size_t)page);
     munmap(written, (size_t)page);
     munmap(read_only, (size_t)page);
     close(fd);
