@@ -25,6 +25,8 @@ cleanup() {
 trap cleanup EXIT
 DATABASE_URL=$(bash "$root/scripts/pg.sh" start "$tmp/pg" "$port")
 export DATABASE_URL PG_DIR="$tmp/pg" PG_PORT="$port" LOG_DIR="$tmp/logs" BIN_DIR="${BIN_DIR:-$root/bin}" METRICS_ADDR=0
+# Helpers built by the Makefile (tests/tools): the notification socket, the thread stall.
+export TOOLS_DIR="${TOOLS_DIR:-$root/build/tests/tools}"
 mkdir -p "$LOG_DIR"
 bash "$root/scripts/migrate.sh" 2>/dev/null
 
@@ -32,7 +34,7 @@ cd "$here"
 status=0
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(*.test.js)
-# A bound on the whole run (it takes ~30 s): a hang fails, it never blocks make test.
+# A bound on the whole run (it takes ~100 s): a hang fails, it never blocks make test.
 timeout 300 node --test --test-concurrency=1 --test-reporter=spec "${files[@]}" || status=$?
 # Daemons built with sanitizers (BIN_DIR=build-sanitize/bin) report into their logs.
 if grep -l -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$LOG_DIR"/*.log 2>/dev/null; then

@@ -66,6 +66,29 @@ static void defaults(void **state)
     rt_config_free(&c);
 }
 
+/* The default receive limit fits the contract's largest valid request. */
+static void max_message_bytes_fits_the_largest_valid_request(void **state)
+{
+    (void)state;
+    rt_service big = svc;
+    big.largest_request_bytes = 7600; /* 200 UUIDs */
+    assert_int_equal(rt_config_default_max_message_bytes(&big), 7600);
+    big.largest_request_bytes = 591;
+    assert_int_equal(rt_config_default_max_message_bytes(&big), 4096);
+    big.largest_request_bytes = 0; /* unbounded: the default stays */
+    assert_int_equal(rt_config_default_max_message_bytes(&big), 4096);
+    big.largest_request_bytes = (size_t)1 << 40;
+    assert_int_equal(rt_config_default_max_message_bytes(&big), RT_MAX_MESSAGE_BYTES_LIMIT);
+    big.largest_request_bytes = 7600;
+    rt_config c;
+    char error[256];
+    g_env = with_db;
+    char *argv[] = {"user-service"};
+    assert_int_equal(rt_config_parse(&c, &big, 1, argv, lookup, error, sizeof error), RT_CONFIG_RUN);
+    assert_int_equal(c.max_message_bytes, 7600);
+    rt_config_free(&c);
+}
+
 static void environment(void **state)
 {
     (void)state;
@@ -186,6 +209,24 @@ static void errors(void **state)
     expect_error(with_db, "WALLET_SERVICE_URL", 2, "--wallet-service-url=", NULL);
 }
 
+/* IDEMPOTENCY_TTL has a floor of one hour (idempotency.h): a write whose
+ * connection was lost can apply for RT_WRITE_APPLY_SECONDS after it started,
+ * so the fence or operation row that stands for it meanwhile must not be
+ * swept sooner (issue 19, defect 4: it was 1 s). */
+static void idempotency_ttl_floor(void **state)
+{
+    (void)state;
+    expect_error(with_db, "--idempotency-ttl", 2, "--idempotency-ttl=1", NULL);
+    expect_error(with_db, "--idempotency-ttl", 2, "--idempotency-ttl=3599", NULL);
+    const char *const short_ttl[] = {"DATABASE_URL", "x", "IDEMPOTENCY_TTL", "60", NULL};
+    expect_error(short_ttl, "IDEMPOTENCY_TTL", 1, NULL, NULL);
+    rt_config c;
+    char error[256];
+    assert_int_equal(parse(&c, with_db, error, 2, "--idempotency-ttl=3600"), RT_CONFIG_RUN);
+    assert_int_equal(c.idempotency_ttl_seconds, 3600);
+    rt_config_free(&c);
+}
+
 static void address_and_peer_flag_helpers(void **state)
 {
     (void)state;
@@ -251,12 +292,14 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults),
+        cmocka_unit_test(max_message_bytes_fits_the_largest_valid_request),
         cmocka_unit_test(security_settings),
         cmocka_unit_test(environment),
         cmocka_unit_test(flags_override_environment),
         cmocka_unit_test(peer_replica_lists),
         cmocka_unit_test(help_and_version_win),
         cmocka_unit_test(errors),
+        cmocka_unit_test(idempotency_ttl_floor),
         cmocka_unit_test(address_and_peer_flag_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
