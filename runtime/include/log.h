@@ -27,7 +27,7 @@ void rt_log_init(const char *service, rt_log_level min_level);
 
 /* Lines are written one write(2) each until a daemon starts buffering: then
  * they gather in one buffer written when full, within ~10 ms by a thread of
- * its own, at once for an error line, and by abort()'s (SIGABRT) handler.
+ * its own, at once for a warn or error line, and by abort()'s (SIGABRT) handler.
  * Stopping (before exit) writes what is left; rt_log_flush writes it
  * without stopping (before _exit). */
 void rt_log_start_buffering(void);

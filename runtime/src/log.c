@@ -2,7 +2,7 @@
  * with a single write(2) or, once a daemon called rt_log_start_buffering,
  * appended whole to one shared buffer that is written when full, by a
  * flusher thread at most RT_LOG_FLUSH_MS after its first line, at once for
- * an error line, and on the way out (rt_log_stop_buffering, rt_log_flush,
+ * a warn or error line, and on the way out (rt_log_stop_buffering, rt_log_flush,
  * and SIGABRT's handler). Either way lines never interleave. A
  * write(2) per line was a system call per served call on the polling
  * thread (issue 24); now ~150 lines share one. */
@@ -157,7 +157,7 @@ static void put_line(rt_log_level level, const char *line, size_t len)
             flush_locked();
         memcpy(g_out.buf + g_out.len, line, len);
         g_out.len += len;
-        if (level >= RT_LOG_ERROR) /* what went wrong is out before anything else can */
+        if (level >= RT_LOG_WARN) /* what went wrong is out before the answer is */
             flush_locked();
         else if (g_out.waiting && g_out.len == len)
             pthread_cond_signal(&g_out.cond);
