@@ -260,6 +260,15 @@ test-package: $(TOOLS_BIN)
 bench:
 	@bash bench/run.sh
 
+# The floor server `make bench` measures the daemons against (bench/floor.c):
+# the gRPC core alone, so it links nothing of the runtime. Never installed.
+.PHONY: bench-floor
+bench-floor: $(BUILD)/bench/floor
+$(BUILD)/bench/floor: bench/floor.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  LINK  $@"
+	@$(CC) $(CFLAGS) -o $@ $< $(shell pkg-config --libs grpc 2>/dev/null || echo -lgrpc -lgpr)
+
 clean:
 	rm -rf build build-sanitize build-release build-fuzz bin
 
