@@ -27,8 +27,9 @@ int rt_server_drained_fd(const rt_server *server);
 /* Stops accepting calls and starting background work; calls in flight may
  * finish. */
 void rt_server_begin_shutdown(rt_server *server);
-/* Ends the calls still in flight (CANCELLED to their callers); their
- * handlers still have to return (see rt_db_interrupt_all). */
+/* Ends the calls still in flight: gRPC answers them UNAVAILABLE, so the
+ * drain calls it only after their handlers had their chance to answer
+ * (daemon.c); their handlers still have to return. */
 void rt_server_cancel_all(rt_server *server);
 /* Made readable (an eventfd, non-blocking) whenever the count of calls in
  * flight drops to zero; it may still hold an earlier one, so read it empty,
