@@ -2,7 +2,8 @@
 #   make          build bin/user-service and bin/wallet-service
 #   make run      install what is missing, start a local PostgreSQL if needed, run both daemons
 #   make cluster  a pg_auto_failover monitor + two PostgreSQL nodes, two replicas of each daemon
-#   make test     every test: generator, unit, sanitizers, integration, database faults, cluster (test-ha)
+#   make test     every test: generator, unit, sanitizers, integration, database faults, cluster (test-ha), explorer
+#   make explore  the randomized fault explorer: SEED=n SECONDS=s (replays a seed), BIN_DIR=dir
 #   make regen    regenerate gen/, runtime/proto and docs/api.md from proto/, migrations/ and spec/
 #                 (after the contract gate: make check-contract; make accept-contract records a release)
 #   make bench    benchmarks, figures into docs/benchmarks.md
@@ -246,6 +247,22 @@ fuzz-corpus:
 .PHONY: test-ha
 test-ha: all
 	@BIN_DIR=$(abspath $(BIN)) bash tests/ha/run.sh
+
+# The fault explorer (issue 19, tests/explore): `make explore SEED=n SECONDS=s`
+# explores (or replays) one seed for s seconds of faults; a violation prints
+# the seed, the fault schedule, the slice of history and this command.
+# BIN_DIR=dir runs it against other daemons (e.g. another checkout's bin/).
+# test-explore is make test's entry: fixed seeds and today's date-derived one.
+SEED ?= $(shell date +%s)
+SECONDS ?= 60
+EXPLORE_SECONDS ?= 20
+EXPLORE_SEEDS ?= 1 2 $(shell date +%Y%m%d)
+.PHONY: explore test-explore
+explore: all
+	@BIN_DIR=$(abspath $(or $(BIN_DIR),$(BIN))) BIN_DIR_GIVEN=$(if $(BIN_DIR),1) \
+	  SEEDS="$(SEED)" SECONDS_BUDGET=$(SECONDS) bash tests/explore/run.sh
+test-explore: all
+	@BIN_DIR=$(abspath $(BIN)) SEEDS="$(EXPLORE_SEEDS)" SECONDS_BUDGET=$(EXPLORE_SECONDS) bash tests/explore/run.sh
 
 # The Debian package (scripts/deb.sh, packaging/): build/deb/wallet-platform_<version>_<arch>.deb.
 .PHONY: deb test-package

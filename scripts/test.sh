@@ -47,6 +47,7 @@ suite valgrind env VALGRIND=1 make --no-print-directory test-integration
 suite faults make --no-print-directory test-faults
 suite package make --no-print-directory test-package
 suite ha make --no-print-directory test-ha
+suite explore make --no-print-directory test-explore
 
 echo
 [ ${#failed_suites[@]} -eq 0 ] || echo "failed suites: ${failed_suites[*]}"

@@ -4,9 +4,10 @@
  * starts its own in grpc_init), so every thread inherits the mask and only
  * the main thread sees them, through a signalfd. The first one starts a
  * drain: no new calls, calls in flight get --drain-seconds to finish, then
- * the rest are cancelled, with their database statements; a second signal
+ * their database statements and peer calls are interrupted so that their
+ * handlers answer them, and what is left is cancelled; a second signal
  * exits at once (code 1), as does a drain whose handlers did not return
- * within a second of being cancelled. */
+ * within the grace (drain). */
 #include "daemon.h"
 
 #include <grpc/grpc.h>
@@ -21,6 +22,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "client_control.h"
 #include "code_pages.h"
 #include "config.h"
 #include "idempotency.h"
@@ -75,11 +77,25 @@ static void consume_signal(int sfd, const char **name)
  * tick. */
 #define RT_TRIM_INTERVAL_MS 2000
 
-/* How long handlers get to return once their calls were cancelled. */
+/* How long handlers get to answer once their statements and peer calls
+ * were interrupted, and then how long the calls gRPC cancels get. */
 #define RT_CANCEL_GRACE_MS 1000
 
+/* Until every unary call in flight was answered (by its own handler), at
+ * most timeout_ms or until a second signal. */
+static void wait_answered(rt_server *server, int timeout_ms, int sfd, bool *second_signal)
+{
+    int fd = rt_server_answered_fd(server);
+    uint64_t stale;
+    ssize_t ignored = read(fd, &stale, sizeof stale); /* EAGAIN when empty */
+    (void)ignored;
+    *second_signal = false;
+    if (rt_server_calls_in_flight(server) > 0)
+        readable(fd, timeout_ms, sfd, second_signal);
+}
+
 /* From the first signal to the end of in-flight calls, at most
- * drain_seconds plus the cancel grace. False when the daemon must exit
+ * drain_seconds plus twice the cancel grace. False when the daemon must exit
  * without waiting for handlers: a second signal, or handlers that did not
  * return after being cancelled (a statement the database does not let go). */
 static bool drain(rt_server *server, int sfd, int drain_seconds)
@@ -95,17 +111,26 @@ static bool drain(rt_server *server, int sfd, int drain_seconds)
         return true;
     if (!second_signal) {
         rt_log(RT_LOG_WARN, "drain time is up: cancelling calls in flight");
-        rt_server_cancel_all(server);
+        /* Statements and peer calls end first, so each handler answers its
+         * own call with what it knows: a write that may have been sent is
+         * never answered "not applied". gRPC's cancel, which answers every
+         * call UNAVAILABLE, comes only for what is left after the grace
+         * (streams such as Health/Watch, a handler that did not return). */
         rt_db_interrupt_all();
-        if (readable(drained, RT_CANCEL_GRACE_MS, sfd, &second_signal))
-            return true;
+        rt_client_interrupt_all();
+        wait_answered(server, RT_CANCEL_GRACE_MS, sfd, &second_signal);
+        if (!second_signal) {
+            rt_server_cancel_all(server);
+            if (readable(drained, RT_CANCEL_GRACE_MS, sfd, &second_signal))
+                return true;
+        }
     }
     if (second_signal) {
         consume_signal(sfd, &signal_name);
         rt_log(RT_LOG_WARN, "second signal (%s): exiting now, calls in flight are cut off", signal_name);
     } else {
-        rt_log(RT_LOG_ERROR, "calls still running %d ms after they were cancelled: exiting without them",
-               RT_CANCEL_GRACE_MS);
+        rt_log(RT_LOG_ERROR, "calls still running %d ms after they were interrupted: exiting without them",
+               2 * RT_CANCEL_GRACE_MS);
     }
     return false;
 }

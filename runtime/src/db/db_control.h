@@ -14,8 +14,10 @@ bool rt_db_statements_ready(void);
 /* False while a writer session is not open (connecting, backing off):
  * writes cannot go out, so health says NOT_SERVING. */
 bool rt_db_writable(void);
-/* Cancels statements in flight and refuses new ones (CANCELLED): the last
- * step of a drain, so no call stays waiting on the database. */
+/* Ends every statement's wait and refuses new ones: the last step of a
+ * drain, so no call stays waiting on the database. A statement already sent
+ * is answered RT_DB_OUTCOME_UNKNOWN (it may commit yet), one not sent
+ * CANCELLED; then the running ones are cancelled on the server. */
 void rt_db_interrupt_all(void);
 
 #endif

@@ -770,8 +770,8 @@ static gpr_timespec watch_session(rt_db_pipeline *p, session *s)
     for (waiter *w = s->head; w; w = w->next) {
         if (!w->ticket)
             continue;
-        if (interrupted())
-            answer(p, w, shutting_down(), NULL);
+        if (interrupted()) /* sent: it may commit yet (a drain out of time) */
+            answer(p, w, rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, RT_DB_OUTCOME_UNKNOWN), NULL);
         else if (rt_deadline_passed(w->deadline))
             answer(p, w, deadline_exceeded(), NULL);
         else if (caller_gone(w))
