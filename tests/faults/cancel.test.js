@@ -31,7 +31,7 @@ test('a caller that cancels a write waiting on a lock: the write is given up at 
     await holder.release();
     released = true;
     await sleep(500);
-    const line = wallet.daemon.log().split('\n').filter((l) => l.includes('"method":"CreditWallet"')).at(-1) || '';
+    const line = wallet.daemon.settledLog().split('\n').filter((l) => l.includes('"method":"CreditWallet"')).at(-1) || '';
     const ms = Number((line.match(/"duration_ms":([\d.]+)/) || [])[1]);
     report(t, `cancel: the daemon finished the cancelled credit after ${ms.toFixed(0)} ms (cancelled at 300 ms)`);
     assert.ok(ms < 1500, `the daemon finished the call only after ${ms} ms: ${line}`);

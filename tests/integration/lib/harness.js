@@ -90,6 +90,20 @@ class Daemon {
   log() {
     return fs.readFileSync(this.logFile, 'utf8');
   }
+
+  // The log once the lines of calls already answered are out: a call's info
+  // line is written after its answer, in batches (runtime/src/log.c flushes
+  // within RT_LOG_FLUSH_MS, 10 ms), so a test that reads it right after the
+  // answer first waits, synchronously, for the file to stop growing.
+  settledLog(quietMs = 60) {
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    let size = -1;
+    for (let i = 0; i < 50 && fs.statSync(this.logFile).size !== size; i++) {
+      size = fs.statSync(this.logFile).size;
+      Atomics.wait(pause, 0, 0, quietMs);
+    }
+    return this.log();
+  }
 }
 
 // Both daemons on fresh ports, each knowing where the other is; each serves
