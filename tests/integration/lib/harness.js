@@ -1,6 +1,9 @@
 // Test harness: starts the real daemons against the real PostgreSQL that
-// run.sh prepared (DATABASE_URL), and calls them with @grpc/grpc-js, a client
-// nobody here wrote. Each test file gets its own pair of daemons on free ports.
+// run.sh prepared (DATABASE_URL, the daemons' role wallet_app), and calls them
+// with @grpc/grpc-js, a client nobody here wrote. Each test file gets its own
+// pair of daemons on free ports. sql() is the test's own hand on the database,
+// as a superuser (ADMIN_DATABASE_URL): it sets up and inspects what the
+// daemons' role may not.
 'use strict';
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -14,6 +17,7 @@ const BIN = process.env.BIN_DIR || path.join(ROOT, 'bin');
 const LOG_DIR = process.env.LOG_DIR || fs.mkdtempSync('/tmp/wallet-it-');
 const DATABASE_URL = process.env.DATABASE_URL;
 if (!DATABASE_URL) throw new Error('DATABASE_URL is not set: run tests through tests/integration/run.sh');
+const ADMIN_DATABASE_URL = process.env.ADMIN_DATABASE_URL || DATABASE_URL;
 
 const packageDefinition = protoLoader.loadSync(['user.proto', 'wallet.proto'], {
   includeDirs: [path.join(ROOT, 'proto'), '/usr/include'],
@@ -146,7 +150,7 @@ function rawCall(address, methodPath, bytes, timeoutMs = 5000) {
 }
 
 function sql(query) {
-  return execFileSync('psql', [DATABASE_URL, '-X', '-q', '-t', '-A', '-c', query], { encoding: 'utf8' }).trim();
+  return execFileSync('psql', [ADMIN_DATABASE_URL, '-X', '-q', '-t', '-A', '-c', query], { encoding: 'utf8' }).trim();
 }
 
 let counter = 0;
@@ -155,7 +159,8 @@ function uniqueEmail(tag = 'user') {
   return `${tag}.${process.pid}.${Date.now()}.${counter}@example.com`;
 }
 
-module.exports = { ROOT, grpc, proto, call, rawCall, sql, startPlatform, freePort, Daemon, uniqueEmail, DATABASE_URL };
+module.exports = { ROOT, grpc, proto, call, rawCall, sql, startPlatform, freePort, Daemon, uniqueEmail, DATABASE_URL,
+  ADMIN_DATABASE_URL };
 
 // --- Built-in services (reflection, health, error details) ---
 
