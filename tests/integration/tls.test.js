@@ -73,7 +73,7 @@ test('mutual TLS refuses missing, self-signed, expired and other-CA client certi
 function servedSerial(port) {
   const out = execFileSync('bash', ['-c',
     `openssl s_client -connect 127.0.0.1:${port} -CAfile "${dir}/ca.crt" -cert "${dir}/client.crt" ` +
-    `-key "${dir}/client.key" -alpn h2 </dev/null 2>/dev/null | openssl x509 -noout -serial`], { encoding: 'utf8' });
+    `-key "${dir}/client.key" -alpn h2 </dev/null 2>/dev/null | openssl x509 -noout -serial`], { encoding: 'utf8', timeout: 10000 });
   return out.trim();
 }
 
@@ -199,7 +199,9 @@ test('a rotation refused half-way is installed whole once complete; a key of ano
 
 test('a certificate without its key, an unreadable CA or an empty key stops start-up with a clear message', () => {
   const bin = path.join(process.env.BIN_DIR || path.join(__dirname, '../../bin'), 'wallet-service');
-  const run = (env) => require('node:child_process').spawnSync(bin, [], { env: { ...process.env, DATABASE_URL, ...env }, encoding: 'utf8' });
+  // Bounded: a daemon that wrongly starts must fail the test, not hang it.
+  const run = (env) => require('node:child_process').spawnSync(bin, [], { env: { ...process.env, DATABASE_URL, ...env },
+    encoding: 'utf8', timeout: 20000 });
   let r = run({ TLS_CERT_FILE: path.join(dir, 'wallet-service.crt') });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /TLS_CERT_FILE and TLS_KEY_FILE go together/);
