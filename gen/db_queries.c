@@ -79,6 +79,51 @@ rt_status db_forget_operation(rt_db *db, const char *id, const char *attempt, in
     return RT_OK;
 }
 
+/* abandon_creation:
+ *   WITH "marker" AS ( DELETE
+ *   FROM "PendingUser"
+ *   WHERE "userId" = $1::text
+ *   RETURNING "userId" ), "unfinished" AS ( SELECT "userId"
+ *   FROM "marker"
+ *   WHERE NOT EXISTS (SELECT 1
+ *   FROM "Wallet"
+ *   WHERE "userId" = $1::text) ), "forgotten" AS ( DELETE
+ *   FROM "Operation"
+ *   WHERE "id" = $2::text
+ *   AND "attempt" = $3::text
+ *   AND EXISTS (SELECT 1
+ *   FROM "unfinished") ) DELETE
+ *   FROM "User"
+ *   WHERE "id" IN (SELECT "userId"
+ *   FROM "unfinished")
+ */
+rt_status db_abandon_creation(rt_db *db, const char *id, const char *operation_id,
+                              const char *attempt, int64_t *affected)
+{
+    const char *const params[] = {id, operation_id, attempt};
+    PGresult *res = NULL;
+    rt_status status = rt_db_exec(db, &db_statements[DB_STMT_ABANDON_CREATION], params, &res);
+    if (!rt_ok(status))
+        return status;
+    *affected = strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return RT_OK;
+}
+
+/* get_recent_pending_user:
+ *   SELECT "userId", "createdAt"
+ *   FROM "PendingUser"
+ *   WHERE "userId" = $1::text
+ *   AND "createdAt" > LOCALTIMESTAMP - make_interval(secs => $2::integer)
+ */
+rt_status db_get_recent_pending_user(rt_db *db, rt_arena *arena, const char *id, int32_t seconds,
+                                     db_pending_user_row *out)
+{
+    const char *const params[] = {id, rt_db_param_int32(arena, seconds)};
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_GET_RECENT_PENDING_USER], params,
+                           db_pending_user_decode_row, out, "no matching PendingUser row");
+}
+
 /* delete_abandoned_users:
  *   WITH "batch" AS ( SELECT "userId"
  *   FROM "PendingUser"
@@ -104,18 +149,35 @@ rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected)
     return RT_OK;
 }
 
+/* insert_user_wallet:
+ *   WITH "finished" AS ( DELETE
+ *   FROM "PendingUser"
+ *   WHERE "userId" = $1::text ) INSERT INTO "Wallet" ("id", "userId")
+ *   VALUES ($2::text, $1::text)
+ *   RETURNING "id", "userId", "balance", "createdAt"
+ */
+rt_status db_insert_user_wallet(rt_db *db, rt_arena *arena, const char *user_id, const char *id,
+                                db_wallet_row *out)
+{
+    const char *const params[] = {user_id, id};
+    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_INSERT_USER_WALLET], params,
+                           db_wallet_decode_row, out, "no matching Wallet row");
+}
+
 /* change_balance:
  *   WITH "wallet" AS ( SELECT "id", "balance"
  *   FROM "Wallet"
- *   WHERE "userId" = $1::text FOR UPDATE ), "operation" AS ( INSERT INTO "Operation" ("id", "request", "attempt", "code") SELECT $2::text, $3::text, $4::text, CASE WHEN "wallet"."id" IS NULL THEN 5 WHEN "wallet"."balance"::bigint + $5::integer < 0 THEN 9 WHEN "wallet"."balance"::bigint + $5::integer > 2147483647 THEN 11 ELSE 0 END
+ *   WHERE "userId" = $1::text FOR UPDATE ), "operation" AS ( INSERT INTO "Operation" ("id", "request", "attempt", "code") SELECT $2::text, $3::text, $4::text, CASE WHEN clock_timestamp() > statement_timestamp() + make_interval(secs => $5::integer) THEN -1 WHEN EXISTS (SELECT 1
+ *   FROM "WalletEntry"
+ *   WHERE "operationId" = $2::text) THEN -2 WHEN "wallet"."id" IS NULL THEN 5 WHEN "wallet"."balance"::bigint + $6::integer < 0 THEN 9 WHEN "wallet"."balance"::bigint + $6::integer > 2147483647 THEN 11 ELSE 0 END
  *   FROM (SELECT 1) AS "one" LEFT JOIN "wallet" ON TRUE ON CONFLICT ("id") DO UPDATE
  *   SET "attempt" = EXCLUDED."attempt", "code" = EXCLUDED."code", "detail" = EXCLUDED."detail", "createdAt" = EXCLUDED."createdAt"
  *   WHERE "Operation"."code" = -1
  *   AND "Operation"."attempt" <> EXCLUDED."attempt"
  *   AND "Operation"."request" = EXCLUDED."request"
- *   RETURNING "code" ), "current" AS ( SELECT "wallet"."id" AS "walletId", "wallet"."balance" + $5::integer AS "after"
+ *   RETURNING "code" ), "current" AS ( SELECT "wallet"."id" AS "walletId", "wallet"."balance" + $6::integer AS "after"
  *   FROM "wallet", "operation"
- *   WHERE "operation"."code" = 0 ), "entry" AS ( INSERT INTO "WalletEntry" ("walletId", "kind", "amount", "balanceAfter", "operationId", "idempotencyKey") SELECT "walletId", $6::integer, $5::integer, "after", $2::text, $7::text
+ *   WHERE "operation"."code" = 0 ), "entry" AS ( INSERT INTO "WalletEntry" ("walletId", "kind", "amount", "balanceAfter", "operationId", "idempotencyKey") SELECT "walletId", $7::integer, $6::integer, "after", $2::text, $8::text
  *   FROM "current" ) UPDATE "Wallet"
  *   SET "balance" = "current"."after"
  *   FROM "current"
@@ -124,10 +186,11 @@ rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected)
  */
 rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
                             const char *operation_id, const char *request, const char *attempt,
-                            int32_t delta, int32_t kind, const char *idempotency_key,
-                            db_wallet_row *out)
+                            int32_t apply_seconds, int32_t delta, int32_t kind,
+                            const char *idempotency_key, db_wallet_row *out)
 {
     const char *const params[] = {user_id, operation_id, request, attempt,
+                                  rt_db_param_int32(arena, apply_seconds),
                                   rt_db_param_int32(arena, delta), rt_db_param_int32(arena, kind),
                                   idempotency_key};
     return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_CHANGE_BALANCE], params,
@@ -138,17 +201,19 @@ rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
  *   WITH "locked" AS ( SELECT "id", "userId", "balance"
  *   FROM "Wallet"
  *   WHERE "userId" IN ($1::text, $2::text) ORDER BY "id" FOR UPDATE ), "sides" AS ( SELECT "from"."id" AS "fromId", "from"."balance" AS "fromBalance", "to"."id" AS "toId", "to"."balance" AS "toBalance"
- *   FROM (SELECT 1) AS "one" LEFT JOIN "locked" AS "from" ON "from"."userId" = $1::text LEFT JOIN "locked" AS "to" ON "to"."userId" = $2::text ), "operation" AS ( INSERT INTO "Operation" ("id", "request", "attempt", "code", "detail") SELECT $3::text, $4::text, $5::text, CASE WHEN "fromId" IS NULL OR "toId" IS NULL THEN 5 WHEN "fromBalance" < $6::integer THEN 9 WHEN "toBalance" > 2147483647 - $6::integer THEN 11 ELSE 0 END, CASE WHEN "fromId" IS NULL THEN 'from_user_id' WHEN "toId" IS NULL THEN 'to_user_id' END
+ *   FROM (SELECT 1) AS "one" LEFT JOIN "locked" AS "from" ON "from"."userId" = $1::text LEFT JOIN "locked" AS "to" ON "to"."userId" = $2::text ), "operation" AS ( INSERT INTO "Operation" ("id", "request", "attempt", "code", "detail") SELECT $3::text, $4::text, $5::text, CASE WHEN clock_timestamp() > statement_timestamp() + make_interval(secs => $6::integer) THEN -1 WHEN EXISTS (SELECT 1
+ *   FROM "WalletEntry"
+ *   WHERE "operationId" = $3::text) THEN -2 WHEN "fromId" IS NULL OR "toId" IS NULL THEN 5 WHEN "fromBalance" < $7::integer THEN 9 WHEN "toBalance" > 2147483647 - $7::integer THEN 11 ELSE 0 END, CASE WHEN "fromId" IS NULL THEN 'from_user_id' WHEN "toId" IS NULL THEN 'to_user_id' END
  *   FROM "sides" ON CONFLICT ("id") DO UPDATE
  *   SET "attempt" = EXCLUDED."attempt", "code" = EXCLUDED."code", "detail" = EXCLUDED."detail", "createdAt" = EXCLUDED."createdAt"
  *   WHERE "Operation"."code" = -1
  *   AND "Operation"."attempt" <> EXCLUDED."attempt"
  *   AND "Operation"."request" = EXCLUDED."request"
- *   RETURNING "code" ), "moves" AS ( SELECT "fromId" AS "walletId", 5 AS "kind", -$6::integer AS "amount", "fromBalance" - $6::integer AS "after"
+ *   RETURNING "code" ), "moves" AS ( SELECT "fromId" AS "walletId", 5 AS "kind", -$7::integer AS "amount", "fromBalance" - $7::integer AS "after"
  *   FROM "sides", "operation"
- *   WHERE "operation"."code" = 0 UNION ALL SELECT "toId", 4, $6::integer, "toBalance" + $6::integer
+ *   WHERE "operation"."code" = 0 UNION ALL SELECT "toId", 4, $7::integer, "toBalance" + $7::integer
  *   FROM "sides", "operation"
- *   WHERE "operation"."code" = 0 ), "entries" AS ( INSERT INTO "WalletEntry" ("walletId", "kind", "amount", "balanceAfter", "transferId", "operationId", "idempotencyKey") SELECT "walletId", "kind", "amount", "after", $7::text, $3::text, $8::text
+ *   WHERE "operation"."code" = 0 ), "entries" AS ( INSERT INTO "WalletEntry" ("walletId", "kind", "amount", "balanceAfter", "transferId", "operationId", "idempotencyKey") SELECT "walletId", "kind", "amount", "after", $8::text, $3::text, $9::text
  *   FROM "moves" ) UPDATE "Wallet"
  *   SET "balance" = "moves"."after"
  *   FROM "moves"
@@ -157,10 +222,12 @@ rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
  */
 rt_status db_transfer_funds(rt_db *db, rt_arena *arena, const char *from_user_id,
                             const char *to_user_id, const char *operation_id, const char *request,
-                            const char *attempt, int32_t amount, const char *transfer_id,
-                            const char *idempotency_key, db_wallet_row **rows, size_t *n_rows)
+                            const char *attempt, int32_t apply_seconds, int32_t amount,
+                            const char *transfer_id, const char *idempotency_key,
+                            db_wallet_row **rows, size_t *n_rows)
 {
     const char *const params[] = {from_user_id, to_user_id, operation_id, request, attempt,
+                                  rt_db_param_int32(arena, apply_seconds),
                                   rt_db_param_int32(arena, amount), transfer_id, idempotency_key};
     void *all = NULL;
     rt_status status = rt_db_fetch_all(db, arena, &db_statements[DB_STMT_TRANSFER_FUNDS], params,

@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "db.h"
+#include "db_pending_user.h"
 #include "db_user.h"
 #include "db_wallet.h"
 #include "db_wallet_entry.h"
@@ -41,20 +42,57 @@ rt_status db_insert_pending_user_once(rt_db *db, rt_arena *arena, const char *op
                                       const char *email, const char *name, db_user_row *out);
 
 /* ForgetOperation (spec/queries/user.sql): Removes the operation @id of attempt @attempt: a
- * write that did not happen after all (a CreateUser undone) leaves its key free for a retry.
+ * write that did not happen after all (its user undone by the sweep) leaves its key free for a
+ * retry.
  *
  * On OK, *affected is the number of rows it changed. */
 rt_status db_forget_operation(rt_db *db, const char *id, const char *attempt, int64_t *affected);
 
+/* AbandonCreation (spec/queries/user.sql): The undo of a CreateUser whose wallet was not (or not
+ * surely) made: takes the pending marker of @id and, in the same statement, deletes the user and
+ * frees the idempotency key its attempt @attempt stored under @operation_id -- but only while
+ * the marker is there and the user has no wallet. The marker is the point the two sides meet:
+ * InsertUserWallet (wallet.sql) removes it in the wallet's own transaction, so whichever of the
+ * two comes second finds it gone (or waits on its row lock and then finds it gone) and changes
+ * nothing: a wallet that committed is never deleted (the cascade of the user's foreign key never
+ * runs), and a wallet insert after the undo fails on the foreign key. 1: the user is gone,
+ * nothing of the creation stays; 0: the undo was not this statement's to do (the user has its
+ * wallet, or someone else undid it).
+ *
+ * On OK, *affected is the number of rows it changed. */
+rt_status db_abandon_creation(rt_db *db, const char *id, const char *operation_id,
+                              const char *attempt, int64_t *affected);
+
+/* GetRecentPendingUser (spec/queries/user.sql): The pending marker of @id when it is younger
+ * than @seconds: a CreateUser that may still be at work on the user (NOT_FOUND: none, or an
+ * older one, whose attempt has surely ended, by answer or by crash).
+ *
+ * On OK, *out is the PendingUser row it answered; NOT_FOUND ("no matching PendingUser row") when
+ * none. */
+rt_status db_get_recent_pending_user(rt_db *db, rt_arena *arena, const char *id, int32_t seconds,
+                                     db_pending_user_row *out);
+
 /* DeleteAbandonedUsers (spec/queries/user.sql): One batch of the sweep, bounded so it never
  * holds the writer session for long: up to 500 markers older than any CreateUser can take (peer
- * calls are bounded to seconds) are removed, skipping any a concurrent sweep holds; of their
- * users, those without a wallet are deleted: their creation never finished. Users that got their
- * wallet are kept, so a finished CreateUser needs no statement of its own to clear its marker.
- * The rows it changed are the markers removed: none means the sweep is done.
+ * calls are bounded to seconds) are removed, skipping any a concurrent sweep or wallet insert
+ * holds; their users, none of whom got a wallet (InsertUserWallet removes the marker with the
+ * wallet's insert), are deleted: their creation never finished and no retry with its key came to
+ * finish it. A marker whose user has a wallet anyway (written before InsertUserWallet cleared
+ * them) is only removed. The rows it changed are the markers removed: none means the sweep is
+ * done.
  *
  * On OK, *affected is the number of rows it changed. */
 rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected);
+
+/* InsertUserWallet (spec/queries/wallet.sql): CreateWallet: inserts the wallet of @user_id and,
+ * in the same statement, removes the user's pending marker (user.sql): from that commit on the
+ * user is finished, and a CreateUser undo (AbandonCreation) that comes later, or waits on the
+ * marker meanwhile, finds no marker and deletes nothing. An undo that came first deleted the
+ * user: the foreign key then refuses this insert.
+ *
+ * On OK, *out is the Wallet row it answered; NOT_FOUND ("no matching Wallet row") when none. */
+rt_status db_insert_user_wallet(rt_db *db, rt_arena *arena, const char *user_id, const char *id,
+                                db_wallet_row *out);
 
 /* ChangeBalance (spec/queries/wallet.sql): CreditWallet and DebitWallet: adds @delta (negative
  * for a debit) unless the balance would leave 0..2147483647, and appends the entry of @kind
@@ -65,13 +103,19 @@ rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected);
  * OUT_OF_RANGE past int32, when nothing changes); when @operation_id exists already, nothing at
  * all is written and no row answers (the caller looks the operation up), unless the row is a
  * fence (code -1, see FenceOperation) that another attempt with the same payload left: this
- * retry takes its place.
+ * retry takes its place. When an entry already carries @operation_id (a key whose operation row
+ * was swept after IDEMPOTENCY_TTL), the row written, or the fence replaced, gets code -2 and
+ * nothing applies: the key expired (the unique index on ("operationId", "kind") stays as the
+ * last guard against a second apply). A statement that reaches its operation row more than
+ * @apply_seconds after the database started it writes a fence of its own (code -1) instead of
+ * applying: no write applies after the fence or operation row that stands for it may have been
+ * swept (idempotency.h: RT_WRITE_APPLY_SECONDS, the floor of IDEMPOTENCY_TTL).
  *
  * On OK, *out is the Wallet row it answered; NOT_FOUND ("no matching Wallet row") when none. */
 rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
                             const char *operation_id, const char *request, const char *attempt,
-                            int32_t delta, int32_t kind, const char *idempotency_key,
-                            db_wallet_row *out);
+                            int32_t apply_seconds, int32_t delta, int32_t kind,
+                            const char *idempotency_key, db_wallet_row *out);
 
 /* TransferFunds (spec/queries/wallet.sql): Moves @amount from the wallet of @from_user_id to
  * that of @to_user_id in one statement: both rows are locked in the order of their ids, so
@@ -80,14 +124,17 @@ rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
  * without a wallet), 9 FAILED_PRECONDITION (the sender lacks funds) or 11 OUT_OF_RANGE (the
  * receiver would overflow); only on 0 are the TRANSFER_OUT and TRANSFER_IN entries, sharing
  * @transfer_id, appended and the balances changed. Answers the two changed wallets; no rows when
- * nothing changed (a refusal, or @operation_id existed already).
+ * nothing changed (a refusal, or @operation_id existed already). An expired key (entries carry
+ * @operation_id, its operation row is gone: code -2) and a statement late by more than
+ * @apply_seconds (code -1) are handled as in ChangeBalance.
  *
  * On OK, rows[0..*n_rows) are the Wallet rows it answered, in its order, in the arena (*rows is
  * NULL when there are none). */
 rt_status db_transfer_funds(rt_db *db, rt_arena *arena, const char *from_user_id,
                             const char *to_user_id, const char *operation_id, const char *request,
-                            const char *attempt, int32_t amount, const char *transfer_id,
-                            const char *idempotency_key, db_wallet_row **rows, size_t *n_rows);
+                            const char *attempt, int32_t apply_seconds, int32_t amount,
+                            const char *transfer_id, const char *idempotency_key,
+                            db_wallet_row **rows, size_t *n_rows);
 
 /* ListTransactions (spec/queries/wallet.sql): One page of the history of @user_id's wallet,
  * newest first: the entries numbered below @before_seq (keyset paging on the index of (walletId,

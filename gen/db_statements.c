@@ -199,6 +199,36 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
         .n_params = 2,
         .idempotent = false,
     },
+    [DB_STMT_ABANDON_CREATION] = {
+        .name = "abandon_creation",
+        .sql = "WITH \"marker\" AS ( DELETE "
+               "FROM \"PendingUser\" "
+               "WHERE \"userId\" = $1::text "
+               "RETURNING \"userId\" ), \"unfinished\" AS ( SELECT \"userId\" "
+               "FROM \"marker\" "
+               "WHERE NOT EXISTS (SELECT 1 "
+               "FROM \"Wallet\" "
+               "WHERE \"userId\" = $1::text) ), \"forgotten\" AS ( DELETE "
+               "FROM \"Operation\" "
+               "WHERE \"id\" = $2::text "
+               "AND \"attempt\" = $3::text "
+               "AND EXISTS (SELECT 1 "
+               "FROM \"unfinished\") ) DELETE "
+               "FROM \"User\" "
+               "WHERE \"id\" IN (SELECT \"userId\" "
+               "FROM \"unfinished\")",
+        .n_params = 3,
+        .idempotent = false,
+    },
+    [DB_STMT_GET_RECENT_PENDING_USER] = {
+        .name = "get_recent_pending_user",
+        .sql = "SELECT \"userId\", \"createdAt\" "
+               "FROM \"PendingUser\" "
+               "WHERE \"userId\" = $1::text "
+               "AND \"createdAt\" > LOCALTIMESTAMP - make_interval(secs => $2::integer)",
+        .n_params = 2,
+        .idempotent = true,
+    },
     [DB_STMT_DELETE_ABANDONED_USERS] = {
         .name = "delete_abandoned_users",
         .sql = "WITH \"batch\" AS ( SELECT \"userId\" "
@@ -216,25 +246,37 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
         .n_params = 0,
         .idempotent = false,
     },
+    [DB_STMT_INSERT_USER_WALLET] = {
+        .name = "insert_user_wallet",
+        .sql = "WITH \"finished\" AS ( DELETE "
+               "FROM \"PendingUser\" "
+               "WHERE \"userId\" = $1::text ) INSERT INTO \"Wallet\" (\"id\", \"userId\") "
+               "VALUES ($2::text, $1::text) "
+               "RETURNING \"id\", \"userId\", \"balance\", \"createdAt\"",
+        .n_params = 2,
+        .idempotent = false,
+    },
     [DB_STMT_CHANGE_BALANCE] = {
         .name = "change_balance",
         .sql = "WITH \"wallet\" AS ( SELECT \"id\", \"balance\" "
                "FROM \"Wallet\" "
-               "WHERE \"userId\" = $1::text FOR UPDATE ), \"operation\" AS ( INSERT INTO \"Operation\" (\"id\", \"request\", \"attempt\", \"code\") SELECT $2::text, $3::text, $4::text, CASE WHEN \"wallet\".\"id\" IS NULL THEN 5 WHEN \"wallet\".\"balance\"::bigint + $5::integer < 0 THEN 9 WHEN \"wallet\".\"balance\"::bigint + $5::integer > 2147483647 THEN 11 ELSE 0 END "
+               "WHERE \"userId\" = $1::text FOR UPDATE ), \"operation\" AS ( INSERT INTO \"Operation\" (\"id\", \"request\", \"attempt\", \"code\") SELECT $2::text, $3::text, $4::text, CASE WHEN clock_timestamp() > statement_timestamp() + make_interval(secs => $5::integer) THEN -1 WHEN EXISTS (SELECT 1 "
+               "FROM \"WalletEntry\" "
+               "WHERE \"operationId\" = $2::text) THEN -2 WHEN \"wallet\".\"id\" IS NULL THEN 5 WHEN \"wallet\".\"balance\"::bigint + $6::integer < 0 THEN 9 WHEN \"wallet\".\"balance\"::bigint + $6::integer > 2147483647 THEN 11 ELSE 0 END "
                "FROM (SELECT 1) AS \"one\" LEFT JOIN \"wallet\" ON TRUE ON CONFLICT (\"id\") DO UPDATE "
                "SET \"attempt\" = EXCLUDED.\"attempt\", \"code\" = EXCLUDED.\"code\", \"detail\" = EXCLUDED.\"detail\", \"createdAt\" = EXCLUDED.\"createdAt\" "
                "WHERE \"Operation\".\"code\" = -1 "
                "AND \"Operation\".\"attempt\" <> EXCLUDED.\"attempt\" "
                "AND \"Operation\".\"request\" = EXCLUDED.\"request\" "
-               "RETURNING \"code\" ), \"current\" AS ( SELECT \"wallet\".\"id\" AS \"walletId\", \"wallet\".\"balance\" + $5::integer AS \"after\" "
+               "RETURNING \"code\" ), \"current\" AS ( SELECT \"wallet\".\"id\" AS \"walletId\", \"wallet\".\"balance\" + $6::integer AS \"after\" "
                "FROM \"wallet\", \"operation\" "
-               "WHERE \"operation\".\"code\" = 0 ), \"entry\" AS ( INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\") SELECT \"walletId\", $6::integer, $5::integer, \"after\", $2::text, $7::text "
+               "WHERE \"operation\".\"code\" = 0 ), \"entry\" AS ( INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"operationId\", \"idempotencyKey\") SELECT \"walletId\", $7::integer, $6::integer, \"after\", $2::text, $8::text "
                "FROM \"current\" ) UPDATE \"Wallet\" "
                "SET \"balance\" = \"current\".\"after\" "
                "FROM \"current\" "
                "WHERE \"Wallet\".\"id\" = \"current\".\"walletId\" "
                "RETURNING \"id\", \"userId\", \"balance\", \"createdAt\"",
-        .n_params = 7,
+        .n_params = 8,
         .idempotent = false,
     },
     [DB_STMT_TRANSFER_FUNDS] = {
@@ -242,23 +284,25 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
         .sql = "WITH \"locked\" AS ( SELECT \"id\", \"userId\", \"balance\" "
                "FROM \"Wallet\" "
                "WHERE \"userId\" IN ($1::text, $2::text) ORDER BY \"id\" FOR UPDATE ), \"sides\" AS ( SELECT \"from\".\"id\" AS \"fromId\", \"from\".\"balance\" AS \"fromBalance\", \"to\".\"id\" AS \"toId\", \"to\".\"balance\" AS \"toBalance\" "
-               "FROM (SELECT 1) AS \"one\" LEFT JOIN \"locked\" AS \"from\" ON \"from\".\"userId\" = $1::text LEFT JOIN \"locked\" AS \"to\" ON \"to\".\"userId\" = $2::text ), \"operation\" AS ( INSERT INTO \"Operation\" (\"id\", \"request\", \"attempt\", \"code\", \"detail\") SELECT $3::text, $4::text, $5::text, CASE WHEN \"fromId\" IS NULL OR \"toId\" IS NULL THEN 5 WHEN \"fromBalance\" < $6::integer THEN 9 WHEN \"toBalance\" > 2147483647 - $6::integer THEN 11 ELSE 0 END, CASE WHEN \"fromId\" IS NULL THEN 'from_user_id' WHEN \"toId\" IS NULL THEN 'to_user_id' END "
+               "FROM (SELECT 1) AS \"one\" LEFT JOIN \"locked\" AS \"from\" ON \"from\".\"userId\" = $1::text LEFT JOIN \"locked\" AS \"to\" ON \"to\".\"userId\" = $2::text ), \"operation\" AS ( INSERT INTO \"Operation\" (\"id\", \"request\", \"attempt\", \"code\", \"detail\") SELECT $3::text, $4::text, $5::text, CASE WHEN clock_timestamp() > statement_timestamp() + make_interval(secs => $6::integer) THEN -1 WHEN EXISTS (SELECT 1 "
+               "FROM \"WalletEntry\" "
+               "WHERE \"operationId\" = $3::text) THEN -2 WHEN \"fromId\" IS NULL OR \"toId\" IS NULL THEN 5 WHEN \"fromBalance\" < $7::integer THEN 9 WHEN \"toBalance\" > 2147483647 - $7::integer THEN 11 ELSE 0 END, CASE WHEN \"fromId\" IS NULL THEN 'from_user_id' WHEN \"toId\" IS NULL THEN 'to_user_id' END "
                "FROM \"sides\" ON CONFLICT (\"id\") DO UPDATE "
                "SET \"attempt\" = EXCLUDED.\"attempt\", \"code\" = EXCLUDED.\"code\", \"detail\" = EXCLUDED.\"detail\", \"createdAt\" = EXCLUDED.\"createdAt\" "
                "WHERE \"Operation\".\"code\" = -1 "
                "AND \"Operation\".\"attempt\" <> EXCLUDED.\"attempt\" "
                "AND \"Operation\".\"request\" = EXCLUDED.\"request\" "
-               "RETURNING \"code\" ), \"moves\" AS ( SELECT \"fromId\" AS \"walletId\", 5 AS \"kind\", -$6::integer AS \"amount\", \"fromBalance\" - $6::integer AS \"after\" "
+               "RETURNING \"code\" ), \"moves\" AS ( SELECT \"fromId\" AS \"walletId\", 5 AS \"kind\", -$7::integer AS \"amount\", \"fromBalance\" - $7::integer AS \"after\" "
                "FROM \"sides\", \"operation\" "
-               "WHERE \"operation\".\"code\" = 0 UNION ALL SELECT \"toId\", 4, $6::integer, \"toBalance\" + $6::integer "
+               "WHERE \"operation\".\"code\" = 0 UNION ALL SELECT \"toId\", 4, $7::integer, \"toBalance\" + $7::integer "
                "FROM \"sides\", \"operation\" "
-               "WHERE \"operation\".\"code\" = 0 ), \"entries\" AS ( INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"transferId\", \"operationId\", \"idempotencyKey\") SELECT \"walletId\", \"kind\", \"amount\", \"after\", $7::text, $3::text, $8::text "
+               "WHERE \"operation\".\"code\" = 0 ), \"entries\" AS ( INSERT INTO \"WalletEntry\" (\"walletId\", \"kind\", \"amount\", \"balanceAfter\", \"transferId\", \"operationId\", \"idempotencyKey\") SELECT \"walletId\", \"kind\", \"amount\", \"after\", $8::text, $3::text, $9::text "
                "FROM \"moves\" ) UPDATE \"Wallet\" "
                "SET \"balance\" = \"moves\".\"after\" "
                "FROM \"moves\" "
                "WHERE \"Wallet\".\"id\" = \"moves\".\"walletId\" "
                "RETURNING \"id\", \"userId\", \"balance\", \"createdAt\"",
-        .n_params = 8,
+        .n_params = 9,
         .idempotent = false,
     },
     [DB_STMT_LIST_TRANSACTIONS] = {

@@ -45,7 +45,9 @@ struct  User__CreateUserRequest
    * the user, and every later one with the same key and payload gets the same
    * answer (the user, or ALREADY_EXISTS), with response metadata
    * `idempotent-replayed: true`; ABORTED while the first is still creating the
-   * wallet. The same key with another payload is INVALID_ARGUMENT. 1-128
+   * wallet (for at most 15 s: after that, if the first never finished, this
+   * request finishes or undoes it). The same key with another payload is
+   * INVALID_ARGUMENT. 1-128
    * printable ASCII characters, kept at least IDEMPOTENCY_TTL (24h). Clients
    * on the old contract send it as metadata `idempotency-key` instead.
    */

@@ -111,8 +111,10 @@ struct  Wallet__UpdateBalanceRequest
    * (the response, or NOT_FOUND / FAILED_PRECONDITION / OUT_OF_RANGE), byte
    * for byte, with response metadata `idempotent-replayed: true`; the same
    * key with another payload is INVALID_ARGUMENT. 1-128 printable ASCII
-   * characters, kept at least IDEMPOTENCY_TTL (24h). Clients on the old
-   * contract send it as metadata `idempotency-key` instead.
+   * characters, kept at least IDEMPOTENCY_TTL (24h); brought back after that,
+   * a key whose change still stands in the ledger is INVALID_ARGUMENT ("key
+   * expired"), never applied again. Clients on the old contract send it as
+   * metadata `idempotency-key` instead.
    */
   char *idempotency_key;
 };

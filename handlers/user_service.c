@@ -4,6 +4,7 @@
 
 #include "background.h"
 #include "db_operation.h"
+#include "db_pending_user.h"
 #include "db_queries.h"
 #include "db_user.h"
 #include "db_wallet.h"
@@ -22,8 +23,8 @@
 #define COMPENSATION_BUDGET_MS 5000
 
 /* Deletes users whose creation a killed user-service never finished (their
- * pending marker outlived any CreateUser and they have no wallet), and the
- * markers of users that were finished. Failures only delay the sweep. */
+ * pending marker outlived any CreateUser, no retry with a key finished it,
+ * and they have no wallet). Failures only delay the sweep. */
 static bool sweep_abandoned_users(rt_task *task)
 {
     int64_t swept = 0;
@@ -38,10 +39,86 @@ RT_BACKGROUND_TASK(sweep, "sweep-abandoned-users", SWEEP_INTERVAL_MS, sweep_aban
 
 static const char DUPLICATE_EMAIL[] = "a user with this email already exists";
 
+/* How long a CreateUser may still be at work on the user it committed: its
+ * wallet request (peer calls are capped at 5 s, runtime/src/client.c) and
+ * its undo (COMPENSATION_BUDGET_MS), with room to spare. A retry with the key
+ * that finds the user without a wallet and its marker older than this knows
+ * that attempt ended unfinished (its process died, or its undo could not
+ * reach the database) and finishes it itself, instead of answering ABORTED
+ * until the sweep. Not a safety bound: two
+ * attempts at work on one user at once still end in one answer (see
+ * user_service__create_user), it only keeps a retry from racing an attempt
+ * that is well. */
+#define CREATION_BOUND_SECONDS 15
+
+/* The wallet of user_id was asked for and not (surely) made, by the attempt
+ * that stored the key under operation_id with attempt (or by a retry that
+ * finishes it). Undoes the creation with AbandonCreation (spec/queries/
+ * user.sql), which deletes the user, its marker and its key only while the
+ * marker shows no wallet ever committed, and answers what is true then:
+ * - undone: nothing of the creation is left: `failed` (the peer's refusal),
+ *   or UNAVAILABLE when that was DEADLINE_EXCEEDED, since it is now known
+ *   not to have applied;
+ * - not undone, the wallet exists: it committed after all (its answer was
+ *   lost, or another attempt made it): the user is complete, OK;
+ * - anything else (the database did not answer, or the user stays without
+ *   its wallet): DEADLINE_EXCEEDED, outcome unknown -- never UNAVAILABLE,
+ *   since the user may stay; a retry with the key, or the sweep, settles it. */
+static rt_status abandon_creation(rt_call *call, const char *operation_id, const char *attempt,
+                                  const char *user_id, rt_status failed, User__UserResponse *response)
+{
+    rt_db *db = rt_call_db(call);
+    rt_arena *arena = rt_call_arena(call);
+    int64_t removed = 0;
+    rt_status status = db_abandon_creation(db, user_id, operation_id, attempt, &removed);
+    if (rt_ok(status) && removed == 1)
+        return failed.code == GRPC_STATUS_DEADLINE_EXCEEDED
+                   ? rt_status_of(GRPC_STATUS_UNAVAILABLE, "the wallet could not be created in time; not applied, "
+                                                           "safe to retry")
+                   : failed;
+    db_wallet_row wallet;
+    db_user_row user;
+    if (rt_ok(status))
+        status = db_wallet_get_by_user_id(db, arena, user_id, &wallet);
+    if (rt_ok(status))
+        status = db_user_get_by_id(db, arena, user_id, &user);
+    if (rt_ok(status)) {
+        rt_log_call_event(call, RT_LOG_WARN, "user %s got its wallet after all: created", user_id);
+        user__user_response__from_db_user_row(response, &user);
+        return RT_OK;
+    }
+    rt_log_call_event(call, RT_LOG_ERROR, "creation of user %s neither finished nor undone: left to a retry or "
+                      "the sweep", user_id);
+    return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED,
+                        "outcome unknown: the user may exist without its wallet yet; retry with the same "
+                        "idempotency key");
+}
+
+/* Asks wallet-service for user's wallet: the second half of a creation, for
+ * the attempt that inserted the user or for a retry finishing an attempt
+ * that died. OK (user) once the wallet exists; otherwise abandon_creation. */
+static rt_status finish_creation(rt_call *call, const char *operation_id, const char *attempt,
+                                 const db_user_row *user, User__UserResponse *response)
+{
+    Wallet__CreateWalletRequest wallet_request = WALLET__CREATE_WALLET_REQUEST__INIT;
+    wallet_request.user_id = (char *)user->id;
+    Wallet__WalletResponse *wallet = NULL;
+    rt_status status = wallet_service__call_create_wallet(call, &wallet_request, &wallet);
+    /* What follows must run even when the caller's deadline is what failed. */
+    rt_call_detach_deadline(call, COMPENSATION_BUDGET_MS);
+    if (!rt_ok(status))
+        return abandon_creation(call, operation_id, attempt, user->id, status, response);
+    user__user_response__from_db_user_row(response, user);
+    return RT_OK;
+}
+
 /* The key was taken: the answer of the request that took it. It created the
- * user (detail) and, once the user has its wallet, that user is the answer;
- * before that it is still at work (ABORTED, retry). A user that is gone was
- * undone, so the key is freed for the retry. */
+ * user (detail) and, once the user has its wallet, that user is the answer.
+ * Without a wallet, that request is still at work while the user's marker is
+ * younger than CREATION_BOUND_SECONDS (ABORTED, retry); after that it has
+ * ended without finishing (its user-service died), and this request finishes
+ * it (finish_creation). A user that is gone was undone (by the sweep), so
+ * the key is freed for the retry. */
 static rt_status replay(rt_call *call, const operation *op, User__UserResponse *response)
 {
     rt_db *db = rt_call_db(call);
@@ -65,8 +142,16 @@ static rt_status replay(rt_call *call, const operation *op, User__UserResponse *
     db_wallet_row wallet;
     if (rt_ok(status))
         status = db_wallet_get_by_user_id(db, arena, user.id, &wallet);
-    if (status.code == GRPC_STATUS_NOT_FOUND)
-        return rt_status_of(GRPC_STATUS_ABORTED, "the request with this key is still in progress; retry");
+    if (status.code == GRPC_STATUS_NOT_FOUND) {
+        db_pending_user_row marker;
+        status = db_get_recent_pending_user(db, arena, user.id, CREATION_BOUND_SECONDS, &marker);
+        if (rt_ok(status))
+            return rt_status_of(GRPC_STATUS_ABORTED, "the request with this key is still in progress; retry");
+        if (status.code != GRPC_STATUS_NOT_FOUND)
+            return status;
+        rt_log_call_event(call, RT_LOG_WARN, "finishing the creation of user %s, left without a wallet", user.id);
+        return finish_creation(call, row.id, row.attempt, &user, response);
+    }
     if (!rt_ok(status))
         return status;
     user__user_response__from_db_user_row(response, &user);
@@ -87,28 +172,27 @@ static rt_status duplicate_email(rt_call *call, const operation *op, User__UserR
     return rt_ok(status) ? rt_status_of(GRPC_STATUS_ALREADY_EXISTS, DUPLICATE_EMAIL) : status;
 }
 
-/* A user always has a wallet: the user row is committed first, with a pending
- * marker (wallet-service verifies the user through GetUserById on its own
- * connection), then the wallet is requested; if that fails the user is
- * deleted again and the wallet-service status is returned. A wallet created
- * whose answer was lost goes too: the foreign key cascades the delete. If this
- * process dies in between, the marker lets a later sweep finish the undo; a
- * finished user's marker is left for the sweep, which keeps users with a
- * wallet (one commit less per CreateUser than clearing it here). With an
- * idempotency key, the user row and the key's operation row are written in
- * one statement, and undoing the user frees the key again. */
-/* Deletes the user a failed creation inserted (or may have: a write
- * answered at its deadline) and frees its idempotency key for the retry. */
-static void undo_creation(rt_call *call, rt_db *db, const operation *op, const char *user_id)
-{
-    rt_status undone = db_user_delete_by_id(db, user_id);
-    int64_t forgotten = 0;
-    if (rt_ok(undone) && op->key) /* not applied: the key is free for the retry */
-        undone = db_forget_operation(db, op->id, op->attempt, &forgotten);
-    if (!rt_ok(undone))
-        rt_log_call_event(call, RT_LOG_ERROR, "compensation failed: user %s has no wallet yet", user_id);
-}
-
+/* A user always has a wallet, and nothing acknowledged is ever removed. The
+ * user row is committed first with a pending marker (wallet-service verifies
+ * the user through GetUserById on its own connection), and with a key, the
+ * key's operation row in the same statement; then the wallet is requested
+ * (finish_creation). Its insert removes the marker in the wallet's own
+ * transaction (InsertUserWallet); an undo deletes the user only together
+ * with the marker (AbandonCreation). The marker's row is where the two meet:
+ * whichever commits second finds it gone and changes nothing, so
+ * - a wallet that committed (whose answer came too late, or that a retry
+ *   saw and answered OK, and credited since) is never removed: the undo
+ *   finds no marker, looks, and answers OK with this user;
+ * - an undo that committed first makes a late wallet insert fail on the
+ *   foreign key, so no wallet appears for a user answered UNAVAILABLE;
+ * - every OK under a key names one user: a retry answers OK only once the
+ *   wallet exists, and from then on no undo removes that user or its key;
+ *   only an undone creation (nothing ever acknowledged) frees the key.
+ * UNAVAILABLE is answered only when the undo really removed the user;
+ * when the outcome cannot be settled, DEADLINE_EXCEEDED ("outcome unknown").
+ * If this process dies in between, a retry with the key finishes the
+ * creation after CREATION_BOUND_SECONDS (replay); without a key, the sweep
+ * deletes the unfinished user after 5 minutes. */
 rt_status user_service__create_user(rt_call *call, const User__CreateUserRequest *request,
                                     User__UserResponse *response)
 {
@@ -132,24 +216,11 @@ rt_status user_service__create_user(rt_call *call, const User__CreateUserRequest
          * still commit. The undo goes to the same writer after it, so it
          * runs after the insert whatever became of it. */
         rt_call_detach_deadline(call, COMPENSATION_BUDGET_MS);
-        undo_creation(call, db, &op, id);
-        return status;
+        return abandon_creation(call, op.id, op.attempt, id, status, response);
     }
     if (!rt_ok(status))
         return status;
-
-    Wallet__CreateWalletRequest wallet_request = WALLET__CREATE_WALLET_REQUEST__INIT;
-    wallet_request.user_id = (char *)user.id;
-    Wallet__WalletResponse *wallet = NULL;
-    status = wallet_service__call_create_wallet(call, &wallet_request, &wallet);
-    /* Both follow-ups must run even when the caller's deadline is what failed. */
-    rt_call_detach_deadline(call, COMPENSATION_BUDGET_MS);
-    if (!rt_ok(status)) {
-        undo_creation(call, db, &op, user.id);
-        return status;
-    }
-    user__user_response__from_db_user_row(response, &user);
-    return RT_OK;
+    return finish_creation(call, op.id, op.attempt, &user, response);
 }
 
 rt_status user_service__get_user_by_id(rt_call *call, const User__GetUserByIdRequest *request,

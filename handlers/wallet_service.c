@@ -6,6 +6,7 @@
 #include "db_queries.h"
 #include "db_wallet_entry.h"
 #include "db_wallet.h"
+#include "idempotency.h"
 #include "user.client.h"
 #include "wallet.map.h"
 #include "wallet.service.h"
@@ -28,11 +29,11 @@ rt_status wallet_service__create_wallet(rt_call *call, const Wallet__CreateWalle
     char id[RT_UUID_STRLEN + 1];
     rt_uuid_v4(id);
     db_wallet_row wallet;
-    status = db_wallet_insert(rt_call_db(call), arena, id, user_id, &wallet);
+    status = db_insert_user_wallet(rt_call_db(call), arena, user_id, id, &wallet); /* finishes the user */
     if (status.code == GRPC_STATUS_ALREADY_EXISTS)
         return rt_status_of(GRPC_STATUS_ALREADY_EXISTS,
                             rt_arena_printf(arena, "user %s already has a wallet", user_id));
-    if (status.code == GRPC_STATUS_FAILED_PRECONDITION) /* the user was deleted meanwhile */
+    if (status.code == GRPC_STATUS_FAILED_PRECONDITION) /* the user was deleted (its creation undone) meanwhile */
         return rt_status_of(GRPC_STATUS_NOT_FOUND, rt_arena_printf(arena, "user %s not found", user_id));
     if (!rt_ok(status))
         return status;
@@ -110,7 +111,7 @@ static rt_status change_balance(rt_call *call, const Wallet__UpdateBalanceReques
     operation_begin(call, request->idempotency_key, &request->base, &op);
     db_wallet_row wallet;
     rt_status status = db_change_balance(rt_call_db(call), arena, user_id, op.id, op.request, op.attempt,
-                                         change->sign * request->amount, change->entry_kind, op.key, &wallet);
+                                         RT_WRITE_APPLY_SECONDS, change->sign * request->amount, change->entry_kind, op.key, &wallet);
     if (rt_db_outcome_unknown(status)) { /* maybe committed: find out */
         status = operation_fence(call, &op, status);
         return rt_ok(status) ? settle(call, &op, user_id, change, response) : status;

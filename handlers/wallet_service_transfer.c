@@ -5,6 +5,7 @@
 #include "db_queries.h"
 #include "db_wallet_entry.h"
 #include "db_wallet.h"
+#include "idempotency.h"
 #include "wallet.map.h"
 #include "wallet.service.h"
 #include "operations.h"
@@ -64,7 +65,7 @@ rt_status wallet_service__transfer_funds(rt_call *call, const Wallet__TransferRe
     db_wallet_row *rows = NULL;
     size_t n_rows = 0;
     rt_status status = db_transfer_funds(rt_call_db(call), arena, from, to, op.id, op.request, op.attempt,
-                                         request->amount, transfer_id, op.key, &rows, &n_rows);
+                                         RT_WRITE_APPLY_SECONDS, request->amount, transfer_id, op.key, &rows, &n_rows);
     if (rt_db_outcome_unknown(status)) { /* maybe committed: find out */
         status = operation_fence(call, &op, status);
         return rt_ok(status) ? settle(call, &op, from, to, response) : status;

@@ -7,7 +7,10 @@ WITH "wallet" AS (
 ), "operation" AS (
   INSERT INTO "Operation" ("id", "request", "attempt", "code")
   SELECT ('pgb-' || :op), '', ('pgb-' || :op),
-         CASE WHEN "wallet"."id" IS NULL THEN 5
+         CASE WHEN clock_timestamp() > statement_timestamp() + make_interval(secs => (10)::integer)
+                   THEN -1
+              WHEN EXISTS (SELECT 1 FROM "WalletEntry" WHERE "operationId" = ('pgb-' || :op)) THEN -2
+              WHEN "wallet"."id" IS NULL THEN 5
               WHEN "wallet"."balance"::bigint + (1)::integer < 0 THEN 9
               WHEN "wallet"."balance"::bigint + (1)::integer > 2147483647 THEN 11
               ELSE 0 END

@@ -34,18 +34,31 @@ void operation_begin(rt_call *call, const char *key, const ProtobufCMessage *req
     op->request = op->key ? rt_call_fingerprint(call, request) : "";
 }
 
+/* INVALID_ARGUMENT for a key brought back after IDEMPOTENCY_TTL. */
+static rt_status key_expired(rt_call *call)
+{
+    return rt_call_invalid_field(call, "idempotency_key",
+                                 "key expired: it was used more than IDEMPOTENCY_TTL ago; use a new key");
+}
+
 rt_status operation_outcome(rt_call *call, const operation *op, db_operation_row *row)
 {
     rt_status status = db_operation_get_by_id(rt_call_db(call), rt_call_arena(call), op->id, row);
-    if (status.code == GRPC_STATUS_NOT_FOUND) /* its key expired between the two statements */
-        return rt_status_of(GRPC_STATUS_ABORTED, "the idempotency key expired meanwhile; retry");
-    if (!rt_ok(status) || strcmp(row->attempt, op->attempt) == 0)
+    if (status.code == GRPC_STATUS_NOT_FOUND && op->key) /* swept between the two statements */
+        return key_expired(call);
+    if (status.code == GRPC_STATUS_NOT_FOUND) /* unreachable: a keyless write always leaves its row */
+        return rt_status_of(GRPC_STATUS_INTERNAL, NULL);
+    if (!rt_ok(status))
         return status;
-    if (strcmp(row->request, op->request) != 0)
+    if (row->code == OPERATION_KEY_EXPIRED) /* whatever the payload */
+        return key_expired(call);
+    bool own = strcmp(row->attempt, op->attempt) == 0;
+    if (!own && strcmp(row->request, op->request) != 0)
         return rt_call_invalid_field(call, "idempotency_key", "was used before with a different request");
-    if (row->code == -1) /* a fence this request's statement could not replace */
-        return rt_status_of(GRPC_STATUS_UNAVAILABLE, "an earlier attempt with this key was not applied; retry");
-    rt_call_set_replayed(call);
+    if (row->code == OPERATION_FENCED) /* another attempt's fence this statement could not replace, or its own */
+        return rt_status_of(GRPC_STATUS_UNAVAILABLE, "the write was not applied; safe to retry");
+    if (!own)
+        rt_call_set_replayed(call);
     return RT_OK;
 }
 

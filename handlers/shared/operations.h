@@ -10,6 +10,13 @@
 #include "service.h"
 #include "uuid.h"
 
+/* The codes of an operation row that are no gRPC status: a fence (the write
+ * never applies, spec/queries/wallet.sql FenceOperation, or a statement that
+ * came too late) and a key brought back after IDEMPOTENCY_TTL while entries
+ * it wrote remain. */
+#define OPERATION_FENCED (-1)
+#define OPERATION_KEY_EXPIRED (-2)
+
 typedef struct {
     const char *key;     /* the caller's idempotency key; NULL when it sent none */
     const char *id;      /* the key, or attempt */
@@ -24,7 +31,9 @@ void operation_begin(rt_call *call, const char *key, const ProtobufCMessage *req
  * OK with *row when its code is the answer: written by this attempt (a
  * refusal decided on the locked rows), or by an earlier request with the
  * same key and payload, in which case the call is marked replayed.
- * INVALID_ARGUMENT when the key came with another payload. */
+ * INVALID_ARGUMENT when the key came with another payload, or expired
+ * (OPERATION_KEY_EXPIRED, or its row swept meanwhile). UNAVAILABLE when the
+ * row is a fence (OPERATION_FENCED): the write never applies. */
 rt_status operation_outcome(rt_call *call, const operation *op, db_operation_row *row);
 
 /* A write whose outcome is unknown (rt_db_outcome_unknown): the connection

@@ -30,6 +30,17 @@ void rt_idempotency_resolve(rt_arena *arena, const grpc_metadata_array *md, Prot
  * with another payload. */
 const char *rt_idempotency_fingerprint(rt_arena *arena, const char *method, const ProtobufCMessage *request);
 
+/* How long after the database starts a write statement it may still apply:
+ * one that reaches its operation row later writes a fence instead
+ * (spec/queries/wallet.sql ChangeBalance, TransferFunds). A statement whose
+ * connection was lost (an orphan) thus applies, if ever, within this bound
+ * of its start, long before the fence or operation row that stands for it
+ * in the meantime can be swept: IDEMPOTENCY_TTL is at least
+ * RT_IDEMPOTENCY_TTL_MIN_SECONDS, which leaves the orphan an hour, less this
+ * bound, to reach the server and start (it was sent before its fence). */
+#define RT_WRITE_APPLY_SECONDS 10
+#define RT_IDEMPOTENCY_TTL_MIN_SECONDS 3600
+
 /* IDEMPOTENCY_TTL, set once at start-up (config.h): how long the services
  * keep an operation's outcome before their sweep removes it. */
 void rt_idempotency_set_ttl(int seconds);

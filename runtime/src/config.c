@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "error_text.h"
+#include "idempotency.h"
 #include "metrics_http.h"
 
 /* One numeric setting and its accepted range. */
@@ -285,7 +286,8 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
         {"--workers", "WORKERS", 1, 256, &c->workers},
         {"--max-message-bytes", "MAX_MESSAGE_BYTES", 1024, 64 * 1024 * 1024, &c->max_message_bytes},
         {"--drain-seconds", "DRAIN_SECONDS", 0, 3600, &c->drain_seconds},
-        {"--idempotency-ttl", "IDEMPOTENCY_TTL", 1, 366 * 86400, &c->idempotency_ttl_seconds},
+        {"--idempotency-ttl", "IDEMPOTENCY_TTL", RT_IDEMPOTENCY_TTL_MIN_SECONDS, 366 * 86400,
+         &c->idempotency_ttl_seconds},
         {"--max-calls", "MAX_CALLS", 1, 65536, &c->max_calls},
         {"--max-queued-calls", "MAX_QUEUED_CALLS", 0, 1 << 20, &c->max_queued_calls},
         {"--queue-wait-ms", "QUEUE_WAIT_MS", 0, 600000, &c->queue_wait_ms},
@@ -398,8 +400,8 @@ void rt_config_usage(const rt_service *svc, FILE *out)
     fprintf(out, "  %-32s %-22s %d\n", "--max-message-bytes N", "MAX_MESSAGE_BYTES",
             RT_DEFAULT_MAX_MESSAGE_BYTES);
     fprintf(out, "  %-32s %-22s %d\n", "--drain-seconds N", "DRAIN_SECONDS", RT_DEFAULT_DRAIN_SECONDS);
-    fprintf(out, "  %-32s %-22s %d (seconds an idempotency key is kept)\n", "--idempotency-ttl N",
-            "IDEMPOTENCY_TTL", RT_DEFAULT_IDEMPOTENCY_TTL_SECONDS);
+    fprintf(out, "  %-32s %-22s %d (seconds an idempotency key is kept; at least %d)\n", "--idempotency-ttl N",
+            "IDEMPOTENCY_TTL", RT_DEFAULT_IDEMPOTENCY_TTL_SECONDS, RT_IDEMPOTENCY_TTL_MIN_SECONDS);
     fprintf(out, "  %-32s %-22s %d (per class: callers, peer service)\n", "--max-calls N", "MAX_CALLS",
             RT_DEFAULT_MAX_CALLS);
     fprintf(out, "  %-32s %-22s %d (per class; more: RESOURCE_EXHAUSTED)\n", "--max-queued-calls N",

@@ -31,17 +31,52 @@ RETURNING *;
 
 -- name: ForgetOperation :execrows
 -- Removes the operation @id of attempt @attempt: a write that did not happen
--- after all (a CreateUser undone) leaves its key free for a retry.
+-- after all (its user undone by the sweep) leaves its key free for a retry.
 DELETE FROM "Operation" WHERE "id" = @id::text AND "attempt" = @attempt::text;
+
+-- name: AbandonCreation :execrows
+-- The undo of a CreateUser whose wallet was not (or not surely) made: takes
+-- the pending marker of @id and, in the same statement, deletes the user and
+-- frees the idempotency key its attempt @attempt stored under
+-- @operation_id -- but only while the marker is there and the user has no
+-- wallet. The marker is the point the two sides meet: InsertUserWallet
+-- (wallet.sql) removes it in the wallet's own transaction, so whichever of
+-- the two comes second finds it gone (or waits on its row lock and then finds
+-- it gone) and changes nothing: a wallet that committed is never deleted
+-- (the cascade of the user's foreign key never runs), and a wallet insert
+-- after the undo fails on the foreign key. 1: the user is gone, nothing of
+-- the creation stays; 0: the undo was not this statement's to do (the user
+-- has its wallet, or someone else undid it).
+WITH "marker" AS (
+  DELETE FROM "PendingUser" WHERE "userId" = @id::text RETURNING "userId"
+), "unfinished" AS (
+  SELECT "userId" FROM "marker"
+   WHERE NOT EXISTS (SELECT 1 FROM "Wallet" WHERE "userId" = @id::text)
+), "forgotten" AS (
+  DELETE FROM "Operation"
+   WHERE "id" = @operation_id::text AND "attempt" = @attempt::text
+     AND EXISTS (SELECT 1 FROM "unfinished")
+)
+DELETE FROM "User" WHERE "id" IN (SELECT "userId" FROM "unfinished");
+
+-- name: GetRecentPendingUser :one
+-- The pending marker of @id when it is younger than @seconds: a CreateUser
+-- that may still be at work on the user (NOT_FOUND: none, or an older one,
+-- whose attempt has surely ended, by answer or by crash).
+SELECT * FROM "PendingUser"
+ WHERE "userId" = @id::text
+   AND "createdAt" > LOCALTIMESTAMP - make_interval(secs => @seconds::integer);
 
 -- name: DeleteAbandonedUsers :execrows
 -- One batch of the sweep, bounded so it never holds the writer session for
 -- long: up to 500 markers older than any CreateUser can take (peer calls are
--- bounded to seconds) are removed, skipping any a concurrent sweep holds;
--- of their users, those without a wallet are deleted: their creation never
--- finished. Users that got their wallet are kept, so a
--- finished CreateUser needs no statement of its own to clear its marker.
--- The rows it changed are the markers removed: none means the sweep is done.
+-- bounded to seconds) are removed, skipping any a concurrent sweep or wallet
+-- insert holds; their users, none of whom got a wallet (InsertUserWallet
+-- removes the marker with the wallet's insert), are deleted: their creation
+-- never finished and no retry with its key came to finish it. A marker whose
+-- user has a wallet anyway (written before InsertUserWallet cleared them) is
+-- only removed. The rows it changed are the markers removed: none means the
+-- sweep is done.
 WITH "batch" AS (
   SELECT "userId" FROM "PendingUser"
    WHERE "createdAt" < LOCALTIMESTAMP - INTERVAL '5 minutes'

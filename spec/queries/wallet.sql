@@ -3,6 +3,20 @@
 -- named parameters written @name::type; the generator (codegen/) turns each
 -- into a prepared statement and a typed C function in gen/.
 
+-- name: InsertUserWallet :one
+-- CreateWallet: inserts the wallet of @user_id and, in the same statement,
+-- removes the user's pending marker (user.sql): from that commit on the user
+-- is finished, and a CreateUser undo (AbandonCreation) that comes later, or
+-- waits on the marker meanwhile, finds no marker and deletes nothing. An
+-- undo that came first deleted the user: the foreign key then refuses this
+-- insert.
+WITH "finished" AS (
+  DELETE FROM "PendingUser" WHERE "userId" = @user_id::text
+)
+INSERT INTO "Wallet" ("id", "userId")
+VALUES (@id::text, @user_id::text)
+RETURNING *;
+
 -- name: ChangeBalance :one
 -- CreditWallet and DebitWallet: adds @delta (negative for a debit) unless the
 -- balance would leave 0..2147483647, and appends the entry of @kind (CREDIT,
@@ -15,12 +29,24 @@
 -- already, nothing at all is written and no row answers (the caller looks the
 -- operation up), unless the row is a fence (code -1, see FenceOperation) that
 -- another attempt with the same payload left: this retry takes its place.
+-- When an entry already carries @operation_id (a key whose operation row was
+-- swept after IDEMPOTENCY_TTL), the row written, or the fence replaced, gets
+-- code -2 and nothing applies: the key expired (the unique index on
+-- ("operationId", "kind") stays as the last guard against a second apply).
+-- A statement that reaches its operation row
+-- more than @apply_seconds after the database started it writes a fence of
+-- its own (code -1) instead of applying: no write applies after the fence or
+-- operation row that stands for it may have been swept (idempotency.h:
+-- RT_WRITE_APPLY_SECONDS, the floor of IDEMPOTENCY_TTL).
 WITH "wallet" AS (
   SELECT "id", "balance" FROM "Wallet" WHERE "userId" = @user_id::text FOR UPDATE
 ), "operation" AS (
   INSERT INTO "Operation" ("id", "request", "attempt", "code")
   SELECT @operation_id::text, @request::text, @attempt::text,
-         CASE WHEN "wallet"."id" IS NULL THEN 5
+         CASE WHEN clock_timestamp() > statement_timestamp() + make_interval(secs => @apply_seconds::integer)
+                   THEN -1
+              WHEN EXISTS (SELECT 1 FROM "WalletEntry" WHERE "operationId" = @operation_id::text) THEN -2
+              WHEN "wallet"."id" IS NULL THEN 5
               WHEN "wallet"."balance"::bigint + @delta::integer < 0 THEN 9
               WHEN "wallet"."balance"::bigint + @delta::integer > 2147483647 THEN 11
               ELSE 0 END
@@ -56,6 +82,9 @@ RETURNING *;
 -- on 0 are the TRANSFER_OUT and TRANSFER_IN entries, sharing @transfer_id,
 -- appended and the balances changed. Answers the two changed wallets; no
 -- rows when nothing changed (a refusal, or @operation_id existed already).
+-- An expired key (entries carry @operation_id, its operation row is gone:
+-- code -2) and a statement late by more than @apply_seconds (code -1) are
+-- handled as in ChangeBalance.
 WITH "locked" AS (
   SELECT "id", "userId", "balance" FROM "Wallet"
    WHERE "userId" IN (@from_user_id::text, @to_user_id::text)
@@ -70,7 +99,10 @@ WITH "locked" AS (
 ), "operation" AS (
   INSERT INTO "Operation" ("id", "request", "attempt", "code", "detail")
   SELECT @operation_id::text, @request::text, @attempt::text,
-         CASE WHEN "fromId" IS NULL OR "toId" IS NULL THEN 5
+         CASE WHEN clock_timestamp() > statement_timestamp() + make_interval(secs => @apply_seconds::integer)
+                   THEN -1
+              WHEN EXISTS (SELECT 1 FROM "WalletEntry" WHERE "operationId" = @operation_id::text) THEN -2
+              WHEN "fromId" IS NULL OR "toId" IS NULL THEN 5
               WHEN "fromBalance" < @amount::integer THEN 9
               WHEN "toBalance" > 2147483647 - @amount::integer THEN 11
               ELSE 0 END,

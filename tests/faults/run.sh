@@ -34,7 +34,7 @@ cd "$here"
 status=0
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(*.test.js)
-# A bound on the whole run (it takes ~30 s): a hang fails, it never blocks make test.
+# A bound on the whole run (it takes ~100 s): a hang fails, it never blocks make test.
 timeout 300 node --test --test-concurrency=1 --test-reporter=spec "${files[@]}" || status=$?
 # Daemons built with sanitizers (BIN_DIR=build-sanitize/bin) report into their logs.
 if grep -l -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$LOG_DIR"/*.log 2>/dev/null; then

@@ -2,9 +2,9 @@
 // wallet-service leaves the user with its pending marker; a sweep in the
 // background (issue 11, item 9) removes such users once their marker is old,
 // in bounded batches on its own schedule, never inside a caller's call. A
-// user whose creation finished keeps its marker until then and is kept (it
-// has a wallet); users without a marker, e.g. left by the old system, are
-// never touched.
+// user that has a wallet and still a marker (the wallet's insert removes it
+// now; older daemons left it for the sweep) is kept; users without a marker,
+// e.g. left by the old system, are never touched.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');

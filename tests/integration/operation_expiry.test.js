@@ -1,10 +1,11 @@
 // Operations (idempotency keys and their outcomes) older than IDEMPOTENCY_TTL
 // are swept in the background, in bounded batches, with no call made; newer
-// ones stay, and a swept key may be used afresh.
+// ones stay. A swept key whose write left no entry may be used afresh; one
+// whose entries remain is "key expired".
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { sql, startPlatform } = require('./lib/harness');
+const { call, grpc, sql, startPlatform, uniqueEmail } = require('./lib/harness');
 
 async function until(predicate, timeoutMs) {
   const started = Date.now();
@@ -25,4 +26,57 @@ test('expired operations are swept in the background', async (t) => {
   const left = () => Number(sql(`SELECT count(*) FROM "Operation" WHERE id LIKE '${tag}-old-%'`));
   assert.ok(await until(() => left() === 0, 20000), `${left()} expired operations left`);
   assert.equal(sql(`SELECT count(*) FROM "Operation" WHERE id = '${tag}-new'`), '1', 'a fresh one stays');
+});
+
+// Issue 19, defect 3: a key whose operation row was swept while the entries
+// it wrote remain (their unique ("operationId", "kind") stays, the last guard
+// against a second apply) is answered INVALID_ARGUMENT "key expired" by every
+// write that brings it back -- never ALREADY_EXISTS, never applied again.
+test('a key seen again after its TTL is "key expired", never applied twice', async (t) => {
+  const p = await startPlatform();
+  t.after(() => p.stop());
+  const make = async () => {
+    const r = await call(p.userClient, 'CreateUser', { email: uniqueEmail('expired'), name: 'E' });
+    assert.equal(r.err, null, r.err && r.err.message);
+    return r.res.id;
+  };
+  const a = await make();
+  const b = await make();
+  const tag = `expired-${process.pid}-${Date.now()}`;
+  const sweep = (key) => sql(`DELETE FROM "Operation" WHERE id = '${key}'`); // as the TTL sweep does
+  const balanceOf = (id) => Number(sql(`SELECT balance FROM "Wallet" WHERE "userId" = '${id}'`));
+  const expired = (r, what) => {
+    assert.ok(r.err, `${what}: answered OK`);
+    assert.equal(r.err.code, grpc.status.INVALID_ARGUMENT, `${what}: ${grpc.status[r.err.code]} ${r.err.message}`);
+    assert.match(r.err.message, /key expired/);
+  };
+
+  const credit = { user_id: a, amount: 100, idempotency_key: `${tag}-credit` };
+  assert.equal((await call(p.walletClient, 'CreditWallet', credit)).err, null);
+  sweep(credit.idempotency_key);
+  expired(await call(p.walletClient, 'CreditWallet', credit), 'the same credit again');
+  expired(await call(p.walletClient, 'DebitWallet', { ...credit, amount: 1 }), 'a debit with the credit\'s key');
+  expired(await call(p.walletClient, 'TransferFunds', { from_user_id: a, to_user_id: b, amount: 1,
+    idempotency_key: credit.idempotency_key }), 'a transfer with the credit\'s key');
+  assert.equal(balanceOf(a), 100, 'applied once');
+
+  // A fence left for the key after its row was swept (an attempt whose
+  // connection was lost) does not turn it into "not applied, retry" forever.
+  const fenced = { user_id: b, amount: 7, idempotency_key: `${tag}-fenced` };
+  assert.equal((await call(p.walletClient, 'CreditWallet', fenced)).err, null);
+  const request = sql(`SELECT request FROM "Operation" WHERE id = '${fenced.idempotency_key}'`);
+  sweep(fenced.idempotency_key);
+  sql(`INSERT INTO "Operation" (id, request, attempt, code) VALUES ('${fenced.idempotency_key}', '${request}', 'lost', -1)`);
+  expired(await call(p.walletClient, 'CreditWallet', fenced), 'a credit whose key was fenced after it expired');
+  assert.equal(balanceOf(b), 7);
+
+  const transfer = { from_user_id: a, to_user_id: b, amount: 30, idempotency_key: `${tag}-transfer` };
+  assert.equal((await call(p.walletClient, 'TransferFunds', transfer)).err, null);
+  sweep(transfer.idempotency_key);
+  expired(await call(p.walletClient, 'TransferFunds', transfer), 'the same transfer again');
+  expired(await call(p.walletClient, 'CreditWallet', { user_id: a, amount: 5,
+    idempotency_key: transfer.idempotency_key }), 'a credit with the transfer\'s key');
+  assert.deepEqual([balanceOf(a), balanceOf(b)], [70, 37], 'moved once');
+  assert.equal(sql(`SELECT string_agg(DISTINCT code::text, ',') FROM "Operation" WHERE id LIKE '${tag}-%'`), '-2',
+    'the expired keys recorded as such');
 });

@@ -186,6 +186,24 @@ static void errors(void **state)
     expect_error(with_db, "WALLET_SERVICE_URL", 2, "--wallet-service-url=", NULL);
 }
 
+/* IDEMPOTENCY_TTL has a floor of one hour (idempotency.h): a write whose
+ * connection was lost can apply for RT_WRITE_APPLY_SECONDS after it started,
+ * so the fence or operation row that stands for it meanwhile must not be
+ * swept sooner (issue 19, defect 4: it was 1 s). */
+static void idempotency_ttl_floor(void **state)
+{
+    (void)state;
+    expect_error(with_db, "--idempotency-ttl", 2, "--idempotency-ttl=1", NULL);
+    expect_error(with_db, "--idempotency-ttl", 2, "--idempotency-ttl=3599", NULL);
+    const char *const short_ttl[] = {"DATABASE_URL", "x", "IDEMPOTENCY_TTL", "60", NULL};
+    expect_error(short_ttl, "IDEMPOTENCY_TTL", 1, NULL, NULL);
+    rt_config c;
+    char error[256];
+    assert_int_equal(parse(&c, with_db, error, 2, "--idempotency-ttl=3600"), RT_CONFIG_RUN);
+    assert_int_equal(c.idempotency_ttl_seconds, 3600);
+    rt_config_free(&c);
+}
+
 static void address_and_peer_flag_helpers(void **state)
 {
     (void)state;
@@ -257,6 +275,7 @@ int main(void)
         cmocka_unit_test(peer_replica_lists),
         cmocka_unit_test(help_and_version_win),
         cmocka_unit_test(errors),
+        cmocka_unit_test(idempotency_ttl_floor),
         cmocka_unit_test(address_and_peer_flag_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,8 @@
 //   mute      client -> server flows, server -> client is dropped: the
 //             server does the work, the daemon never hears back
 //   delay     every chunk either way waits delayMs
+//   delay-down only server -> client chunks wait delayMs: the server does
+//             the work at once, its answer comes late (past a deadline)
 //   drop      every connection is cut, new ones too (closed at once; not
 //             resetAndDestroy, which can keep node from exiting)
 'use strict';
@@ -53,7 +55,9 @@ class FaultProxy {
 
   forward(chunk, to, direction) {
     if (this.mode === 'mute' && direction === 'down') return;
-    if (this.mode === 'delay') setTimeout(() => to.write(chunk), this.delayMs);
+    if (this.mode === 'delay' || (this.mode === 'delay-down' && direction === 'down')) {
+      setTimeout(() => { if (!to.destroyed) to.write(chunk); }, this.delayMs);
+    }
     else to.write(chunk);
   }
 
