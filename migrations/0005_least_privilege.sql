@@ -105,3 +105,17 @@ BEGIN
         USING ERRCODE = 'restrict_violation';
 END
 $$;
+
+-- Idempotency keys belong to their caller and method (runtime/src/idempotency.c
+-- rt_idempotency_scoped_id): operations recorded under a bare key before
+-- this release move to the key's id in the anonymous scope (plaintext
+-- callers), so a plaintext retry that spans the upgrade still finds its
+-- outcome. Keyless operations (empty "request") keep their ids. Bounded by
+-- IDEMPOTENCY_TTL: the sweep keeps the table small.
+UPDATE "Operation"
+   SET "id" = 'op1-' || encode(sha256(convert_to(E'operation/v1\na', 'UTF8') || '\x00'::bytea
+                 || convert_to(CASE split_part("request", ':', 1)
+                                 WHEN 'CreateUser' THEN '/user.UserService/CreateUser'
+                                 ELSE '/wallet.WalletService/' || split_part("request", ':', 1) END, 'UTF8')
+                 || '\x00'::bytea || convert_to("id", 'UTF8')), 'hex')
+ WHERE "request" <> '' AND "id" NOT LIKE 'op1-%';

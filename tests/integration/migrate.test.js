@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const fs = require('node:fs');
 const { execFile, execFileSync } = require('node:child_process');
-const { ROOT, ADMIN_DATABASE_URL, sql } = require('./lib/harness');
+const { ROOT, ADMIN_DATABASE_URL, sql, operationId } = require('./lib/harness');
 
 const MIGRATE = path.join(ROOT, 'scripts/migrate.sh');
 const VERSIONS = fs.readdirSync(path.join(ROOT, 'migrations')).filter((f) => /^\d{4}_.*\.sql$/.test(f)).sort().map((f) => f.slice(0, 4));
@@ -89,4 +89,25 @@ test('a broken migration is rolled back whole and not recorded', async () => {
   assert.notEqual(r.code, 0);
   assert.equal(psql(url, 'SELECT string_agg(version, \',\') FROM "_wallet_migrations"'), '0001');
   assert.equal(psql(url, `SELECT to_regclass('"Half"') IS NULL`), 't');
+});
+
+// Keys recorded before they were scoped to caller and method (migration 0005) move to
+// their anonymous-scope ids, so a plaintext retry spanning the upgrade finds its outcome.
+test('operations recorded under bare keys move to their scoped ids', async () => {
+  const url = freshDatabase('it_migrate_keys');
+  const dir = fs.mkdtempSync('/tmp/wallet-mig-');
+  for (const f of fs.readdirSync(path.join(ROOT, 'migrations')).filter((n) => /^000[123]_/.test(n)))
+    fs.copyFileSync(path.join(ROOT, 'migrations', f), path.join(dir, f));
+  const before = await new Promise((resolve) => execFile('bash', [MIGRATE],
+    { env: { ...process.env, DATABASE_URL: url, MIGRATIONS_DIR: dir } }, (err) => resolve(err)));
+  fs.rmSync(dir, { recursive: true });
+  assert.equal(before, null);
+  psql(url, `INSERT INTO "Operation" (id, request, attempt, code) VALUES
+    ('rent-2026-12', 'CreditWallet:0a01', 'a1', 0), ('order 7', 'CreateUser:0a02', 'a2', 0),
+    ('9b2f0c1e-0000-4000-8000-000000000001', '', '9b2f0c1e-0000-4000-8000-000000000001', 0)`);
+  assert.equal((await migrate(url)).code, 0);
+  assert.equal(psql(url, 'SELECT string_agg(id, \',\' ORDER BY attempt) FROM "Operation"'), [
+    '9b2f0c1e-0000-4000-8000-000000000001', // keyless: its own id
+    operationId('rent-2026-12', '/wallet.WalletService/CreditWallet'),
+    operationId('order 7', '/user.UserService/CreateUser')].join(','));
 });

@@ -153,6 +153,20 @@ function sql(query) {
   return execFileSync('psql', [ADMIN_DATABASE_URL, '-X', '-q', '-t', '-A', '-c', query], { encoding: 'utf8' }).trim();
 }
 
+// The id the operation of an idempotency key is stored under
+// (rt_idempotency_scoped_id, runtime/src/idempotency.c): the key scoped to its
+// caller (a certificate identity; null, the default, for the one plaintext
+// scope) and its method's path.
+function operationId(key, method, caller = null) {
+  const h = require('node:crypto').createHash('sha256');
+  h.update('operation/v1\n');
+  h.update(caller === null ? 'a' : `c${caller}`);
+  h.update('\0');
+  h.update(`${method}\0`);
+  h.update(key);
+  return `op1-${h.digest('hex')}`;
+}
+
 let counter = 0;
 function uniqueEmail(tag = 'user') {
   counter += 1;
@@ -160,7 +174,7 @@ function uniqueEmail(tag = 'user') {
 }
 
 module.exports = { ROOT, grpc, proto, call, rawCall, sql, startPlatform, freePort, Daemon, uniqueEmail, DATABASE_URL,
-  ADMIN_DATABASE_URL };
+  ADMIN_DATABASE_URL, operationId };
 
 // --- Built-in services (reflection, health, error details) ---
 
