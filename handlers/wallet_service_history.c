@@ -29,7 +29,7 @@ static const char *method_of_kind(int32_t kind)
  * key, under the entry's method, names the operation that wrote it
  * (rt_call_operation_id) -- not to the other side of a transfer, nor to
  * anyone else allowed ListTransactions. Entries written before keys were
- * scoped (migrations before 0005) show theirs to no one. */
+ * scoped (migrations before 0004) show theirs to no one. */
 static bool owns_key(rt_call *call, const db_wallet_entry_row *row)
 {
     const char *method = method_of_kind(row->kind);

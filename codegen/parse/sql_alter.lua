@@ -8,7 +8,7 @@ local M = {}
 M.SUPPORTED = "CREATE TABLE, CREATE [UNIQUE] INDEX, DROP INDEX, DROP TABLE, ALTER TABLE with ADD [COLUMN], "
   .. "DROP [COLUMN], ALTER [COLUMN] (SET/DROP NOT NULL, SET/DROP DEFAULT, [SET DATA] TYPE), ADD [CONSTRAINT] "
   .. "(PRIMARY KEY, UNIQUE, FOREIGN KEY, CHECK), DROP CONSTRAINT; CREATE [OR REPLACE] FUNCTION, "
-  .. "CREATE [CONSTRAINT] TRIGGER, GRANT, REVOKE and INSERT INTO (a data fill) are read past: they shape no row"
+  .. "CREATE [CONSTRAINT] TRIGGER, GRANT, REVOKE, INSERT INTO and UPDATE (data fills) are read past: they shape no row"
 
 -- [IF EXISTS]: true when it was there.
 function Parser:if_exists()

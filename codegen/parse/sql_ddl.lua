@@ -257,6 +257,10 @@ function M.parse(src, file, into)
         local tok = p:peek()
         schema:table(p, p:qualified_name(), tok)
         p:skip_statement()
+      elseif p:accept("UPDATE") then -- a data fix of existing rows: shapes no row either
+        local tok = p:peek()
+        schema:table(p, p:qualified_name(), tok)
+        p:skip_statement()
       else
         local second = p:peek(1)
         local what = start.kind == "word" and start.up or ("'" .. start.text .. "'")

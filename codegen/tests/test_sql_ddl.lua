@@ -67,10 +67,12 @@ return {
       .. 'CREATE TRIGGER t BEFORE UPDATE ON a FOR EACH ROW EXECUTE FUNCTION f();\n'
       .. 'CREATE CONSTRAINT TRIGGER c AFTER INSERT ON a DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION f();\n'
       .. 'GRANT SELECT, UPDATE (b) ON a TO app;\nREVOKE CREATE ON SCHEMA public FROM PUBLIC;\n'
+      .. 'UPDATE a SET b = \'y;\' WHERE b = \'x\';\n'
       .. 'INSERT INTO a (b) SELECT \'x\';\nCREATE INDEX i ON a (b);', "m.sql")
     h.eq(#r.tables, 1); h.eq(#r.indexes, 1)
     h.eq(r.tables[1].columns[1].default, "identity"); h.eq(r.tables[1].columns[1].not_null, true)
     h.contains(h.raises(sql_ddl.parse, "INSERT INTO nowhere SELECT 1;", "m.sql"), 'm.sql:1: unknown table "nowhere"')
+    h.contains(h.raises(sql_ddl.parse, "UPDATE nowhere SET x = 1;", "m.sql"), 'm.sql:1: unknown table "nowhere"')
     h.contains(h.raises(sql_ddl.parse, "CREATE FUNCTION f() AS $$ never closed", "m.sql"), "unterminated $$ string")
   end },
   { "comments inside statements, multi-line statements, quoted identifiers", function()

@@ -1,4 +1,4 @@
-// Least privilege in the database (migrations/0005_least_privilege.sql,
+// Least privilege in the database (migrations/0004_least_privilege.sql,
 // docs/database.md "Roles"): as the daemons' own role (DATABASE_URL), every
 // statement outside what the daemons need is refused -- no change or removal
 // of a ledger entry, no balance change without its entry, no DDL -- while the

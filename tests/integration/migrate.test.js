@@ -91,7 +91,7 @@ test('a broken migration is rolled back whole and not recorded', async () => {
   assert.equal(psql(url, `SELECT to_regclass('"Half"') IS NULL`), 't');
 });
 
-// Keys recorded before they were scoped to caller and method (migration 0005) move to
+// Keys recorded before they were scoped to caller and method (migration 0004) move to
 // their anonymous-scope ids, so a plaintext retry spanning the upgrade finds its outcome.
 test('operations recorded under bare keys move to their scoped ids', async () => {
   const url = freshDatabase('it_migrate_keys');
