@@ -4,7 +4,9 @@
 #   make cluster  a pg_auto_failover monitor + two PostgreSQL nodes, two replicas of each daemon
 #   make test     every test: generator, unit, sanitizers, integration, database faults, cluster (test-ha)
 #   make regen    regenerate gen/, runtime/proto and docs/api.md from proto/, migrations/ and spec/
+#                 (after the contract gate: make check-contract; make accept-contract records a release)
 #   make bench    benchmarks, figures into docs/benchmarks.md
+#   make deb      the Debian package, build/deb/wallet-platform_<version>_<arch>.deb
 # Everything a fresh Debian 12 machine lacks is installed by scripts/deps.sh.
 
 VERSION   := 0.1.0
@@ -84,16 +86,80 @@ endef
 $(eval $(call cmocka_rule,$(UNIT_BIN),unit,$(BUILD)/tests))
 $(eval $(call cmocka_rule,$(DB_TEST_BIN),db,$(BUILD)/tests/db))
 
-# gen/, runtime/proto and docs/api.md.
-regen: | $(DEPS_STAMP)
-	@$(LUA) codegen/main.lua
+# Helpers the tests run beside the daemons (tests/tools/*.c): a stand-in for
+# systemd's notification socket, a debugger-like stall of one thread.
+TOOLS_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+$(BUILD)/tests/tools/%: tests/tools/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  LINK  $@"
+	@$(CC) $(CFLAGS) -o $@ $<
 
-# Fails when gen/, runtime/proto or docs/api.md differ from what their sources produce: the
+# PostgreSQL's own parser (libpg_query) as a command printing a SQL file's
+# parse tree as JSON, for the generator's Lua (codegen/parse/pg_tree.lua).
+PG_PARSE := $(BUILD)/tools/pg_parse
+$(PG_PARSE): codegen/pg_parse/pg_parse.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC    $<"
+	@$(CC) $(CFLAGS) -o $@ $< -lpg_query
+
+# PQdescribePrepared as a command: what PostgreSQL says a statement takes and
+# answers, for the database-backed query check (codegen/describe_queries.lua).
+PG_DESCRIBE := $(BUILD)/tools/pg_describe
+$(PG_DESCRIBE): codegen/pg_parse/pg_describe.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC    $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lpq
+
+# Every query prepared and described by PostgreSQL on a throwaway cluster
+# holding the migrations, compared with what the generator assumed.
+.PHONY: check-queries test-describe
+check-queries: $(PG_PARSE) $(PG_DESCRIBE) | $(DEPS_STAMP)
+	@PG_PARSE=$(PG_PARSE) PG_DESCRIBE=$(PG_DESCRIBE) $(LUA) codegen/describe_queries.lua
+
+# make regen refuses a breaking contract change and an unsafe migration
+# before writing gen/ (tests/build/test_regen_gate.sh).
+.PHONY: test-regen-gate
+test-regen-gate: $(PG_PARSE) | $(DEPS_STAMP)
+	@bash tests/build/test_regen_gate.sh
+
+# The check on the generator's fixture: passes, and catches what the
+# generator cannot see (tests/build/test_describe_queries.sh).
+test-describe: $(PG_PARSE) $(PG_DESCRIBE) | $(DEPS_STAMP)
+	@PG_PARSE=$(abspath $(PG_PARSE)) PG_DESCRIBE=$(abspath $(PG_DESCRIBE)) bash tests/build/test_describe_queries.sh
+
+# gen/, runtime/proto, docs/api.md and docs/errors.md's validation table, once proto/ passes the contract gate
+# and the new migrations pass the lint.
+regen: $(PG_PARSE) | $(DEPS_STAMP)
+	@$(LUA) codegen/contract.lua check
+	@$(LUA) codegen/migration_lint.lua check --pg-parse $(PG_PARSE)
+	@$(LUA) codegen/main.lua --pg-parse $(PG_PARSE)
+
+# The contract gate and the migration lint (docs/contracts.md, "Evolving a
+# contract safely"): proto/ against the released contract in contract/
+# (refuses wire- and JSON-breaking changes unless ALLOW_BREAKING=RULE[,RULE]
+# names them), and every migration not yet released against what fails or
+# locks a live table.
+.PHONY: check-contract accept-contract
+check-contract: $(PG_PARSE) | $(DEPS_STAMP)
+	@$(LUA) codegen/contract.lua check
+	@$(LUA) codegen/migration_lint.lua check --pg-parse $(PG_PARSE)
+
+# Records proto/ and migrations/ as released (after the same checks): commit
+# contract/, so a contract change is a reviewed diff.
+accept-contract: $(PG_PARSE) | $(DEPS_STAMP)
+	@test ! -f contract/released-migrations.sha256 || \
+	  $(LUA) codegen/migration_lint.lua check --pg-parse $(PG_PARSE) >/dev/null
+	@$(LUA) codegen/contract.lua accept
+	@$(LUA) codegen/migration_lint.lua accept --pg-parse $(PG_PARSE)
+
+# Fails when gen/, runtime/proto, docs/api.md or docs/errors.md's validation table differ from what their sources produce: the
 # generator writes into a temp dir and the trees are compared.
-check-gen: | $(DEPS_STAMP)
-	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	  $(LUA) codegen/main.lua --out "$$tmp/gen" --runtime-proto "$$tmp/proto" --docs "$$tmp/api.md" >/dev/null && \
-	  diff -r gen "$$tmp/gen" && diff -r runtime/proto "$$tmp/proto" && diff docs/api.md "$$tmp/api.md" || \
+check-gen: $(PG_PARSE) | $(DEPS_STAMP)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cp docs/errors.md "$$tmp/errors.md" && \
+	  $(LUA) codegen/main.lua --out "$$tmp/gen" --runtime-proto "$$tmp/proto" --docs "$$tmp/api.md" \
+	    --errors-doc "$$tmp/errors.md" --pg-parse $(PG_PARSE) >/dev/null && \
+	  diff -r gen "$$tmp/gen" && diff -r runtime/proto "$$tmp/proto" && diff docs/api.md "$$tmp/api.md" && \
+	  diff docs/errors.md "$$tmp/errors.md" || \
 	  { echo "gen/ is not what its sources produce: run 'make regen' and commit the result" >&2; exit 1; }
 
 migrate: | $(DEPS_STAMP)
@@ -111,9 +177,9 @@ test: | $(DEPS_STAMP)
 
 # The generator's tests run in a directory holding only codegen/ and
 # runtime/: they use codegen/tests/fixtures, never proto/, migrations/ or spec/.
-test-codegen: | $(DEPS_STAMP)
+test-codegen: $(PG_PARSE) | $(DEPS_STAMP)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && ln -s $(abspath codegen runtime) "$$tmp/" && \
-	  cd "$$tmp" && $(LUA) codegen/tests/run.lua
+	  cd "$$tmp" && PG_PARSE=$(abspath $(PG_PARSE)) $(LUA) codegen/tests/run.lua
 
 # A changed header must recompile what includes it (tests/build/test_header_deps.sh).
 .PHONY: test-build-deps
@@ -144,14 +210,24 @@ test-integration: all $(DB_TEST_BIN)
 # Database faults (tests/faults): SIGSTOP, restarts, a fault-injecting proxy,
 # lock holders, statement_timeout, missing migrations; its own PostgreSQL.
 .PHONY: test-faults
-test-faults: all
-	@BIN_DIR=$(abspath $(BIN)) bash tests/faults/run.sh
+test-faults: all $(TOOLS_BIN)
+	@BIN_DIR=$(abspath $(BIN)) TOOLS_DIR=$(abspath $(BUILD)/tests/tools) bash tests/faults/run.sh
 
 # The platform as a cluster under faults (issue 16): a PostgreSQL failover,
 # rejoin and switchover, and killed daemon replicas, under the bank load.
 .PHONY: test-ha
 test-ha: all
 	@BIN_DIR=$(abspath $(BIN)) bash tests/ha/run.sh
+
+# The Debian package (scripts/deb.sh, packaging/): build/deb/wallet-platform_<version>_<arch>.deb.
+.PHONY: deb test-package
+deb: | $(DEPS_STAMP)
+	@bash scripts/deb.sh
+
+# Builds the package and checks it (tests/package): dpkg-deb, lintian,
+# systemd-analyze, the extracted binaries against a PostgreSQL of its own.
+test-package: $(TOOLS_BIN)
+	@TOOLS_DIR=$(abspath $(BUILD)/tests/tools) bash tests/package/run.sh
 
 bench:
 	@bash bench/run.sh

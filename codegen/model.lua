@@ -60,6 +60,8 @@
 ---@field methods Method[]
 ---@field peers Service[]    the services its methods depend on
 ---@field endpoint { service_name: string, address_env: string, default_address: string }
+---@field largest_request integer   the largest valid request of its bounded methods, in bytes
+---@field unbounded_request Method? the first method whose requests no rule bounds
 --
 ---@class Method
 ---@field name string
@@ -69,6 +71,8 @@
 ---@field output Message
 ---@field depends_on string[]
 ---@field status_codes string[]
+---@field largest_request integer?  its largest valid request in bytes (request_size.lua)
+---@field unbounded_because string? why it has none
 --
 ---@class Table
 ---@field name string
@@ -85,7 +89,7 @@
 ---@class Column
 ---@field name string
 ---@field snake string
----@field kind "text"|"int32"|"int64"|"timestamp"
+---@field kind "text"|"int32"|"int64"|"timestamp"|"bool"|"numeric"
 ---@field c_type string       in a row struct (a pointer when nullable)
 ---@field param_c_type string as a parameter
 ---@field sql_type string
@@ -107,6 +111,7 @@
 ---@field doc string
 ---@field file string
 local util = require("util")
+local request_size = require("request_size")
 local queries_parser = require("parse.queries")
 
 local M = {}
@@ -122,26 +127,34 @@ local GRPC_CODES = { "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE
   "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
   "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED" }
 
--- SQL type -> how the generator carries it in C.
+-- SQL type -> how the generator carries it in C. NUMERIC travels as the
+-- decimal text PostgreSQL prints ("12.50"): exact, never a binary float.
 local COLUMN_KINDS = {
   TEXT = "text", VARCHAR = "text", ["CHARACTER VARYING"] = "text", UUID = "text",
   INTEGER = "int32", INT = "int32", INT4 = "int32",
   BIGINT = "int64", INT8 = "int64",
   TIMESTAMP = "timestamp",
+  BOOLEAN = "bool", BOOL = "bool",
+  NUMERIC = "numeric", DECIMAL = "numeric",
 }
 local CAST_KINDS = {
   text = "text", varchar = "text", uuid = "text",
   integer = "int32", int = "int32", int4 = "int32",
   bigint = "int64", int8 = "int64", timestamp = "timestamp",
+  boolean = "bool", bool = "bool", numeric = "numeric", decimal = "numeric",
 }
-local C_TYPES = { text = "const char *", timestamp = "const char *", int32 = "int32_t", int64 = "int64_t" }
+local C_TYPES = { text = "const char *", timestamp = "const char *", int32 = "int32_t", int64 = "int64_t",
+                  bool = "bool", numeric = "const char *" }
 -- A nullable column's C type: strings are NULL when absent already; integers
--- become pointers into the arena, NULL when absent.
+-- and booleans become pointers into the arena, NULL when absent.
 local NULLABLE_C_TYPES = { text = "const char *", timestamp = "const char *", int32 = "const int32_t *",
-                           int64 = "const int64_t *" }
+                           int64 = "const int64_t *", bool = "const bool *", numeric = "const char *" }
 -- An array parameter's element pointer (its count is a size_t next to it).
 local ARRAY_C_TYPES = { text = "const char *const *", timestamp = "const char *const *", int32 = "const int32_t *",
-                        int64 = "const int64_t *" }
+                        int64 = "const int64_t *", numeric = "const char *const *" }
+
+-- For the database-backed check (describe_queries.lua).
+M.COLUMN_KINDS, M.CAST_KINDS = COLUMN_KINDS, CAST_KINDS
 
 local function supported(kinds)
   return table.concat(util.sorted_keys(kinds), ", ")
@@ -153,8 +166,8 @@ local PROTO_C_TYPES = { string = "char *", int32 = "int32_t", int64 = "int64_t",
 
 -- Which proto field type may mirror which column kind.
 -- A proto enum mirrors an INTEGER column holding its numbers.
-local MAPPABLE = { string = { text = true, timestamp = true }, int32 = { int32 = true }, int64 = { int64 = true },
-                   enum = { int32 = true } }
+local MAPPABLE = { string = { text = true, timestamp = true, numeric = true }, int32 = { int32 = true },
+                   int64 = { int64 = true }, bool = { bool = true }, enum = { int32 = true } }
 -- Wrapper messages a field may use where the contract needs presence (a
 -- nullable column: the field is unset for NULL); protoc-c 1.4.1 rejects
 -- proto3 `optional`. Each mirrors the column kinds of its scalar.
@@ -165,6 +178,8 @@ local WRAPPERS = {
     c_prefix = "google__protobuf__int32_value", header = "google/protobuf/wrappers.pb-c.h" },
   [".google.protobuf.Int64Value"] = { scalar = "int64", c_type = "Google__Protobuf__Int64Value",
     c_prefix = "google__protobuf__int64_value", header = "google/protobuf/wrappers.pb-c.h" },
+  [".google.protobuf.BoolValue"] = { scalar = "bool", c_type = "Google__Protobuf__BoolValue",
+    c_prefix = "google__protobuf__bool_value", header = "google/protobuf/wrappers.pb-c.h" },
 }
 
 local STRING_RULES = { "required", "min_len", "max_len", "min_chars", "max_chars", "utf8", "email", "uuid" }
@@ -425,6 +440,10 @@ local function build_queries(parsed, tables_by_name)
     local params = {}
     for _, p in ipairs(q.params) do
       local kind = CAST_KINDS[p.sql_type]
+      if kind and p.array and not ARRAY_C_TYPES[kind] then
+        fail("%s: parameter @%s: arrays of %s are not supported (pass one value, or a text[] of them)", where,
+          p.name, p.sql_type)
+      end
       if not kind then
         fail("%s: parameter @%s has unsupported type %s (supported: %s, each also as an array with [])", where,
           p.name, p.sql_type, supported(CAST_KINDS))
@@ -457,8 +476,8 @@ local function bind_table(msg, tables_by_name)
     local wrapper = field.type_label == "message" and WRAPPERS[field.type_name]
     local scalar = wrapper and wrapper.scalar or field.type_label
     if field.repeated or not (MAPPABLE[scalar] or {})[col.kind] then
-      fail("%s: the field is %s%s but column \"%s\".\"%s\" is %s (a column maps to string, int32, int64, an "
-        .. "enum or %s)", field_where(msg, field), field.repeated and "repeated " or "",
+      fail("%s: the field is %s%s but column \"%s\".\"%s\" is %s (a column maps to string, int32, int64, bool, "
+        .. "an enum or %s)", field_where(msg, field), field.repeated and "repeated " or "",
         field.type_name and field.type_name:sub(2) or field.type_label, t.name, col.name, col.sql_type,
         table.concat(util.sorted_keys(WRAPPERS), ", "):gsub("%.google", "google"))
     end
@@ -558,6 +577,22 @@ function M.build(inputs)
     end
   end
   table.sort(model.files, function(a, b) return a.name < b.name end)
+
+  -- The largest valid request of each method and service (request_size.lua);
+  -- one no receive limit can take stops the generator.
+  for _, svc in ipairs(model.services) do
+    svc.largest_request = 0
+    for _, m in ipairs(svc.methods) do
+      m.largest_request, m.unbounded_because = request_size.largest(m.input, model.messages)
+      if m.largest_request and m.largest_request > request_size.LIMIT then
+        fail("%s: its largest valid request is %d bytes, more than any daemon may receive (%d, the most "
+          .. "MAX_MESSAGE_BYTES takes): lower the max_items or max_len rules of %s", m.where, m.largest_request,
+          request_size.LIMIT, m.input.full_name:sub(2))
+      end
+      if not m.largest_request then svc.unbounded_request = svc.unbounded_request or m end
+      if (m.largest_request or 0) > svc.largest_request then svc.largest_request = m.largest_request end
+    end
+  end
 
   -- Peers: the union of every method's depends_on, in first-mention order.
   for _, svc in ipairs(model.services) do

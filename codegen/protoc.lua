@@ -66,6 +66,16 @@ function M.descriptor_set(proto_dir, names, tmp_dir, imports)
   return util.read_file(out)
 end
 
+-- The released-contract form of names (relative to proto_dir): their
+-- FileDescriptorSet without imports or source info, so it changes only when
+-- the contract does (comments and layout are not part of it).
+function M.released_set(proto_dir, names, tmp_dir)
+  local out = util.join(tmp_dir, "released.pb")
+  util.run(("%s --descriptor_set_out=%s %s"):format(base_cmd(proto_dir), util.shell_quote(out),
+    paths(proto_dir, names)))
+  return util.read_file(out)
+end
+
 -- Runs protoc-c on names (relative to proto_dir) and the import paths in
 -- imports, in a fresh dir below tmp_dir; returns { [relative path] = content }.
 local function run_c(proto_dir, names, imports, tmp_dir, sub)

@@ -37,10 +37,10 @@ rt_status db_delete_expired_operations(rt_db *db, int32_t ttl_seconds, int64_t *
  *   VALUES ($1::text, $2::text, $3::text)
  *   RETURNING "id", "email", "name", "createdAt"
  */
-rt_status db_insert_pending_user(rt_db *db, rt_arena *arena, const char *id, const char *email,
-                                 const char *name, db_user_row *out)
+rt_status db_insert_pending_user(rt_db *db, rt_arena *arena, db_insert_pending_user_params in,
+                                 db_user_row *out)
 {
-    const char *const params[] = {id, email, name};
+    const char *const params[] = {in.id, in.email, in.name};
     return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_INSERT_PENDING_USER], params,
                            db_user_decode_row, out, "no matching User row");
 }
@@ -53,11 +53,11 @@ rt_status db_insert_pending_user(rt_db *db, rt_arena *arena, const char *id, con
  *   FROM "operation"
  *   RETURNING "id", "email", "name", "createdAt"
  */
-rt_status db_insert_pending_user_once(rt_db *db, rt_arena *arena, const char *operation_id,
-                                      const char *request, const char *attempt, const char *id,
-                                      const char *email, const char *name, db_user_row *out)
+rt_status db_insert_pending_user_once(rt_db *db, rt_arena *arena,
+                                      db_insert_pending_user_once_params in, db_user_row *out)
 {
-    const char *const params[] = {operation_id, request, attempt, id, email, name};
+    const char *const params[] = {in.operation_id, in.request, in.attempt, in.id, in.email,
+                                  in.name};
     return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_INSERT_PENDING_USER_ONCE], params,
                            db_user_decode_row, out, "no matching User row");
 }
@@ -67,9 +67,9 @@ rt_status db_insert_pending_user_once(rt_db *db, rt_arena *arena, const char *op
  *   WHERE "id" = $1::text
  *   AND "attempt" = $2::text
  */
-rt_status db_forget_operation(rt_db *db, const char *id, const char *attempt, int64_t *affected)
+rt_status db_forget_operation(rt_db *db, db_forget_operation_params in, int64_t *affected)
 {
-    const char *const params[] = {id, attempt};
+    const char *const params[] = {in.id, in.attempt};
     PGresult *res = NULL;
     rt_status status = rt_db_exec(db, &db_statements[DB_STMT_FORGET_OPERATION], params, &res);
     if (!rt_ok(status))
@@ -97,10 +97,9 @@ rt_status db_forget_operation(rt_db *db, const char *id, const char *attempt, in
  *   WHERE "id" IN (SELECT "userId"
  *   FROM "unfinished")
  */
-rt_status db_abandon_creation(rt_db *db, const char *id, const char *operation_id,
-                              const char *attempt, int64_t *affected)
+rt_status db_abandon_creation(rt_db *db, db_abandon_creation_params in, int64_t *affected)
 {
-    const char *const params[] = {id, operation_id, attempt};
+    const char *const params[] = {in.id, in.operation_id, in.attempt};
     PGresult *res = NULL;
     rt_status status = rt_db_exec(db, &db_statements[DB_STMT_ABANDON_CREATION], params, &res);
     if (!rt_ok(status))
@@ -116,10 +115,10 @@ rt_status db_abandon_creation(rt_db *db, const char *id, const char *operation_i
  *   WHERE "userId" = $1::text
  *   AND "createdAt" > LOCALTIMESTAMP - make_interval(secs => $2::integer)
  */
-rt_status db_get_recent_pending_user(rt_db *db, rt_arena *arena, const char *id, int32_t seconds,
-                                     db_pending_user_row *out)
+rt_status db_get_recent_pending_user(rt_db *db, rt_arena *arena,
+                                     db_get_recent_pending_user_params in, db_pending_user_row *out)
 {
-    const char *const params[] = {id, rt_db_param_int32(arena, seconds)};
+    const char *const params[] = {in.id, rt_db_param_int32(arena, in.seconds)};
     return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_GET_RECENT_PENDING_USER], params,
                            db_pending_user_decode_row, out, "no matching PendingUser row");
 }
@@ -156,10 +155,10 @@ rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected)
  *   VALUES ($2::text, $1::text)
  *   RETURNING "id", "userId", "balance", "createdAt"
  */
-rt_status db_insert_user_wallet(rt_db *db, rt_arena *arena, const char *user_id, const char *id,
+rt_status db_insert_user_wallet(rt_db *db, rt_arena *arena, db_insert_user_wallet_params in,
                                 db_wallet_row *out)
 {
-    const char *const params[] = {user_id, id};
+    const char *const params[] = {in.user_id, in.id};
     return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_INSERT_USER_WALLET], params,
                            db_wallet_decode_row, out, "no matching Wallet row");
 }
@@ -184,15 +183,13 @@ rt_status db_insert_user_wallet(rt_db *db, rt_arena *arena, const char *user_id,
  *   WHERE "Wallet"."id" = "current"."walletId"
  *   RETURNING "id", "userId", "balance", "createdAt"
  */
-rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
-                            const char *operation_id, const char *request, const char *attempt,
-                            int32_t apply_seconds, int32_t delta, int32_t kind,
-                            const char *idempotency_key, db_wallet_row *out)
+rt_status db_change_balance(rt_db *db, rt_arena *arena, db_change_balance_params in,
+                            db_wallet_row *out)
 {
-    const char *const params[] = {user_id, operation_id, request, attempt,
-                                  rt_db_param_int32(arena, apply_seconds),
-                                  rt_db_param_int32(arena, delta), rt_db_param_int32(arena, kind),
-                                  idempotency_key};
+    const char *const params[] = {in.user_id, in.operation_id, in.request, in.attempt,
+                                  rt_db_param_int32(arena, in.apply_seconds),
+                                  rt_db_param_int32(arena, in.delta),
+                                  rt_db_param_int32(arena, in.kind), in.idempotency_key};
     return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_CHANGE_BALANCE], params,
                            db_wallet_decode_row, out, "no matching Wallet row");
 }
@@ -220,15 +217,13 @@ rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
  *   WHERE "Wallet"."id" = "moves"."walletId"
  *   RETURNING "id", "userId", "balance", "createdAt"
  */
-rt_status db_transfer_funds(rt_db *db, rt_arena *arena, const char *from_user_id,
-                            const char *to_user_id, const char *operation_id, const char *request,
-                            const char *attempt, int32_t apply_seconds, int32_t amount,
-                            const char *transfer_id, const char *idempotency_key,
+rt_status db_transfer_funds(rt_db *db, rt_arena *arena, db_transfer_funds_params in,
                             db_wallet_row **rows, size_t *n_rows)
 {
-    const char *const params[] = {from_user_id, to_user_id, operation_id, request, attempt,
-                                  rt_db_param_int32(arena, apply_seconds),
-                                  rt_db_param_int32(arena, amount), transfer_id, idempotency_key};
+    const char *const params[] = {in.from_user_id, in.to_user_id, in.operation_id, in.request,
+                                  in.attempt, rt_db_param_int32(arena, in.apply_seconds),
+                                  rt_db_param_int32(arena, in.amount), in.transfer_id,
+                                  in.idempotency_key};
     void *all = NULL;
     rt_status status = rt_db_fetch_all(db, arena, &db_statements[DB_STMT_TRANSFER_FUNDS], params,
                                        db_wallet_decode_row, sizeof **rows, &all, n_rows);
@@ -244,11 +239,11 @@ rt_status db_transfer_funds(rt_db *db, rt_arena *arena, const char *from_user_id
  *   WHERE "userId" = $1::text)
  *   AND "seq" < $2::bigint ORDER BY "seq" DESC LIMIT $3::integer
  */
-rt_status db_list_transactions(rt_db *db, rt_arena *arena, const char *user_id, int64_t before_seq,
-                               int32_t limit, db_wallet_entry_row **rows, size_t *n_rows)
+rt_status db_list_transactions(rt_db *db, rt_arena *arena, db_list_transactions_params in,
+                               db_wallet_entry_row **rows, size_t *n_rows)
 {
-    const char *const params[] = {user_id, rt_db_param_int64(arena, before_seq),
-                                  rt_db_param_int32(arena, limit)};
+    const char *const params[] = {in.user_id, rt_db_param_int64(arena, in.before_seq),
+                                  rt_db_param_int32(arena, in.limit)};
     void *all = NULL;
     rt_status status = rt_db_fetch_all(db, arena, &db_statements[DB_STMT_LIST_TRANSACTIONS], params,
                                        db_wallet_entry_decode_row, sizeof **rows, &all, n_rows);
@@ -260,10 +255,9 @@ rt_status db_list_transactions(rt_db *db, rt_arena *arena, const char *user_id, 
  *   INSERT INTO "Operation" ("id", "request", "attempt", "code")
  *   VALUES ($1::text, $2::text, $3::text, -1) ON CONFLICT ("id") DO NOTHING
  */
-rt_status db_fence_operation(rt_db *db, const char *id, const char *request, const char *attempt,
-                             int64_t *affected)
+rt_status db_fence_operation(rt_db *db, db_fence_operation_params in, int64_t *affected)
 {
-    const char *const params[] = {id, request, attempt};
+    const char *const params[] = {in.id, in.request, in.attempt};
     PGresult *res = NULL;
     rt_status status = rt_db_exec(db, &db_statements[DB_STMT_FENCE_OPERATION], params, &res);
     if (!rt_ok(status))

@@ -24,12 +24,31 @@
  * On OK, *affected is the number of rows it changed. */
 rt_status db_delete_expired_operations(rt_db *db, int32_t ttl_seconds, int64_t *affected);
 
+/* The parameters of db_insert_pending_user, one per @name of InsertPendingUser; a field left out
+ * is NULL or 0 (SQL NULL for a string). */
+typedef struct {
+    const char *id;
+    const char *email;
+    const char *name;
+} db_insert_pending_user_params;
+
 /* InsertPendingUser (spec/queries/user.sql): Inserts the user together with its pending marker,
  * in one statement and so in one transaction.
  *
  * On OK, *out is the User row it answered; NOT_FOUND ("no matching User row") when none. */
-rt_status db_insert_pending_user(rt_db *db, rt_arena *arena, const char *id, const char *email,
-                                 const char *name, db_user_row *out);
+rt_status db_insert_pending_user(rt_db *db, rt_arena *arena, db_insert_pending_user_params in,
+                                 db_user_row *out);
+
+/* The parameters of db_insert_pending_user_once, one per @name of InsertPendingUserOnce; a field
+ * left out is NULL or 0 (SQL NULL for a string). */
+typedef struct {
+    const char *operation_id;
+    const char *request;
+    const char *attempt;
+    const char *id;
+    const char *email;
+    const char *name;
+} db_insert_pending_user_once_params;
 
 /* InsertPendingUserOnce (spec/queries/user.sql): InsertPendingUser for a request with an
  * idempotency key: the operation row under @operation_id (its detail the new user's id) goes in
@@ -37,16 +56,30 @@ rt_status db_insert_pending_user(rt_db *db, rt_arena *arena, const char *id, con
  * caller looks the operation up).
  *
  * On OK, *out is the User row it answered; NOT_FOUND ("no matching User row") when none. */
-rt_status db_insert_pending_user_once(rt_db *db, rt_arena *arena, const char *operation_id,
-                                      const char *request, const char *attempt, const char *id,
-                                      const char *email, const char *name, db_user_row *out);
+rt_status db_insert_pending_user_once(rt_db *db, rt_arena *arena,
+                                      db_insert_pending_user_once_params in, db_user_row *out);
+
+/* The parameters of db_forget_operation, one per @name of ForgetOperation; a field left out is
+ * NULL or 0 (SQL NULL for a string). */
+typedef struct {
+    const char *id;
+    const char *attempt;
+} db_forget_operation_params;
 
 /* ForgetOperation (spec/queries/user.sql): Removes the operation @id of attempt @attempt: a
  * write that did not happen after all (its user undone by the sweep) leaves its key free for a
  * retry.
  *
  * On OK, *affected is the number of rows it changed. */
-rt_status db_forget_operation(rt_db *db, const char *id, const char *attempt, int64_t *affected);
+rt_status db_forget_operation(rt_db *db, db_forget_operation_params in, int64_t *affected);
+
+/* The parameters of db_abandon_creation, one per @name of AbandonCreation; a field left out is
+ * NULL or 0 (SQL NULL for a string). */
+typedef struct {
+    const char *id;
+    const char *operation_id;
+    const char *attempt;
+} db_abandon_creation_params;
 
 /* AbandonCreation (spec/queries/user.sql): The undo of a CreateUser whose wallet was not (or not
  * surely) made: takes the pending marker of @id and, in the same statement, deletes the user and
@@ -60,8 +93,14 @@ rt_status db_forget_operation(rt_db *db, const char *id, const char *attempt, in
  * wallet, or someone else undid it).
  *
  * On OK, *affected is the number of rows it changed. */
-rt_status db_abandon_creation(rt_db *db, const char *id, const char *operation_id,
-                              const char *attempt, int64_t *affected);
+rt_status db_abandon_creation(rt_db *db, db_abandon_creation_params in, int64_t *affected);
+
+/* The parameters of db_get_recent_pending_user, one per @name of GetRecentPendingUser; a field
+ * left out is NULL or 0 (SQL NULL for a string). */
+typedef struct {
+    const char *id;
+    int32_t seconds;
+} db_get_recent_pending_user_params;
 
 /* GetRecentPendingUser (spec/queries/user.sql): The pending marker of @id when it is younger
  * than @seconds: a CreateUser that may still be at work on the user (NOT_FOUND: none, or an
@@ -69,7 +108,8 @@ rt_status db_abandon_creation(rt_db *db, const char *id, const char *operation_i
  *
  * On OK, *out is the PendingUser row it answered; NOT_FOUND ("no matching PendingUser row") when
  * none. */
-rt_status db_get_recent_pending_user(rt_db *db, rt_arena *arena, const char *id, int32_t seconds,
+rt_status db_get_recent_pending_user(rt_db *db, rt_arena *arena,
+                                     db_get_recent_pending_user_params in,
                                      db_pending_user_row *out);
 
 /* DeleteAbandonedUsers (spec/queries/user.sql): One batch of the sweep, bounded so it never
@@ -84,6 +124,13 @@ rt_status db_get_recent_pending_user(rt_db *db, rt_arena *arena, const char *id,
  * On OK, *affected is the number of rows it changed. */
 rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected);
 
+/* The parameters of db_insert_user_wallet, one per @name of InsertUserWallet; a field left out
+ * is NULL or 0 (SQL NULL for a string). */
+typedef struct {
+    const char *user_id;
+    const char *id;
+} db_insert_user_wallet_params;
+
 /* InsertUserWallet (spec/queries/wallet.sql): CreateWallet: inserts the wallet of @user_id and,
  * in the same statement, removes the user's pending marker (user.sql): from that commit on the
  * user is finished, and a CreateUser undo (AbandonCreation) that comes later, or waits on the
@@ -91,8 +138,21 @@ rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected);
  * user: the foreign key then refuses this insert.
  *
  * On OK, *out is the Wallet row it answered; NOT_FOUND ("no matching Wallet row") when none. */
-rt_status db_insert_user_wallet(rt_db *db, rt_arena *arena, const char *user_id, const char *id,
+rt_status db_insert_user_wallet(rt_db *db, rt_arena *arena, db_insert_user_wallet_params in,
                                 db_wallet_row *out);
+
+/* The parameters of db_change_balance, one per @name of ChangeBalance; a field left out is NULL
+ * or 0 (SQL NULL for a string). */
+typedef struct {
+    const char *user_id;
+    const char *operation_id;
+    const char *request;
+    const char *attempt;
+    int32_t apply_seconds;
+    int32_t delta;
+    int32_t kind;
+    const char *idempotency_key;
+} db_change_balance_params;
 
 /* ChangeBalance (spec/queries/wallet.sql): CreditWallet and DebitWallet: adds @delta (negative
  * for a debit) unless the balance would leave 0..2147483647, and appends the entry of @kind
@@ -112,10 +172,22 @@ rt_status db_insert_user_wallet(rt_db *db, rt_arena *arena, const char *user_id,
  * swept (idempotency.h: RT_WRITE_APPLY_SECONDS, the floor of IDEMPOTENCY_TTL).
  *
  * On OK, *out is the Wallet row it answered; NOT_FOUND ("no matching Wallet row") when none. */
-rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
-                            const char *operation_id, const char *request, const char *attempt,
-                            int32_t apply_seconds, int32_t delta, int32_t kind,
-                            const char *idempotency_key, db_wallet_row *out);
+rt_status db_change_balance(rt_db *db, rt_arena *arena, db_change_balance_params in,
+                            db_wallet_row *out);
+
+/* The parameters of db_transfer_funds, one per @name of TransferFunds; a field left out is NULL
+ * or 0 (SQL NULL for a string). */
+typedef struct {
+    const char *from_user_id;
+    const char *to_user_id;
+    const char *operation_id;
+    const char *request;
+    const char *attempt;
+    int32_t apply_seconds;
+    int32_t amount;
+    const char *transfer_id;
+    const char *idempotency_key;
+} db_transfer_funds_params;
 
 /* TransferFunds (spec/queries/wallet.sql): Moves @amount from the wallet of @from_user_id to
  * that of @to_user_id in one statement: both rows are locked in the order of their ids, so
@@ -130,11 +202,16 @@ rt_status db_change_balance(rt_db *db, rt_arena *arena, const char *user_id,
  *
  * On OK, rows[0..*n_rows) are the Wallet rows it answered, in its order, in the arena (*rows is
  * NULL when there are none). */
-rt_status db_transfer_funds(rt_db *db, rt_arena *arena, const char *from_user_id,
-                            const char *to_user_id, const char *operation_id, const char *request,
-                            const char *attempt, int32_t apply_seconds, int32_t amount,
-                            const char *transfer_id, const char *idempotency_key,
+rt_status db_transfer_funds(rt_db *db, rt_arena *arena, db_transfer_funds_params in,
                             db_wallet_row **rows, size_t *n_rows);
+
+/* The parameters of db_list_transactions, one per @name of ListTransactions; a field left out is
+ * NULL or 0 (SQL NULL for a string). */
+typedef struct {
+    const char *user_id;
+    int64_t before_seq;
+    int32_t limit;
+} db_list_transactions_params;
 
 /* ListTransactions (spec/queries/wallet.sql): One page of the history of @user_id's wallet,
  * newest first: the entries numbered below @before_seq (keyset paging on the index of (walletId,
@@ -142,8 +219,16 @@ rt_status db_transfer_funds(rt_db *db, rt_arena *arena, const char *from_user_id
  *
  * On OK, rows[0..*n_rows) are the WalletEntry rows it answered, in its order, in the arena
  * (*rows is NULL when there are none). */
-rt_status db_list_transactions(rt_db *db, rt_arena *arena, const char *user_id, int64_t before_seq,
-                               int32_t limit, db_wallet_entry_row **rows, size_t *n_rows);
+rt_status db_list_transactions(rt_db *db, rt_arena *arena, db_list_transactions_params in,
+                               db_wallet_entry_row **rows, size_t *n_rows);
+
+/* The parameters of db_fence_operation, one per @name of FenceOperation; a field left out is
+ * NULL or 0 (SQL NULL for a string). */
+typedef struct {
+    const char *id;
+    const char *request;
+    const char *attempt;
+} db_fence_operation_params;
 
 /* FenceOperation (spec/queries/wallet.sql): For a write whose connection was lost after it was
  * sent: marks @id as never to apply (code -1), unless the write's own operation row is there
@@ -154,7 +239,6 @@ rt_status db_list_transactions(rt_db *db, rt_arena *arena, const char *user_id, 
  * request with the same key and payload replaces the fence.
  *
  * On OK, *affected is the number of rows it changed. */
-rt_status db_fence_operation(rt_db *db, const char *id, const char *request, const char *attempt,
-                             int64_t *affected);
+rt_status db_fence_operation(rt_db *db, db_fence_operation_params in, int64_t *affected);
 
 #endif

@@ -69,4 +69,5 @@ const rt_service user_service__service = {
     .statements = db_statements,
     .n_statements = DB_STATEMENT_COUNT,
     .descriptors = &user_descriptors,
+    .largest_request_bytes = 591,
 };

@@ -157,4 +157,5 @@ const rt_service wallet_service__service = {
     .statements = db_statements,
     .n_statements = DB_STATEMENT_COUNT,
     .descriptors = &wallet_descriptors,
+    .largest_request_bytes = 303,
 };

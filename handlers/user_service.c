@@ -70,7 +70,8 @@ static rt_status abandon_creation(rt_call *call, const char *operation_id, const
     rt_db *db = rt_call_db(call);
     rt_arena *arena = rt_call_arena(call);
     int64_t removed = 0;
-    rt_status status = db_abandon_creation(db, user_id, operation_id, attempt, &removed);
+    rt_status status = db_abandon_creation(
+        db, (db_abandon_creation_params){.id = user_id, .operation_id = operation_id, .attempt = attempt}, &removed);
     if (rt_ok(status) && removed == 1)
         return failed.code == GRPC_STATUS_DEADLINE_EXCEEDED
                    ? rt_status_of(GRPC_STATUS_UNAVAILABLE, "the wallet could not be created in time; not applied, "
@@ -135,7 +136,8 @@ static rt_status replay(rt_call *call, const operation *op, User__UserResponse *
     status = db_user_get_by_id(db, arena, row.detail, &user);
     if (status.code == GRPC_STATUS_NOT_FOUND) {
         int64_t forgotten = 0;
-        status = db_forget_operation(db, row.id, row.attempt, &forgotten);
+        status = db_forget_operation(db, (db_forget_operation_params){.id = row.id, .attempt = row.attempt},
+                                     &forgotten);
         return rt_ok(status) ? rt_status_of(GRPC_STATUS_ABORTED, "the earlier request with this key was undone; retry")
                              : status;
     }
@@ -144,7 +146,8 @@ static rt_status replay(rt_call *call, const operation *op, User__UserResponse *
         status = db_wallet_get_by_user_id(db, arena, user.id, &wallet);
     if (status.code == GRPC_STATUS_NOT_FOUND) {
         db_pending_user_row marker;
-        status = db_get_recent_pending_user(db, arena, user.id, CREATION_BOUND_SECONDS, &marker);
+        status = db_get_recent_pending_user(
+            db, arena, (db_get_recent_pending_user_params){.id = user.id, .seconds = CREATION_BOUND_SECONDS}, &marker);
         if (rt_ok(status))
             return rt_status_of(GRPC_STATUS_ABORTED, "the request with this key is still in progress; retry");
         if (status.code != GRPC_STATUS_NOT_FOUND)
@@ -204,9 +207,21 @@ rt_status user_service__create_user(rt_call *call, const User__CreateUserRequest
     char id[RT_UUID_STRLEN + 1];
     rt_uuid_v4(id);
     db_user_row user;
-    rt_status status = op.key ? db_insert_pending_user_once(db, arena, op.id, op.request, op.attempt, id,
-                                                            request->email, request->name, &user)
-                              : db_insert_pending_user(db, arena, id, request->email, request->name, &user);
+    rt_status status =
+        op.key ? db_insert_pending_user_once(db, arena,
+                                             (db_insert_pending_user_once_params){
+                                                 .operation_id = op.id,
+                                                 .request = op.request,
+                                                 .attempt = op.attempt,
+                                                 .id = id,
+                                                 .email = request->email,
+                                                 .name = request->name,
+                                             },
+                                             &user)
+               : db_insert_pending_user(
+                     db, arena,
+                     (db_insert_pending_user_params){.id = id, .email = request->email, .name = request->name},
+                     &user);
     if (status.code == GRPC_STATUS_ALREADY_EXISTS)
         return duplicate_email(call, &op, response);
     if (status.code == GRPC_STATUS_NOT_FOUND && op.key)

@@ -6,6 +6,7 @@
 #include "db_queries.h"
 #include "db_wallet_entry.h"
 #include "db_wallet.h"
+#include "events.h"
 #include "idempotency.h"
 #include "user.client.h"
 #include "wallet.map.h"
@@ -29,7 +30,8 @@ rt_status wallet_service__create_wallet(rt_call *call, const Wallet__CreateWalle
     char id[RT_UUID_STRLEN + 1];
     rt_uuid_v4(id);
     db_wallet_row wallet;
-    status = db_insert_user_wallet(rt_call_db(call), arena, user_id, id, &wallet); /* finishes the user */
+    status = db_insert_user_wallet(rt_call_db(call), arena, (db_insert_user_wallet_params){.user_id = user_id, .id = id},
+                                   &wallet); /* finishes the user */
     if (status.code == GRPC_STATUS_ALREADY_EXISTS)
         return rt_status_of(GRPC_STATUS_ALREADY_EXISTS,
                             rt_arena_printf(arena, "user %s already has a wallet", user_id));
@@ -58,6 +60,13 @@ rt_status wallet_service__get_wallet(rt_call *call, const Wallet__GetWalletReque
 
 /* Credit and debit run one statement (ChangeBalance) and differ only in the
  * sign of the change, the kind of entry it appends and what its refusal means. */
+RT_COUNTER(credits, "wallet_balance_changes_total", "kind=\"credit\"",
+           "Credits and debits applied (replays not counted), by kind.")
+RT_COUNTER(debits, "wallet_balance_changes_total", "kind=\"debit\"", "")
+RT_COUNTER(credited, "wallet_balance_change_amount_total", "kind=\"credit\"",
+           "Sum of the amounts of the credits and debits applied, in the smallest currency unit, by kind.")
+RT_COUNTER(debited, "wallet_balance_change_amount_total", "kind=\"debit\"", "")
+
 typedef struct {
     int32_t sign;
     int32_t entry_kind; /* wallet.TransactionKind of its ledger entry */
@@ -112,8 +121,18 @@ static rt_status change_balance(rt_call *call, const Wallet__UpdateBalanceReques
     operation op;
     operation_begin(call, request->idempotency_key, &normalised.base, &op);
     db_wallet_row wallet;
-    rt_status status = db_change_balance(rt_call_db(call), arena, user_id, op.id, op.request, op.attempt,
-                                         RT_WRITE_APPLY_SECONDS, change->sign * request->amount, change->entry_kind, op.key, &wallet);
+    rt_status status = db_change_balance(rt_call_db(call), arena,
+                                         (db_change_balance_params){
+                                             .user_id = user_id,
+                                             .operation_id = op.id,
+                                             .request = op.request,
+                                             .attempt = op.attempt,
+                                             .apply_seconds = RT_WRITE_APPLY_SECONDS,
+                                             .delta = change->sign * request->amount,
+                                             .kind = change->entry_kind,
+                                             .idempotency_key = op.key,
+                                         },
+                                         &wallet);
     if (rt_db_outcome_unknown(status)) { /* maybe committed: find out */
         status = operation_fence(call, &op, status);
         return rt_ok(status) ? settle(call, &op, user_id, change, response) : status;
@@ -123,6 +142,8 @@ static rt_status change_balance(rt_call *call, const Wallet__UpdateBalanceReques
     if (!rt_ok(status))
         return status;
     wallet__wallet_response__from_db_wallet_row(response, &wallet);
+    rt_counter_add(change->sign > 0 ? &credits : &debits, 1);
+    rt_counter_add(change->sign > 0 ? &credited : &debited, (uint64_t)request->amount);
     return RT_OK;
 }
 

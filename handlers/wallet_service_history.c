@@ -53,7 +53,9 @@ rt_status wallet_service__list_transactions(rt_call *call, const Wallet__ListTra
 
     db_wallet_entry_row *rows = NULL;
     size_t n = 0;
-    rt_status status = db_list_transactions(db, arena, user_id, before, size + 1, &rows, &n);
+    rt_status status = db_list_transactions(
+        db, arena, (db_list_transactions_params){.user_id = user_id, .before_seq = before, .limit = size + 1}, &rows,
+        &n);
     if (!rt_ok(status))
         return status;
     if (n == 0) { /* an empty page, or no wallet at all */

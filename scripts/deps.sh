@@ -8,9 +8,10 @@ packages=(
   pkg-config gcc make
   protobuf-compiler protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
   libgrpc-dev libpq-dev libssl-dev libmicrohttpd-dev libcmocka-dev libjson-c-dev openssl
-  lua5.4 grpc-proto
+  lua5.4 lua-cjson libpg-query-dev grpc-proto
   postgresql-client nghttp2-client valgrind
   postgresql-15-auto-failover pg-auto-failover-cli
+  dpkg-dev debhelper lintian binutils systemd prometheus
 )
 # The server binaries: any installed PostgreSQL will do; 15 is Debian 12's.
 command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||

@@ -4,6 +4,14 @@
 # old NestJS + Prisma system created (tables present, no migrations table) is
 # adopted: 0001 is recorded as applied instead of failing on existing tables.
 # Concurrent runners serialise on an advisory lock.
+# Every migration runs with lock_timeout (MIGRATE_LOCK_TIMEOUT, default 5s): a
+# statement that would queue behind live traffic for a table lock -- and make
+# every later query on that table queue behind it -- fails fast instead, and
+# the migration rolls back; run it again when the table is quieter. A
+# migration whose first line is `-- migrate: no-transaction` (CREATE/DROP INDEX
+# CONCURRENTLY, which cannot run in a transaction; the lint in
+# codegen/migration_lint.lua keeps anything else out of it) runs statement by
+# statement, under the same lock held for the session.
 #
 # Roles (docs/database.md "Roles"): migrations run as the owner role
 # "wallet_owner", which owns every table; the daemons connect as "wallet_app",
@@ -17,6 +25,7 @@
 set -euo pipefail
 : "${DATABASE_URL:?set DATABASE_URL to a libpq URI, e.g. postgresql://postgres@localhost:5432/wallet}"
 dir="${MIGRATIONS_DIR:-$(cd "$(dirname "$0")/../migrations" && pwd)}"
+lock_timeout="${MIGRATE_LOCK_TIMEOUT:-5s}"
 lock=727274 # an arbitrary, project-wide advisory lock key
 psql_q() { PGOPTIONS="-c client_min_messages=warning" psql "$DATABASE_URL" -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }
 
@@ -38,6 +47,7 @@ SQL
 BEGIN;
 SELECT pg_advisory_xact_lock($lock) \g /dev/null
 SELECT current_database() AS db \gset
+SET LOCAL lock_timeout = '$lock_timeout';
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 REVOKE TEMPORARY ON DATABASE :"db" FROM PUBLIC;
 GRANT CONNECT ON DATABASE :"db" TO wallet_app;
@@ -88,11 +98,29 @@ SQL
 for file in "$dir"/[0-9][0-9][0-9][0-9]_*.sql; do
   [ -e "$file" ] || continue
   version=$(basename "$file" | cut -c1-4)
-  # Check, apply and record under one transaction holding the lock, as the owner.
-  out=$(psql_q -v version="$version" -v file="$file" <<SQL
+  if head -n1 "$file" | grep -q '^-- migrate: no-transaction'; then
+    # Check, apply and record under the session's lock, outside a transaction, as the owner.
+    out=$(psql_q -v version="$version" -v file="$file" -v lock_timeout="$lock_timeout" <<SQL
+SELECT pg_advisory_lock($lock) \g /dev/null
+SET ROLE wallet_owner;
+SET lock_timeout = :'lock_timeout';
+SELECT NOT EXISTS (SELECT 1 FROM "_wallet_migrations" WHERE "version" = :'version') AS pending \gset
+\if :pending
+\i :file
+INSERT INTO "_wallet_migrations" ("version") VALUES (:'version');
+SELECT 'applied';
+\endif
+RESET ROLE;
+SELECT pg_advisory_unlock($lock) \g /dev/null
+SQL
+)
+  else
+    # Check, apply and record under one transaction holding the lock, as the owner.
+    out=$(psql_q -v version="$version" -v file="$file" -v lock_timeout="$lock_timeout" <<SQL
 BEGIN;
 SELECT pg_advisory_xact_lock($lock) \g /dev/null
 SET LOCAL ROLE wallet_owner;
+SET LOCAL lock_timeout = :'lock_timeout';
 SELECT NOT EXISTS (SELECT 1 FROM "_wallet_migrations" WHERE "version" = :'version') AS pending \gset
 \if :pending
 \i :file
@@ -102,6 +130,7 @@ SELECT 'applied';
 COMMIT;
 SQL
 )
+  fi
   case "$out" in *applied*) echo "migrate: applied $(basename "$file")" >&2 ;; esac
 done
 echo "migrate: database is up to date" >&2

@@ -33,13 +33,18 @@ suite deps-check-catches-a-missing-package bash tests/deps/test_check_deps.sh
 suite build make --no-print-directory all
 suite build-tracks-headers make --no-print-directory test-build-deps
 suite runtime-layout make --no-print-directory test-runtime-layout
+suite contract-is-compatible make --no-print-directory check-contract
+suite regen-refuses-breaking-changes make --no-print-directory test-regen-gate
 suite generated-code-is-current make --no-print-directory check-gen
+suite queries-as-postgresql-reads-them make --no-print-directory check-queries
+suite query-check-catches-mismatches make --no-print-directory test-describe
 suite codegen make --no-print-directory test-codegen
 suite unit make --no-print-directory test-unit
 suite sanitize make --no-print-directory test-sanitize
 suite integration make --no-print-directory test-integration
 suite valgrind env VALGRIND=1 make --no-print-directory test-integration
 suite faults make --no-print-directory test-faults
+suite package make --no-print-directory test-package
 suite ha make --no-print-directory test-ha
 
 echo

@@ -48,6 +48,14 @@ function M.emit(model)
     out[#out + 1] = paragraph(svc.comment)
     out[#out + 1] = ("Daemon `%s`, defined in `%s`; listens on `%s` unless `%s` says otherwise.\n\n"):format(
       svc.daemon, svc.file.path, svc.endpoint.default_address, svc.endpoint.address_env)
+    if svc.unbounded_request then
+      out[#out + 1] = ("Largest valid request: none (%s: %s), so its default receive limit (`MAX_MESSAGE_BYTES`) is "
+        .. "4096 bytes, and longer requests answer `RESOURCE_EXHAUSTED`.\n\n"):format(svc.unbounded_request.name,
+        svc.unbounded_request.unbounded_because)
+    else
+      out[#out + 1] = ("Largest valid request: %d bytes; its default receive limit (`MAX_MESSAGE_BYTES`) is the "
+        .. "larger of that and 4096 bytes.\n\n"):format(svc.largest_request)
+    end
     for _, m in ipairs(svc.methods) do
       out[#out + 1] = ("#### %s\n\n`%s(%s) returns (%s)`\n\n"):format(m.name, m.path, m.input.full_name:sub(2),
         m.output.full_name:sub(2))
@@ -57,6 +65,8 @@ function M.emit(model)
       end
       local list = codes(m)
       if #list > 0 then out[#out + 1] = "Status codes: " .. table.concat(list, ", ") .. ".\n\n" end
+      out[#out + 1] = m.largest_request and ("Largest valid request: %d bytes.\n\n"):format(m.largest_request)
+        or ("Largest valid request: none (%s).\n\n"):format(m.unbounded_because)
     end
   end
   out[#out + 1] = table.concat({

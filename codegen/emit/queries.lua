@@ -5,6 +5,9 @@
 --   :many      every row it matched, in an arena array (*rows, *n_rows), maybe none
 --   :exec      only whether it ran
 --   :execrows  the number of rows affected (*affected)
+-- A query with two or more parameters takes them in a struct, one field per
+-- @name (sqlc's XParams): callers write `.user_id = ..., .label = ...`, so
+-- reordering the SQL can never swap two arguments of the same type.
 local c = require("emit.c")
 local db_params = require("emit.db_params")
 local repository = require("emit.repository")
@@ -16,11 +19,29 @@ local RETURNS_ROWS = { one = true, many = true }
 
 local function takes_arena(qr) return RETURNS_ROWS[qr.kind] or db_params.needs_arena(qr.params) end
 
+local function by_struct(qr) return #qr.params >= 2 end
+local function struct_name(qr) return "db_" .. qr.name .. "_params" end
+
+-- The params struct of a query that takes one, with a comment per field.
+local function params_struct(qr)
+  local fields = {}
+  for _, p in ipairs(qr.params) do
+    for _, decl in ipairs(db_params.c_params(p)) do fields[#fields + 1] = "    " .. decl .. ";\n" end
+  end
+  return c.comment(("The parameters of db_%s, one per @name of %s; a field left out is NULL or 0 (SQL NULL "
+    .. "for a string)."):format(qr.name, qr.query_name))
+    .. "typedef struct {\n" .. table.concat(fields) .. "} " .. struct_name(qr) .. ";\n"
+end
+
 local function head(qr)
   local params = { "rt_db *db" }
   if takes_arena(qr) then params[#params + 1] = "rt_arena *arena" end
-  for _, p in ipairs(qr.params) do
-    for _, decl in ipairs(db_params.c_params(p)) do params[#params + 1] = decl end
+  if by_struct(qr) then
+    params[#params + 1] = struct_name(qr) .. " in"
+  else
+    for _, p in ipairs(qr.params) do
+      for _, decl in ipairs(db_params.c_params(p)) do params[#params + 1] = decl end
+    end
   end
   local row = RETURNS_ROWS[qr.kind] and repository.row_type(qr.table)
   if qr.kind == "one" then params[#params + 1] = row .. " *out"
@@ -46,7 +67,7 @@ end
 
 -- The body of a query function; includes collects what it needs.
 local function body(qr, includes_h, includes_c)
-  local setup, params_expr, incs = db_params.build(qr.params, takes_arena(qr))
+  local setup, params_expr, incs = db_params.build(qr.params, takes_arena(qr), by_struct(qr) and "in." or "")
   for _, inc in ipairs(incs) do includes_c[#includes_c + 1] = inc end
   if RETURNS_ROWS[qr.kind] then
     includes_h[#includes_h + 1] = "db_" .. qr.table.snake .. ".h"
@@ -83,8 +104,10 @@ function M.emit(model)
     for _, p in ipairs(qr.params) do
       if p.array then includes_h[#includes_h + 1] = "<stddef.h>" end
       if p.kind == "int32" or p.kind == "int64" then includes_h[#includes_h + 1] = "<stdint.h>" end
+      if p.kind == "bool" then includes_h[#includes_h + 1] = "<stdbool.h>" end
     end
-    decls[#decls + 1] = c.comment(doc(qr)) .. c.prototype("rt_status", name, params, ";") .. "\n"
+    decls[#decls + 1] = (by_struct(qr) and params_struct(qr) .. "\n" or "") .. c.comment(doc(qr))
+      .. c.prototype("rt_status", name, params, ";") .. "\n"
     local text = body(qr, includes_h, includes_c)
     defs[#defs + 1] = db_statements.sql_comment(qr) .. c.prototype("rt_status", name, params) .. "\n{\n" .. text .. "}\n"
   end

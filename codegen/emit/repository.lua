@@ -8,10 +8,13 @@ local db_statements = require("emit.db_statements")
 local M = {}
 
 local READERS = { text = "rt_db_get_text(arena, res, row, %d)", timestamp = "rt_db_get_timestamp(arena, res, row, %d)",
-                  int32 = "rt_db_get_int32(res, row, %d)", int64 = "rt_db_get_int64(res, row, %d)" }
--- Nullable integers read as arena pointers (db_nullable.h); strings are NULL for NULL already.
+                  int32 = "rt_db_get_int32(res, row, %d)", int64 = "rt_db_get_int64(res, row, %d)",
+                  bool = "rt_db_get_bool(res, row, %d)", numeric = "rt_db_get_text(arena, res, row, %d)" }
+-- Nullable integers and booleans read as arena pointers (db_nullable.h);
+-- strings are NULL for NULL already.
 local NULLABLE_READERS = { int32 = "rt_db_get_int32_or_null(arena, res, row, %d)",
-                           int64 = "rt_db_get_int64_or_null(arena, res, row, %d)" }
+                           int64 = "rt_db_get_int64_or_null(arena, res, row, %d)",
+                           bool = "rt_db_get_bool_or_null(arena, res, row, %d)" }
 
 local function reader(col)
   return not col.not_null and NULLABLE_READERS[col.kind] or READERS[col.kind]
@@ -109,6 +112,7 @@ local function header(t, sources)
   local includes = { "arena.h", "db.h", "status.h" }
   for _, col in ipairs(t.columns) do
     if col.kind == "int32" or col.kind == "int64" then table.insert(includes, "<stdint.h>") end
+    if col.kind == "bool" then table.insert(includes, "<stdbool.h>") end
   end
   return c.header("db_" .. t.snake .. ".h", sources, includes, table.concat(body))
 end

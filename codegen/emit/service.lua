@@ -104,7 +104,8 @@ local function source(file, sources)
       .. ("    .methods = %smethods,\n    .n_methods = sizeof %smethods / sizeof %smethods[0],\n"):format(prefix, prefix, prefix)
       .. ("    .peers = %s,\n    .n_peers = %s,\n"):format(peers_field, n_peers)
       .. "    .statements = db_statements,\n    .n_statements = DB_STATEMENT_COUNT,\n"
-      .. ("    .descriptors = &%s,\n};\n"):format(set)
+      .. ("    .descriptors = &%s,\n"):format(set)
+      .. ("    .largest_request_bytes = %d,\n};\n"):format(svc.unbounded_request and 0 or svc.largest_request)
   end
   return c.source(sources, file.base .. ".service.h", includes, table.concat(out, "\n"))
 end

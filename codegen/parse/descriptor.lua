@@ -44,7 +44,10 @@ local SCHEMA = {
     [6] = rep("extension", "message", "FieldDescriptorProto"),
     [7] = msg("options", "Options"),
     [8] = rep("oneof_decl", "message", "OneofDescriptorProto"),
+    [9] = rep("reserved_range", "message", "ReservedRange"), [10] = rep("reserved_name", "string"),
   },
+  -- [start, end) for messages; [start, end] for enums (EnumReservedRange).
+  ReservedRange = { [1] = f("start", "int32"), [2] = f("end", "int32") },
   FieldDescriptorProto = {
     [1] = f("name", "string"), [2] = f("extendee", "string"), [3] = f("number", "int32"),
     [4] = f("label", "enum"), [5] = f("type", "enum"), [6] = f("type_name", "string"),
@@ -55,6 +58,7 @@ local SCHEMA = {
   OneofDescriptorProto = { [1] = f("name", "string") },
   EnumDescriptorProto = {
     [1] = f("name", "string"), [2] = rep("value", "message", "EnumValueDescriptorProto"),
+    [4] = rep("reserved_range", "message", "ReservedRange"), [5] = rep("reserved_name", "string"),
   },
   EnumValueDescriptorProto = { [1] = f("name", "string"), [2] = f("number", "int32") },
   ServiceDescriptorProto = {
@@ -192,10 +196,12 @@ local function source_index(file)
 end
 
 -- Decodes a serialized FileDescriptorSet into
---   { files = { {name, package, dependency, syntax, messages, services}... },
+--   { files = { {name, package, dependency, syntax, messages, services, enums}... },
 --     messages = { [".pkg.Name"] = message } }
 -- with options resolved to options.ext, leading comments as .comment and
--- the line each message, field, service and method starts on as .line.
+-- the line each message, field, enum, enum value, service and method starts
+-- on as .line (a file's package statement as .package_line); reserved ranges
+-- and names as the descriptor holds them.
 function M.parse(buf)
   local set = decode(buf, SCHEMA, "FileDescriptorSet")
   local by_name, extensions = {}, {}
@@ -224,6 +230,14 @@ function M.parse(buf)
   local files = {}
   for _, file in ipairs(set.file or {}) do
     local comments, lines = source_index(file)
+    local function walk_enums(list, path)
+      for k, e in ipairs(list or {}) do
+        local epath = path .. "." .. (k - 1)
+        e.comment, e.line = comments[epath], lines[epath]
+        e.values = e.value or {}
+        for j, v in ipairs(e.values) do v.line = lines[epath .. ".2." .. (j - 1)] end
+      end
+    end
     local function walk_message(m, path)
       m.comment, m.line = comments[path], lines[path]
       m.options = resolve_options(m.options, ".google.protobuf.MessageOptions", extensions, schemas)
@@ -235,8 +249,10 @@ function M.parse(buf)
         fd.options = resolve_options(fd.options, ".google.protobuf.FieldOptions", extensions, schemas)
       end
       for k, nested in ipairs(m.nested_type or {}) do walk_message(nested, path .. ".3." .. (k - 1)) end
+      walk_enums(m.enum_type, path .. ".4")
     end
     for i, m in ipairs(file.message_type or {}) do walk_message(m, "4." .. (i - 1)) end
+    walk_enums(file.enum_type, "5")
     for i, s in ipairs(file.service or {}) do
       s.comment, s.line = comments["6." .. (i - 1)], lines["6." .. (i - 1)]
       s.full_name = (file.package and file.package .. "." or "") .. s.name
@@ -251,7 +267,8 @@ function M.parse(buf)
     files[#files + 1] = {
       name = file.name, package = file.package, syntax = file.syntax or "proto2",
       dependency = file.dependency or {}, messages = file.message_type or {},
-      services = file.service or {}, comment = comments["12"],
+      services = file.service or {}, enums = file.enum_type or {}, comment = comments["12"],
+      package_line = lines["2"],
     }
   end
   return { files = files, messages = by_name }

@@ -7,8 +7,9 @@ local M = {}
 
 M.SUPPORTED = "CREATE TABLE, CREATE [UNIQUE] INDEX, DROP INDEX, DROP TABLE, ALTER TABLE with ADD [COLUMN], "
   .. "DROP [COLUMN], ALTER [COLUMN] (SET/DROP NOT NULL, SET/DROP DEFAULT, [SET DATA] TYPE), ADD [CONSTRAINT] "
-  .. "(PRIMARY KEY, UNIQUE, FOREIGN KEY, CHECK), DROP CONSTRAINT; CREATE [OR REPLACE] FUNCTION, "
-  .. "CREATE [CONSTRAINT] TRIGGER, GRANT, REVOKE, INSERT INTO and UPDATE (data fills) are read past: they shape no row"
+  .. "(PRIMARY KEY, UNIQUE, FOREIGN KEY, CHECK [NOT VALID], PRIMARY KEY/UNIQUE USING INDEX), VALIDATE CONSTRAINT, "
+  .. "DROP CONSTRAINT; CREATE [OR REPLACE] FUNCTION, CREATE [CONSTRAINT] TRIGGER, GRANT, REVOKE, INSERT INTO and "
+  .. "UPDATE (data fills) are read past: they shape no row"
 
 -- [IF EXISTS]: true when it was there.
 function Parser:if_exists()
@@ -44,13 +45,47 @@ function Parser:alter_column(schema, t)
   if self:is("USING") or self:is("COLLATE") then self:fail("ALTER COLUMN ... " .. self:peek().up .. " is not supported") end
 end
 
+-- ADD CONSTRAINT name UNIQUE | PRIMARY KEY USING INDEX idx: the unique
+-- index (built CONCURRENTLY before) becomes the constraint, keeping its
+-- columns; it stays one key, not two.
+function Parser:constraint_using_index(schema, t, name)
+  local line = self:peek().line
+  local kind = "unique"
+  if not self:accept("UNIQUE") then
+    self:expect("PRIMARY")
+    self:expect("KEY")
+    kind = "primary_key"
+  end
+  self:expect("USING")
+  self:expect("INDEX")
+  local tok = self:peek()
+  local idx_name = self:ident()
+  for i, idx in ipairs(schema.indexes) do
+    if idx.name == idx_name and idx.table == t.name then
+      if not idx.unique or idx.predicate then
+        self:fail(("index \"%s\" is not a plain unique index"):format(idx_name), tok)
+      end
+      table.remove(schema.indexes, i)
+      table.insert(t.constraints, { kind = kind, columns = idx.columns, name = name, line = line, file = self.file })
+      return
+    end
+  end
+  self:fail(("no index \"%s\" on table \"%s\""):format(idx_name, t.name), tok)
+end
+
 -- One action of ALTER TABLE; actions are separated by commas.
 function Parser:alter_action(schema, t)
   local start = self:peek()
   if self:accept("ADD") then
     if self:accept("CONSTRAINT") then
       local name = self:ident()
-      table.insert(t.constraints, self:table_constraint(name))
+      if (self:is("UNIQUE") and self:is("USING", 1)) or (self:is("PRIMARY") and self:is("USING", 2)) then
+        return self:constraint_using_index(schema, t, name)
+      end
+      local k = self:table_constraint(name)
+      -- NOT VALID: rows already there are checked later (VALIDATE CONSTRAINT).
+      if (k.kind == "foreign_key" or k.kind == "check") and self:accept("NOT") then self:expect("VALID") end
+      table.insert(t.constraints, k)
     elseif self:is("PRIMARY") or self:is("UNIQUE") or self:is("FOREIGN") or self:is("CHECK") then
       table.insert(t.constraints, self:table_constraint(nil))
     else
@@ -83,6 +118,10 @@ function Parser:alter_action(schema, t)
   elseif self:accept("ALTER") then
     self:accept("COLUMN")
     self:alter_column(schema, t)
+  elseif self:accept("VALIDATE") then
+    -- Checks the rows a NOT VALID constraint let through; the schema is unchanged.
+    self:expect("CONSTRAINT")
+    self:ident()
   else
     self:fail("unsupported ALTER TABLE action '" .. start.text .. "' (supported: " .. M.SUPPORTED .. ")", start)
   end

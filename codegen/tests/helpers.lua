@@ -44,11 +44,24 @@ function M.descriptors(proto_dir)
   return require("parse.descriptor").parse(set)
 end
 
+-- PostgreSQL's parser as a command (codegen/pg_parse): $PG_PARSE, which
+-- `make test-codegen` builds, else built once here.
+local pg_parse_dir
+function M.pg_parse()
+  if os.getenv("PG_PARSE") then return os.getenv("PG_PARSE") end
+  if not pg_parse_dir then
+    pg_parse_dir = util.mktemp_dir()
+    util.run(("gcc -std=c11 -Wall -Wextra -Werror -o %s/pg_parse codegen/pg_parse/pg_parse.c -lpg_query")
+      :format(util.shell_quote(pg_parse_dir)))
+  end
+  return pg_parse_dir .. "/pg_parse"
+end
+
 -- codegen/main.lua's arguments for the fixture, with outputs under dir;
 -- overrides replaces inputs ({ ["proto-dir"] = ... }).
 function M.args(dir, overrides)
-  local opts = { out = dir .. "/gen", docs = dir .. "/api.md", ["runtime-proto"] = dir .. "/runtime-proto", ["proto-dir"] = M.FIXTURE .. "/proto",
-                 migrations = M.FIXTURE .. "/migrations", queries = M.FIXTURE .. "/queries" }
+  local opts = { out = dir .. "/gen", docs = dir .. "/api.md", ["errors-doc"] = dir .. "/errors.md", ["runtime-proto"] = dir .. "/runtime-proto", ["proto-dir"] = M.FIXTURE .. "/proto",
+                 migrations = M.FIXTURE .. "/migrations", queries = M.FIXTURE .. "/queries", ["pg-parse"] = M.pg_parse() }
   for k, v in pairs(overrides or {}) do opts[k] = v end
   local out = {}
   for _, k in ipairs(util.sorted_keys(opts)) do out[#out + 1] = "--" .. k .. " " .. util.shell_quote(opts[k]) end
@@ -77,6 +90,7 @@ end
 
 function M.cleanup()
   if generated then util.remove_tree(generated); generated = nil end
+  if pg_parse_dir then util.remove_tree(pg_parse_dir); pg_parse_dir = nil end
 end
 
 -- Compiles main (a C file of the fixture's checks/) with the given sources

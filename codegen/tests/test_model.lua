@@ -12,7 +12,7 @@ local descriptors = h.descriptors()
 local function build(edit)
   edit = edit or function(_, text) return text end
   local schema = { tables = {}, indexes = {} }
-  for _, n in ipairs({ "0001_init.sql", "0002_alter.sql" }) do
+  for _, n in ipairs({ "0001_init.sql", "0002_alter.sql", "0003_flags.sql" }) do
     sql_ddl.parse(edit(n, h.fixture("migrations/" .. n)), n, schema)
   end
   local proto_files = {}
@@ -33,7 +33,8 @@ return {
     local m = build()
     local item = m.tables_by_name.Item
     h.eq(names(item.columns, function(c) return c.snake .. ":" .. c.c_type end), "id:const char * code:const char * "
-      .. "name:const char * stock:int32_t created_at:const char * note:const char * rank:const int32_t * kind:int32_t")
+      .. "name:const char * stock:int32_t created_at:const char * note:const char * rank:const int32_t * kind:int32_t "
+      .. "active:bool price:const char * featured:const bool *")
     h.eq(names(item.insert_columns, function(c) return c.snake end), "id code name")
     -- the partial unique index on rank gives no key
     h.eq(names(item.keys, function(k) return k.suffix end), "id code")
@@ -48,10 +49,13 @@ return {
     h.eq(names(m.statements, function(s) return s.name .. (s.idempotent and "+" or "") end),
       "item_insert item_get_by_id+ item_get_by_code+ item_delete_by_id tag_insert tag_get_by_item_id_and_label+ "
       .. "tag_get_by_label_and_item_id+ tag_delete_by_item_id_and_label get_items+ items_ranked_in+ set_note "
-      .. "touch_items delete_unranked")
-    h.eq(m.statements[2].sql, 'SELECT "id", "code", "name", "stock", "createdAt", "note", "rank", "kind" FROM "Item" WHERE "id" = $1')
+      .. "touch_items delete_unranked set_price")
+    h.eq(m.statements[2].sql, 'SELECT "id", "code", "name", "stock", "createdAt", "note", "rank", "kind", "active", '
+      .. '"price", "featured" FROM "Item" WHERE "id" = $1')
     h.eq(names(m.queries, function(q) return q.name .. ":" .. q.kind end),
-      "get_items:many items_ranked_in:many set_note:one touch_items:exec delete_unranked:execrows")
+      "get_items:many items_ranked_in:many set_note:one touch_items:exec delete_unranked:execrows set_price:one")
+    h.eq(names(m.queries[6].params, function(p) return p.name .. ":" .. p.kind .. ":" .. p.c_type end),
+      "price:numeric:const char * active:bool:bool id:text:const char *")
     local ranked = m.queries[2]
     h.eq(names(ranked.params, function(p) return p.name .. ":" .. p.c_type .. (p.array and "[]" or "") end),
       "ranks:const int32_t *[] min_stock:int64_t")
@@ -81,10 +85,14 @@ return {
   end },
   { "unsupported column types and casts name file:line and what is supported", function()
     local function retype(name, text)
-      return name == "0002_alter.sql" and text .. '\nALTER TABLE "Item" ADD COLUMN "price" NUMERIC(10,2);' or text
+      return name == "0002_alter.sql" and text .. '\nALTER TABLE "Item" ADD COLUMN "ratio" DOUBLE PRECISION;' or text
     end
-    h.contains(h.raises(build, retype), '0002_alter.sql:12: column "Item"."price": type NUMERIC(10,2) is not supported '
-      .. "by codegen/ (supported: BIGINT")
+    h.contains(h.raises(build, retype), '0002_alter.sql:12: column "Item"."ratio": type DOUBLE PRECISION is not '
+      .. "supported by codegen/ (supported: BIGINT, BOOL, BOOLEAN")
+    local function bool_array(name, text)
+      return name == "item.sql" and text:gsub("@active::boolean", "@active::boolean[]") or text
+    end
+    h.contains(h.raises(build, bool_array), "parameter @active: arrays of boolean are not supported")
     local function recast(name, text)
       return name == "item.sql" and text:gsub("@before::timestamp", "@before::interval") or text
     end

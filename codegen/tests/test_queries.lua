@@ -9,7 +9,7 @@ return {
     local kinds = {}
     for i, q in ipairs(list) do kinds[i] = q.name .. ":" .. q.kind .. "@" .. q.line end
     h.eq(table.concat(kinds, " "), "GetItems:many@3 ItemsRankedIn:many@7 SetNote:one@11 TouchItems:exec@15 "
-      .. "DeleteUnranked:execrows@19")
+      .. "DeleteUnranked:execrows@19 SetPrice:one@23")
     local ranked = list[2]
     h.eq(ranked.table, "Item"); h.eq(ranked.doc, "Items whose rank is one of @ranks.")
     h.eq(ranked.params[1].name, "ranks"); h.eq(ranked.params[1].sql_type, "integer"); h.eq(ranked.params[1].array, true)
@@ -46,5 +46,14 @@ return {
     h.contains(h.raises(queries.parse, "-- name: X\nSELECT 1;\n", "q.sql"), "malformed name line")
     h.contains(h.raises(queries.parse, "-- name: X :exec\nDELETE FROM t WHERE a = $1;\n", "q.sql"),
       "q.sql:1: write parameters as @name::type, not $1")
+  end },
+  { "two or more parameters come in a struct, one field per @name; one stays an argument", function()
+    local header = require("util").read_file(h.generated() .. "/gen/db_queries.h")
+    h.contains(header, "typedef struct {\n    const char *note;\n    const char *id;\n} db_set_note_params;")
+    h.contains(header, "rt_status db_set_note(rt_db *db, rt_arena *arena, db_set_note_params in, db_item_row *out);")
+    h.contains(header, "typedef struct {\n    int32_t rank;\n    const char *const *ids;\n    size_t n_ids;\n"
+      .. "} db_touch_items_params;")
+    h.contains(header, "rt_status db_delete_unranked(rt_db *db, const char *before, int64_t *affected);")
+    h.truthy(not header:find("db_delete_unranked_params", 1, true), "one parameter: no struct")
   end },
 }

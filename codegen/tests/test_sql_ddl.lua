@@ -15,6 +15,24 @@ local function column_names(t)
 end
 
 return {
+  { "the migration lint's safe forms: NOT VALID, VALIDATE, USING INDEX, CONCURRENTLY", function()
+    local s = sql_ddl.parse([[
+ALTER TABLE "Tag" ADD CONSTRAINT "Tag_weight_check" CHECK ("weight" > 0) NOT VALID,
+  ADD CONSTRAINT "Tag_item_fk" FOREIGN KEY ("itemId") REFERENCES "Item"("id") NOT VALID;
+ALTER TABLE "Tag" VALIDATE CONSTRAINT "Tag_weight_check";
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "Item_name_key" ON "Item" ("name");
+ALTER TABLE "Item" ADD CONSTRAINT "Item_name_key" UNIQUE USING INDEX "Item_name_key";
+DROP INDEX CONCURRENTLY IF EXISTS "Item_rank_key";
+]], "0003.sql", both())
+    local item, tag = s.tables[1], s.tables[2]
+    h.eq(tag.constraints[#tag.constraints - 1].name, "Tag_weight_check")
+    h.eq(tag.constraints[#tag.constraints].kind, "foreign_key")
+    local k = item.constraints[#item.constraints]
+    h.eq(k.kind .. ":" .. k.name .. ":" .. table.concat(k.columns, ","), "unique:Item_name_key:name")
+    h.eq(#s.indexes, 1, "the index became the constraint, the partial one was dropped")
+    h.contains(h.raises(sql_ddl.parse, 'ALTER TABLE "Item" ADD CONSTRAINT "x" UNIQUE USING INDEX "nope";', "0004.sql",
+      both()), '0004.sql:1: no index "nope" on table "Item"')
+  end },
   { "CREATE TABLE: columns, defaults, column and table constraints, indexes", function()
     local s = sql_ddl.parse(h.fixture("migrations/0001_init.sql"), "0001.sql")
     local item, tag = s.tables[1], s.tables[2]

@@ -75,6 +75,10 @@ typedef struct {
     const rt_db_statement *statements;
     size_t n_statements;
     const rt_descriptor_index *descriptors; /* served through reflection */
+    /* The largest valid request of its methods, computed from their rules by
+     * codegen/request_size.lua (0: some field has no bound); the default
+     * receive limit grows to fit it (config.c). */
+    size_t largest_request_bytes;
 } rt_service;
 
 #endif

@@ -84,6 +84,14 @@ int rt_config_default_workers(void)
     return n > 64 ? 64 : (int)n;
 }
 
+int rt_config_default_max_message_bytes(const rt_service *svc)
+{
+    size_t largest = svc->largest_request_bytes;
+    if (largest > RT_MAX_MESSAGE_BYTES_LIMIT)
+        largest = RT_MAX_MESSAGE_BYTES_LIMIT;
+    return largest > RT_DEFAULT_MAX_MESSAGE_BYTES ? (int)largest : RT_DEFAULT_MAX_MESSAGE_BYTES;
+}
+
 /* A dial target: "0.0.0.0" listens everywhere but is not an address. A
  * comma-separated list of replicas ("127.0.0.1:1,127.0.0.1:2") becomes the
  * gRPC core's static-address target "ipv4:a,b" (or "ipv6:" for bracketed
@@ -271,7 +279,7 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
         c->peer_addresses[i] = strdup(svc->peers[i].default_address);
     c->reload_seconds = RT_DEFAULT_RELOAD_SECONDS;
     c->workers = rt_config_default_workers();
-    c->max_message_bytes = RT_DEFAULT_MAX_MESSAGE_BYTES;
+    c->max_message_bytes = rt_config_default_max_message_bytes(svc);
     c->drain_seconds = RT_DEFAULT_DRAIN_SECONDS;
     c->idempotency_ttl_seconds = RT_DEFAULT_IDEMPOTENCY_TTL_SECONDS;
     c->max_calls = RT_DEFAULT_MAX_CALLS;
@@ -284,7 +292,7 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
     c->log_level = RT_LOG_INFO;
     const number_setting numbers[] = {
         {"--workers", "WORKERS", 1, 256, &c->workers},
-        {"--max-message-bytes", "MAX_MESSAGE_BYTES", 1024, 64 * 1024 * 1024, &c->max_message_bytes},
+        {"--max-message-bytes", "MAX_MESSAGE_BYTES", 1024, RT_MAX_MESSAGE_BYTES_LIMIT, &c->max_message_bytes},
         {"--drain-seconds", "DRAIN_SECONDS", 0, 3600, &c->drain_seconds},
         {"--idempotency-ttl", "IDEMPOTENCY_TTL", RT_IDEMPOTENCY_TTL_MIN_SECONDS, 366 * 86400,
          &c->idempotency_ttl_seconds},
@@ -397,8 +405,8 @@ void rt_config_usage(const rt_service *svc, FILE *out)
     }
     fprintf(out, "  %-32s %-22s %d (cores, at least 2; database sessions)\n", "--workers N",
             "WORKERS", rt_config_default_workers());
-    fprintf(out, "  %-32s %-22s %d\n", "--max-message-bytes N", "MAX_MESSAGE_BYTES",
-            RT_DEFAULT_MAX_MESSAGE_BYTES);
+    fprintf(out, "  %-32s %-22s %d (at least the largest valid request)\n", "--max-message-bytes N",
+            "MAX_MESSAGE_BYTES", rt_config_default_max_message_bytes(svc));
     fprintf(out, "  %-32s %-22s %d\n", "--drain-seconds N", "DRAIN_SECONDS", RT_DEFAULT_DRAIN_SECONDS);
     fprintf(out, "  %-32s %-22s %d (seconds an idempotency key is kept; at least %d)\n", "--idempotency-ttl N",
             "IDEMPOTENCY_TTL", RT_DEFAULT_IDEMPOTENCY_TTL_SECONDS, RT_IDEMPOTENCY_TTL_MIN_SECONDS);

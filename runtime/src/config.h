@@ -9,9 +9,11 @@
 #include "log.h"
 #include "service.h"
 
-/* The largest request of the contract (CreateUser: a 254-byte email, a
- * 200-byte name, a 128-byte key) is ~600 bytes: room for new fields. */
+/* The receive limit unless the contract's largest valid request
+ * (rt_service.largest_request_bytes, docs/api.md) is larger: then that. */
 #define RT_DEFAULT_MAX_MESSAGE_BYTES 4096
+/* The most --max-message-bytes may be (and the generator allows a request). */
+#define RT_MAX_MESSAGE_BYTES_LIMIT (64 * 1024 * 1024)
 #define RT_DEFAULT_DRAIN_SECONDS 10
 /* How long an idempotency key's outcome is kept (SPEC: at least 24h). */
 #define RT_DEFAULT_IDEMPOTENCY_TTL_SECONDS 86400
@@ -81,5 +83,8 @@ void rt_config_peer_tls_env(const char *address_env, char *out, size_t size);
 bool rt_config_valid_address(const char *address);
 /* Online CPUs, at least 2 and at most 64 (config.c says why). */
 int rt_config_default_workers(void);
+/* RT_DEFAULT_MAX_MESSAGE_BYTES, or svc's largest valid request when that
+ * is larger, so every valid request can be received. */
+int rt_config_default_max_message_bytes(const rt_service *svc);
 
 #endif

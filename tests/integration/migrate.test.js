@@ -111,3 +111,55 @@ test('operations recorded under bare keys move to their scoped ids', async () =>
     operationId('rent-2026-12', '/wallet.WalletService/CreditWallet'),
     operationId('order 7', '/user.UserService/CreateUser')].join(','));
 });
+
+// A migrations dir holding 0001 and one more migration with the given text.
+function dirWith(name, text) {
+  const dir = fs.mkdtempSync('/tmp/wallet-mig-');
+  fs.copyFileSync(path.join(ROOT, 'migrations/0001_init.sql'), path.join(dir, '0001_init.sql'));
+  fs.writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+
+function migrateDir(url, dir, extraEnv = {}) {
+  return new Promise((resolve) => execFile('bash', [MIGRATE],
+    { env: { ...process.env, DATABASE_URL: url, MIGRATIONS_DIR: dir, ...extraEnv }, timeout: 60000 },
+    (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stderr })));
+}
+
+test('a migration that waits behind live traffic for a lock fails fast (lock_timeout) and is not recorded', async (t) => {
+  const url = freshDatabase('it_migrate_lock');
+  const dir = dirWith('0001_init.sql', fs.readFileSync(path.join(ROOT, 'migrations/0001_init.sql')));
+  t.after(() => fs.rmSync(dir, { recursive: true }));
+  const first = await migrateDir(url, dir);
+  assert.equal(first.code, 0, first.stderr);
+  fs.writeFileSync(path.join(dir, '0002_add.sql'), 'ALTER TABLE "User" ADD COLUMN "nickname" TEXT;\n');
+  // A reader that keeps its transaction open: ACCESS SHARE on "User".
+  const { spawn } = require('node:child_process');
+  const holder = spawn('psql', [url, '-X', '-q', '-t', '-A', '-v', 'ON_ERROR_STOP=1'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(() => holder.kill());
+  await new Promise((resolve, reject) => {
+    holder.stdout.on('data', (d) => { if (String(d).includes('locked')) resolve(); });
+    holder.on('exit', () => reject(new Error('lock holder exited')));
+    holder.stdin.write('BEGIN; SELECT count(*) FROM "User"; SELECT \'locked\';\n');
+  });
+  const blocked = await migrateDir(url, dir, { MIGRATE_LOCK_TIMEOUT: '300ms' });
+  assert.notEqual(blocked.code, 0, 'the migration gives up instead of queueing every query behind it');
+  assert.match(blocked.stderr, /lock timeout/);
+  assert.equal(psql(url, 'SELECT string_agg(version, \',\') FROM "_wallet_migrations"'), '0001');
+  holder.stdin.end('COMMIT;\n');
+  await new Promise((resolve) => holder.on('close', resolve));
+  const again = await migrateDir(url, dir, { MIGRATE_LOCK_TIMEOUT: '300ms' });
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(psql(url, 'SELECT string_agg(version, \',\' ORDER BY version) FROM "_wallet_migrations"'), '0001,0002');
+});
+
+test('a -- migrate: no-transaction migration runs CREATE INDEX CONCURRENTLY and is recorded', async (t) => {
+  const url = freshDatabase('it_migrate_notx');
+  const dir = dirWith('0002_index.sql', '-- migrate: no-transaction\n'
+    + 'CREATE INDEX CONCURRENTLY IF NOT EXISTS "User_name_idx" ON "User" ("name");\n');
+  t.after(() => fs.rmSync(dir, { recursive: true }));
+  const r = await migrateDir(url, dir);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(psql(url, 'SELECT string_agg(version, \',\' ORDER BY version) FROM "_wallet_migrations"'), '0001,0002');
+  assert.equal(psql(url, `SELECT indisvalid FROM pg_index WHERE indexrelid = '"User_name_idx"'::regclass`), 't');
+});

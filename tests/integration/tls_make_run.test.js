@@ -1,8 +1,11 @@
 // `make run TLS=1` as the README tells a newcomer to use it: throwaway
 // certificates appear in var/tls, both daemons serve mutual TLS with the
 // example policy, the client certificate made for them works (the
-// CreateUser -> CreateWallet -> GetUserById chain included), a caller without
-// one is refused, and Ctrl-C stops everything. Its own VAR_DIR, never var/.
+// CreateUser -> CreateWallet -> GetUserById chain included) and may call
+// every method of the contract but CreateWallet, a caller without one is
+// refused, and Ctrl-C stops everything. Its own VAR_DIR, never var/. The
+// methods are read from proto/, whatever it holds: every one must be in the
+// example policy.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -12,6 +15,47 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { ROOT, DATABASE_URL, ADMIN_DATABASE_URL, proto, call, freePort, uniqueEmail, grpc } = require('./lib/harness');
 const { credentials } = require('./lib/tls');
+const protoLoader = require('@grpc/proto-loader');
+
+// Every rpc of the contract: { service: 'pkg.Service', path: '/pkg.Service/Method' }.
+function contractMethods() {
+  const files = fs.readdirSync(path.join(ROOT, 'proto')).filter((f) => f.endsWith('.proto'));
+  const def = protoLoader.loadSync(files, { includeDirs: [path.join(ROOT, 'proto'), '/usr/include'] });
+  const methods = [];
+  for (const [name, entry] of Object.entries(def)) {
+    for (const m of Object.values(entry)) {
+      if (m && typeof m.path === 'string' && m.path.startsWith(`/${name}/`)) methods.push({ service: name, path: m.path });
+    }
+  }
+  return methods;
+}
+
+// The environment variable a service's address is read from: user.UserService -> USER_SERVICE_URL.
+function addressEnv(service) {
+  return `${service.split('.').pop().replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}_URL`;
+}
+
+const POLICY = JSON.parse(fs.readFileSync(path.join(ROOT, 'config/authz-policy.json'), 'utf8'));
+
+test('every method of the contract is in the example policy', () => {
+  const paths = POLICY.allow_rules.flatMap((r) => (r.request && r.request.paths) || []);
+  const covered = (p) => paths.some((q) => q === p || q === '*' || (q.endsWith('/*') && p.startsWith(q.slice(0, -1))));
+  const methods = contractMethods();
+  assert.ok(methods.length > 0);
+  const missing = methods.map((m) => m.path).filter((p) => !covered(p));
+  assert.deepEqual(missing, [], `methods no rule of config/authz-policy.json allows (PERMISSION_DENIED for everyone under make run TLS=1): ${missing.join(', ')}`);
+});
+
+// Calls path with an empty request; resolves to the status code.
+function rawCall(address, creds, p) {
+  const client = new grpc.Client(address, creds);
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(p, (b) => b, (b) => b, Buffer.alloc(0), { deadline: Date.now() + 10000 }, (err) => {
+      client.close();
+      resolve(err ? err.code : grpc.status.OK);
+    });
+  });
+}
 
 const BIN = process.env.BIN_DIR || path.join(ROOT, 'bin');
 
@@ -61,6 +105,15 @@ test('make run TLS=1 serves mutual TLS with the example policy', async () => {
     const fetched = await call(user, 'GetUserById', { id: created.res.id });
     assert.equal(fetched.err, null);
     user.close();
+
+    // The admin may call every method but CreateWallet: an empty request
+    // passes the policy and is answered by the method (INVALID_ARGUMENT,
+    // NOT_FOUND...), or is refused by it.
+    for (const m of contractMethods()) {
+      const code = await rawCall(env[addressEnv(m.service)], credentials(tls, 'client'), m.path);
+      if (m.path === '/wallet.WalletService/CreateWallet') assert.equal(code, grpc.status.PERMISSION_DENIED, m.path);
+      else assert.notEqual(code, grpc.status.PERMISSION_DENIED, `admin is refused ${m.path}`);
+    }
 
     const anonymous = new proto.wallet.WalletService(env.WALLET_SERVICE_URL, credentials(tls, null));
     const refused = await call(anonymous, 'GetWallet', { user_id: created.res.id }, { timeoutMs: 5000 });

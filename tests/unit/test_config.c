@@ -66,6 +66,29 @@ static void defaults(void **state)
     rt_config_free(&c);
 }
 
+/* The default receive limit fits the contract's largest valid request. */
+static void max_message_bytes_fits_the_largest_valid_request(void **state)
+{
+    (void)state;
+    rt_service big = svc;
+    big.largest_request_bytes = 7600; /* 200 UUIDs */
+    assert_int_equal(rt_config_default_max_message_bytes(&big), 7600);
+    big.largest_request_bytes = 591;
+    assert_int_equal(rt_config_default_max_message_bytes(&big), 4096);
+    big.largest_request_bytes = 0; /* unbounded: the default stays */
+    assert_int_equal(rt_config_default_max_message_bytes(&big), 4096);
+    big.largest_request_bytes = (size_t)1 << 40;
+    assert_int_equal(rt_config_default_max_message_bytes(&big), RT_MAX_MESSAGE_BYTES_LIMIT);
+    big.largest_request_bytes = 7600;
+    rt_config c;
+    char error[256];
+    g_env = with_db;
+    char *argv[] = {"user-service"};
+    assert_int_equal(rt_config_parse(&c, &big, 1, argv, lookup, error, sizeof error), RT_CONFIG_RUN);
+    assert_int_equal(c.max_message_bytes, 7600);
+    rt_config_free(&c);
+}
+
 static void environment(void **state)
 {
     (void)state;
@@ -269,6 +292,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults),
+        cmocka_unit_test(max_message_bytes_fits_the_largest_valid_request),
         cmocka_unit_test(security_settings),
         cmocka_unit_test(environment),
         cmocka_unit_test(flags_override_environment),

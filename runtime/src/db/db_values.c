@@ -25,6 +25,11 @@ int64_t rt_db_get_int64(const PGresult *res, int row, int col)
     return (int64_t)strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
+bool rt_db_get_bool(const PGresult *res, int row, int col)
+{
+    return PQgetvalue(res, row, col)[0] == 't';
+}
+
 const char *rt_db_get_timestamp(rt_arena *arena, const PGresult *res, int row, int col)
 {
     if (PQgetisnull(res, row, col))
