@@ -103,6 +103,7 @@
 ---@field params table[]
 ---@field n_params integer
 ---@field idempotent boolean  a read, retried once on a fresh connection
+---@field lock_params integer|nil  bit i: parameter i+1 is a key it locks (`-- locks:`)
 ---@field table Table
 --
 ---@class Query : Statement   a named query of spec/queries/
@@ -423,6 +424,13 @@ local function table_statements(t)
   return list
 end
 
+-- The `-- locks:` parameter indexes as the bit mask rt_db_statement holds.
+local function lock_bits(indexes)
+  local bits = 0
+  for _, i in ipairs(indexes or {}) do bits = bits | (1 << (i - 1)) end
+  return bits
+end
+
 local function build_queries(parsed, tables_by_name)
   local list = {}
   for _, q in ipairs(parsed) do
@@ -453,7 +461,8 @@ local function build_queries(parsed, tables_by_name)
     end
     local sql = queries_parser.expand_star(q, names)
     list[#list + 1] = { name = util.snake(q.name), query_name = q.name, kind = q.kind, doc = q.doc, sql = sql,
-      params = params, n_params = #params, table = t, idempotent = sql:match("^SELECT ") ~= nil, file = q.file }
+      params = params, n_params = #params, table = t, idempotent = sql:match("^SELECT ") ~= nil, file = q.file,
+      lock_params = lock_bits(q.locks) }
   end
   return list
 end

@@ -42,9 +42,10 @@ function M.emit(model)
     enum[#enum + 1] = "    " .. s.enum .. ",\n"
     local lits = {}
     for i, l in ipairs(sql_lines(s.sql)) do lits[i] = (i == 1 and "" or string.rep(" ", 15)) .. c.string(l) end
+    local locks = (s.lock_params or 0) ~= 0 and ("        .lock_params = 0x%xu,\n"):format(s.lock_params) or ""
     entries[#entries + 1] = ("    [%s] = {\n        .name = %s,\n        .sql = %s,\n        .n_params = %d,\n"
-      .. "        .idempotent = %s,\n    },\n"):format(s.enum, c.string(s.name), table.concat(lits, "\n"), s.n_params,
-      tostring(s.idempotent))
+      .. "        .idempotent = %s,\n%s    },\n"):format(s.enum, c.string(s.name), table.concat(lits, "\n"), s.n_params,
+      tostring(s.idempotent), locks)
   end
   local header_body = c.comment("Indexes into db_statements: the repositories' statements (gen/db_<table>.c), then the "
     .. "named queries (gen/db_queries.c).")

@@ -21,6 +21,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "code_pages.h"
 #include "config.h"
 #include "idempotency.h"
 #include "db_control.h"
@@ -28,6 +29,7 @@
 #include "db_session.h"
 #include "log.h"
 #include "metrics_http.h"
+#include "page_token_keys.h"
 #include "peers.h"
 #include "sd_notify.h"
 #include "server.h"
@@ -67,7 +69,10 @@ static void consume_signal(int sfd, const char **name)
 
 /* How often the heap's free pages go back to the system (malloc_trim):
  * glibc keeps what a burst of calls freed, fragmented between live blocks,
- * so RSS would stay at the burst's peak. */
+ * so RSS would stay at the burst's peak. The same tick drops the library
+ * code pages mapped around what ran (code_pages.h): the kernel maps them
+ * back 16 at a time, so once would not hold; the re-faults cost ~1 ms a
+ * tick. */
 #define RT_TRIM_INTERVAL_MS 2000
 
 /* How long handlers get to return once their calls were cancelled. */
@@ -173,10 +178,14 @@ static int serve(const rt_service *service, const rt_config *config, int sfd)
         /* Listening, and the writer's statements prepared (open_sessions). */
         rt_sd_notify("READY=1\nSTATUS=serving");
         bool ignored;
-        while (!readable(sfd, RT_TRIM_INTERVAL_MS, sfd, &ignored))
+        while (!readable(sfd, RT_TRIM_INTERVAL_MS, sfd, &ignored)) {
             malloc_trim(0);
-        if (!drain(server, sfd, config->drain_seconds))
+            rt_code_pages_trim();
+        }
+        if (!drain(server, sfd, config->drain_seconds)) {
+            rt_log_flush(); /* _exit skips rt_daemon_main's stop */
             _exit(1); /* handlers still hold the server: nothing can be freed */
+        }
         rt_db_interrupt_all(); /* a background batch still running is cut short */
         code = 0;
         rt_server_destroy(server);
@@ -226,9 +235,18 @@ int rt_daemon_main(const rt_service *service, int argc, char **argv)
     }
 
     /* After the signal mask: these start threads. */
+    rt_log_start_buffering();
     rt_trace_init(service->daemon_name, RT_VERSION);
     rt_tls_files *tls_files = rt_tls_files_open(&config, error, sizeof error);
     if (!tls_files) {
+        rt_log_stop_buffering();
+        close(sfd);
+        rt_config_free(&config);
+        return print_config_outcome(RT_CONFIG_ERROR, service, error);
+    }
+    if (!rt_page_token_keys_start(config.page_token_secret_file, config.page_token_ttl_seconds,
+                                  config.reload_seconds, error, sizeof error)) {
+        rt_tls_files_close(tls_files);
         close(sfd);
         rt_config_free(&config);
         return print_config_outcome(RT_CONFIG_ERROR, service, error);
@@ -238,10 +256,12 @@ int rt_daemon_main(const rt_service *service, int argc, char **argv)
     int code = rt_metrics_http_start(service, &config, &metrics) ? serve(service, &config, sfd) : 1;
     rt_metrics_http_stop(metrics);
     grpc_shutdown();
+    rt_page_token_keys_stop();
     rt_tls_files_close(tls_files);
     rt_log(RT_LOG_INFO, code == 0 ? "stopped" : "not started");
     rt_trace_shutdown();
     rt_sd_close();
+    rt_log_stop_buffering(); /* last: what the shutdowns logged goes out too */
     close(sfd);
     rt_config_free(&config);
     return code;

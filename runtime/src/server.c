@@ -145,10 +145,14 @@ static void *poller_main(void *arg)
             rt_executor_complete(s->executor, ev.tag, ev.success);
             continue;
         }
-        rt_call *c = ev.tag;
-        if (c->finishing) {
-            rt_call_complete(c, ev.success);
-            count_call(s, -1);
+        bool closing = *(rt_tag_kind *)ev.tag == RT_TAG_CLOSE;
+        rt_call *c = closing ? rt_call_of_close(ev.tag) : ev.tag;
+        if (closing || c->finishing) {
+            bool wake;
+            if (rt_call_completed(c, ev.tag, ev.success, &wake))
+                count_call(s, -1);
+            else if (wake)
+                rt_executor_wake(s->executor);
         } else if (!ev.success) {
             rt_call_release(c); /* a request cancelled by shutdown */
         } else {

@@ -34,12 +34,14 @@ DATABASE_URL=$ADMIN_DATABASE_URL bash "$root/scripts/migrate.sh" >/dev/null 2>&1
 
 cd "$here"
 status=0
-# A bound on the whole run (it takes ~1 min): a hang fails, it never blocks make test.
-timeout 240 node --test --test-concurrency=1 --test-reporter=spec ha.test.js || status=$?
+# A bound on the whole run (it takes ~1.5 min): a hang fails, it never blocks make test.
+timeout 330 node --test --test-concurrency=1 --test-reporter=spec ha.test.js || status=$?
 if grep -l -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$LOG_DIR"/*.log 2>/dev/null; then
   grep -h -A30 -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$LOG_DIR"/*.log | head -120
   status=1
 fi
+# HA_KEEP_LOGS=DIR: the daemons' logs are copied there (the temp dir goes).
+[ -z "${HA_KEEP_LOGS:-}" ] || cp -r "$LOG_DIR/." "$HA_KEEP_LOGS/" || true
 if [ "$status" -ne 0 ]; then
   echo "test-ha: failed; the cluster's state and logs:" >&2
   bash "$root/scripts/ha.sh" primary "$tmp/cluster" >&2 || true

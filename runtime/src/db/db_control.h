@@ -11,6 +11,9 @@ void rt_db_set_application_name(const char *name);
 /* False while the statements cannot be prepared on a (re)opened session,
  * e.g. a migration was undone: health then says NOT_SERVING. */
 bool rt_db_statements_ready(void);
+/* False while a writer session is not open (connecting, backing off):
+ * writes cannot go out, so health says NOT_SERVING. */
+bool rt_db_writable(void);
 /* Cancels statements in flight and refuses new ones (CANCELLED): the last
  * step of a drain, so no call stays waiting on the database. */
 void rt_db_interrupt_all(void);

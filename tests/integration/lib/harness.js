@@ -97,8 +97,9 @@ class Daemon {
 }
 
 // Both daemons on fresh ports, each knowing where the other is; each serves
-// /metrics on a fresh port of its own (userMetricsPort, walletMetricsPort).
-async function startPlatform() {
+// /metrics on a fresh port of its own (userMetricsPort, walletMetricsPort);
+// extraEnv is added to both daemons' environment.
+async function startPlatform(extraEnv = {}) {
   const userPort = await freePort();
   const walletPort = await freePort();
   const userMetricsPort = await freePort();
@@ -108,6 +109,7 @@ async function startPlatform() {
     USER_SERVICE_URL: `127.0.0.1:${userPort}`,
     WALLET_SERVICE_URL: `127.0.0.1:${walletPort}`,
     WORKERS: process.env.WORKERS || '4',
+    ...extraEnv,
   };
   const user = new Daemon('user-service', { ...env, METRICS_ADDR: `127.0.0.1:${userMetricsPort}` });
   const wallet = new Daemon('wallet-service', { ...env, METRICS_ADDR: `127.0.0.1:${walletMetricsPort}` });
