@@ -113,8 +113,11 @@ struct  Wallet__UpdateBalanceRequest
    * key with another payload is INVALID_ARGUMENT. 1-128 printable ASCII
    * characters, kept at least IDEMPOTENCY_TTL (24h); brought back after that,
    * a key whose change still stands in the ledger is INVALID_ARGUMENT ("key
-   * expired"), never applied again. Clients on the old contract send it as
-   * metadata `idempotency-key` instead.
+   * expired"), never applied again. A key belongs to its caller (the
+   * certificate identity under mutual TLS; one shared scope on plaintext) and
+   * method: another caller's or method's use of the same string is another
+   * operation. Clients on the old contract send it as metadata
+   * `idempotency-key` instead.
    */
   char *idempotency_key;
 };
@@ -279,7 +282,9 @@ struct  Wallet__Transaction
    */
   char *transfer_id;
   /*
-   * The idempotency key of the request that wrote it; empty when it had none.
+   * The idempotency key of the request that wrote it, shown only to the caller
+   * that sent it (its certificate identity; on plaintext, every caller); empty
+   * to anyone else, or when it had none.
    */
   char *idempotency_key;
   /*

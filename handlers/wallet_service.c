@@ -116,8 +116,10 @@ static rt_status change_balance(rt_call *call, const Wallet__UpdateBalanceReques
 {
     rt_arena *arena = rt_call_arena(call);
     const char *user_id = rt_uuid_lower(arena, request->user_id);
+    Wallet__UpdateBalanceRequest normalised = *request; /* the request as the statement sees it */
+    normalised.user_id = (char *)user_id;
     operation op;
-    operation_begin(call, request->idempotency_key, &request->base, &op);
+    operation_begin(call, request->idempotency_key, &normalised.base, &op);
     db_wallet_row wallet;
     rt_status status = db_change_balance(rt_call_db(call), arena,
                                          (db_change_balance_params){

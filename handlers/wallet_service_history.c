@@ -1,5 +1,7 @@
 /* wallet.WalletService/ListTransactions: a wallet's ledger, newest first,
  * in pages keyed on the entries' numbers (spec/queries/wallet.sql). */
+#include <string.h>
+
 #include "db_queries.h"
 #include "db_wallet.h"
 #include "page_token.h"
@@ -10,6 +12,30 @@
 
 #define DEFAULT_PAGE_SIZE 20
 #define MAX_PAGE_SIZE 100
+
+/* The method that writes entries of kind (a transfer's two share its key). */
+static const char *method_of_kind(int32_t kind)
+{
+    switch (kind) {
+    case WALLET__TRANSACTION_KIND__TRANSACTION_KIND_CREDIT: return "/wallet.WalletService/CreditWallet";
+    case WALLET__TRANSACTION_KIND__TRANSACTION_KIND_DEBIT: return "/wallet.WalletService/DebitWallet";
+    case WALLET__TRANSACTION_KIND__TRANSACTION_KIND_TRANSFER_IN:
+    case WALLET__TRANSACTION_KIND__TRANSACTION_KIND_TRANSFER_OUT: return "/wallet.WalletService/TransferFunds";
+    default: return NULL;
+    }
+}
+
+/* An entry's idempotency key is shown only to its owner: the caller whose
+ * key, under the entry's method, names the operation that wrote it
+ * (rt_call_operation_id) -- not to the other side of a transfer, nor to
+ * anyone else allowed ListTransactions. Entries written before keys were
+ * scoped (migrations before 0004) show theirs to no one. */
+static bool owns_key(rt_call *call, const db_wallet_entry_row *row)
+{
+    const char *method = method_of_kind(row->kind);
+    return row->idempotency_key && row->operation_id && method &&
+           strcmp(rt_call_operation_id(call, method, row->idempotency_key), row->operation_id) == 0;
+}
 
 rt_status wallet_service__list_transactions(rt_call *call, const Wallet__ListTransactionsRequest *request,
                                             Wallet__ListTransactionsResponse *response)
@@ -52,6 +78,8 @@ rt_status wallet_service__list_transactions(rt_call *call, const Wallet__ListTra
     for (size_t i = 0; i < shown; i++) {
         wallet__transaction__init(&items[i]);
         wallet__transaction__from_db_wallet_entry_row(&items[i], &rows[i]);
+        if (!owns_key(call, &rows[i]))
+            items[i].idempotency_key = (char *)"";
         response->transactions[i] = &items[i];
     }
     if (n > shown)

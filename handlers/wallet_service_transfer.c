@@ -63,8 +63,11 @@ rt_status wallet_service__transfer_funds(rt_call *call, const Wallet__TransferRe
     const char *to = rt_uuid_lower(arena, request->to_user_id);
     if (strcmp(from, to) == 0)
         return rt_call_invalid_field(call, "to_user_id", "must not be the sender's own wallet");
+    Wallet__TransferRequest normalised = *request; /* the request as the statement sees it */
+    normalised.from_user_id = (char *)from;
+    normalised.to_user_id = (char *)to;
     operation op;
-    operation_begin(call, request->idempotency_key, &request->base, &op);
+    operation_begin(call, request->idempotency_key, &normalised.base, &op);
     char transfer_id[RT_UUID_STRLEN + 1];
     rt_uuid_v4(transfer_id);
     db_wallet_row *rows = NULL;

@@ -14,8 +14,8 @@ cat <<HEAD
 # (man $name) set the same things. This file may hold a database password:
 # it is readable by root and the wallet-platform group only.
 
-# Required: the libpq URI of the database, e.g.
-# postgresql://wallet@db.example.com:5432/wallet?sslmode=verify-full
+# Required: the libpq URI of the database as the daemons' role wallet_app, e.g.
+# postgresql://wallet_app@db.example.com:5432/wallet?sslmode=verify-full
 DATABASE_URL=
 HEAD
 "$bin" --help | awk '

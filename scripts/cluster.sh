@@ -41,15 +41,17 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 echo "make cluster: starting the monitor and two PostgreSQL nodes in $var/cluster" >&2
-DATABASE_URL=$(bash scripts/ha.sh up "$var/cluster" "${CLUSTER_PG_PORT:-26430}" 9>&-)
+# Migrations as the superuser, the daemons as their role wallet_app (docs/database.md, Roles).
+admin_url=$(bash scripts/ha.sh up "$var/cluster" "${CLUSTER_PG_PORT:-26430}" 9>&-)
+DATABASE_URL=$(bash scripts/app-url.sh "$admin_url")
 export DATABASE_URL METRICS_ADDR=0
 if [ -z "${PAGE_TOKEN_SECRET_FILE:-}" ]; then
   PAGE_TOKEN_SECRET_FILE=$(realpath "$var")/cluster-page-token-secret
   [ -s "$PAGE_TOKEN_SECRET_FILE" ] || (umask 077 && openssl rand -base64 32 >"$PAGE_TOKEN_SECRET_FILE")
 fi
 export PAGE_TOKEN_SECRET_FILE
-echo "make cluster: DATABASE_URL=$DATABASE_URL" >&2
-bash scripts/migrate.sh
+echo "make cluster: DATABASE_URL=$DATABASE_URL (migrations as $admin_url)" >&2
+DATABASE_URL=$admin_url bash scripts/migrate.sh
 
 # Each replica's lines get its name in front; sed -u keeps them line-buffered.
 start() {

@@ -46,13 +46,17 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
+# The daemons connect as DATABASE_URL (the role wallet_app); migrations run as
+# MIGRATE_DATABASE_URL (a superuser, or the owner role wallet_owner; default
+# DATABASE_URL). The local PostgreSQL: migrations as its superuser postgres.
 if [ -z "${DATABASE_URL:-}" ]; then
-  DATABASE_URL=$(bash scripts/pg.sh start "$var/pg" "${PG_PORT:-55432}" 9>&-)
+  MIGRATE_DATABASE_URL=$(bash scripts/pg.sh start "$var/pg" "${PG_PORT:-55432}" 9>&-)
+  DATABASE_URL=$(bash scripts/app-url.sh "$MIGRATE_DATABASE_URL")
   started_pg=1
   echo "make run: local PostgreSQL at $DATABASE_URL (data in $var/pg)" >&2
 fi
 export DATABASE_URL USER_SERVICE_URL="$user_addr" WALLET_SERVICE_URL="$wallet_addr"
-bash scripts/migrate.sh
+DATABASE_URL=${MIGRATE_DATABASE_URL:-$DATABASE_URL} bash scripts/migrate.sh
 
 tls=${TLS:-0}
 if [ "$tls" = 1 ]; then

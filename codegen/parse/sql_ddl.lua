@@ -210,7 +210,7 @@ function Parser:create_index(line, unique)
 end
 
 -- Reads past the rest of a statement that shapes no table (a function, a
--- trigger, a data fill) up to its ';'; strings, function bodies included,
+-- trigger, a privilege, a data fill) up to its ';'; strings, function bodies included,
 -- are single tokens, so a ';' inside them does not end it.
 function Parser:skip_statement()
   while not (self:peek().kind == "punct" and self:peek().text == ";") and self:peek().kind ~= "eof" do self:next() end
@@ -237,7 +237,8 @@ function M.parse(src, file, into)
           table.insert(schema.indexes, p:create_index(line, true))
         elseif p:accept("INDEX") then
           table.insert(schema.indexes, p:create_index(line, false))
-        elseif p:is("FUNCTION") or p:is("TRIGGER") or (p:is("OR") and p:is("REPLACE", 1)) then
+        elseif p:is("FUNCTION") or p:is("TRIGGER") or (p:is("CONSTRAINT") and p:is("TRIGGER", 1))
+          or (p:is("OR") and p:is("REPLACE", 1)) then
           p:skip_statement()
         else
           p:fail("unsupported statement CREATE " .. p:peek().up .. " (supported: " .. M.SUPPORTED .. ")", start)
@@ -249,8 +250,14 @@ function M.parse(src, file, into)
         p:alter_table(schema)
       elseif p:accept("DROP") then
         p:drop(schema, start)
+      elseif p:accept("GRANT") or p:accept("REVOKE") then
+        p:skip_statement() -- privileges (docs/database.md, Roles) shape no row
       elseif p:accept("INSERT") then
         p:expect("INTO")
+        local tok = p:peek()
+        schema:table(p, p:qualified_name(), tok)
+        p:skip_statement()
+      elseif p:accept("UPDATE") then -- a data fix of existing rows: shapes no row either
         local tok = p:peek()
         schema:table(p, p:qualified_name(), tok)
         p:skip_statement()

@@ -79,14 +79,18 @@ DROP INDEX CONCURRENTLY IF EXISTS "Item_rank_key";
     sql_ddl.parse("DROP TABLE IF EXISTS nope, a CASCADE;", "d.sql", s)
     h.eq(#s.tables, 1); h.eq(s.tables[1].name, "b"); h.eq(#s.tables[1].constraints, 1)
   end },
-  { "functions, triggers and data fills are read past; identity columns default", function()
+  { "functions, triggers, privileges and data fills are read past; identity columns default", function()
     local r = sql_ddl.parse('CREATE TABLE a (n BIGINT GENERATED ALWAYS AS IDENTITY, b TEXT);\n'
       .. 'CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE \'x;\'; END $$;\n'
       .. 'CREATE TRIGGER t BEFORE UPDATE ON a FOR EACH ROW EXECUTE FUNCTION f();\n'
+      .. 'CREATE CONSTRAINT TRIGGER c AFTER INSERT ON a DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION f();\n'
+      .. 'GRANT SELECT, UPDATE (b) ON a TO app;\nREVOKE CREATE ON SCHEMA public FROM PUBLIC;\n'
+      .. 'UPDATE a SET b = \'y;\' WHERE b = \'x\';\n'
       .. 'INSERT INTO a (b) SELECT \'x\';\nCREATE INDEX i ON a (b);', "m.sql")
     h.eq(#r.tables, 1); h.eq(#r.indexes, 1)
     h.eq(r.tables[1].columns[1].default, "identity"); h.eq(r.tables[1].columns[1].not_null, true)
     h.contains(h.raises(sql_ddl.parse, "INSERT INTO nowhere SELECT 1;", "m.sql"), 'm.sql:1: unknown table "nowhere"')
+    h.contains(h.raises(sql_ddl.parse, "UPDATE nowhere SET x = 1;", "m.sql"), 'm.sql:1: unknown table "nowhere"')
     h.contains(h.raises(sql_ddl.parse, "CREATE FUNCTION f() AS $$ never closed", "m.sql"), "unterminated $$ string")
   end },
   { "comments inside statements, multi-line statements, quoted identifiers", function()

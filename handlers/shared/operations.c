@@ -43,7 +43,7 @@ void operation_begin(rt_call *call, const char *key, const ProtobufCMessage *req
 {
     rt_uuid_v4(op->attempt);
     op->key = key && key[0] ? key : NULL;
-    op->id = op->key ? op->key : op->attempt;
+    op->id = op->key ? rt_call_operation_id(call, NULL, op->key) : op->attempt;
     op->request = op->key ? rt_call_fingerprint(call, request) : "";
 }
 

@@ -19,12 +19,16 @@
 
 typedef struct {
     const char *key;     /* the caller's idempotency key; NULL when it sent none */
-    const char *id;      /* the key, or attempt */
+    const char *id;      /* the key scoped to its caller and method (rt_call_operation_id), or attempt */
     const char *request; /* what the request asks for, compared when a key comes back; "" without a key */
     char attempt[RT_UUID_STRLEN + 1]; /* this request, among all that carry the key */
 } operation;
 
-/* The operation of request, whose settled key (idempotency.h) is key. */
+/* The operation of request, whose settled key (idempotency.h) is key. A key
+ * belongs to its caller and method: another caller's use of the same string
+ * is another operation. request must be normalised (UUIDs lowercase, as the
+ * statements use them), so a retry that only changes a UUID's case is the
+ * same request. */
 void operation_begin(rt_call *call, const char *key, const ProtobufCMessage *request, operation *op);
 
 /* After the operation's statement changed nothing: the row that says why.

@@ -41,6 +41,14 @@ const char *rt_idempotency_fingerprint(rt_arena *arena, const char *method, cons
 #define RT_WRITE_APPLY_SECONDS 10
 #define RT_IDEMPOTENCY_TTL_MIN_SECONDS 3600
 
+/* The id an operation is stored under. A key belongs to its caller and
+ * method (SPEC, Money safety): caller is the certificate identity under
+ * mutual TLS, NULL for the one anonymous scope (plaintext, or no client
+ * certificate); method is the method's path. The id is "op1-" and the hex
+ * SHA-256 of the three, so another caller's (or method's) use of the same
+ * string is another operation, and the id shows no key. */
+const char *rt_idempotency_scoped_id(rt_arena *arena, const char *caller, const char *method, const char *key);
+
 /* IDEMPOTENCY_TTL, set once at start-up (config.h): how long the services
  * keep an operation's outcome before their sweep removes it. */
 void rt_idempotency_set_ttl(int seconds);

@@ -30,6 +30,10 @@ const char *rt_call_request_id(rt_call *call);
 void rt_call_set_replayed(rt_call *call);
 /* What the call asks for, as stored with its operation (idempotency.h). */
 const char *rt_call_fingerprint(rt_call *call, const ProtobufCMessage *request);
+/* The id of the operation key names for this call's caller (its
+ * certificate identity; the anonymous scope without one) and method (a
+ * path; NULL: the call's own): rt_idempotency_scoped_id. */
+const char *rt_call_operation_id(rt_call *call, const char *method, const char *key);
 /* INVALID_ARGUMENT about one field, with its google.rpc.BadRequest. */
 rt_status rt_call_invalid_field(rt_call *call, const char *field, const char *description);
 /* Statements the handler runs from now on are no longer bound by the

@@ -164,6 +164,14 @@ static bool parse_header(json_object *obj, header_rule *h, const char *where, ch
     const char *name = json_object_get_string(key);
     if (unsupported_header(name))
         return rt_error_text(error, size, "%s: unsupported \"key\" %s", where, name);
+    /* gRPC delivers metadata keys in lowercase, and A43 compares header keys
+     * exactly (grpc-core does too): a key with capitals would never match,
+     * silently turning a deny rule off. */
+    for (const char *c = name; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            return rt_error_text(error, size,
+                                 "%s: \"key\" %s has capitals, which never match: gRPC metadata keys are lowercase",
+                                 where, name);
     if (json_object_array_length(values) == 0)
         return rt_error_text(error, size, "%s: \"values\" list is empty", where);
     h->key = dup_string(name);
@@ -215,7 +223,9 @@ static bool parse_rule(json_object *obj, rule *r, const char *where, char *error
         return false;
     if (principals && !parse_patterns(principals, "principals", &r->principals, where, error, size))
         return false;
-    return !request || parse_request(request, r, where, error, size);
+    char named[192]; /* a request's errors name the rule: "allow_rules 2 (\"payments\"): headers 0: ..." */
+    snprintf(named, sizeof named, "%s (\"%.96s\")", where, r->name);
+    return !request || parse_request(request, r, named, error, size);
 }
 
 static bool parse_rules(json_object *array, const char *key, rule_list *out, char *error, size_t size)

@@ -246,6 +246,11 @@ const char *rt_call_fingerprint(rt_call *c, const ProtobufCMessage *request)
     return rt_idempotency_fingerprint(c->arena, c->method->name, request);
 }
 
+const char *rt_call_operation_id(rt_call *c, const char *method, const char *key)
+{
+    return rt_idempotency_scoped_id(c->arena, c->identity, method ? method : c->method->path, key);
+}
+
 rt_status rt_call_invalid_field(rt_call *c, const char *field, const char *description)
 {
     rt_violations v = {0};

@@ -46,7 +46,7 @@ struct rt_call {
     grpc_call_details details; /* generic slots only */
     grpc_byte_buffer *payload;
     gpr_timespec started; /* arrival, monotonic */
-    int depth;            /* x-call-depth: 0 from a caller, 1+ from a peer */
+    int depth;            /* x-call-depth: 1+ from the verified peer (admission.h), else 0 */
     gpr_timespec give_up; /* refused if still waiting for a fiber then */
 
     /* Serving. */

@@ -19,7 +19,8 @@ typedef void (*rt_executor_serve_fn)(void *ctx, rt_call *call, rt_worker *worker
 typedef void (*rt_executor_refuse_fn)(void *ctx, rt_call *call, const char *message);
 
 /* Admission control. Calls from callers, calls the peer service makes on
- * behalf of its own callers (x-call-depth, see client.c) and health checks
+ * behalf of its own callers (x-call-depth, see client.c, from the verified
+ * peer only: admission.h) and health checks
  * are classes with fibers of their own, so a chain such as CreateUser ->
  * CreateWallet -> GetUserById never waits for a fiber held by a call
  * waiting on it, and an overloaded daemon still answers its health checks.

@@ -1,6 +1,8 @@
 /* Idempotency keys from the field or the metadata (idempotency.h). */
 #include "idempotency.h"
 
+#include <openssl/evp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -107,4 +109,33 @@ const char *rt_idempotency_fingerprint(rt_arena *arena, const char *method, cons
     }
     text[prefix + 1 + 2 * len] = '\0';
     return text;
+}
+
+const char *rt_idempotency_scoped_id(rt_arena *arena, const char *caller, const char *method, const char *key)
+{
+    uint8_t digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx)
+        abort();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, "operation/v1\n", 13);
+    /* "a" anonymous, "c" and the identity: an empty certificate identity is not the anonymous scope. */
+    EVP_DigestUpdate(ctx, caller ? "c" : "a", 1);
+    if (caller)
+        EVP_DigestUpdate(ctx, caller, strlen(caller));
+    EVP_DigestUpdate(ctx, "", 1); /* each NUL ends a part: no part runs into the next */
+    EVP_DigestUpdate(ctx, method, strlen(method) + 1);
+    EVP_DigestUpdate(ctx, key, strlen(key));
+    EVP_DigestFinal_ex(ctx, digest, &len);
+    EVP_MD_CTX_free(ctx);
+    static const char hex[] = "0123456789abcdef";
+    char *id = rt_arena_alloc(arena, 4 + 2 * len + 1);
+    memcpy(id, "op1-", 4);
+    for (unsigned int i = 0; i < len; i++) {
+        id[4 + 2 * i] = hex[digest[i] >> 4];
+        id[5 + 2 * i] = hex[digest[i] & 15];
+    }
+    id[4 + 2 * len] = '\0';
+    return id;
 }

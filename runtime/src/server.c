@@ -30,6 +30,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "call.h"
 #include "executor.h"
 #include "health.h"
@@ -54,6 +55,7 @@ struct rt_server {
     rt_call_cache *calls;
     rt_executor_limits limits;
     rt_authz *authz;
+    rt_admission *admission; /* which calls are the peer's (admission.h) */
     int drained_fd;
     int answered_fd; /* see rt_server_answered_fd */
     char shutdown_tag; /* its address tags the shutdown notification */
@@ -161,7 +163,10 @@ static void *poller_main(void *arg)
             rt_call_release(c); /* a request cancelled by shutdown */
         } else {
             c->started = gpr_now(GPR_CLOCK_MONOTONIC);
+            /* A peer call's depth counts only from the peer itself (admission.h). */
             c->depth = rt_call_depth_of(&c->request_md);
+            if (c->depth > 0 && !rt_admission_from_peer(s->admission, c->call))
+                c->depth = 0;
             count_call(s, +1);
             request_slot(s, c->method, c->registered);
             rt_call_class class = c->method == &rt_health_check_method ? RT_CLASS_HEALTH
@@ -242,6 +247,7 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
         free(s);
         return NULL;
     }
+    s->admission = rt_admission_create(config);
     s->service = service;
     s->database_url = config->database_url;
     s->limits = (rt_executor_limits){.max_calls = config->max_calls,
@@ -350,6 +356,7 @@ void rt_server_destroy(rt_server *s)
     rt_health_stop();
     rt_call_cache_destroy(s->calls);
     rt_authz_destroy(s->authz);
+    rt_admission_destroy(s->admission);
     pthread_mutex_destroy(&s->lock);
     free(s->registered);
     free(s->methods);

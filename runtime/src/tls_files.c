@@ -1,8 +1,12 @@
 /* In-memory copies of the TLS files (tls_files.h). A new copy is a new
  * memfd filled completely, then dup3'ed over the descriptor the core's
  * path names, so an open of "/proc/self/fd/N" sees the old content or the
- * new, never a mix. Certificate and key are copied together, both checked
- * first, so one bad file keeps both previous copies. */
+ * new, never a mix. Certificate and key are a group: when either changed,
+ * both are read and checked (PEM, and the key is the certificate's) and
+ * copied together, or neither is, so one bad or half-written file keeps
+ * both previous copies. A group's files are recorded as seen only when
+ * installed: a refused rotation is examined again, whole, as soon as any of
+ * its files changes again. */
 #include "tls_files.h"
 
 #include <errno.h>
@@ -12,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <unistd.h>
 
 #include "error_text.h"
@@ -26,7 +33,8 @@ typedef struct {
     const char *marker;  /* what a usable file contains */
     const char *what;
     char *source; /* the configured path */
-    struct stat seen;
+    struct stat seen;  /* the file when the copy in use was read */
+    struct stat tried; /* the file when its group was last refused */
     char *text; /* read, checked, not yet copied */
     int fd;     /* the copy; -1 before the first */
 } mirrored;
@@ -80,24 +88,74 @@ static void install(mirrored *m)
     m->text = NULL;
 }
 
-/* Checks every changed file of the group [from, to), then copies them all,
- * or none when one is unusable. */
+/* Never asks for a passphrase: the core cannot use an encrypted key either. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf, (void)size, (void)rwflag, (void)u;
+    return -1;
+}
+
+/* Whether the key in key_pem is the one of the first certificate in cert_pem. */
+static bool pair_matches(const char *cert_pem, const char *key_pem)
+{
+    BIO *cert_bio = BIO_new_mem_buf(cert_pem, -1), *key_bio = BIO_new_mem_buf(key_pem, -1);
+    X509 *cert = cert_bio ? PEM_read_bio_X509(cert_bio, NULL, no_passphrase, NULL) : NULL;
+    EVP_PKEY *key = key_bio ? PEM_read_bio_PrivateKey(key_bio, NULL, no_passphrase, NULL) : NULL;
+    bool match = cert && key && X509_check_private_key(cert, key) == 1;
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    BIO_free(key_bio);
+    BIO_free(cert_bio);
+    ERR_clear_error();
+    return match;
+}
+
+/* Reads every file of the group [from, to) into text and checks it: false,
+ * with error, when one is unusable or the certificate and key do not match. */
+static bool read_group(rt_tls_files *t, int from, int to, char *error, size_t size)
+{
+    for (int i = from; i < to; i++)
+        if (t->files[i].source && !read_checked(&t->files[i], error, size))
+            return false;
+    if (from == CERT && t->files[CERT].source && t->files[KEY].source && !pair_matches(t->files[CERT].text, t->files[KEY].text))
+        return rt_error_text(error, size, "TLS_KEY_FILE: the key in '%s' is not the one of the certificate in '%s'",
+                             t->files[KEY].source, t->files[CERT].source);
+    return true;
+}
+
+/* The group [from, to): when a file changed since its copy was made, and
+ * since the group was last refused, reads and checks all its files, then
+ * copies them all, or none. */
 static void refresh_group(rt_tls_files *t, int from, int to)
 {
-    bool usable = true;
-    char error[512];
+    struct stat now[N_FILES];
+    bool file_changed[N_FILES] = {false}, changed = false, new_since_refused = false;
     for (int i = from; i < to; i++) {
         mirrored *m = &t->files[i];
-        if (m->source && rt_file_changed(m->source, &m->seen) && !read_checked(m, error, sizeof error)) {
-            usable = false;
-            rt_log(RT_LOG_ERROR, "%s; not reloaded, the previous copy stays in use", error);
-        }
+        if (!m->source)
+            continue;
+        struct stat tried = m->tried;
+        now[i] = m->seen;
+        /* stat before reading: a change meanwhile is seen next time */
+        changed |= file_changed[i] = rt_file_changed(m->source, &now[i]);
+        new_since_refused |= rt_file_changed(m->source, &tried);
     }
+    if (!changed || !new_since_refused)
+        return;
+    char error[512];
+    bool usable = read_group(t, from, to, error, sizeof error);
+    if (!usable)
+        rt_log(RT_LOG_ERROR, "%s; not reloaded, the previous copies stay in use until the files change again", error);
     for (int i = from; i < to; i++) {
         mirrored *m = &t->files[i];
-        if (m->text && usable) {
+        if (!m->source)
+            continue;
+        if (usable && file_changed[i]) {
+            m->seen = now[i];
             install(m);
             rt_log(RT_LOG_INFO, "%s reloaded from %s", m->setting, m->source);
+        } else if (!usable) {
+            m->tried = now[i];
         }
         free(m->text);
         m->text = NULL;
@@ -127,12 +185,16 @@ rt_tls_files *rt_tls_files_open(rt_config *c, char *error, size_t size)
         m->source = *paths[i]; /* owned from here on */
         *paths[i] = NULL;
         rt_file_changed(m->source, &m->seen); /* before reading: a change meanwhile is seen next time */
-        if (!read_checked(m, error, size)) {
-            rt_tls_files_close(t);
-            return NULL;
-        }
-        install(m);
-        if (asprintf(paths[i], "/proc/self/fd/%d", m->fd) < 0)
+    }
+    if (!read_group(t, CERT, N_FILES, error, size)) {
+        rt_tls_files_close(t);
+        return NULL;
+    }
+    for (int i = 0; i < N_FILES; i++) {
+        if (!t->files[i].source)
+            continue;
+        install(&t->files[i]);
+        if (asprintf(paths[i], "/proc/self/fd/%d", t->files[i].fd) < 0)
             abort();
     }
     if (t->files[CERT].source)

@@ -8,6 +8,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { grpc, psql, startWallet, makeWallet, balance, timed, report, DATABASE_URL } = require('./lib/faults');
+const { operationId } = require('../integration/lib/harness');
 const { FaultProxy } = require('./lib/proxy');
 const { holdWalletLock } = require('./lib/lock_holder');
 
@@ -111,6 +112,6 @@ test('honest outcomes when the connection is lost around COMMIT', async (t) => {
     const again = await timed(wallet.client, 'CreditWallet', req, 3000);
     assert.equal(again.res.balance, 70);
     assert.equal(balance(x), 70, 'applied once');
-    assert.equal(psql(DATABASE_URL, `SELECT code FROM "Operation" WHERE id = '${req.idempotency_key}'`), '0');
+    assert.equal(psql(DATABASE_URL, `SELECT code FROM "Operation" WHERE id = '${operationId(req.idempotency_key, '/wallet.WalletService/CreditWallet')}'`), '0');
   });
 });

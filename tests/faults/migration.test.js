@@ -11,14 +11,14 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawnSync, execFileSync } = require('node:child_process');
 const { freePort } = require('../integration/lib/harness');
-const { grpc, psql, startWallet, makeWallet, timed, until, healthStatus, report, DATABASE_URL, ROOT } =
+const { grpc, psql, startWallet, makeWallet, timed, until, healthStatus, report, ADMIN_DATABASE_URL, ROOT } =
   require('./lib/faults');
 
 // A fresh database next to the suite's, migrated up to `upTo` (inclusive).
 function database(name, upTo) {
-  psql(DATABASE_URL, `DROP DATABASE IF EXISTS ${name}`);
-  psql(DATABASE_URL, `CREATE DATABASE ${name}`);
-  const url = new URL(DATABASE_URL);
+  psql(ADMIN_DATABASE_URL, `DROP DATABASE IF EXISTS ${name}`);
+  psql(ADMIN_DATABASE_URL, `CREATE DATABASE ${name}`);
+  const url = new URL(ADMIN_DATABASE_URL);
   url.pathname = `/${name}`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migrations-'));
   for (const f of fs.readdirSync(path.join(ROOT, 'migrations')))

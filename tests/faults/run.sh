@@ -23,12 +23,14 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-DATABASE_URL=$(bash "$root/scripts/pg.sh" start "$tmp/pg" "$port")
-export DATABASE_URL PG_DIR="$tmp/pg" PG_PORT="$port" LOG_DIR="$tmp/logs" BIN_DIR="${BIN_DIR:-$root/bin}" METRICS_ADDR=0
+# Migrations as the superuser (ADMIN_DATABASE_URL), the daemons as their role wallet_app.
+ADMIN_DATABASE_URL=$(bash "$root/scripts/pg.sh" start "$tmp/pg" "$port")
+DATABASE_URL=$(bash "$root/scripts/app-url.sh" "$ADMIN_DATABASE_URL")
+export ADMIN_DATABASE_URL DATABASE_URL PG_DIR="$tmp/pg" PG_PORT="$port" LOG_DIR="$tmp/logs" BIN_DIR="${BIN_DIR:-$root/bin}" METRICS_ADDR=0
 # Helpers built by the Makefile (tests/tools): the notification socket, the thread stall.
 export TOOLS_DIR="${TOOLS_DIR:-$root/build/tests/tools}"
 mkdir -p "$LOG_DIR"
-bash "$root/scripts/migrate.sh" 2>/dev/null
+DATABASE_URL=$ADMIN_DATABASE_URL bash "$root/scripts/migrate.sh" 2>/dev/null
 
 cd "$here"
 status=0

@@ -25,10 +25,12 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-DATABASE_URL=$(bash "$root/scripts/ha.sh" up "$tmp/cluster" "$base")
-export DATABASE_URL HA_DIR="$tmp/cluster" LOG_DIR="$tmp/logs" BIN_DIR="${BIN_DIR:-$root/bin}" METRICS_ADDR=0
+# Migrations as the superuser (ADMIN_DATABASE_URL), the daemons as their role wallet_app.
+ADMIN_DATABASE_URL=$(bash "$root/scripts/ha.sh" up "$tmp/cluster" "$base")
+DATABASE_URL=$(bash "$root/scripts/app-url.sh" "$ADMIN_DATABASE_URL")
+export ADMIN_DATABASE_URL DATABASE_URL HA_DIR="$tmp/cluster" LOG_DIR="$tmp/logs" BIN_DIR="${BIN_DIR:-$root/bin}" METRICS_ADDR=0
 mkdir -p "$LOG_DIR"
-bash "$root/scripts/migrate.sh" >/dev/null 2>&1
+DATABASE_URL=$ADMIN_DATABASE_URL bash "$root/scripts/migrate.sh" >/dev/null 2>&1
 
 cd "$here"
 status=0

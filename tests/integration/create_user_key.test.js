@@ -5,7 +5,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { call, sql, startPlatform, uniqueEmail, grpc, proto } = require('./lib/harness');
+const { call, sql, startPlatform, uniqueEmail, grpc, proto, operationId } = require('./lib/harness');
 
 const S = grpc.status;
 const newKey = () => `user-${crypto.randomUUID()}`;
@@ -47,7 +47,7 @@ test('CreateUser with an idempotency key', async (t) => {
     await p.wallet.stop();
     const down = await call(u, 'CreateUser', req);
     assert.equal(down.err.code, S.UNAVAILABLE);
-    assert.equal(sql(`SELECT count(*) FROM "Operation" WHERE id = '${req.idempotency_key}'`), '0');
+    assert.equal(sql(`SELECT count(*) FROM "Operation" WHERE id = '${operationId(req.idempotency_key, '/user.UserService/CreateUser')}'`), '0');
     await p.wallet.start(p.walletPort);
     const retry = await call(u, 'CreateUser', req);
     assert.equal(retry.err, null);

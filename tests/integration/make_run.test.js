@@ -12,7 +12,7 @@ const net = require('node:net');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const grpc = require('@grpc/grpc-js');
-const { ROOT, DATABASE_URL, proto, call, freePort, uniqueEmail } = require('./lib/harness');
+const { ROOT, DATABASE_URL, ADMIN_DATABASE_URL, proto, call, freePort, uniqueEmail } = require('./lib/harness');
 const { spawnOwned, alive } = require('./lib/owned');
 
 const BIN = process.env.BIN_DIR || path.join(ROOT, 'bin');
@@ -60,6 +60,7 @@ for (const mode of ['with DATABASE_URL', 'with its own local PostgreSQL']) {
       USER_SERVICE_URL: `127.0.0.1:${userPort}`,
       WALLET_SERVICE_URL: `127.0.0.1:${walletPort}`,
       DATABASE_URL: mode === 'with DATABASE_URL' ? DATABASE_URL : '',
+      MIGRATE_DATABASE_URL: mode === 'with DATABASE_URL' ? ADMIN_DATABASE_URL : '',
       PG_PORT: String(await freePort()),
       WORKERS: '2',
       METRICS_ADDR: '0',
@@ -77,6 +78,11 @@ for (const mode of ['with DATABASE_URL', 'with its own local PostgreSQL']) {
       client.close();
       assert.equal(created.err, null, created.err && created.err.details);
       assert.match(output, /\[user-service\] \{"time"/, 'logs are labelled JSON lines');
+      // The daemons connect as their own role, not as the superuser that ran the migrations.
+      const admin = mode === 'with DATABASE_URL' ? ADMIN_DATABASE_URL : `postgresql://postgres@127.0.0.1:${env.PG_PORT}/wallet`;
+      const roles = () => spawnSync('psql', [admin, '-X', '-q', '-t', '-A', '-c', `SELECT string_agg(DISTINCT usename, ',')
+        FROM pg_stat_activity WHERE application_name IN ('user-service', 'wallet-service')`], { encoding: 'utf8' });
+      assert.ok(await waitFor(() => roles().stdout.trim() === 'wallet_app', 10000), JSON.stringify(roles()));
 
       const second = spawnSync('bash', ['scripts/run.sh'], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
       assert.equal(second.status, 1);

@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const fs = require('node:fs');
 const { execFile, execFileSync } = require('node:child_process');
-const { ROOT, DATABASE_URL, sql } = require('./lib/harness');
+const { ROOT, ADMIN_DATABASE_URL, sql, operationId } = require('./lib/harness');
 
 const MIGRATE = path.join(ROOT, 'scripts/migrate.sh');
 const VERSIONS = fs.readdirSync(path.join(ROOT, 'migrations')).filter((f) => /^\d{4}_.*\.sql$/.test(f)).sort().map((f) => f.slice(0, 4));
@@ -14,7 +14,7 @@ const VERSIONS = fs.readdirSync(path.join(ROOT, 'migrations')).filter((f) => /^\
 function freshDatabase(name) {
   sql(`DROP DATABASE IF EXISTS ${name}`);
   sql(`CREATE DATABASE ${name}`);
-  return DATABASE_URL.replace(/\/[^/]+$/, `/${name}`);
+  return ADMIN_DATABASE_URL.replace(/\/[^/]+$/, `/${name}`);
 }
 
 function psql(url, query) {
@@ -62,6 +62,19 @@ test('a database made by the old system is adopted, its data kept', async () => 
   assert.equal(psql(url, 'SELECT balance FROM "Wallet"'), '42');
   // The ledger opens with the balance the old system left: balance = sum(entries) from the start.
   assert.equal(psql(url, 'SELECT kind || \':\' || amount || \':\' || "balanceAfter" FROM "WalletEntry"'), '1:42:42');
+  // The old tables now belong to the owner role; the daemons' role reads and writes them, nothing more.
+  assert.equal(psql(url, `SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname = 'public'`), 'wallet_owner');
+  const app = url.replace(/\/\/[^@/]*@/, '//wallet_app@');
+  assert.equal(psql(app, 'SELECT balance FROM "Wallet"'), '42');
+  assert.throws(() => psql(app, 'DROP TABLE "_prisma_migrations"'), /must be owner/);
+});
+
+test('a role that is neither a superuser nor the owner cannot migrate, and is told the step', async () => {
+  const url = freshDatabase('it_migrate_app');
+  assert.equal((await migrate(url)).code, 0);
+  const r = await migrate(url.replace(/\/\/[^@/]*@/, '//wallet_app@'));
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /not the owner role wallet_owner.*superuser's DATABASE_URL/);
 });
 
 test('a broken migration is rolled back whole and not recorded', async () => {
@@ -76,6 +89,27 @@ test('a broken migration is rolled back whole and not recorded', async () => {
   assert.notEqual(r.code, 0);
   assert.equal(psql(url, 'SELECT string_agg(version, \',\') FROM "_wallet_migrations"'), '0001');
   assert.equal(psql(url, `SELECT to_regclass('"Half"') IS NULL`), 't');
+});
+
+// Keys recorded before they were scoped to caller and method (migration 0004) move to
+// their anonymous-scope ids, so a plaintext retry spanning the upgrade finds its outcome.
+test('operations recorded under bare keys move to their scoped ids', async () => {
+  const url = freshDatabase('it_migrate_keys');
+  const dir = fs.mkdtempSync('/tmp/wallet-mig-');
+  for (const f of fs.readdirSync(path.join(ROOT, 'migrations')).filter((n) => /^000[123]_/.test(n)))
+    fs.copyFileSync(path.join(ROOT, 'migrations', f), path.join(dir, f));
+  const before = await new Promise((resolve) => execFile('bash', [MIGRATE],
+    { env: { ...process.env, DATABASE_URL: url, MIGRATIONS_DIR: dir } }, (err) => resolve(err)));
+  fs.rmSync(dir, { recursive: true });
+  assert.equal(before, null);
+  psql(url, `INSERT INTO "Operation" (id, request, attempt, code) VALUES
+    ('rent-2026-12', 'CreditWallet:0a01', 'a1', 0), ('order 7', 'CreateUser:0a02', 'a2', 0),
+    ('9b2f0c1e-0000-4000-8000-000000000001', '', '9b2f0c1e-0000-4000-8000-000000000001', 0)`);
+  assert.equal((await migrate(url)).code, 0);
+  assert.equal(psql(url, 'SELECT string_agg(id, \',\' ORDER BY attempt) FROM "Operation"'), [
+    '9b2f0c1e-0000-4000-8000-000000000001', // keyless: its own id
+    operationId('rent-2026-12', '/wallet.WalletService/CreditWallet'),
+    operationId('order 7', '/user.UserService/CreateUser')].join(','));
 });
 
 // A migrations dir holding 0001 and one more migration with the given text.

@@ -18,13 +18,16 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
        echo $((20000 + RANDOM % 20000)))
 cleanup() { bash "$root/scripts/pg.sh" stop "$tmp/pg" || true; rm -rf "$tmp"; }
 trap cleanup EXIT
-DATABASE_URL=$(bash "$root/scripts/pg.sh" start "$tmp/pg" "$port")
-export DATABASE_URL LOG_DIR="$tmp/logs" BIN_DIR="${BIN_DIR:-$root/bin}" DB_TEST_DIR="${DB_TEST_DIR:-$root/build/tests/db}"
+# Migrations and the tests' own statements as the superuser (ADMIN_DATABASE_URL),
+# the daemons as their role wallet_app (DATABASE_URL), as in production.
+ADMIN_DATABASE_URL=$(bash "$root/scripts/pg.sh" start "$tmp/pg" "$port")
+DATABASE_URL=$(bash "$root/scripts/app-url.sh" "$ADMIN_DATABASE_URL")
+export ADMIN_DATABASE_URL DATABASE_URL LOG_DIR="$tmp/logs" BIN_DIR="${BIN_DIR:-$root/bin}" DB_TEST_DIR="${DB_TEST_DIR:-$root/build/tests/db}"
 # Daemons a test starts without a metrics port of its own serve no /metrics:
 # the default ports (9464, 9465) may be taken on this machine.
 export METRICS_ADDR=0
 mkdir -p "$LOG_DIR"
-bash "$root/scripts/migrate.sh" 2>/dev/null
+DATABASE_URL=$ADMIN_DATABASE_URL bash "$root/scripts/migrate.sh" 2>/dev/null
 
 # FILES="a.test.js b.test.js" runs only those files (e.g. make test-integration FILES=history.test.js).
 read -r -a files <<< "${FILES:-$(echo *.test.js)}"

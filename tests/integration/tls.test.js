@@ -3,7 +3,8 @@
 // and the services' own peer calls run over it; a missing, self-signed,
 // expired or other-CA client certificate is refused before any handler; a
 // rotated server certificate is served without a restart (a key truncated
-// in place is refused, not fatal); a peer showing
+// in place is refused, not fatal; a rotation refused half-way is installed
+// whole once complete; a key that is not the certificate's is refused); a peer showing
 // the wrong identity fails closed; plaintext beyond loopback warns once.
 'use strict';
 const test = require('node:test');
@@ -72,7 +73,7 @@ test('mutual TLS refuses missing, self-signed, expired and other-CA client certi
 function servedSerial(port) {
   const out = execFileSync('bash', ['-c',
     `openssl s_client -connect 127.0.0.1:${port} -CAfile "${dir}/ca.crt" -cert "${dir}/client.crt" ` +
-    `-key "${dir}/client.key" -alpn h2 </dev/null 2>/dev/null | openssl x509 -noout -serial`], { encoding: 'utf8' });
+    `-key "${dir}/client.key" -alpn h2 </dev/null 2>/dev/null | openssl x509 -noout -serial`], { encoding: 'utf8', timeout: 10000 });
   return out.trim();
 }
 
@@ -147,9 +148,60 @@ test('the metrics endpoint stays plaintext on its own address under mutual TLS',
   assert.equal(res.status, 200);
 });
 
+// The served serial, or null while no handshake succeeds.
+function servedSerialOrNull(port) {
+  try {
+    return servedSerial(port);
+  } catch {
+    return null;
+  }
+}
+
+test('a rotation refused half-way is installed whole once complete; a key of another certificate is refused', async (t) => {
+  // A certificate directory swapped in one step (a symlink, as Kubernetes mounts secrets):
+  // certificate and key change in the same tick.
+  const base = path.join(dir, 'swapped');
+  for (const v of ['v1', 'v2', 'v3']) tlsScript('issue', path.join(base, v), 'wallet-service', 'wallet-service', '825', dir);
+  const swapTo = (v) => {
+    fs.symlinkSync(v, path.join(base, 'next'));
+    fs.renameSync(path.join(base, 'next'), path.join(base, 'current'));
+  };
+  swapTo('v1');
+  const p = await startTlsPlatform(dir, { wallet: {
+    TLS_CERT_FILE: path.join(base, 'current/wallet-service.crt'), TLS_KEY_FILE: path.join(base, 'current/wallet-service.key'),
+  } });
+  t.after(() => p.stop());
+  const serialOf = (v) => execFileSync('openssl', ['x509', '-noout', '-serial', '-in', path.join(base, v, 'wallet-service.crt')],
+    { encoding: 'utf8' }).trim();
+  assert.equal(servedSerial(p.walletPort), serialOf('v1'));
+
+  // v2 arrives with its key half-written: refused, v1 stays.
+  const v2key = path.join(base, 'v2/wallet-service.key');
+  const key = fs.readFileSync(v2key);
+  fs.writeFileSync(v2key, key.subarray(0, 10));
+  swapTo('v2');
+  assert.ok(await eventually(() => p.wallet.log().includes('does not hold a PEM private key; not reloaded')));
+  assert.equal(servedSerial(p.walletPort), serialOf('v1'));
+  // The key completes (renamed into place): the whole pair is installed, not the key alone.
+  fs.writeFileSync(`${v2key}.new`, key);
+  fs.renameSync(`${v2key}.new`, v2key);
+  assert.ok(await eventually(() => servedSerialOrNull(p.walletPort) === serialOf('v2')), 'v2 is not served');
+  const r = await call(p.client('wallet', 'client'), 'GetWallet', { user_id: '00000000-0000-4000-8000-000000000000' });
+  assert.equal(r.err.code, grpc.status.NOT_FOUND);
+
+  // v3's certificate with v2's key: refused as a pair, v2 keeps serving.
+  fs.copyFileSync(v2key, path.join(base, 'v3/wallet-service.key'));
+  swapTo('v3');
+  assert.ok(await eventually(() => p.wallet.log().includes('is not the one of the certificate')));
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // a reload interval of the core's watcher
+  assert.equal(servedSerialOrNull(p.walletPort), serialOf('v2'));
+});
+
 test('a certificate without its key, an unreadable CA or an empty key stops start-up with a clear message', () => {
   const bin = path.join(process.env.BIN_DIR || path.join(__dirname, '../../bin'), 'wallet-service');
-  const run = (env) => require('node:child_process').spawnSync(bin, [], { env: { ...process.env, DATABASE_URL, ...env }, encoding: 'utf8' });
+  // Bounded: a daemon that wrongly starts must fail the test, not hang it.
+  const run = (env) => require('node:child_process').spawnSync(bin, [], { env: { ...process.env, DATABASE_URL, ...env },
+    encoding: 'utf8', timeout: 20000 });
   let r = run({ TLS_CERT_FILE: path.join(dir, 'wallet-service.crt') });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /TLS_CERT_FILE and TLS_KEY_FILE go together/);
@@ -161,4 +213,9 @@ test('a certificate without its key, an unreadable CA or an empty key stops star
   r = run({ TLS_CERT_FILE: path.join(dir, 'wallet-service.crt'), TLS_KEY_FILE: '/dev/null', WALLET_SERVICE_URL: '127.0.0.1:1' });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /TLS_KEY_FILE: '\/dev\/null' does not hold a PEM private key/);
+  // A key that is not the certificate's would fail every handshake: refused up front, naming both files.
+  r = run({ TLS_CERT_FILE: path.join(dir, 'wallet-service.crt'), TLS_KEY_FILE: path.join(dir, 'user-service.key'),
+    WALLET_SERVICE_URL: '127.0.0.1:1' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /TLS_KEY_FILE: the key in '.*user-service.key' is not the one of the certificate in '.*wallet-service.crt'/);
 });

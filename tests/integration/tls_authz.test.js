@@ -117,3 +117,13 @@ test('an invalid policy file stops start-up', () => {
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /unknown field "principal"/);
 });
+
+test('a policy header key with capitals (which could never match) stops start-up, naming the rule', () => {
+  const bad = path.join(dir, 'capitals-policy.json');
+  fs.writeFileSync(bad, JSON.stringify({ name: 'x', deny_rules: [{ name: 'no-test-tenant',
+    request: { headers: [{ key: 'X-Tenant', values: ['test'] }] } }], allow_rules: [{ name: 'all' }] }));
+  const bin = path.join(process.env.BIN_DIR || path.join(__dirname, '../../bin'), 'wallet-service');
+  const r = spawnSync(bin, [], { env: { ...process.env, DATABASE_URL, AUTHZ_POLICY_FILE: bad, WALLET_SERVICE_URL: '127.0.0.1:1' }, encoding: 'utf8', timeout: 10000 });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /deny_rules 0 \("no-test-tenant"\): headers 0: "key" X-Tenant has capitals, which never match/);
+});

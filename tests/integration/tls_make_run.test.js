@@ -13,7 +13,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
-const { ROOT, DATABASE_URL, proto, call, freePort, uniqueEmail, grpc } = require('./lib/harness');
+const { ROOT, DATABASE_URL, ADMIN_DATABASE_URL, proto, call, freePort, uniqueEmail, grpc } = require('./lib/harness');
 const { credentials } = require('./lib/tls');
 const { spawnOwned } = require('./lib/owned');
 const protoLoader = require('@grpc/proto-loader');
@@ -82,7 +82,7 @@ test('make run TLS=1 serves mutual TLS with the example policy', { timeout: 1800
   const userPort = await freePort();
   const walletPort = await freePort();
   const env = {
-    VAR_DIR: varDir, DATABASE_URL, WORKERS: '2', METRICS_ADDR: '0',
+    VAR_DIR: varDir, DATABASE_URL, MIGRATE_DATABASE_URL: ADMIN_DATABASE_URL, WORKERS: '2', METRICS_ADDR: '0',
     USER_SERVICE_URL: `127.0.0.1:${userPort}`, WALLET_SERVICE_URL: `127.0.0.1:${walletPort}`,
   };
   const run = spawnOwned('make', ['--no-print-directory', '-s', 'run', 'TLS=1', `BIN=${BIN}`], {

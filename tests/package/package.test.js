@@ -11,7 +11,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync, spawnSync } = require('node:child_process');
-const { Daemon, freePort, proto, grpc, call, uniqueEmail, DATABASE_URL } = require('../integration/lib/harness');
+const { Daemon, freePort, proto, grpc, call, uniqueEmail, DATABASE_URL, ADMIN_DATABASE_URL } =
+  require('../integration/lib/harness');
 const { NotifySocket } = require('../faults/lib/notify');
 
 const DEB = process.env.DEB;
@@ -126,11 +127,11 @@ test('units: hardened, systemd-analyze verify clean, security exposure low', (t)
 test('installed binaries: migrate an empty database, start both daemons from their env files, serve', async (t) => {
   const migrate = path.join(TREE, 'usr/sbin/wallet-platform-migrate');
   assert.match(run(migrate, ['--help']).stdout, /Usage: wallet-platform-migrate/);
-  const first = run(migrate, [], { env: { ...process.env, DATABASE_URL } });
+  const first = run(migrate, [], { env: { ...process.env, DATABASE_URL: ADMIN_DATABASE_URL } });
   assert.equal(first.status, 0, first.stderr);
   const applied = fs.readdirSync(path.join(TREE, 'usr/share/wallet-platform/migrations')).length;
   assert.equal((first.stderr.match(/migrate: applied/g) || []).length, applied, first.stderr);
-  const again = run(migrate, [], { env: { ...process.env, DATABASE_URL } });
+  const again = run(migrate, [], { env: { ...process.env, DATABASE_URL: ADMIN_DATABASE_URL } });
   assert.equal(again.status, 0);
   assert.doesNotMatch(again.stderr, /applied/, 're-running is a no-op');
 

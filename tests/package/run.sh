@@ -20,9 +20,11 @@ mkdir -p "$tmp/tree"
 dpkg-deb -x "$DEB" "$tmp/tree"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
        echo $((20000 + RANDOM % 20000)))
-# An empty database: the packaged migrate command creates the tables.
-DATABASE_URL=$(bash "$root/scripts/pg.sh" start "$tmp/pg" "$port")
-export DEB TREE="$tmp/tree" DATABASE_URL LOG_DIR="$tmp/logs" BIN_DIR="$tmp/tree/usr/sbin" METRICS_ADDR=0
+# An empty database: the packaged migrate command creates the tables (and the
+# roles) as the superuser; the daemons run as their role wallet_app.
+ADMIN_DATABASE_URL=$(bash "$root/scripts/pg.sh" start "$tmp/pg" "$port")
+DATABASE_URL=$(bash "$root/scripts/app-url.sh" "$ADMIN_DATABASE_URL")
+export DEB TREE="$tmp/tree" ADMIN_DATABASE_URL DATABASE_URL LOG_DIR="$tmp/logs" BIN_DIR="$tmp/tree/usr/sbin" METRICS_ADDR=0
 export TOOLS_DIR="${TOOLS_DIR:-$root/build/tests/tools}"
 mkdir -p "$LOG_DIR"
 cd "$here"

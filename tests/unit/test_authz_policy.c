@@ -186,6 +186,23 @@ static void principals_from_certificate(void **state)
     rt_authz_policy_free(p);
 }
 
+/* The A43 pitfall docs/security.md warns of: principal "" matches a caller
+ * without a certificate on TLS, and also a verified certificate whose
+ * subject is empty and that has no SANs (grpc-core does the same). */
+static void empty_principal_matches_an_empty_subject(void **state)
+{
+    (void)state;
+    rt_authz_policy *p = parse_ok("{\"name\":\"e\",\"allow_rules\":["
+                                  "{\"name\":\"no-certificate\",\"source\":{\"principals\":[\"\"]}}]}");
+    rt_authz_peer empty_subject = {.tls = true, .has_cert = true, .subject = ""};
+    rt_authz_peer with_subject = {.tls = true, .has_cert = true, .subject = "CN=ops"};
+    expect(p, &tls_no_cert, "/a", NULL, true, "no-certificate");
+    expect(p, &empty_subject, "/a", NULL, true, "no-certificate");
+    expect(p, &with_subject, "/a", NULL, false, NULL);
+    expect(p, &plaintext, "/a", NULL, false, NULL);
+    rt_authz_policy_free(p);
+}
+
 static void invalid(const char *json, const char *message)
 {
     char error[256] = "";
@@ -229,6 +246,11 @@ static void invalid_policies(void **state)
                  "[{\"key\":\"%s\",\"values\":[\"v\"]}]}}]}", refused[i]);
         invalid(json, "unsupported \"key\"");
     }
+    /* A43 pitfall: header keys compare exactly and metadata keys are lowercase, so a key
+     * with capitals would never match (a deny rule silently off): refused, naming the rule. */
+    invalid("{\"name\":\"x\",\"deny_rules\":[{\"name\":\"no-test-tenant\",\"request\":{\"headers\":"
+            "[{\"key\":\"X-Tenant\",\"values\":[\"test\"]}]}}],\"allow_rules\":[]}",
+            "deny_rules 0 (\"no-test-tenant\"): headers 0: \"key\" X-Tenant has capitals, which never match");
 }
 
 static char *read_text(const char *path)
@@ -290,6 +312,7 @@ int main(void)
         cmocka_unit_test(patterns_exact_prefix_suffix_presence),
         cmocka_unit_test(empty_rule_matches_everything),
         cmocka_unit_test(principals_from_certificate),
+        cmocka_unit_test(empty_principal_matches_an_empty_subject),
         cmocka_unit_test(invalid_policies),
         cmocka_unit_test(shipped_example_policy),
     };

@@ -136,6 +136,38 @@ static void fingerprint_names_the_method_and_ignores_the_key(void **state)
     rt_arena_free(arena);
 }
 
+/* A key belongs to its caller and method: the same string from another
+ * caller or for another method is another operation; the id shows no key. */
+static void operation_ids_are_scoped_by_caller_and_method(void **state)
+{
+    (void)state;
+    rt_arena *arena = rt_arena_new(1024);
+    const char *credit = "/wallet.WalletService/CreditWallet";
+    const char *a = rt_idempotency_scoped_id(arena, "spiffe://wallet.local/client/admin", credit, "rent-2026-12");
+    assert_string_equal(a, rt_idempotency_scoped_id(arena, "spiffe://wallet.local/client/admin", credit, "rent-2026-12"));
+    assert_int_equal(strlen(a), 4 + 64);
+    assert_memory_equal(a, "op1-", 4);
+    assert_null(strstr(a, "rent"));
+    const char *others[] = {
+        rt_idempotency_scoped_id(arena, "spiffe://wallet.local/client/payments", credit, "rent-2026-12"),
+        rt_idempotency_scoped_id(arena, "spiffe://wallet.local/client/admin", "/wallet.WalletService/DebitWallet",
+                                 "rent-2026-12"),
+        rt_idempotency_scoped_id(arena, "spiffe://wallet.local/client/admin", credit, "rent-2026-11"),
+        rt_idempotency_scoped_id(arena, NULL, credit, "rent-2026-12"),
+        /* an empty certificate identity is not the anonymous scope */
+        rt_idempotency_scoped_id(arena, "", credit, "rent-2026-12"),
+        /* parts never run into each other */
+        rt_idempotency_scoped_id(arena, "spiffe://wallet.local/client/admin/", "wallet.WalletService/CreditWallet",
+                                 "rent-2026-12"),
+    };
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        assert_string_not_equal(a, others[i]);
+        for (size_t k = i + 1; k < sizeof others / sizeof others[0]; k++)
+            assert_string_not_equal(others[i], others[k]);
+    }
+    rt_arena_free(arena);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -145,6 +177,7 @@ int main(void)
         cmocka_unit_test(keys_are_1_to_128_printable_ascii),
         cmocka_unit_test(requests_without_the_field_are_left_alone),
         cmocka_unit_test(fingerprint_names_the_method_and_ignores_the_key),
+        cmocka_unit_test(operation_ids_are_scoped_by_caller_and_method),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const { execFile, execFileSync } = require('node:child_process');
-const { grpc, proto, Daemon, freePort, loadGrpcProto, ROOT, DATABASE_URL } = require('../../integration/lib/harness');
+const { grpc, proto, Daemon, freePort, loadGrpcProto, ROOT, DATABASE_URL, ADMIN_DATABASE_URL } =
+  require('../../integration/lib/harness');
 
 const health = loadGrpcProto('grpc/health/v1/health.proto').grpc.health.v1;
 const PG_DIR = process.env.PG_DIR;
@@ -155,5 +156,5 @@ function report(t, text) {
 
 module.exports = {
   grpc, psql, freezePg, stopPg, startPg, startWallet, makeWallet, balance, timed, sampleHealth, until,
-  healthStatus, report, DATABASE_URL, ROOT,
+  healthStatus, report, DATABASE_URL, ADMIN_DATABASE_URL, ROOT,
 };

@@ -1,6 +1,9 @@
 // Test harness: starts the real daemons against the real PostgreSQL that
-// run.sh prepared (DATABASE_URL), and calls them with @grpc/grpc-js, a client
-// nobody here wrote. Each test file gets its own pair of daemons on free ports.
+// run.sh prepared (DATABASE_URL, the daemons' role wallet_app), and calls them
+// with @grpc/grpc-js, a client nobody here wrote. Each test file gets its own
+// pair of daemons on free ports. sql() is the test's own hand on the database,
+// as a superuser (ADMIN_DATABASE_URL): it sets up and inspects what the
+// daemons' role may not.
 'use strict';
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -14,6 +17,7 @@ const BIN = process.env.BIN_DIR || path.join(ROOT, 'bin');
 const LOG_DIR = process.env.LOG_DIR || fs.mkdtempSync('/tmp/wallet-it-');
 const DATABASE_URL = process.env.DATABASE_URL;
 if (!DATABASE_URL) throw new Error('DATABASE_URL is not set: run tests through tests/integration/run.sh');
+const ADMIN_DATABASE_URL = process.env.ADMIN_DATABASE_URL || DATABASE_URL;
 
 const packageDefinition = protoLoader.loadSync(['user.proto', 'wallet.proto'], {
   includeDirs: [path.join(ROOT, 'proto'), '/usr/include'],
@@ -162,7 +166,21 @@ function rawCall(address, methodPath, bytes, timeoutMs = 5000) {
 }
 
 function sql(query) {
-  return execFileSync('psql', [DATABASE_URL, '-X', '-q', '-t', '-A', '-c', query], { encoding: 'utf8' }).trim();
+  return execFileSync('psql', [ADMIN_DATABASE_URL, '-X', '-q', '-t', '-A', '-c', query], { encoding: 'utf8' }).trim();
+}
+
+// The id the operation of an idempotency key is stored under
+// (rt_idempotency_scoped_id, runtime/src/idempotency.c): the key scoped to its
+// caller (a certificate identity; null, the default, for the one plaintext
+// scope) and its method's path.
+function operationId(key, method, caller = null) {
+  const h = require('node:crypto').createHash('sha256');
+  h.update('operation/v1\n');
+  h.update(caller === null ? 'a' : `c${caller}`);
+  h.update('\0');
+  h.update(`${method}\0`);
+  h.update(key);
+  return `op1-${h.digest('hex')}`;
 }
 
 let counter = 0;
@@ -171,7 +189,8 @@ function uniqueEmail(tag = 'user') {
   return `${tag}.${process.pid}.${Date.now()}.${counter}@example.com`;
 }
 
-module.exports = { ROOT, grpc, proto, call, rawCall, sql, startPlatform, freePort, Daemon, uniqueEmail, DATABASE_URL };
+module.exports = { ROOT, grpc, proto, call, rawCall, sql, startPlatform, freePort, Daemon, uniqueEmail, DATABASE_URL,
+  ADMIN_DATABASE_URL, operationId };
 
 // --- Built-in services (reflection, health, error details) ---
 

@@ -3,10 +3,10 @@
 // (drain, memory tests) the way a stuck transaction in production would.
 'use strict';
 const { spawn } = require('node:child_process');
-const { DATABASE_URL, sql } = require('./harness');
+const { ADMIN_DATABASE_URL, sql } = require('./harness');
 
 async function holdRowLock(lockStatement) {
-  const psql = spawn('psql', [DATABASE_URL, '-X', '-q', '-v', 'ON_ERROR_STOP=1'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const psql = spawn('psql', [ADMIN_DATABASE_URL, '-X', '-q', '-v', 'ON_ERROR_STOP=1'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise((resolve) => psql.once('exit', resolve));
   let out = '';
   await new Promise((resolve, reject) => {
