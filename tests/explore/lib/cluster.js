@@ -42,6 +42,9 @@ class Cluster {
     const checkout = fs.existsSync(path.join(theirs, 'scripts/migrate.sh')) ? theirs : ROOT;
     execFileSync('bash', [path.join(checkout, 'scripts/migrate.sh')],
       { env: { ...process.env, DATABASE_URL: this.url, MIGRATIONS_DIR: path.join(checkout, 'migrations') }, stdio: 'ignore' });
+    // The daemons connect as their own role where the checkout has one
+    // (docs/database.md "Roles"), as in production.
+    this.appUser = fs.existsSync(path.join(checkout, 'scripts/app-url.sh')) ? 'wallet_app' : null;
   }
 
   async proxy(name, targetPort) {
@@ -72,6 +75,7 @@ class Cluster {
         const otherEnv = name === 'user-service' ? 'WALLET_SERVICE_URL' : 'USER_SERVICE_URL';
         const url = new URL(this.url);
         url.port = String(db.port);
+        if (this.appUser) url.username = this.appUser;
         this.replicas.push({
           name, index: i, label: `${name}#${i}`, port: ports[name][i], dbProxy: db,
           env: {
