@@ -212,6 +212,7 @@ static int serve(const rt_service *service, const rt_config *config, int sfd)
             _exit(1); /* handlers still hold the server: nothing can be freed */
         }
         rt_db_interrupt_all(); /* a background batch still running is cut short */
+        rt_db_cancel_flush(RT_CANCEL_GRACE_MS);
         code = 0;
         rt_server_destroy(server);
     }

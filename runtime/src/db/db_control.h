@@ -20,4 +20,10 @@ bool rt_db_writable(void);
  * CANCELLED; then the running ones are cancelled on the server. */
 void rt_db_interrupt_all(void);
 
+/* Waits until every cancel asked for was delivered, at most timeout_ms
+ * (false then): before the sessions close at the end of a drain, so that a
+ * statement the drain gave up on is stopped, not left to run once a lock it
+ * waits on is released. Blocks: the main thread only. */
+bool rt_db_cancel_flush(int timeout_ms);
+
 #endif
