@@ -5,8 +5,9 @@
 --   model/services.lua  proto files, services, methods, peers, request sizes
 --   model/sql.lua       every statement's SQL text: CRUD per table, then queries
 -- Every cross-reference is checked there, so emitters decide nothing about
--- the inputs: a model that builds emits (an emitter raises only on a
--- generator bug, or when protoc's descriptor set disagrees with itself).
+-- the inputs. Two inputs are read only at emit time, by parsers that may
+-- raise: protoc's descriptor sets (parse/descriptor_set.lua, for reflection)
+-- and the generated table's markers in docs/errors.md (emit/error_table.lua).
 --
 -- The data passed from here to the emitters (LuaCATS notes; every emitter is
 -- emit(Model) -> { {path, content} }):
