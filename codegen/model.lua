@@ -108,7 +108,7 @@
 ---@field sql string
 ---@field params table[]
 ---@field n_params integer
----@field idempotent boolean  a read, retried once on a fresh connection
+---@field idempotent boolean  a read (SELECT), sent again when its connection breaks (db.h)
 ---@field table Table
 --
 ---@class Query : Statement   a named query of spec/queries/

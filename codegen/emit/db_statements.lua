@@ -73,8 +73,8 @@ function M.emit(model)
       sql = table.concat(lits, "\n"), n_params = s.n_params, idempotent = tostring(s.idempotent) })
   end
   local header_body = template.render(HEADER, { enum = table.concat(enum),
-    doc = c.comment("Every statement a daemon prepares on each of its connections. Reads are idempotent (retried once "
-      .. "on a fresh connection); writes are not.") })
+    doc = c.comment("Every statement a daemon prepares on each of its connections. Reads are idempotent: sent again "
+      .. "when their connection breaks, up to three runs in all (RT_PIPE_MAX_RUNS, db_pipeline.c); writes never are.") })
   return {
     { "db_statements.h", c.header("db_statements.h", sources, { "db.h" }, header_body) },
     { "db_statements.c", c.source(sources, "db_statements.h", {},

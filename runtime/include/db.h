@@ -24,8 +24,9 @@ typedef struct {
     const char *name; /* prepared statement name, unique per daemon */
     const char *sql;  /* with $1..$n placeholders */
     int n_params;
-    /* A read that may be retried once on a fresh connection when the old one
-     * broke. Writes never are: whether they committed is unknown. */
+    /* A read: when its connection breaks it is sent again, on whichever
+     * session takes it, up to RT_PIPE_MAX_RUNS (3) runs in all
+     * (db_pipeline.c). A write never is: whether it committed is unknown. */
     bool idempotent;
 } rt_db_statement;
 
@@ -38,15 +39,6 @@ void rt_db_close(rt_db *db);
  * (gpr_inf_future to clear); the server sets it from each call. */
 void rt_db_set_deadline(rt_db *db, gpr_timespec deadline);
 
-/* Runs a prepared statement with text parameters (NULL means SQL NULL)
- * from a fiber. On OK, *result holds PGRES_TUPLES_OK or PGRES_COMMAND_OK
- * and the caller PQclear()s it. Otherwise *result is NULL and the status
- * says why: ALREADY_EXISTS for a unique violation, and so on (the SQLSTATE
- * table of db_status.c). UNAVAILABLE only when the statement surely
- * did not take effect (the database cannot be reached); a write whose
- * outcome is unknown (the connection was lost after it was sent) answers
- * DEADLINE_EXCEEDED. Always answered by the deadline: the statement is
- * then cancelled on the server without the caller waiting for it. */
 /* The message of the DEADLINE_EXCEEDED a write gets when its connection
  * was lost after it was sent: it may have committed, and only a look at
  * what it wrote can tell (handlers settle it by their operation ids). */
@@ -58,6 +50,15 @@ static inline bool rt_db_outcome_unknown(rt_status status)
            strcmp(status.message, RT_DB_OUTCOME_UNKNOWN) == 0;
 }
 
+/* Runs a prepared statement with text parameters (NULL means SQL NULL)
+ * from a fiber. On OK, *result holds PGRES_TUPLES_OK or PGRES_COMMAND_OK
+ * and the caller PQclear()s it. Otherwise *result is NULL and the status
+ * says why: ALREADY_EXISTS for a unique violation, and so on (the SQLSTATE
+ * table of db_status.c). UNAVAILABLE only when the statement surely
+ * did not take effect (the database cannot be reached); a write whose
+ * outcome is unknown (the connection was lost after it was sent) answers
+ * DEADLINE_EXCEEDED with RT_DB_OUTCOME_UNKNOWN. Always answered by the deadline: the statement is
+ * then cancelled on the server without the caller waiting for it. */
 rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *params,
                      PGresult **result);
 

@@ -21,7 +21,8 @@
 typedef struct rt_call rt_call;
 
 rt_arena *rt_call_arena(rt_call *call);
-/* The calling worker's database connection. */
+/* The call's view of the daemon's shared database sessions (db.h): its
+ * statements run from the handler's fiber, bounded by the call's deadline. */
 rt_db *rt_call_db(rt_call *call);
 /* The x-request-id of the call (received or generated); never NULL. */
 const char *rt_call_request_id(rt_call *call);

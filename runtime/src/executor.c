@@ -34,7 +34,7 @@ struct rt_task {
 typedef struct slot {
     struct slot *next_free;
     rt_fiber *fiber;
-    rt_worker worker;
+    rt_fiber_ctx ctx;
     rt_call *call;
     rt_task *task;
     int class; /* of call */
@@ -93,8 +93,8 @@ static slot *take_slot(rt_executor *e)
         if (!s)
             abort();
         s->fiber = rt_fiber_create();
-        s->worker.db = rt_db_view(e->pipeline);
-        s->worker.executor = e;
+        s->ctx.db = rt_db_view(e->pipeline);
+        s->ctx.executor = e;
         s->executor = e;
         e->all[e->n_slots++] = s;
     }
@@ -129,12 +129,12 @@ static void run_slot(void *arg)
 {
     slot *s = arg;
     if (s->call) {
-        s->executor->serve(s->executor->ctx, s->call, &s->worker);
+        s->executor->serve(s->executor->ctx, s->call, &s->ctx);
         return;
     }
-    rt_db_set_deadline(s->worker.db, after_ms(RT_TASK_BUDGET_MS));
+    rt_db_set_deadline(s->ctx.db, after_ms(RT_TASK_BUDGET_MS));
     s->more = s->task->def->run(s->task);
-    rt_db_set_deadline(s->worker.db, gpr_inf_future(GPR_CLOCK_MONOTONIC));
+    rt_db_set_deadline(s->ctx.db, gpr_inf_future(GPR_CLOCK_MONOTONIC));
 }
 
 /* Starts s's fiber (a call or task already set) with its log context. */
@@ -281,7 +281,7 @@ static int start_due_tasks(rt_executor *e)
         slot *s = take_slot(e);
         s->task = t;
         t->running = true;
-        t->db = s->worker.db;
+        t->db = s->ctx.db;
         rt_log_set_call(t->def->name, NULL, NULL);
         start_slot(e, s);
     }
@@ -459,7 +459,7 @@ void rt_executor_destroy(rt_executor *e)
     pthread_join(e->thread, NULL);
     for (size_t i = 0; i < e->n_slots; i++) {
         rt_fiber_destroy(e->all[i]->fiber);
-        rt_db_close(e->all[i]->worker.db);
+        rt_db_close(e->all[i]->ctx.db);
         free(e->all[i]);
     }
     free(e->all);

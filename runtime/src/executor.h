@@ -13,8 +13,8 @@
 
 typedef struct rt_executor rt_executor;
 
-/* Serves one call on worker (whose db is the fiber's own view). */
-typedef void (*rt_executor_serve_fn)(void *ctx, rt_call *call, rt_worker *worker);
+/* Serves one call with what its fiber lends it (fiber->db: the fiber's own view). */
+typedef void (*rt_executor_serve_fn)(void *ctx, rt_call *call, rt_fiber_ctx *fiber);
 /* Answers a call RESOURCE_EXHAUSTED with message, unserved (any thread). */
 typedef void (*rt_executor_refuse_fn)(void *ctx, rt_call *call, const char *message);
 

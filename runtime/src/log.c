@@ -1,5 +1,5 @@
 /* JSON-lines logger (log.h). Each line is built in one buffer and written
- * with a single write(2), so lines from concurrent workers never interleave. */
+ * with a single write(2), so lines from concurrent threads never interleave. */
 #include "log.h"
 
 #include <stdarg.h>
@@ -190,7 +190,7 @@ size_t rt_log_format(char *buf, size_t cap, const char *time, rt_log_level level
 }
 
 /* The current UTC time as text. gmtime_r takes glibc's time-zone lock,
- * which every worker contended for once per call; the text is now made
+ * which every logging thread contended for once per call; the text is now made
  * once per second per thread and only its milliseconds are patched. */
 static void format_now(char out[RT_TIMEFMT_LEN + 1])
 {

@@ -23,7 +23,7 @@ async function stuckCredit(t, drainSeconds) {
   const port = await freePort();
   const wallet = new Daemon('wallet-service', {
     DATABASE_URL, WALLET_SERVICE_URL: `127.0.0.1:${port}`, USER_SERVICE_URL: `127.0.0.1:${await freePort()}`,
-    DRAIN_SECONDS: String(drainSeconds), WORKERS: '2',
+    DRAIN_SECONDS: String(drainSeconds), DB_SESSIONS: '2',
     DB_LOCK_TIMEOUT_MS: '0', // stuck for good, not given up after lock_timeout
   });
   await wallet.start(port);

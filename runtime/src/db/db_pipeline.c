@@ -37,11 +37,13 @@
 #define RT_PIPE_STALL_MS 3000
 /* A "canceling statement" error this soon after a cancel of ours on the
  * session, on a statement it was not meant for, was ours landing late:
- * that statement is sent again (once more at most). Any other is foreign
- * (statement_timeout): logged and answered. */
+ * that statement is sent again, like any rolled back through no fault of
+ * its own (RT_PIPE_MAX_RUNS). Any other is foreign (statement_timeout):
+ * logged and answered. */
 #define RT_PIPE_OWN_CANCEL_MS 1000
-/* A statement rolled back through no fault of its own goes again at most
- * this many times in all. */
+/* A statement rolled back through no fault of its own, and a read whose
+ * connection broke, is sent at most this many times in all (a group that
+ * shrank because another statement failed goes again regardless). */
 #define RT_PIPE_MAX_RUNS 3
 
 /* What a fiber waits on, on its own stack. */
@@ -184,9 +186,8 @@ static void finish(rt_db_pipeline *p, waiter *w, rt_status status)
 /* A write was sent and the connection was lost before its commit was
  * confirmed: it may have committed. Answered DEADLINE_EXCEEDED ("may have
  * completed"), never UNAVAILABLE ("not applied, retry"), which a client
- * would retry into a double credit. This is the hook for looking the
- * write's operation id up after reconnecting (the ledger issue), to
- * answer the true outcome instead. */
+ * would retry into a double credit. The handlers settle the outcome by
+ * the write's operation id (RT_DB_OUTCOME_UNKNOWN, db.h). */
 static void outcome_unknown(rt_db_pipeline *p, waiter *w)
 {
     rt_log(RT_LOG_WARN, "database connection lost after statement %s was sent: outcome unknown", w->stmt->name);
