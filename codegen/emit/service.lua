@@ -48,9 +48,14 @@ rt_status $handler$(rt_call *call, const $input$ *request, $output$ *response);
         output = m.output.c_type })
     end
     body[#body + 1] = template.render([[
+$tasks_doc$
+extern const rt_task_def *const $service$__tasks[];
+
 $doc$
 extern const rt_service $service$__service;
 ]], { doc = c.comment(("The %s daemon: %s."):format(svc.daemon, (svc.comment or svc.full_name):gsub("%.$", ""))),
+      tasks_doc = c.comment(("What the %s daemon runs besides its methods (background.h), NULL-terminated; "
+        .. "defined in handlers/%s.c with the tasks it lists."):format(svc.daemon, svc.snake)),
       service = svc.snake })
   end
   return c.header(file.base .. ".service.h", sources, includes, table.concat(body, "\n"))
@@ -105,6 +110,7 @@ const rt_service $service$__service = {
     .n_statements = DB_STATEMENT_COUNT,
     .descriptors = &$descriptors$,
     .largest_request_bytes = $largest_request$,
+    .tasks = $service$__tasks,
 };
 ]]
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "background.h"
 #include "db.h"
 #include "descriptor_index.h"
 #include "log.h"
@@ -76,6 +77,10 @@ typedef struct {
      * codegen/request_size.lua (0: some field has no bound); the default
      * receive limit grows to fit it (config.c). */
     size_t largest_request_bytes;
+    /* What the daemon runs besides its methods, NULL-terminated (at most
+     * RT_MAX_TASKS): the list its handlers define (<service>__tasks), each
+     * task's first run as soon as the daemon serves. NULL: none. */
+    const rt_task_def *const *tasks;
 } rt_service;
 
 #endif

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -340,8 +341,8 @@ static void *executor_main(void *arg)
 }
 
 rt_executor *rt_executor_create(grpc_completion_queue *cq, rt_db_session **sessions, size_t n_sessions,
-                                const rt_executor_limits *limits, rt_executor_serve_fn serve,
-                                rt_executor_refuse_fn refuse, void *ctx)
+                                const rt_task_def *const *tasks, const rt_executor_limits *limits,
+                                rt_executor_serve_fn serve, rt_executor_refuse_fn refuse, void *ctx)
 {
     rt_executor *e = calloc(1, sizeof *e);
     if (!e)
@@ -352,9 +353,13 @@ rt_executor *rt_executor_create(grpc_completion_queue *cq, rt_db_session **sessi
     e->refuse = refuse;
     e->ctx = ctx;
     e->next_give_up = gpr_inf_future(GPR_CLOCK_MONOTONIC);
-    e->n_tasks = rt_background_count();
-    for (size_t i = 0; i < e->n_tasks; i++)
-        e->tasks[i] = (rt_task){.def = rt_background_get(i), .due = gpr_inf_past(GPR_CLOCK_MONOTONIC)};
+    for (; tasks && tasks[e->n_tasks]; e->n_tasks++) {
+        if (e->n_tasks == RT_MAX_TASKS) {
+            fprintf(stderr, "more than %d background tasks in the service table\n", RT_MAX_TASKS);
+            abort(); /* a build mistake, found at the first start */
+        }
+        e->tasks[e->n_tasks] = (rt_task){.def = tasks[e->n_tasks], .due = gpr_inf_past(GPR_CLOCK_MONOTONIC)};
+    }
     e->max_slots = (size_t)limits->max_calls * RT_N_CLASSES + e->n_tasks;
     e->all = calloc(e->max_slots, sizeof *e->all);
     e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

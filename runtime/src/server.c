@@ -278,7 +278,7 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
 
 void rt_server_start(rt_server *s, rt_db_session **dbs, size_t n_dbs)
 {
-    s->executor = rt_executor_create(s->cq, dbs, n_dbs, &s->limits, serve, refuse, s);
+    s->executor = rt_executor_create(s->cq, dbs, n_dbs, s->service->tasks, &s->limits, serve, refuse, s);
     grpc_server_start(s->grpc);
     s->started = true;
     atomic_store(&s->accepting, true);
