@@ -6,6 +6,7 @@
 #   make regen    regenerate gen/, runtime/proto and docs/api.md from proto/, migrations/ and spec/
 #                 (after the contract gate: make check-contract; make accept-contract records a release)
 #   make bench    benchmarks, figures into docs/benchmarks.md
+#   make deb      the Debian package, build/deb/wallet-platform_<version>_<arch>.deb
 # Everything a fresh Debian 12 machine lacks is installed by scripts/deps.sh.
 
 VERSION   := 0.1.0
@@ -84,6 +85,14 @@ $(1): $(3)/%: tests/$(2)/%.c $(BUILD)/libgen.a $(BUILD)/libruntime.a | $(DEPS_ST
 endef
 $(eval $(call cmocka_rule,$(UNIT_BIN),unit,$(BUILD)/tests))
 $(eval $(call cmocka_rule,$(DB_TEST_BIN),db,$(BUILD)/tests/db))
+
+# Helpers the tests run beside the daemons (tests/tools/*.c): a stand-in for
+# systemd's notification socket, a debugger-like stall of one thread.
+TOOLS_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+$(BUILD)/tests/tools/%: tests/tools/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  LINK  $@"
+	@$(CC) $(CFLAGS) -o $@ $<
 
 # PostgreSQL's own parser (libpg_query) as a command printing a SQL file's
 # parse tree as JSON, for the generator's Lua (codegen/parse/pg_tree.lua).
@@ -201,14 +210,24 @@ test-integration: all $(DB_TEST_BIN)
 # Database faults (tests/faults): SIGSTOP, restarts, a fault-injecting proxy,
 # lock holders, statement_timeout, missing migrations; its own PostgreSQL.
 .PHONY: test-faults
-test-faults: all
-	@BIN_DIR=$(abspath $(BIN)) bash tests/faults/run.sh
+test-faults: all $(TOOLS_BIN)
+	@BIN_DIR=$(abspath $(BIN)) TOOLS_DIR=$(abspath $(BUILD)/tests/tools) bash tests/faults/run.sh
 
 # The platform as a cluster under faults (issue 16): a PostgreSQL failover,
 # rejoin and switchover, and killed daemon replicas, under the bank load.
 .PHONY: test-ha
 test-ha: all
 	@BIN_DIR=$(abspath $(BIN)) bash tests/ha/run.sh
+
+# The Debian package (scripts/deb.sh, packaging/): build/deb/wallet-platform_<version>_<arch>.deb.
+.PHONY: deb test-package
+deb: | $(DEPS_STAMP)
+	@bash scripts/deb.sh
+
+# Builds the package and checks it (tests/package): dpkg-deb, lintian,
+# systemd-analyze, the extracted binaries against a PostgreSQL of its own.
+test-package: $(TOOLS_BIN)
+	@TOOLS_DIR=$(abspath $(BUILD)/tests/tools) bash tests/package/run.sh
 
 bench:
 	@bash bench/run.sh

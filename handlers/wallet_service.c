@@ -6,6 +6,7 @@
 #include "db_queries.h"
 #include "db_wallet_entry.h"
 #include "db_wallet.h"
+#include "events.h"
 #include "idempotency.h"
 #include "user.client.h"
 #include "wallet.map.h"
@@ -62,6 +63,13 @@ rt_status wallet_service__get_wallet(rt_call *call, const Wallet__GetWalletReque
 
 /* Credit and debit run one statement (ChangeBalance) and differ only in the
  * sign of the change, the kind of entry it appends and what its refusal means. */
+RT_COUNTER(credits, "wallet_balance_changes_total", "kind=\"credit\"",
+           "Credits and debits applied (replays not counted), by kind.")
+RT_COUNTER(debits, "wallet_balance_changes_total", "kind=\"debit\"", "")
+RT_COUNTER(credited, "wallet_balance_change_amount_total", "kind=\"credit\"",
+           "Sum of the amounts of the credits and debits applied, in the smallest currency unit, by kind.")
+RT_COUNTER(debited, "wallet_balance_change_amount_total", "kind=\"debit\"", "")
+
 typedef struct {
     int32_t sign;
     int32_t entry_kind; /* wallet.TransactionKind of its ledger entry */
@@ -135,6 +143,8 @@ static rt_status change_balance(rt_call *call, const Wallet__UpdateBalanceReques
     if (!rt_ok(status))
         return status;
     wallet__wallet_response__from_db_wallet_row(response, &wallet);
+    rt_counter_add(change->sign > 0 ? &credits : &debits, 1);
+    rt_counter_add(change->sign > 0 ? &credited : &debited, (uint64_t)request->amount);
     return RT_OK;
 }
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "db_queries.h"
+#include "events.h"
 #include "db_wallet_entry.h"
 #include "db_wallet.h"
 #include "idempotency.h"
@@ -10,6 +11,10 @@
 #include "wallet.service.h"
 #include "operations.h"
 #include "wallet_service.h"
+
+RT_COUNTER(transfers, "wallet_transfers_total", "", "Transfers applied (replays not counted).")
+RT_COUNTER(transferred, "wallet_transferred_amount_total", "",
+           "Sum of the amounts of the transfers applied, in the smallest currency unit.")
 
 /* The statement moved nothing: the operation row holds a refusal decided on
  * the locked rows (detail names a missing side), or an earlier request's
@@ -94,5 +99,7 @@ rt_status wallet_service__transfer_funds(rt_call *call, const Wallet__TransferRe
     response->transfer_id = rt_arena_strndup(arena, transfer_id, RT_UUID_STRLEN);
     response->from = &sides[first_is_sender ? 0 : 1];
     response->to = &sides[first_is_sender ? 1 : 0];
+    rt_counter_add(&transfers, 1);
+    rt_counter_add(&transferred, (uint64_t)request->amount);
     return RT_OK;
 }

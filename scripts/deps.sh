@@ -11,6 +11,7 @@ packages=(
   lua5.4 lua-cjson libpg-query-dev grpc-proto
   postgresql-client nghttp2-client valgrind
   postgresql-15-auto-failover pg-auto-failover-cli
+  dpkg-dev debhelper lintian binutils systemd prometheus
 )
 # The server binaries: any installed PostgreSQL will do; 15 is Debian 12's.
 command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||

@@ -41,6 +41,7 @@ suite sanitize make --no-print-directory test-sanitize
 suite integration make --no-print-directory test-integration
 suite valgrind env VALGRIND=1 make --no-print-directory test-integration
 suite faults make --no-print-directory test-faults
+suite package make --no-print-directory test-package
 suite ha make --no-print-directory test-ha
 
 echo

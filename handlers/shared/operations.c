@@ -5,6 +5,7 @@
 
 #include "background.h"
 #include "db_queries.h"
+#include "events.h"
 #include "idempotency.h"
 #include "log.h"
 
@@ -26,6 +27,18 @@ static bool expire_operations(rt_task *task)
 }
 const rt_task_def operations_expire_task = {
     .name = "expire-operations", .interval_ms = EXPIRE_INTERVAL_MS, .run = expire_operations};
+
+RT_COUNTER(replays, "wallet_idempotent_replays_total", "",
+           "Requests answered with the stored outcome of an earlier request with the same idempotency key.")
+RT_COUNTER(mismatches, "wallet_idempotency_key_mismatches_total", "",
+           "Requests refused because their idempotency key came before with a different payload.")
+RT_COUNTER(unknown_outcomes, "wallet_unknown_outcomes_total", "",
+           "Writes whose database connection was lost after they were sent: outcome unknown, then fenced.")
+RT_COUNTER(fenced_not_applied, "wallet_fences_total", "result=\"not_applied\"",
+           "Unknown write outcomes settled by FenceOperation, by result (unresolved: the database could not say "
+           "before the deadline; the caller got DEADLINE_EXCEEDED).")
+RT_COUNTER(fenced_applied, "wallet_fences_total", "result=\"applied\"", "")
+RT_COUNTER(fenced_unresolved, "wallet_fences_total", "result=\"unresolved\"", "")
 
 void operation_begin(rt_call *call, const char *key, const ProtobufCMessage *request, operation *op)
 {
@@ -54,23 +67,31 @@ rt_status operation_outcome(rt_call *call, const operation *op, db_operation_row
     if (row->code == OPERATION_KEY_EXPIRED) /* whatever the payload */
         return key_expired(call);
     bool own = strcmp(row->attempt, op->attempt) == 0;
-    if (!own && strcmp(row->request, op->request) != 0)
+    if (!own && strcmp(row->request, op->request) != 0) {
+        rt_counter_add(&mismatches, 1);
         return rt_call_invalid_field(call, "idempotency_key", "was used before with a different request");
+    }
     if (row->code == OPERATION_FENCED) /* another attempt's fence this statement could not replace, or its own */
         return rt_status_of(GRPC_STATUS_UNAVAILABLE, "the write was not applied; safe to retry");
-    if (!own)
+    if (!own) {
         rt_call_set_replayed(call);
+        rt_counter_add(&replays, 1);
+    }
     return RT_OK;
 }
 
 rt_status operation_fence(rt_call *call, const operation *op, rt_status unknown)
 {
     int64_t fenced = 0;
+    rt_counter_add(&unknown_outcomes, 1);
     rt_status status = db_fence_operation(
         rt_call_db(call), (db_fence_operation_params){.id = op->id, .request = op->request, .attempt = op->attempt},
         &fenced);
-    if (!rt_ok(status))
+    if (!rt_ok(status)) {
+        rt_counter_add(&fenced_unresolved, 1);
         return unknown;
+    }
+    rt_counter_add(fenced == 1 ? &fenced_not_applied : &fenced_applied, 1);
     if (fenced == 1) {
         rt_log_call_event(call, RT_LOG_WARN, "write outcome settled after a lost connection: not applied");
         return rt_status_of(GRPC_STATUS_UNAVAILABLE, "the database connection was lost; not applied, safe to retry");

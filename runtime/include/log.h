@@ -19,6 +19,8 @@ typedef struct {
     const char *request_id;
     const char *address;
     const char *identity; /* the caller's verified certificate: SPIFFE URI or subject */
+    const char *trace_id; /* W3C trace context of the call: 32 hex */
+    const char *span_id;  /* its server span: 16 hex */
 } rt_log_fields;
 
 void rt_log_init(const char *service, rt_log_level min_level);
@@ -33,8 +35,11 @@ void rt_log_with(rt_log_level level, const rt_log_fields *fields, const char *fm
     __attribute__((format(printf, 3, 4)));
 
 /* The call this thread is serving; lines logged meanwhile (database events,
- * peer calls) name it and its caller's identity. NULLs clear it. */
+ * peer calls) name it and its caller's identity. NULLs clear it, and its
+ * trace ids with it. */
 void rt_log_set_call(const char *method, const char *request_id, const char *identity);
+/* The trace and span ids of the call set by rt_log_set_call (after it). */
+void rt_log_set_trace(const char *trace_id, const char *span_id);
 
 /* rt_log_with for callers that already hold a va_list (rt_log_call_event). */
 void rt_log_withv(rt_log_level level, const rt_log_fields *fields, const char *fmt, va_list ap)

@@ -19,6 +19,7 @@
 #include "db_rows.h"          /* run a statement, decode its rows: what repositories call */
 #include "db_values.h"        /* column readers and parameter formatting */
 #include "descriptor_index.h" /* the descriptor sets a daemon serves through reflection */
+#include "events.h"           /* business events counted as Prometheus counters */
 #include "idempotency.h"      /* idempotency keys from the request field or metadata */
 #include "log.h"              /* structured JSON log lines on stderr */
 #include "page_token.h"       /* opaque, checked keyset page tokens */

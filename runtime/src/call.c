@@ -134,6 +134,18 @@ const char *rt_call_identity(rt_call *call)
     return call->identity;
 }
 
+void rt_call_enter(rt_call *c)
+{
+    if (!c) {
+        rt_log_set_call(NULL, NULL, NULL);
+        rt_trace_set_current(NULL);
+        return;
+    }
+    rt_log_set_call(c->log_name, c->request_id, c->identity);
+    rt_log_set_trace(c->trace.trace_hex, c->trace.span_hex);
+    rt_trace_set_current(&c->trace);
+}
+
 void rt_request_id_of(const grpc_metadata_array *md, char out[RT_REQUEST_ID_MAX + 1])
 {
     for (size_t i = 0; i < md->count; i++) {
@@ -291,6 +303,7 @@ static void begin(rt_call *c, rt_authz_peer *peer)
     c->deadline = rt_deadline_monotonic(c->method ? c->deadline : c->details.deadline);
     c->log_name = c->method ? c->method->name : unknown_path(c);
     c->request_id = request_id_of(c);
+    rt_trace_begin(&c->trace, &c->request_md);
     rt_tls_peer_of(c->call, c->arena, peer);
     c->identity = peer->identity;
     rt_metrics_server_started(c->method);
@@ -343,7 +356,7 @@ bool rt_call_serve(rt_call *c, rt_fiber_ctx *fiber)
     c->fiber = fiber;
     rt_authz_peer peer;
     begin(c, &peer);
-    rt_log_set_call(c->log_name, c->request_id, c->identity);
+    rt_call_enter(c);
     ProtobufCMessage *response = NULL;
     /* Authorization before anything else reads the request. */
     rt_status st = rt_authz_check(c->authz, &peer, c->method ? c->method->path : c->log_name, &c->request_md);
@@ -354,7 +367,7 @@ bool rt_call_serve(rt_call *c, rt_fiber_ctx *fiber)
         st = rt_status_of(GRPC_STATUS_INTERNAL, NULL);
     }
     bool started = answer(c, st, response);
-    rt_log_set_call(NULL, NULL, NULL);
+    rt_call_enter(NULL);
     return started;
 }
 
@@ -391,7 +404,11 @@ void rt_call_complete(rt_call *c, bool ok)
         .duration_ms = rt_elapsed_ms(c->started),
         .request_id = c->request_id,
         .identity = c->identity,
+        .trace_id = c->trace.trace_hex,
+        .span_id = c->trace.span_hex,
     };
+    rt_trace_end_span(&c->trace, RT_SPAN_SERVER, c->method ? c->method->path : "(unknown method)", c->trace.span_id,
+                      c->trace.parent_id, c->started, c->status.code);
     const char *msg = c->status.message;
     if (!ok || c->client_cancelled)
         msg = "the caller went away before the answer arrived";
@@ -403,7 +420,8 @@ void rt_call_complete(rt_call *c, bool ok)
 void rt_log_call_event(rt_call *call, rt_log_level level, const char *fmt, ...)
 {
     rt_log_fields f = {.method = rt_call_method_name(call), .request_id = rt_call_request_id(call),
-                       .identity = rt_call_identity(call)};
+                       .identity = rt_call_identity(call), .trace_id = call->trace.trace_hex,
+                       .span_id = call->trace.span_hex};
     va_list ap;
     va_start(ap, fmt);
     rt_log_withv(level, &f, fmt, ap);

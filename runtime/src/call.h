@@ -11,6 +11,7 @@
 #include "authz.h"
 #include "peers.h"
 #include "service.h"
+#include "trace.h"
 
 /* What completes on the server's queue: a call (arriving or finishing) or
  * a fiber's wait (executor.h). Both structs begin with their kind. */
@@ -54,6 +55,7 @@ struct rt_call {
     const char *request_id;
     const char *log_name;
     const char *identity; /* the caller's certificate, for logs (tls_peer.h) */
+    rt_trace trace;       /* W3C trace context; its server span */
     rt_authz *authz;
     rt_status status;
 
@@ -96,6 +98,10 @@ void rt_request_id_of(const grpc_metadata_array *md, char out[RT_REQUEST_ID_MAX 
  * and a caller (0 when absent or not a small number). */
 #define RT_CALL_DEPTH_KEY "x-call-depth"
 int rt_call_depth_of(const grpc_metadata_array *md);
+
+/* The call's log and trace context is this thread's now (its fiber
+ * runs); NULL clears it. */
+void rt_call_enter(rt_call *call);
 
 /* "CreateUser", or the path of an unknown method, for logs. */
 const char *rt_call_method_name(rt_call *call);

@@ -57,8 +57,11 @@ static bool channel_ready(grpc_channel *channel, rt_executor *executor, gpr_time
     return true;
 }
 
-/* Runs the single batch of a unary call and waits for it. */
-static bool exchange(rt_call *parent, grpc_call *call, grpc_byte_buffer *request, peer_answer *a)
+/* Runs the single batch of a unary call and waits for it. traceparent
+ * names the peer call's span in the caller's trace (trace.h); tracestate
+ * goes on as it came. */
+static bool exchange(rt_call *parent, grpc_call *call, grpc_byte_buffer *request, peer_answer *a,
+                     const char *traceparent)
 {
     /* The depth puts the call in the peer's class of its own (executor.h). */
     static const char *const depths[] = {"1", "2", "3", "4", "5", "6", "7", "8", "9"};
@@ -67,11 +70,14 @@ static bool exchange(rt_call *parent, grpc_call *call, grpc_byte_buffer *request
          .value = grpc_slice_from_static_string(rt_call_request_id(parent))},
         {.key = grpc_slice_from_static_string(RT_CALL_DEPTH_KEY),
          .value = grpc_slice_from_static_string(depths[parent->depth < 8 ? parent->depth : 8])},
+        {.key = grpc_slice_from_static_string("traceparent"), .value = grpc_slice_from_static_string(traceparent)},
+        {.key = grpc_slice_from_static_string("tracestate"),
+         .value = grpc_slice_from_static_buffer(parent->trace.state, parent->trace.state_len)},
     };
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[0].data.send_initial_metadata.count = 2;
+    ops[0].data.send_initial_metadata.count = parent->trace.state ? 4 : 3;
     ops[0].data.send_initial_metadata.metadata = md;
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = request;
@@ -136,8 +142,11 @@ static rt_status unary(rt_call *parent, const char *service_name, const char *me
     grpc_metadata_array_init(&a.trailing_md);
     grpc_byte_buffer *payload = rt_codec_encode(request);
 
+    uint8_t span_id[8];
+    char traceparent[RT_TRACEPARENT_LEN + 1];
+    rt_trace_child(&parent->trace, span_id, traceparent);
     rt_status status;
-    if (!exchange(parent, call, payload, &a)) {
+    if (!exchange(parent, call, payload, &a, traceparent)) {
         rt_log(RT_LOG_ERROR, "peer call %s could not be started", method_path);
         status = rt_status_of(GRPC_STATUS_INTERNAL, "internal error");
     } else {
@@ -155,8 +164,12 @@ static rt_status unary(rt_call *parent, const char *service_name, const char *me
         .duration_ms = rt_elapsed_ms(started),
         .request_id = rt_call_request_id(parent),
         .identity = rt_call_identity(parent),
+        .trace_id = parent->trace.trace_hex,
+        .span_id = parent->trace.span_hex,
     };
     rt_log_with(RT_LOG_DEBUG, &f, "peer call to %s", service_name);
+    rt_trace_end_span(&parent->trace, RT_SPAN_CLIENT, method_path, span_id, parent->trace.span_id, started,
+                      status.code);
 
     grpc_byte_buffer_destroy(payload);
     if (a.response)

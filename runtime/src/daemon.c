@@ -29,8 +29,10 @@
 #include "log.h"
 #include "metrics_http.h"
 #include "peers.h"
+#include "sd_notify.h"
 #include "server.h"
 #include "tls_files.h"
+#include "trace.h"
 
 #ifndef RT_VERSION
 #define RT_VERSION "0.0.0-dev"
@@ -81,6 +83,7 @@ static bool drain(rt_server *server, int sfd, int drain_seconds)
     const char *signal_name = "signal";
     consume_signal(sfd, &signal_name);
     rt_log(RT_LOG_INFO, "draining after %s: up to %d s for calls in flight", signal_name, drain_seconds);
+    rt_sd_notify("STOPPING=1\nSTATUS=draining");
     rt_server_begin_shutdown(server);
     bool second_signal;
     if (readable(drained, drain_seconds * 1000, sfd, &second_signal))
@@ -167,6 +170,8 @@ static int serve(const rt_service *service, const rt_config *config, int sfd)
         rt_server_start(server, dbs, n_dbs);
         rt_log_with(RT_LOG_INFO, &(rt_log_fields){.address = config->listen},
                     "serving %s (%s, %zu database sessions)", service->self.service_name, RT_VERSION, n_dbs);
+        /* Listening, and the writer's statements prepared (open_sessions). */
+        rt_sd_notify("READY=1\nSTATUS=serving");
         bool ignored;
         while (!readable(sfd, RT_TRIM_INTERVAL_MS, sfd, &ignored))
             malloc_trim(0);
@@ -205,6 +210,7 @@ int rt_daemon_main(const rt_service *service, int argc, char **argv)
         return print_config_outcome(outcome, service, error);
     }
     rt_log_init(service->daemon_name, config.log_level);
+    rt_sd_init();
     rt_idempotency_set_ttl(config.idempotency_ttl_seconds);
     limit_malloc_arenas();
 
@@ -220,7 +226,8 @@ int rt_daemon_main(const rt_service *service, int argc, char **argv)
         return 1;
     }
 
-    /* After the signal mask: it starts a thread. */
+    /* After the signal mask: these start threads. */
+    rt_trace_init(service->daemon_name, RT_VERSION);
     rt_tls_files *tls_files = rt_tls_files_open(&config, error, sizeof error);
     if (!tls_files) {
         close(sfd);
@@ -234,6 +241,8 @@ int rt_daemon_main(const rt_service *service, int argc, char **argv)
     grpc_shutdown();
     rt_tls_files_close(tls_files);
     rt_log(RT_LOG_INFO, code == 0 ? "stopped" : "not started");
+    rt_trace_shutdown();
+    rt_sd_close();
     close(sfd);
     rt_config_free(&config);
     return code;

@@ -2,7 +2,9 @@
  * operations completed, start background tasks that are due and calls
  * handed over (while their class has fibers to spare), refuse queued calls
  * whose wait is up, poll the sessions (and an eventfd that says "something
- * was handed over"), wake the fibers whose statements finished. The
+ * was handed over"), wake the fibers whose statements finished, and
+ * feed systemd's watchdog (sd_notify.h): only this loop proves calls are
+ * served. The
  * eventfd is written only when the loop sleeps, so under load a hand-over
  * costs no system call. */
 #include "executor.h"
@@ -23,6 +25,8 @@
 #include "deadline.h"
 #include "fiber.h"
 #include "log.h"
+#include "metrics_runtime.h"
+#include "sd_notify.h"
 
 struct rt_task {
     const rt_task_def *def;
@@ -143,23 +147,23 @@ static void start_slot(rt_executor *e, slot *s)
 {
     s->more = false;
     bool ended = rt_fiber_start(s->fiber, run_slot, s);
-    rt_log_set_call(NULL, NULL, NULL); /* the fiber may have stopped mid-call */
+    rt_call_enter(NULL); /* the fiber may have stopped mid-call */
     if (ended)
         put_slot(e, s);
 }
 
-/* Continues a fiber whose wait is over, with its call's log context
- * (which the fibers that ran meanwhile replaced); recycles it if it ended. */
+/* Continues a fiber whose wait is over, with its call's log and trace
+ * context (which the fibers that ran meanwhile replaced); recycles it if it ended. */
 static void wake(void *ctx, rt_fiber *fiber)
 {
     rt_executor *e = ctx;
     slot *s = rt_fiber_arg(fiber);
     if (s->call)
-        rt_log_set_call(rt_call_method_name(s->call), rt_call_request_id(s->call), rt_call_identity(s->call));
+        rt_call_enter(s->call);
     else
         rt_log_set_call(s->task->def->name, NULL, NULL);
     bool ended = rt_fiber_resume(fiber);
-    rt_log_set_call(NULL, NULL, NULL);
+    rt_call_enter(NULL);
     if (ended)
         put_slot(e, s);
 }
@@ -245,6 +249,7 @@ static int refuse_expired_calls(rt_executor *e)
                 if (q->tail == c)
                     q->tail = prev;
                 q->queued--;
+                rt_metrics_admission_refused(k, false);
                 c->next_free = expired;
                 expired = c;
             }
@@ -305,6 +310,7 @@ static void *executor_main(void *arg)
         for (rt_wait *w; (w = pop_done(e));)
             wake(e, w->fiber);
         int timeout = start_due_tasks(e);
+        timeout = sooner(timeout, rt_sd_watchdog_tick()); /* this loop's liveness, for systemd */
         start_waiting_calls(e);
         timeout = sooner(timeout, refuse_expired_calls(e));
         size_t n_fds = 0;
@@ -404,6 +410,8 @@ bool rt_executor_submit(rt_executor *e, rt_call *call, rt_call_class class)
     pthread_mutex_unlock(&e->lock);
     if (asleep)
         wake_loop(e);
+    if (!room)
+        rt_metrics_admission_refused(class, true);
     return room;
 }
 

@@ -16,6 +16,8 @@
 #include "db_url.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "log.h"
+#include "metrics_runtime.h"
+#include "sd_notify.h"
 
 #define PROBE_INTERVAL_S 1
 #define WATCH_POLL_MS 250
@@ -65,10 +67,14 @@ static void *probe_main(void *arg)
         pthread_mutex_unlock(&g.lock);
         bool ok = db_reachable(g.url);
         pthread_mutex_lock(&g.lock);
-        if (ok != g.db_ok)
+        if (ok != g.db_ok) {
             rt_log(ok ? RT_LOG_INFO : RT_LOG_WARN, ok ? "database reachable again: SERVING"
                                                       : "database unreachable: NOT_SERVING");
+            if (!g.draining) /* systemctl status; "draining" stays once said */
+                rt_sd_notify(ok ? "STATUS=serving" : "STATUS=database unreachable");
+        }
         g.db_ok = ok;
+        rt_metrics_serving(ok && !g.draining && rt_db_statements_ready());
     }
     pthread_mutex_unlock(&g.lock);
     return NULL;
@@ -83,6 +89,7 @@ void rt_health_start(const char *service_name, const char *database_url)
     g.service_name = service_name;
     g.db_ok = true; /* the daemon connected its sessions a moment ago */
     g.draining = g.stop = false;
+    rt_metrics_serving(rt_db_statements_ready());
     if (!g.url || pthread_create(&g.probe, NULL, probe_main, NULL) != 0)
         abort();
     g.started = true;
@@ -92,6 +99,7 @@ void rt_health_drain(void)
 {
     pthread_mutex_lock(&g.lock);
     g.draining = true;
+    rt_metrics_serving(false);
     pthread_mutex_unlock(&g.lock);
 }
 

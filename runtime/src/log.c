@@ -20,6 +20,8 @@ static atomic_int g_min_level = RT_LOG_INFO;
 static _Thread_local const char *t_method;
 static _Thread_local const char *t_request_id;
 static _Thread_local const char *t_identity;
+static _Thread_local const char *t_trace_id;
+static _Thread_local const char *t_span_id;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -55,6 +57,13 @@ void rt_log_set_call(const char *method, const char *request_id, const char *ide
     t_method = method;
     t_request_id = request_id;
     t_identity = identity;
+    t_trace_id = t_span_id = NULL;
+}
+
+void rt_log_set_trace(const char *trace_id, const char *span_id)
+{
+    t_trace_id = trace_id;
+    t_span_id = span_id;
 }
 
 /* A bounded buffer; cap excludes the room kept for the closing "}\n" and NUL. */
@@ -178,6 +187,8 @@ size_t rt_log_format(char *buf, size_t cap, const char *time, rt_log_level level
                 put_raw(&o, num, n);
         }
         put_member(&o, "request_id", f->request_id);
+        put_member(&o, "trace_id", f->trace_id);
+        put_member(&o, "span_id", f->span_id);
         put_member(&o, "identity", f->identity);
         put_member(&o, "address", f->address);
     }
@@ -220,6 +231,10 @@ static void emit(rt_log_level level, const rt_log_fields *given, const char *fmt
         f.request_id = t_request_id;
     if (!f.identity)
         f.identity = t_identity;
+    if (!f.trace_id) {
+        f.trace_id = t_trace_id;
+        f.span_id = t_span_id;
+    }
     char buf[RT_LOG_LINE_MAX];
     const char *msg = buf;
     if (strcmp(fmt, "%s") == 0) { /* every per-call line: nothing to format */

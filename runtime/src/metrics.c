@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics_runtime.h"
 #include "status.h"
 
 #define N_CODES 17 /* OK .. UNAUTHENTICATED */
@@ -208,6 +209,7 @@ char *rt_metrics_render(size_t *len)
             "db_pool_connections{state=\"up\"} %zu\n"
             "db_pool_connections{state=\"down\"} %zu\n",
             up_n, sessions - up_n);
+    rt_metrics_runtime_render(out, sessions);
     if (fclose(out) != 0) {
         free(text);
         return NULL;

@@ -1,7 +1,8 @@
 /* Prometheus metrics, named as go-grpc-prometheus names them so existing
  * dashboards work: per method, calls started, calls handled by status code
  * and a handling-time histogram, on the server side and for peer calls, plus
- * the database sessions that are up. Counting is a few relaxed atomic adds,
+ * the database sessions that are up (and, rendered with them, the runtime's
+ * and handlers' series of metrics_runtime.h and events.h). Counting is a few relaxed atomic adds,
  * because every call pays it; nothing is counted until rt_metrics_init.
  *
  * Calls to unknown methods are not counted: their paths are chosen by the

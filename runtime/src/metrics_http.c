@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "metrics_runtime.h"
 #include "server.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -111,6 +112,7 @@ bool rt_metrics_http_start(const rt_service *service, const rt_config *config, r
     if (strcmp(config->metrics_listen, "0") == 0)
         return true;
     rt_metrics_init(service, rt_server_session_count(config));
+    rt_metrics_runtime_init(service, RT_VERSION);
     char *error = NULL;
     int fd = listen_on(config->metrics_listen, &error);
     struct MHD_Daemon *mhd = NULL;

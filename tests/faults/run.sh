@@ -22,6 +22,8 @@ cleanup() {
 trap cleanup EXIT
 DATABASE_URL=$(bash "$root/scripts/pg.sh" start "$tmp/pg" "$port")
 export DATABASE_URL PG_DIR="$tmp/pg" PG_PORT="$port" LOG_DIR="$tmp/logs" BIN_DIR="${BIN_DIR:-$root/bin}" METRICS_ADDR=0
+# Helpers built by the Makefile (tests/tools): the notification socket, the thread stall.
+export TOOLS_DIR="${TOOLS_DIR:-$root/build/tests/tools}"
 mkdir -p "$LOG_DIR"
 bash "$root/scripts/migrate.sh" 2>/dev/null
 

@@ -1,12 +1,16 @@
 /* A fiber's view of the pipelined sessions (db.h): the deadline of the
  * call it serves, and statements handed to the pipeline with it. The view
- * depends on the pipeline and never the other way round. */
+ * depends on the pipeline and never the other way round. Each statement is
+ * timed here, as its call waited for it (metrics_runtime.h), and is a span
+ * of its call's trace (trace.h). */
 #include "db.h"
 
 #include <stdlib.h>
 
 #include "db_pipeline.h"
 #include "deadline.h"
+#include "metrics_runtime.h"
+#include "trace.h"
 
 struct rt_db {
     rt_db_pipeline *pipeline;
@@ -35,5 +39,9 @@ void rt_db_set_deadline(rt_db *db, gpr_timespec deadline)
 
 rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *params, PGresult **result)
 {
-    return rt_db_pipeline_exec(db->pipeline, db->deadline, stmt, params, result);
+    gpr_timespec started = gpr_now(GPR_CLOCK_MONOTONIC); /* vDSO: no system call */
+    rt_status status = rt_db_pipeline_exec(db->pipeline, db->deadline, stmt, params, result);
+    rt_metrics_statement(stmt->name, rt_elapsed_ms(started) / 1e3);
+    rt_trace_statement(stmt->name, started, status.code); /* a span when the call's trace is exported */
+    return status;
 }

@@ -25,6 +25,7 @@
 #include "db_result.h"
 #include "deadline.h"
 #include "log.h"
+#include "metrics_runtime.h"
 
 /* Group commit: at most this many writes per transaction. */
 #define RT_PIPE_GROUP_MAX 64
@@ -77,6 +78,7 @@ typedef struct {
     bool group_failed; /* an error came for the head group beyond its statements' */
     bool write_out;    /* the writer: a group of writes is in flight */
     bool stall_watch;  /* a cancel went out and nothing was read since */
+    bool opened_before; /* by the loop: a later opening is a reconnect */
     gpr_timespec cancel_at;
 } session;
 
@@ -304,11 +306,13 @@ static void send_pending(rt_db_pipeline *p)
     if (s->write_out)
         return;
     waiter *chain = NULL, *last = NULL;
-    for (size_t n = 0; n < RT_PIPE_GROUP_MAX && p->pending; n++)
+    size_t n = 0;
+    for (; n < RT_PIPE_GROUP_MAX && p->pending; n++)
         append(&chain, &last, pop(&p->pending, &p->pending_tail));
     send_outcome sent = send_chain(s, chain);
     if (sent == SENT) {
         s->write_out = true;
+        rt_metrics_db_group(n);
         return;
     }
     lose(p, s);
@@ -350,6 +354,9 @@ static void session_opened(rt_db_pipeline *p, session *s)
         rt_log(RT_LOG_INFO, "database statements prepare again: serving");
     p->down_reported = p->prepare_reported = false;
     rt_log(RT_LOG_DEBUG, "database session %zu open", s->index);
+    if (s->opened_before || s->index == 0) /* the writer opened first before serving */
+        rt_metrics_db_reconnected();
+    s->opened_before = true;
     waiter *parked = p->parked;
     p->parked = p->parked_tail = NULL;
     rerun(p, parked);
@@ -640,9 +647,12 @@ void rt_db_pipeline_poll_setup(rt_db_pipeline *p, struct pollfd *fds, size_t *n_
         if (is_up(&p->sessions[i]))
             sooner(&next, watch_session(p, &p->sessions[i]));
     bool waiting = p->pending || p->parked;
+    size_t busy = 0, idle = 0;
     for (size_t i = 0; i < p->n; i++) {
         session *s = &p->sessions[i];
         waiting = waiting || s->count;
+        busy += is_up(s) && s->count;
+        idle += is_up(s) && !s->count;
         int fd = -1;
         short events;
         if (is_up(s)) {
@@ -654,6 +664,7 @@ void rt_db_pipeline_poll_setup(rt_db_pipeline *p, struct pollfd *fds, size_t *n_
         fds[i] = (struct pollfd){.fd = fd, .events = events};
     }
     *n_fds = p->n;
+    rt_metrics_db_sessions(busy, idle);
     if (gpr_time_cmp(next, gpr_inf_future(GPR_CLOCK_MONOTONIC)) != 0 || waiting) {
         int wait = (int)rt_deadline_ms_left(next, RT_PIPE_SLICE_MS);
         if (*timeout_ms < 0 || wait < *timeout_ms)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Prints /etc/wallet-platform/<daemon>.env from the daemon's own --help, so
+# the documented settings and defaults are always the binary's: every
+# setting commented out with its default value and note, DATABASE_URL
+# (required) empty.
+# Usage: env-file.sh BINARY
+set -euo pipefail
+bin=$1
+name=$(basename "$bin")
+cat <<HEAD
+# $name settings, read by systemd (EnvironmentFile= in $name.service).
+# A commented line shows the default; uncomment to change it. Restart the
+# service after editing: systemctl restart $name. The daemon's flags
+# (man $name) set the same things. This file may hold a database password:
+# it is readable by root and the wallet-platform group only.
+
+# Required: the libpq URI of the database, e.g.
+# postgresql://wallet@db.example.com:5432/wallet?sslmode=verify-full
+DATABASE_URL=
+HEAD
+"$bin" --help | awk '
+  /^  --/ && $3 ~ /^[A-Z][A-Z0-9_]+$/ && $3 != "DATABASE_URL" {
+    value = ""; note = ""
+    for (i = 4; i <= NF; i++) note = note (i > 4 ? " " : "") $i
+    if (note !~ /^\(/) { value = $4; sub(/^[^ ]+ ?/, "", note) }
+    if (note ~ /^\(.*\)$/) note = substr(note, 2, length(note) - 2)
+    printf "\n%s#%s=%s\n", note == "" ? "" : "# " note "\n", $3, value
+  }'
