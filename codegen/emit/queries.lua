@@ -24,14 +24,20 @@ local function by_struct(qr) return #qr.params >= 2 end
 local function struct_name(qr) return "db_" .. qr.name .. "_params" end
 
 -- The params struct of a query that takes one, with a comment per field.
+local PARAMS_STRUCT = [[
+$doc$
+typedef struct {
+$fields$} $name$;
+]]
+
 local function params_struct(qr)
   local fields = {}
   for _, p in ipairs(qr.params) do
     for _, decl in ipairs(db_params.c_params(p)) do fields[#fields + 1] = "    " .. decl .. ";\n" end
   end
-  return c.comment(("The parameters of db_%s, one per @name of %s; a field left out is NULL or 0 (SQL NULL "
-    .. "for a string)."):format(qr.name, qr.query_name))
-    .. "typedef struct {\n" .. table.concat(fields) .. "} " .. struct_name(qr) .. ";\n"
+  return template.render(PARAMS_STRUCT, { name = struct_name(qr), fields = table.concat(fields),
+    doc = c.comment(("The parameters of db_%s, one per @name of %s; a field left out is NULL or 0 (SQL NULL "
+      .. "for a string)."):format(qr.name, qr.query_name)) })
 end
 
 local function head(qr)

@@ -81,6 +81,16 @@ local function heads(t)
   return list
 end
 
+-- A table's row struct ($fields$: one line per column) and its decoder.
+local ROW_HEADER = [[
+$row_doc$
+typedef struct {
+$fields$} $row$;
+
+$decode_doc$
+void $decode$(rt_arena *arena, const PGresult *res, int row, void *out);
+]]
+
 local function header(t, sources)
   local fields = {}
   local width = 0
@@ -97,16 +107,13 @@ local function header(t, sources)
   end
   local checks = {}
   for i, k in ipairs(t.checks) do checks[i] = "CHECK " .. k.expr end
-  local body = {
-    c.comment(("One row of table \"%s\", columns in table order. Strings live in the arena of the call that "
-      .. "read the row.%s"):format(t.name, #checks > 0 and (" The database keeps " .. c.join_and(checks) .. ".") or "")),
-    "typedef struct {\n", table.concat(lines), "} ", M.row_type(t), ";\n\n",
-    c.comment(("Decodes row `row` of a result whose columns are those of \"%s\" in table order (every statement "
-      .. "of this table and the :one and :many queries on it answer that shape) into the %s at out: an "
-      .. "rt_db_decode_fn (db_rows.h)."):format(t.name, M.row_type(t))),
-    c.prototype("void", M.decoder_name(t), { "rt_arena *arena", "const PGresult *res", "int row", "void *out" }, ";"),
-    "\n",
-  }
+  local body = { template.render(ROW_HEADER, { row = M.row_type(t), decode = M.decoder_name(t), fields = table.concat(lines),
+    row_doc = c.comment(("One row of table \"%s\", columns in table order. Strings live in the arena of the call "
+      .. "that read the row.%s"):format(t.name, #checks > 0 and (" The database keeps " .. c.join_and(checks) .. ".")
+      or "")),
+    decode_doc = c.comment(("Decodes row `row` of a result whose columns are those of \"%s\" in table order (every "
+      .. "statement of this table and the :one and :many queries on it answer that shape) into the %s at out: an "
+      .. "rt_db_decode_fn (db_rows.h)."):format(t.name, M.row_type(t))) }) }
   for _, h in ipairs(heads(t)) do
     body[#body + 1] = "\n" .. c.comment(h.doc) .. c.prototype("rt_status", h.name, h.params, ";") .. "\n"
   end
