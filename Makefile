@@ -2,11 +2,13 @@
 #   make          build bin/user-service and bin/wallet-service
 #   make run      install what is missing, start a local PostgreSQL if needed, run both daemons
 #   make cluster  a pg_auto_failover monitor + two PostgreSQL nodes, two replicas of each daemon
-#   make test     every test: generator, unit, sanitizers, integration, database faults, cluster (test-ha)
+#   make test     every test: generator, unit, sanitizers, integration, database faults, cluster (test-ha), explorer
+#   make explore  the randomized fault explorer: SEED=n SECONDS=s (replays a seed), BIN_DIR=dir
 #   make regen    regenerate gen/, runtime/proto and docs/api.md from proto/, migrations/ and spec/
 #                 (after the contract gate: make check-contract; make accept-contract records a release)
 #   make bench    benchmarks, figures into docs/benchmarks.md
 #   make deb      the Debian package, build/deb/wallet-platform_<version>_<arch>.deb
+#   make fuzz     the libFuzzer targets of tests/fuzz, SECONDS=n each (default 600)
 # Everything a fresh Debian 12 machine lacks is installed by scripts/deps.sh.
 
 VERSION   := 0.1.0
@@ -41,6 +43,11 @@ DB_TEST_BIN := $(DB_TEST_SRC:tests/db/%.c=$(BUILD)/tests/db/%)
 # it, and handlers/shared/*.c, which every daemon links.
 handler_obj  = $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard handlers/$(1).c handlers/$(1)_*.c handlers/shared/*.c)))
 DAEMON_OBJ  := $(foreach d,$(subst -,_,$(DAEMONS)),$(BUILD)/gen/$(d).main.o $(call handler_obj,$(d)))
+
+# libFuzzer targets (tests/fuzz): clang with -fsanitize=fuzzer, in build-fuzz/.
+FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN    := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+HANDLER_OBJ := $(sort $(foreach d,$(subst -,_,$(DAEMONS)),$(call handler_obj,$(d))))
 
 .PHONY: all deps regen run cluster migrate test test-codegen test-unit test-sanitize test-integration \
         check-gen bench clean
@@ -213,11 +220,49 @@ test-integration: all $(DB_TEST_BIN)
 test-faults: all $(TOOLS_BIN)
 	@BIN_DIR=$(abspath $(BIN)) TOOLS_DIR=$(abspath $(BUILD)/tests/tools) bash tests/faults/run.sh
 
+# Fuzzing (tests/fuzz/run.sh): `make fuzz SECONDS=n` runs every target n
+# seconds (default 600; TARGETS="fuzz_x ..." picks some); `make test-fuzz`
+# is make test's bounded step. Crashes land in build-fuzz/crashes/.
+FUZZ := BUILD=build-fuzz BIN=build-fuzz/bin CC=clang \
+  OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+.PHONY: fuzz fuzz-build fuzz-targets test-fuzz fuzz-corpus
+fuzz-targets: $(FUZZ_BIN)
+$(FUZZ_BIN): $(BUILD)/fuzz/%: tests/fuzz/%.c $(HANDLER_OBJ) $(BUILD)/libgen.a $(BUILD)/libruntime.a | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  LINK  $@"
+	@$(CC) $(CPPFLAGS) $(APP_INC) $(RT_INTERNAL) $(CFLAGS) -fsanitize=fuzzer -MMD -MP -MF $@.d -MT $@ -o $@ $< \
+	  $(HANDLER_OBJ) $(BUILD)/libgen.a $(BUILD)/libruntime.a $(LDLIBS)
+fuzz-build:
+	@$(MAKE) --no-print-directory $(FUZZ) fuzz-targets
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(or $(SECONDS),600) FUZZ_TARGETS="$(TARGETS)" bash tests/fuzz/run.sh
+test-fuzz: fuzz-build
+	@FUZZ_SECONDS=$(or $(SECONDS),16) FUZZ_TARGETS="$(TARGETS)" bash tests/fuzz/run.sh
+# The committed seeds again, from the contract and the tests' values.
+fuzz-corpus:
+	@rm -rf tests/fuzz/corpus && node tests/fuzz/make_corpus.js
+
 # The platform as a cluster under faults (issue 16): a PostgreSQL failover,
 # rejoin and switchover, and killed daemon replicas, under the bank load.
 .PHONY: test-ha
 test-ha: all
 	@BIN_DIR=$(abspath $(BIN)) bash tests/ha/run.sh
+
+# The fault explorer (issue 19, tests/explore): `make explore SEED=n SECONDS=s`
+# explores (or replays) one seed for s seconds of faults; a violation prints
+# the seed, the fault schedule, the slice of history and this command.
+# BIN_DIR=dir runs it against other daemons (e.g. another checkout's bin/).
+# test-explore is make test's entry: fixed seeds and today's date-derived one.
+SEED ?= $(shell date +%s)
+SECONDS ?= 60
+EXPLORE_SECONDS ?= 20
+EXPLORE_SEEDS ?= 1 2 $(shell date +%Y%m%d)
+.PHONY: explore test-explore
+explore: all
+	@BIN_DIR=$(abspath $(or $(BIN_DIR),$(BIN))) BIN_DIR_GIVEN=$(if $(BIN_DIR),1) \
+	  SEEDS="$(SEED)" SECONDS_BUDGET=$(SECONDS) bash tests/explore/run.sh
+test-explore: all
+	@BIN_DIR=$(abspath $(BIN)) SEEDS="$(EXPLORE_SEEDS)" SECONDS_BUDGET=$(EXPLORE_SECONDS) bash tests/explore/run.sh
 
 # The Debian package (scripts/deb.sh, packaging/): build/deb/wallet-platform_<version>_<arch>.deb.
 .PHONY: deb test-package
@@ -232,10 +277,19 @@ test-package: $(TOOLS_BIN)
 bench:
 	@bash bench/run.sh
 
+# The floor server `make bench` measures the daemons against (bench/floor.c):
+# the gRPC core alone, so it links nothing of the runtime. Never installed.
+.PHONY: bench-floor
+bench-floor: $(BUILD)/bench/floor
+$(BUILD)/bench/floor: bench/floor.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  LINK  $@"
+	@$(CC) $(CFLAGS) -o $@ $< $(shell pkg-config --libs grpc 2>/dev/null || echo -lgrpc -lgpr)
+
 clean:
-	rm -rf build build-sanitize build-release bin
+	rm -rf build build-sanitize build-release build-fuzz bin
 
 # Every object's and test binary's header dependencies (written by -MMD), so
 # a changed gen/ or runtime/ header recompiles everything that includes it:
 # a stale object linked against a new signature would be undefined behaviour.
--include $(GEN_OBJ:.o=.d) $(RUNTIME_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(UNIT_BIN:=.d) $(DB_TEST_BIN:=.d)
+-include $(GEN_OBJ:.o=.d) $(RUNTIME_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(UNIT_BIN:=.d) $(DB_TEST_BIN:=.d) $(FUZZ_BIN:=.d)

@@ -26,6 +26,7 @@ free_port() {
 # utime+stime of a process in clock ticks (fields 14 and 15 of /proc/PID/stat;
 # the command name in field 2 may hold spaces, so cut after the last ')').
 cpu_ticks() { local s; s=$(<"/proc/$1/stat"); s=${s##*) }; set -- $s; echo $(( ${12} + ${13} )); }
+sys_ticks() { local s; s=$(<"/proc/$1/stat"); s=${s##*) }; set -- $s; echo "${13}"; }
 CLK_TCK=$(getconf CLK_TCK)
 
 # "VmRSS VmHWM" of a process, in kB.

@@ -74,6 +74,10 @@ else
   cp build-release/bin/user-service build-release/bin/wallet-service "$tmp/bin/"
   put build 'make BUILD=build-release BIN=build-release/bin OPT="-O2 -DNDEBUG" all'
 fi
+# The floor server (bench/floor.c), built the same way whatever BENCH_BIN says.
+make -s BUILD=build-release BIN=build-release/bin OPT="-O2 -DNDEBUG" bench-floor >>"$tmp/build.log" 2>&1 ||
+  { tail -30 "$tmp/build.log" >&2; die "floor build failed (log above)"; }
+cp build-release/bench/floor "$tmp/bin/"
 
 # --- machine ---------------------------------------------------------------------
 put date "$(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -125,11 +129,13 @@ put pgb_cmd "pgbench -n -M prepared -c 8 -j 2 -T $PG_SECS [-D uid=UUID | \\set u
 declare -A method=([GetUserById]=/user.UserService/GetUserById [GetWallet]=/wallet.WalletService/GetWallet
                    [CreditWallet]=/wallet.WalletService/CreditWallet [DebitWallet]=/wallet.WalletService/DebitWallet
                    [TransferFunds]=/wallet.WalletService/TransferFunds
-                   [ListTransactions]=/wallet.WalletService/ListTransactions [Bare]=/grpc.health.v1.Health/Check)
+                   [ListTransactions]=/wallet.WalletService/ListTransactions [Bare]=/grpc.health.v1.Health/Check
+                   [Floor]=/grpc.health.v1.Health/Check)
 # "Bare": wallet-service's health Check with an empty request, a unary call
 # through the same runtime path (decode, handler, encode, log) that touches no
 # database: the daemon's own rate, for the read target's combined ceiling.
 printf '\0\0\0\0\0' >"$tmp/body/Bare.0"
+cp "$tmp/body/Bare.0" "$tmp/body/Floor.0"
 for i in "${!rpc_ids[@]}"; do
   id=${rpc_ids[$i]}
   bash "$here/body.sh" "$tmp/body/GetUserById.$i" "s:$id"
@@ -152,7 +158,8 @@ declare -A pid port=([user]=$user_port [wallet]=$wallet_port)
 declare -A probe=([user]=GetUserById [wallet]=GetWallet)
 for d in user wallet; do
   log "starting $d-service, timing exec -> first ${probe[$d]}"
-  node "$here/firstcall.js" "$tmp/logs/$d-service.log" "127.0.0.1:${port[$d]}" "${method[${probe[$d]}]}" \
+  # metrics on a free port: the default 9464 may be another daemon's on a shared machine
+  METRICS_ADDR=127.0.0.1:$(free_port) node "$here/firstcall.js" "$tmp/logs/$d-service.log" "127.0.0.1:${port[$d]}" "${method[${probe[$d]}]}" \
     "$tmp/body/${probe[$d]}.0" "$tmp/bin/$d-service" >"$tmp/run/first.$d" || true
   p=$(awk -F= '$1 == "pid" { print $2 }' "$tmp/run/first.$d")
   [ -n "$p" ] && daemon_pids+=("$p") && pid[$d]=$p
@@ -161,15 +168,20 @@ for d in user wallet; do
   put "first_ms.$d" "$ms"
   put "listen_ms.$d" "$(awk -F= '$1 == "listen_ms" { print $2 }' "$tmp/run/first.$d")"
 done
+# The floor: the same Health/Check from the gRPC core alone (bench/floor.c).
+FLOOR_URL=127.0.0.1:$(free_port)
+"$tmp/bin/floor" "$FLOOR_URL" >"$tmp/run/floor.out" 2>"$tmp/logs/floor.log" &
+pid[floor]=$!; daemon_pids+=("${pid[floor]}")
+for _ in $(seq 100); do grep -q listening "$tmp/run/floor.out" 2>/dev/null && break; sleep 0.1; done
 sleep 1
 for d in user wallet; do read -r rss hwm < <(mem_kb "${pid[$d]}"); put "rss_idle.$d" "$rss"; done
 
 # Every body once through @grpc/grpc-js: status must be 0; learn the answer size.
 declare -A size credits debits transfers
-for rpc in GetUserById GetWallet CreditWallet DebitWallet TransferFunds ListTransactions Bare; do
-  case $rpc in GetUserById) addr=$USER_SERVICE_URL ;; *) addr=$WALLET_SERVICE_URL ;; esac
+for rpc in GetUserById GetWallet CreditWallet DebitWallet TransferFunds ListTransactions Bare Floor; do
+  case $rpc in GetUserById) addr=$USER_SERVICE_URL ;; Floor) addr=$FLOOR_URL ;; *) addr=$WALLET_SERVICE_URL ;; esac
   bodies=(); for i in "${!rpc_ids[@]}"; do bodies+=("$tmp/body/$rpc.$i"); done
-  [ "$rpc" = Bare ] && bodies=("$tmp/body/Bare.0")
+  [ "$rpc" = Bare ] || [ "$rpc" = Floor ] && bodies=("$tmp/body/$rpc.0")
   node "$here/check.js" "$addr" "${method[$rpc]}" "${bodies[@]}" >"$tmp/run/check.$rpc"
   i=0
   while read -r code bytes rest; do
@@ -191,11 +203,15 @@ done
 run_h2() {
   local rpc=$1 scen=$2 c m procs bodies=() d url key n_w n rps_w k v
   case $scen in
-    1x1) c=1 m=1 procs=1 ;; 1x16) c=1 m=16 procs=1 ;; 8x8) c=8 m=8 procs=1 ;; 8x8s) c=1 m=8 procs=8 ;;
+    1x1) c=1 m=1 procs=1 ;; 1x16) c=1 m=16 procs=1 ;; 8x8|8x8again) c=8 m=8 procs=1 ;; 8x8s) c=1 m=8 procs=8 ;;
   esac
   if [ "$procs" = 1 ]; then bodies=("$tmp/body/$rpc.0")
   else for i in $(seq 1 "$procs"); do bodies+=("$tmp/body/$rpc.$i"); done; fi
-  case $rpc in GetUserById) d=user; url=http://$USER_SERVICE_URL ;; *) d=wallet; url=http://$WALLET_SERVICE_URL ;; esac
+  case $rpc in
+    GetUserById) d=user; url=http://$USER_SERVICE_URL ;;
+    Floor) d=floor; url=http://$FLOOR_URL ;;
+    *) d=wallet; url=http://$WALLET_SERVICE_URL ;;
+  esac
   url+=${method[$rpc]}
   key="h2.$rpc.$scen"
   n_w=$(( 20 * c * m < 200 ? 200 : 20 * c * m ))
@@ -204,13 +220,14 @@ run_h2() {
   rps_w=$(awk -F= '$1 == "rps" { print $2 }' "$tmp/run/warm.out")
   n=$(( rps_w * SECS / procs )); (( n < 200 )) && n=200; (( n * procs > MAX_N )) && n=$(( MAX_N / procs ))
   log "h2load $rpc $scen: $procs x (-n $n -c $c -m $m)"
-  local t0 t1; t0=$(cpu_ticks "${pid[$d]}")
+  local t0 t1 k0 k1; t0=$(cpu_ticks "${pid[$d]}"); k0=$(sys_ticks "${pid[$d]}")
   bash "$here/h2.sh" "$tmp/run/m" "$n" "$c" "$m" "$url" "${bodies[@]}" >"$tmp/run/main.out" || die "h2load $rpc $scen"
-  t1=$(cpu_ticks "${pid[$d]}")
+  t1=$(cpu_ticks "${pid[$d]}"); k1=$(sys_ticks "${pid[$d]}")
   account "$rpc" "$tmp/run/main.out" "$procs"
   while IFS='=' read -r k v; do put "$key.$k" "$v"; done <"$tmp/run/main.out"
   local ok; ok=$(get "$key.ok")
   put "$key.cpu_per_1k" "$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$ok" 'BEGIN { printf "%.3f", n ? t / hz / n * 1000 : 0 }')"
+  put "$key.sys_per_1k" "$(awk -v t=$((k1 - k0)) -v hz="$CLK_TCK" -v n="$ok" 'BEGIN { printf "%.3f", n ? t / hz / n * 1000 : 0 }')"
   put "$key.no_message" "$(awk -v ok="$ok" -v d="$(get "$key.data")" -v s="${size[$rpc]}" 'BEGIN { printf "%d", ok - d / s }')"
   put "$key.cmd" "h2load -n $n -c $c -m $m -t 1 -H 'content-type: application/grpc' -H 'te: trailers' --data=BODY $url$([ "$procs" = 1 ] || echo " (x$procs processes, one wallet each)")"
 }
@@ -240,14 +257,21 @@ sample_memory() {  # max VmRSS of both daemons while load runs, into $tmp/run/rs
     sleep 0.2; n=$((n + 1))
   done
 }
+# VmHWM from here on is the peak under load, not start-up's (the daemons
+# drop unused library pages once serving: runtime/src/code_pages.c).
+for d in user wallet; do echo 5 >"/proc/${pid[$d]}/clear_refs" 2>/dev/null || true; done
 sample_memory & sampler_pid=$!
 
+# The floor right before Bare and again after the reads (the ratios use
+# their mean): the machine's own drift stays out of Bare / floor.
+run_h2 Floor 8x8
 run_h2 Bare 8x8
 for rpc in GetUserById GetWallet CreditWallet DebitWallet; do
   for scen in 1x1 1x16 8x8 8x8s; do
     [ "$QUICK" = 1 ] && [ "$scen" = 1x16 ] && continue   # smoke run: the shapes that matter
     run_h2 "$rpc" "$scen"
   done
+  [ "$rpc" = GetWallet ] && run_h2 Floor 8x8again
 done
 run_h2 TransferFunds 8x8s
 # A history page's size depends on what it holds: learn it now that the
@@ -369,6 +393,20 @@ for d in user wallet; do
   grep -E '"level" *: *"(error|fatal|warn)"' "$tmp/logs/$d-service.log" | head -3 >>"$tmp/run/log-sample" || true
   kill -0 "${pid[$d]}" 2>/dev/null && put "alive.$d" yes || put "alive.$d" NO
 done
+# --- 6. where a call's instructions go ---------------------------------------------------------
+# Floor, Bare, GetWallet and GetUserById each under callgrind (bench/percall.sh:
+# user-space instructions per call, 8x8), summed by function group
+# (bench/cg-groups.sh). Instruction counts barely move with the machine's load.
+ir_n=$([ "$QUICK" = 1 ] && echo 1000 || echo 5000)
+log "callgrind: Floor, Bare, GetWallet, GetUserById, $ir_n calls each"
+PERCALL_N=$ir_n PERCALL_KEEP=$tmp/cg bash "$here/percall.sh" ir "$tmp/bin" "$tmp/bin/floor" "$DATABASE_URL" \
+  Floor Bare GetWallet GetUserById >"$tmp/run/ir.out" || die "percall.sh ir"
+while read -r rpc kv _; do put "ir.$rpc" "${kv#ir_per_call=}"; done <"$tmp/run/ir.out"
+for rpc in Floor Bare GetWallet GetUserById; do
+  while IFS='|' read -r g v; do put "cg.$rpc.$g" "$v"; done < <(bash "$here/cg-groups.sh" --raw "$ir_n" "$tmp/cg/cg.$rpc".*)
+done
+put ir_cmd "PERCALL_N=$ir_n bash bench/percall.sh ir BIN_DIR FLOOR \$DATABASE_URL Floor Bare GetWallet GetUserById; bash bench/cg-groups.sh $ir_n callgrind.out.RPC.1"
+
 put wall_s "$(awk -v a="$bench_start" -v b="$(now_us)" 'BEGIN { printf "%.0f", (b - a) / 1e6 }')"
 [ -s "$tmp/run/log-sample" ] && { log "daemon log warnings/errors (sample):"; cat "$tmp/run/log-sample" >&2; }
 

@@ -109,6 +109,7 @@
 ---@field params table[]
 ---@field n_params integer
 ---@field idempotent boolean  a read (SELECT), sent again when its connection breaks (db.h)
+---@field lock_params integer|nil  bit i: parameter i+1 is a key it locks (`-- locks:`)
 ---@field table Table
 --
 ---@class Query : Statement   a named query of spec/queries/

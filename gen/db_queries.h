@@ -33,7 +33,7 @@ typedef struct {
 } db_insert_pending_user_params;
 
 /* InsertPendingUser (spec/queries/user.sql): Inserts the user together with its pending marker,
- * in one statement and so in one transaction.
+ * in one statement and so in one transaction. locks: @email
  *
  * On OK, *out is the User row it answered; NOT_FOUND ("no matching User row") when none. */
 rt_status db_insert_pending_user(rt_db *db, rt_arena *arena, db_insert_pending_user_params in,
@@ -53,7 +53,7 @@ typedef struct {
 /* InsertPendingUserOnce (spec/queries/user.sql): InsertPendingUser for a request with an
  * idempotency key: the operation row under @operation_id (its detail the new user's id) goes in
  * the same statement; when the key is taken already, nothing is written and no row answers (the
- * caller looks the operation up).
+ * caller looks the operation up). locks: @operation_id @email
  *
  * On OK, *out is the User row it answered; NOT_FOUND ("no matching User row") when none. */
 rt_status db_insert_pending_user_once(rt_db *db, rt_arena *arena,
@@ -68,7 +68,7 @@ typedef struct {
 
 /* ForgetOperation (spec/queries/user.sql): Removes the operation @id of attempt @attempt: a
  * write that did not happen after all (its user undone by the sweep) leaves its key free for a
- * retry.
+ * retry. locks: @id
  *
  * On OK, *affected is the number of rows it changed. */
 rt_status db_forget_operation(rt_db *db, db_forget_operation_params in, int64_t *affected);
@@ -90,7 +90,7 @@ typedef struct {
  * nothing: a wallet that committed is never deleted (the cascade of the user's foreign key never
  * runs), and a wallet insert after the undo fails on the foreign key. 1: the user is gone,
  * nothing of the creation stays; 0: the undo was not this statement's to do (the user has its
- * wallet, or someone else undid it).
+ * wallet, or someone else undid it). locks: @id @operation_id
  *
  * On OK, *affected is the number of rows it changed. */
 rt_status db_abandon_creation(rt_db *db, db_abandon_creation_params in, int64_t *affected);
@@ -135,7 +135,7 @@ typedef struct {
  * in the same statement, removes the user's pending marker (user.sql): from that commit on the
  * user is finished, and a CreateUser undo (AbandonCreation) that comes later, or waits on the
  * marker meanwhile, finds no marker and deletes nothing. An undo that came first deleted the
- * user: the foreign key then refuses this insert.
+ * user: the foreign key then refuses this insert. locks: @user_id
  *
  * On OK, *out is the Wallet row it answered; NOT_FOUND ("no matching Wallet row") when none. */
 rt_status db_insert_user_wallet(rt_db *db, rt_arena *arena, db_insert_user_wallet_params in,
@@ -169,7 +169,8 @@ typedef struct {
  * last guard against a second apply). A statement that reaches its operation row more than
  * @apply_seconds after the database started it writes a fence of its own (code -1) instead of
  * applying: no write applies after the fence or operation row that stands for it may have been
- * swept (idempotency.h: RT_WRITE_APPLY_SECONDS, the floor of IDEMPOTENCY_TTL).
+ * swept (idempotency.h: RT_WRITE_APPLY_SECONDS, the floor of IDEMPOTENCY_TTL). locks: @user_id
+ * @operation_id
  *
  * On OK, *out is the Wallet row it answered; NOT_FOUND ("no matching Wallet row") when none. */
 rt_status db_change_balance(rt_db *db, rt_arena *arena, db_change_balance_params in,
@@ -198,7 +199,8 @@ typedef struct {
  * @transfer_id, appended and the balances changed. Answers the two changed wallets; no rows when
  * nothing changed (a refusal, or @operation_id existed already). An expired key (entries carry
  * @operation_id, its operation row is gone: code -2) and a statement late by more than
- * @apply_seconds (code -1) are handled as in ChangeBalance.
+ * @apply_seconds (code -1) are handled as in ChangeBalance. locks: @from_user_id @to_user_id
+ * @operation_id
  *
  * On OK, rows[0..*n_rows) are the Wallet rows it answered, in its order, in the arena (*rows is
  * NULL when there are none). */
@@ -236,7 +238,9 @@ typedef struct {
  * this waits for it to commit or roll back; if it has not reached its insert yet, this row makes
  * that insert change nothing, now and whenever the lost transaction goes on. 1: fenced, the
  * write never applies; 0: the row exists, read it (GetOperation) for the true outcome. A later
- * request with the same key and payload replaces the fence.
+ * request with the same key and payload replaces the fence. No `locks:` line: the lost
+ * transaction may still hold its group's advisory locks while it waits for a row; the fence must
+ * wait only for its row.
  *
  * On OK, *affected is the number of rows it changed. */
 rt_status db_fence_operation(rt_db *db, db_fence_operation_params in, int64_t *affected);

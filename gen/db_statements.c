@@ -179,6 +179,7 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "RETURNING \"id\", \"email\", \"name\", \"createdAt\"",
         .n_params = 3,
         .idempotent = false,
+        .lock_params = 0x2u,
     },
     [DB_STMT_INSERT_PENDING_USER_ONCE] = {
         .name = "insert_pending_user_once",
@@ -190,6 +191,7 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "RETURNING \"id\", \"email\", \"name\", \"createdAt\"",
         .n_params = 6,
         .idempotent = false,
+        .lock_params = 0x11u,
     },
     [DB_STMT_FORGET_OPERATION] = {
         .name = "forget_operation",
@@ -198,6 +200,7 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "AND \"attempt\" = $2::text",
         .n_params = 2,
         .idempotent = false,
+        .lock_params = 0x1u,
     },
     [DB_STMT_ABANDON_CREATION] = {
         .name = "abandon_creation",
@@ -219,6 +222,7 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "FROM \"unfinished\")",
         .n_params = 3,
         .idempotent = false,
+        .lock_params = 0x3u,
     },
     [DB_STMT_GET_RECENT_PENDING_USER] = {
         .name = "get_recent_pending_user",
@@ -255,6 +259,7 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "RETURNING \"id\", \"userId\", \"balance\", \"createdAt\"",
         .n_params = 2,
         .idempotent = false,
+        .lock_params = 0x1u,
     },
     [DB_STMT_CHANGE_BALANCE] = {
         .name = "change_balance",
@@ -278,6 +283,7 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "RETURNING \"id\", \"userId\", \"balance\", \"createdAt\"",
         .n_params = 8,
         .idempotent = false,
+        .lock_params = 0x3u,
     },
     [DB_STMT_TRANSFER_FUNDS] = {
         .name = "transfer_funds",
@@ -304,6 +310,7 @@ const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
                "RETURNING \"id\", \"userId\", \"balance\", \"createdAt\"",
         .n_params = 9,
         .idempotent = false,
+        .lock_params = 0x7u,
     },
     [DB_STMT_LIST_TRANSACTIONS] = {
         .name = "list_transactions",

@@ -22,8 +22,13 @@ rt_status wallet_service__list_transactions(rt_call *call, const Wallet__ListTra
     /* A token resumes the listing of the wallet it came from, and only that one. */
     const char *scope = rt_arena_printf(arena, "ListTransactions:%s", user_id);
     int64_t before = INT64_MAX;
-    if (request->page_token[0] && !rt_page_token_decode(scope, request->page_token, &before))
-        return rt_call_invalid_field(call, "page_token", "is not a next_page_token this wallet's listing gave");
+    if (request->page_token[0]) {
+        rt_page_token_result token = rt_page_token_decode(scope, request->page_token, &before);
+        if (token == RT_PAGE_TOKEN_EXPIRED)
+            return rt_call_invalid_field(call, "page_token", "has expired: list again from the first page");
+        if (token != RT_PAGE_TOKEN_OK)
+            return rt_call_invalid_field(call, "page_token", "is not a next_page_token this wallet's listing gave");
+    }
 
     db_wallet_entry_row *rows = NULL;
     size_t n = 0;

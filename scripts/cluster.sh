@@ -7,6 +7,9 @@
 # user-service on 50061 and 50062, wallet-service on 50071 and 50072 (or
 # USER_PORTS / WALLET_PORTS), each dialling the other's replicas round robin
 # and the database through one multi-host URL that follows the primary.
+# The replicas share one page-token secret (var/cluster-page-token-secret,
+# made once; PAGE_TOKEN_SECRET_FILE overrides it), so a next_page_token
+# from one replica is accepted by the other.
 # Logs interleaved, labelled by replica; Ctrl-C drains the daemons and stops
 # the PostgreSQL nodes and the monitor.
 set -euo pipefail
@@ -40,6 +43,11 @@ trap 'exit 130' INT TERM
 echo "make cluster: starting the monitor and two PostgreSQL nodes in $var/cluster" >&2
 DATABASE_URL=$(bash scripts/ha.sh up "$var/cluster" "${CLUSTER_PG_PORT:-26430}" 9>&-)
 export DATABASE_URL METRICS_ADDR=0
+if [ -z "${PAGE_TOKEN_SECRET_FILE:-}" ]; then
+  PAGE_TOKEN_SECRET_FILE=$(realpath "$var")/cluster-page-token-secret
+  [ -s "$PAGE_TOKEN_SECRET_FILE" ] || (umask 077 && openssl rand -base64 32 >"$PAGE_TOKEN_SECRET_FILE")
+fi
+export PAGE_TOKEN_SECRET_FILE
 echo "make cluster: DATABASE_URL=$DATABASE_URL" >&2
 bash scripts/migrate.sh
 

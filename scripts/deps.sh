@@ -12,6 +12,7 @@ packages=(
   postgresql-client nghttp2-client valgrind
   postgresql-15-auto-failover pg-auto-failover-cli
   dpkg-dev debhelper lintian binutils systemd prometheus
+  clang libclang-rt-14-dev
 )
 # The server binaries: any installed PostgreSQL will do; 15 is Debian 12's.
 command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||

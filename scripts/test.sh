@@ -38,11 +38,13 @@ suite query-check-catches-mismatches make --no-print-directory test-describe
 suite codegen make --no-print-directory test-codegen
 suite unit make --no-print-directory test-unit
 suite sanitize make --no-print-directory test-sanitize
+suite fuzz make --no-print-directory test-fuzz
 suite integration make --no-print-directory test-integration
 suite valgrind env VALGRIND=1 make --no-print-directory test-integration
 suite faults make --no-print-directory test-faults
 suite package make --no-print-directory test-package
 suite ha make --no-print-directory test-ha
+suite explore make --no-print-directory test-explore
 
 echo
 [ ${#failed_suites[@]} -eq 0 ] || echo "failed suites: ${failed_suites[*]}"

@@ -36,13 +36,15 @@ function M.sources(model)
   return sources
 end
 
--- One entry of db_statements; $sql$ is its SQL as adjacent literals, a clause a line.
+-- One entry of db_statements; $sql$ is its SQL as adjacent literals, a clause a
+-- line; $locks$ only for a statement with `-- locks:` parameters.
 local ENTRY = [[
     [$enum$] = {
         .name = $name$,
         .sql = $sql$,
         .n_params = $n_params$,
         .idempotent = $idempotent$,
+        $locks$
     },
 ]]
 
@@ -70,7 +72,8 @@ function M.emit(model)
     local lits = {}
     for i, l in ipairs(sql_lines(s.sql)) do lits[i] = (i == 1 and "" or string.rep(" ", 15)) .. c.string(l) end
     entries[#entries + 1] = template.render(ENTRY, { enum = s.enum, name = c.string(s.name),
-      sql = table.concat(lits, "\n"), n_params = s.n_params, idempotent = tostring(s.idempotent) })
+      sql = table.concat(lits, "\n"), n_params = s.n_params, idempotent = tostring(s.idempotent),
+      locks = (s.lock_params or 0) ~= 0 and (".lock_params = 0x%xu,"):format(s.lock_params) })
   end
   local header_body = template.render(HEADER, { enum = table.concat(enum),
     doc = c.comment("Every statement a daemon prepares on each of its connections. Reads are idempotent: sent again "

@@ -3,7 +3,9 @@
 -- line. Named parameters `@name::type` (or `@name::type[]` for an array)
 -- become $1..$n in order of first appearance (the cast stays, so PostgreSQL
 -- infers nothing), and `*` in RETURNING/SELECT becomes the table's explicit
--- column list.
+-- column list. A doc line `locks: @a @b` names the parameters whose values
+-- the statement locks (rows FOR UPDATE, unique keys it inserts): group
+-- commit orders its groups' locks by them (runtime/src/db/db_pipeline.c).
 local M = {}
 
 -- :one a row or NOT_FOUND, :many a list of rows, :exec nothing, :execrows the
@@ -125,7 +127,8 @@ local function target_table(sql)
 end
 
 -- Parses one file. Returns a list of queries:
---   { name, kind, doc, sql (with $n), params = {{name, index, sql_type, array}}, table, star, line }
+--   { name, kind, doc, sql (with $n), params = {{name, index, sql_type, array}}, locks = {index...}, table,
+--     star, line }
 function M.parse(src, file)
   local queries, current, line_no = {}, nil, 0
   local function fail(msg, line) error(("%s:%d: %s"):format(file, line or line_no, msg), 0) end
@@ -135,6 +138,21 @@ function M.parse(src, file)
     if body:match("^%s*$") then fail("query " .. current.name .. " has no SQL", current.line) end
     local sql, params = number_params(one_line(body), function(m) fail(m, current.line) end)
     current.sql, current.params, current.body = sql, params, nil
+    current.locks = {}
+    for _, doc in ipairs(current.doc) do
+      local list = doc:match("^locks:%s*(.*)$")
+      for name in (list or ""):gmatch("%S+") do
+        local param = name:match("^@([%a_][%w_]*)$")
+        local found
+        for _, p in ipairs(params) do
+          if p.name == param then found = p end
+        end
+        if not found or found.array or found.sql_type ~= "text" then
+          fail(("query %s: locks: %s is not one of its text parameters"):format(current.name, name), current.line)
+        end
+        current.locks[#current.locks + 1] = found.index
+      end
+    end
     current.table = target_table(sql)
     current.star = sql:find("RETURNING %*$") ~= nil or sql:upper():find("^SELECT %* FROM") ~= nil
     queries[#queries + 1] = current

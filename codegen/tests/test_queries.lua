@@ -27,6 +27,15 @@ return {
     h.eq(queries.expand_star(q, { "a", "b" }), "SELECT \"a\", \"b\" FROM \"T\" WHERE b = $1::bigint AND a = $2::text "
       .. "AND c = '@notparam' AND d = $1")
   end },
+  { "locks: the text parameters a statement locks, by index; anything else refused", function()
+    local q = queries.parse("-- name: X :one\n-- doc\n-- locks: @b @a\nUPDATE t SET v = @v::int WHERE a = @a::text "
+      .. "AND b = @b::text RETURNING *;\n", "q.sql")[1]
+    h.eq(table.concat(q.locks, ","), "3,2")
+    h.contains(h.raises(queries.parse, "-- name: X :one\n-- locks: @v\nUPDATE t SET v = @v::int RETURNING *;\n",
+      "q.sql"), "query X: locks: @v is not one of its text parameters")
+    h.contains(h.raises(queries.parse, "-- name: X :one\n-- locks: @nope\nUPDATE t SET v = @v::text RETURNING *;\n",
+      "q.sql"), "locks: @nope is not one of its text parameters")
+  end },
   { "casts: arrays, type arguments, and what cannot be read", function()
     local q = queries.parse("-- name: X :many\nSELECT * FROM t WHERE a = ANY(@a::TEXT[]) AND b = @b::varchar(10);\n",
       "q.sql")[1]

@@ -84,9 +84,14 @@ rt_status operation_fence(rt_call *call, const operation *op, rt_status unknown)
 {
     int64_t fenced = 0;
     rt_counter_add(&unknown_outcomes, 1);
+    /* Patient: it waits for the reconnect (with its backoff) until the
+     * caller's deadline; only a database unreachable until then leaves the
+     * outcome unknown. */
+    rt_db_set_patient(rt_call_db(call), true);
     rt_status status = db_fence_operation(
         rt_call_db(call), (db_fence_operation_params){.id = op->id, .request = op->request, .attempt = op->attempt},
         &fenced);
+    rt_db_set_patient(rt_call_db(call), false);
     if (!rt_ok(status)) {
         rt_counter_add(&fenced_unresolved, 1);
         return unknown;

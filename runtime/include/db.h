@@ -9,6 +9,7 @@
 
 #include <grpc/support/time.h>
 #include <libpq-fe.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -28,6 +29,12 @@ typedef struct {
      * session takes it, up to RT_PIPE_MAX_RUNS (3) runs in all
      * (db_pipeline.c). A write never is: whether it committed is unknown. */
     bool idempotent;
+    /* Writes: bit i set when parameter i+1 names something the statement
+     * locks or must be the only one to insert (a row it locks FOR UPDATE, a
+     * unique key it inserts). Group commit takes a lock on each of these
+     * keys, in one global order, before the group's statements run, so two
+     * groups (two replicas) can never deadlock (db_pipeline.c). */
+    unsigned lock_params;
 } rt_db_statement;
 
 /* A fiber's view of the shared sessions (rt_db_view, db_pipeline.h): the
@@ -38,6 +45,17 @@ void rt_db_close(rt_db *db);
 /* Statements run after this are answered by the monotonic-clock deadline
  * (gpr_inf_future to clear); the server sets it from each call. */
 void rt_db_set_deadline(rt_db *db, gpr_timespec deadline);
+/* Patient statements wait for the database (reconnecting with its usual
+ * backoff) until the deadline instead of answering UNAVAILABLE while it is
+ * unreachable: for settling a lost write's outcome (FenceOperation), where
+ * only an unreachable-until-the-deadline database may end in
+ * DEADLINE_EXCEEDED. Set, run, clear: the view serves call after call. */
+void rt_db_set_patient(rt_db *db, bool patient);
+/* Statements run after this are answered CANCELLED as soon as *gone is
+ * true (the call's caller cancelled), like a deadline that passed: a write
+ * not yet sent is never sent, one running is cancelled on the server. NULL
+ * to clear; *gone must outlive the statements. */
+void rt_db_set_cancelled(rt_db *db, const atomic_bool *gone);
 
 /* The message of the DEADLINE_EXCEEDED a write gets when its connection
  * was lost after it was sent: it may have committed, and only a look at

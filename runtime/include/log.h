@@ -24,6 +24,15 @@ typedef struct {
 } rt_log_fields;
 
 void rt_log_init(const char *service, rt_log_level min_level);
+
+/* Lines are written one write(2) each until a daemon starts buffering: then
+ * they gather in one buffer written when full, within ~10 ms by a thread of
+ * its own, at once for a warn or error line, and by abort()'s (SIGABRT) handler.
+ * Stopping (before exit) writes what is left; rt_log_flush writes it
+ * without stopping (before _exit). */
+void rt_log_start_buffering(void);
+void rt_log_stop_buffering(void);
+void rt_log_flush(void);
 /* "debug", "info", "warn", "error" (case-insensitive). */
 bool rt_log_parse_level(const char *text, rt_log_level *out);
 const char *rt_log_level_name(rt_log_level level);

@@ -22,7 +22,7 @@
 #include "events.h"           /* business events counted as Prometheus counters */
 #include "idempotency.h"      /* idempotency keys from the request field or metadata */
 #include "log.h"              /* structured JSON log lines on stderr */
-#include "page_token.h"       /* opaque, checked keyset page tokens */
+#include "page_token.h"       /* opaque keyset page tokens, keyed with the deployment's secret */
 #include "rules.h"            /* string rules the validators call: utf8, email, uuid */
 #include "service.h"          /* a service's methods, peers and statements; the rt_call API */
 #include "status.h"           /* gRPC status code and a caller-safe message */

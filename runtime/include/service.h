@@ -35,8 +35,9 @@ const char *rt_call_fingerprint(rt_call *call, const ProtobufCMessage *request);
 /* INVALID_ARGUMENT about one field, with its google.rpc.BadRequest. */
 rt_status rt_call_invalid_field(rt_call *call, const char *field, const char *description);
 /* Statements the handler runs from now on are no longer bound by the
- * caller's deadline but by budget_ms from now: for work that must happen
- * whatever became of the caller (a compensation), yet never unbounded. */
+ * caller's deadline (nor stopped by its cancelling) but by budget_ms from
+ * now: for work that must happen whatever became of the caller (a
+ * compensation), yet never unbounded. */
 void rt_call_detach_deadline(rt_call *call, int budget_ms);
 /* A handler's own log line about its call (method, request id and caller's
  * identity as keys), e.g. a failed compensation. */

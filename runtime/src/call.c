@@ -4,6 +4,7 @@
 #include "call.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,7 @@ rt_call *rt_call_acquire(rt_call_cache *cache)
     rt_arena *arena = c->arena;
     memset(c, 0, sizeof *c);
     c->kind = RT_TAG_CALL;
+    c->close_kind = RT_TAG_CLOSE;
     c->arena = arena;
     c->cache = cache;
     c->peers = cache->peers;
@@ -282,8 +284,10 @@ static rt_status run(rt_call *c, ProtobufCMessage **response)
     if (v.count)
         return bad_request(c, &v);
     rt_db_set_deadline(c->fiber->db, c->deadline);
+    rt_db_set_cancelled(c->fiber->db, &c->caller_gone);
     rt_status status = m->invoke(c, request, response);
     rt_db_set_deadline(c->fiber->db, gpr_inf_future(GPR_CLOCK_MONOTONIC));
+    rt_db_set_cancelled(c->fiber->db, NULL);
     return status;
 }
 
@@ -339,16 +343,32 @@ static bool answer(rt_call *c, rt_status st, const ProtobufCMessage *response)
     ops[n].data.send_status_from_server.trailing_metadata_count = c->n_trailers;
     ops[n].data.send_status_from_server.trailing_metadata = &c->trailer;
     ops[n++].data.send_status_from_server.status_details = st.message ? &c->status_details : NULL;
-    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    ops[n++].data.recv_close_on_server.cancelled = &c->client_cancelled;
+    if (!c->watching) {
+        ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+        ops[n++].data.recv_close_on_server.cancelled = &c->client_cancelled;
+    }
 
     c->finishing = true; /* the completion may arrive on the polling thread at once */
     grpc_call_error err = grpc_call_start_batch(c->call, ops, n, c, NULL);
     if (err == GRPC_CALL_OK)
         return true;
     rt_log(RT_LOG_ERROR, "cannot send the answer: grpc_call_start_batch error %d", (int)err);
-    rt_call_complete(c, false);
-    return false;
+    if (c->watching) /* the watch's completion, which cancelling brings, releases it */
+        grpc_call_cancel(c->call, NULL);
+    bool wake;
+    return !rt_call_completed(c, c, false, &wake);
+}
+
+/* Starts the cancellation watch (see call.h); without it, the final batch
+ * carries RECV_CLOSE_ON_SERVER as before. */
+static void watch_cancellation(rt_call *c)
+{
+    grpc_op op = {.op = GRPC_OP_RECV_CLOSE_ON_SERVER};
+    op.data.recv_close_on_server.cancelled = &c->client_cancelled;
+    atomic_store(&c->pending, 2);
+    c->watching = grpc_call_start_batch(c->call, &op, 1, &c->close_kind, NULL) == GRPC_CALL_OK;
+    if (!c->watching)
+        atomic_store(&c->pending, 1);
 }
 
 bool rt_call_serve(rt_call *c, rt_fiber_ctx *fiber)
@@ -356,6 +376,7 @@ bool rt_call_serve(rt_call *c, rt_fiber_ctx *fiber)
     c->fiber = fiber;
     rt_authz_peer peer;
     begin(c, &peer);
+    watch_cancellation(c);
     rt_call_enter(c);
     ProtobufCMessage *response = NULL;
     /* Authorization before anything else reads the request. */
@@ -375,6 +396,7 @@ bool rt_call_refuse(rt_call *c, grpc_status_code code, const char *message)
 {
     rt_authz_peer peer;
     begin(c, &peer);
+    atomic_store(&c->pending, 1);
     return answer(c, rt_status_of(code, message), NULL);
 }
 
@@ -382,6 +404,7 @@ void rt_call_detach_deadline(rt_call *c, int budget_ms)
 {
     rt_db_set_deadline(c->fiber->db, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                                    gpr_time_from_millis(budget_ms, GPR_TIMESPAN)));
+    rt_db_set_cancelled(c->fiber->db, NULL);
 }
 
 static rt_log_level level_for(grpc_status_code code)
@@ -395,7 +418,8 @@ static rt_log_level level_for(grpc_status_code code)
     }
 }
 
-void rt_call_complete(rt_call *c, bool ok)
+/* Both batches completed: the call's log line, metrics, release. */
+static void complete(rt_call *c, bool ok)
 {
     rt_log_fields f = {
         .method = c->log_name,
@@ -415,6 +439,26 @@ void rt_call_complete(rt_call *c, bool ok)
     rt_log_with(level_for(c->status.code), &f, "%s", msg ? msg : "finished");
     rt_metrics_server_handled(c->method, c->status.code, f.duration_ms / 1e3);
     rt_call_release(c);
+}
+
+rt_call *rt_call_of_close(void *tag)
+{
+    return (rt_call *)((char *)tag - offsetof(rt_call, close_kind));
+}
+
+bool rt_call_completed(rt_call *c, void *tag, bool ok, bool *wake)
+{
+    *wake = false;
+    if (tag == c)
+        c->final_ok = ok;
+    else if (c->client_cancelled && !c->finishing) {
+        atomic_store(&c->caller_gone, true);
+        *wake = true;
+    }
+    if (atomic_fetch_sub(&c->pending, 1) != 1)
+        return false;
+    complete(c, c->final_ok);
+    return true;
 }
 
 void rt_log_call_event(rt_call *call, rt_log_level level, const char *fmt, ...)

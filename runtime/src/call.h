@@ -6,6 +6,7 @@
 #define RT_CALL_H
 
 #include <grpc/grpc.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "authz.h"
@@ -15,7 +16,7 @@
 
 /* What completes on the server's queue: a call (arriving or finishing) or
  * a fiber's wait (executor.h). Both structs begin with their kind. */
-typedef enum { RT_TAG_CALL = 1, RT_TAG_WAIT } rt_tag_kind;
+typedef enum { RT_TAG_CALL = 1, RT_TAG_WAIT, RT_TAG_CLOSE } rt_tag_kind;
 
 typedef struct rt_executor rt_executor;
 
@@ -69,6 +70,17 @@ struct rt_call {
     grpc_metadata trailer;
     size_t n_trailers;
     int client_cancelled;
+
+    /* Cancellation watch (issue 19, 8): a RECV_CLOSE_ON_SERVER batch of its
+     * own, started when serving begins, completes as soon as the caller
+     * cancels (or goes away), not only with the answer. Its tag is
+     * close_kind (RT_TAG_CLOSE). The call is released when both it and the
+     * final batch have completed: `pending` counts them. */
+    rt_tag_kind close_kind;
+    bool watching;
+    atomic_int pending;
+    bool final_ok;
+    atomic_bool caller_gone; /* read by the database layer (rt_db_set_cancelled) */
 };
 
 rt_call_cache *rt_call_cache_create(const rt_peers *peers, rt_authz *authz);
@@ -86,8 +98,14 @@ bool rt_call_serve(rt_call *call, rt_fiber_ctx *fiber);
 /* Answers a call unserved with code and message (any thread), e.g.
  * RESOURCE_EXHAUSTED under overload; rt_call_serve's return contract. */
 bool rt_call_refuse(rt_call *call, grpc_status_code code, const char *message);
-/* The final batch completed (on the polling thread): log, release. */
-void rt_call_complete(rt_call *call, bool ok);
+/* A batch of the call completed on the polling thread: the final one
+ * (finishing), or its cancellation watch (tag: &call->close_kind, see
+ * rt_call_of_close). True when that was the last one: the call was logged
+ * and released. When the watch says the caller cancelled while the call
+ * is served, the database layer stops waiting for it (db.h) and *wake is
+ * set: the fiber thread must look again. */
+bool rt_call_completed(rt_call *call, void *tag, bool ok, bool *wake);
+rt_call *rt_call_of_close(void *tag);
 
 /* The caller's x-request-id when it is short, visible ASCII (it is echoed
  * into logs and metadata), else a fresh UUID; streams use it too. */

@@ -3,7 +3,9 @@
  * completes on the server's queue, and the handler's fiber waits for it
  * (rt_executor_wait) while the thread serves other calls. */
 #include "client.h"
+#include "client_control.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "call.h"
@@ -20,6 +22,55 @@
  * channels retry connecting at least every 500 ms (peers.c), so a peer that
  * is back is found within this. */
 #define RT_CLIENT_CONNECT_BUDGET_MS 1000
+
+/* Peer calls in flight, so that a drain that runs out of time can end them
+ * (rt_client_interrupt_all, from the main thread); each node lives on its
+ * caller's fiber stack while the call runs. */
+typedef struct in_flight {
+    struct in_flight *prev, *next;
+    grpc_call *call;
+} in_flight;
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static in_flight *g_in_flight;
+static bool g_interrupted;
+
+/* False once interrupted: the call must not start. */
+static bool track(in_flight *n)
+{
+    pthread_mutex_lock(&g_lock);
+    bool ok = !g_interrupted;
+    if (ok) {
+        n->prev = NULL;
+        n->next = g_in_flight;
+        if (g_in_flight)
+            g_in_flight->prev = n;
+        g_in_flight = n;
+    }
+    pthread_mutex_unlock(&g_lock);
+    return ok;
+}
+
+static void untrack(in_flight *n)
+{
+    pthread_mutex_lock(&g_lock);
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        g_in_flight = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    pthread_mutex_unlock(&g_lock);
+}
+
+void rt_client_interrupt_all(void)
+{
+    pthread_mutex_lock(&g_lock);
+    g_interrupted = true;
+    for (in_flight *n = g_in_flight; n; n = n->next)
+        grpc_call_cancel(n->call, NULL); /* its handler sees CANCELLED and decides */
+    pthread_mutex_unlock(&g_lock);
+}
 
 typedef struct {
     grpc_metadata_array initial_md;
@@ -146,7 +197,11 @@ static rt_status unary(rt_call *parent, const char *service_name, const char *me
     char traceparent[RT_TRACEPARENT_LEN + 1];
     rt_trace_child(&parent->trace, span_id, traceparent);
     rt_status status;
-    if (!exchange(parent, call, payload, &a, traceparent)) {
+    in_flight node = {.call = call};
+    bool tracked = track(&node);
+    if (!tracked) {
+        status = rt_status_of(GRPC_STATUS_CANCELLED, "server shutting down");
+    } else if (!exchange(parent, call, payload, &a, traceparent)) {
         rt_log(RT_LOG_ERROR, "peer call %s could not be started", method_path);
         status = rt_status_of(GRPC_STATUS_INTERNAL, "internal error");
     } else {
@@ -157,6 +212,8 @@ static rt_status unary(rt_call *parent, const char *service_name, const char *me
             status = rt_status_of(GRPC_STATUS_INTERNAL, "internal error");
         }
     }
+    if (tracked)
+        untrack(&node);
     rt_log_fields f = {
         .method = method_path,
         .code = rt_status_code_name(status.code),

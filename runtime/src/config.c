@@ -13,6 +13,7 @@
 #include "error_text.h"
 #include "idempotency.h"
 #include "metrics_http.h"
+#include "page_token_keys.h"
 
 /* One numeric setting and its accepted range. */
 typedef struct {
@@ -289,6 +290,7 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
     c->memory_quota_mb = RT_DEFAULT_MEMORY_QUOTA_MB;
     c->stream_idle_seconds = RT_DEFAULT_STREAM_IDLE_SECONDS;
     c->db_lock_timeout_ms = RT_DEFAULT_DB_LOCK_TIMEOUT_MS;
+    c->page_token_ttl_seconds = RT_DEFAULT_PAGE_TOKEN_TTL_SECONDS;
     c->log_level = RT_LOG_INFO;
     const number_setting numbers[] = {
         /* Deprecated names of --db-sessions, from when each session had a
@@ -307,6 +309,7 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
         {"--stream-idle-seconds", "STREAM_IDLE_SECONDS", 1, 86400, &c->stream_idle_seconds},
         {"--tls-reload-seconds", "TLS_RELOAD_SECONDS", 1, 3600, &c->reload_seconds},
         {"--db-lock-timeout-ms", "DB_LOCK_TIMEOUT_MS", 0, 3600000, &c->db_lock_timeout_ms},
+        {"--page-token-ttl", "PAGE_TOKEN_TTL", 60, 366 * 86400, &c->page_token_ttl_seconds},
     };
     const size_t n_numbers = sizeof numbers / sizeof numbers[0];
     const path_setting paths[] = {
@@ -314,6 +317,7 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
         {"--tls-key-file", "TLS_KEY_FILE", &c->tls_key_file},
         {"--tls-ca-file", "TLS_CA_FILE", &c->tls_ca_file},
         {"--authz-policy-file", "AUTHZ_POLICY_FILE", &c->authz_policy_file},
+        {"--page-token-secret-file", "PAGE_TOKEN_SECRET_FILE", &c->page_token_secret_file},
     };
     const size_t n_paths = sizeof paths / sizeof paths[0];
 
@@ -377,6 +381,7 @@ void rt_config_free(rt_config *c)
     free(c->tls_key_file);
     free(c->tls_ca_file);
     free(c->authz_policy_file);
+    free(c->page_token_secret_file);
     memset(c, 0, sizeof *c);
 }
 
@@ -440,6 +445,10 @@ void rt_config_usage(const rt_service *svc, FILE *out)
             "(none: every caller allowed; gRPC policy format)");
     fprintf(out, "  %-32s %-22s %d\n", "--tls-reload-seconds N", "TLS_RELOAD_SECONDS",
             RT_DEFAULT_RELOAD_SECONDS);
+    fprintf(out, "  %-32s %-22s %s\n", "--page-token-secret-file FILE", "PAGE_TOKEN_SECRET_FILE",
+            "(none: page tokens work on this process only)");
+    fprintf(out, "  %-32s %-22s %d (seconds a page token is accepted)\n", "--page-token-ttl N", "PAGE_TOKEN_TTL",
+            RT_DEFAULT_PAGE_TOKEN_TTL_SECONDS);
     fprintf(out, "  %-32s %-22s %d (ms a write waits for a row lock; 0: no limit)\n", "--db-lock-timeout-ms N",
             "DB_LOCK_TIMEOUT_MS", RT_DEFAULT_DB_LOCK_TIMEOUT_MS);
     fprintf(out, "  %-32s %-22s %s\n", "--log-level LEVEL", "LOG_LEVEL", "info (debug, info, warn, error)");

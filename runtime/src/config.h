@@ -56,6 +56,8 @@ typedef struct {
     char *tls_key_file;
     char *tls_ca_file;
     char *authz_policy_file;
+    char *page_token_secret_file; /* NULL: a random key of this process (page_token_keys.h) */
+    int page_token_ttl_seconds;
     char **peer_tls_names; /* name each peer's certificate must carry; NULL: its host */
     int reload_seconds;    /* certificates and policy are re-read this often */
 } rt_config;

@@ -4,9 +4,10 @@
  * starts its own in grpc_init), so every thread inherits the mask and only
  * the main thread sees them, through a signalfd. The first one starts a
  * drain: no new calls, calls in flight get --drain-seconds to finish, then
- * the rest are cancelled, with their database statements; a second signal
+ * their database statements and peer calls are interrupted so that their
+ * handlers answer them, and what is left is cancelled; a second signal
  * exits at once (code 1), as does a drain whose handlers did not return
- * within a second of being cancelled. */
+ * within the grace (drain). */
 #include "daemon.h"
 
 #include <grpc/grpc.h>
@@ -21,6 +22,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "client_control.h"
+#include "code_pages.h"
 #include "config.h"
 #include "idempotency.h"
 #include "db_control.h"
@@ -28,6 +31,7 @@
 #include "db_session.h"
 #include "log.h"
 #include "metrics_http.h"
+#include "page_token_keys.h"
 #include "peers.h"
 #include "sd_notify.h"
 #include "server.h"
@@ -67,14 +71,31 @@ static void consume_signal(int sfd, const char **name)
 
 /* How often the heap's free pages go back to the system (malloc_trim):
  * glibc keeps what a burst of calls freed, fragmented between live blocks,
- * so RSS would stay at the burst's peak. */
+ * so RSS would stay at the burst's peak. The same tick drops the library
+ * code pages mapped around what ran (code_pages.h): the kernel maps them
+ * back 16 at a time, so once would not hold; the re-faults cost ~1 ms a
+ * tick. */
 #define RT_TRIM_INTERVAL_MS 2000
 
-/* How long handlers get to return once their calls were cancelled. */
+/* How long handlers get to answer once their statements and peer calls
+ * were interrupted, and then how long the calls gRPC cancels get. */
 #define RT_CANCEL_GRACE_MS 1000
 
+/* Until every unary call in flight was answered (by its own handler), at
+ * most timeout_ms or until a second signal. */
+static void wait_answered(rt_server *server, int timeout_ms, int sfd, bool *second_signal)
+{
+    int fd = rt_server_answered_fd(server);
+    uint64_t stale;
+    ssize_t ignored = read(fd, &stale, sizeof stale); /* EAGAIN when empty */
+    (void)ignored;
+    *second_signal = false;
+    if (rt_server_calls_in_flight(server) > 0)
+        readable(fd, timeout_ms, sfd, second_signal);
+}
+
 /* From the first signal to the end of in-flight calls, at most
- * drain_seconds plus the cancel grace. False when the daemon must exit
+ * drain_seconds plus twice the cancel grace. False when the daemon must exit
  * without waiting for handlers: a second signal, or handlers that did not
  * return after being cancelled (a statement the database does not let go). */
 static bool drain(rt_server *server, int sfd, int drain_seconds)
@@ -90,17 +111,26 @@ static bool drain(rt_server *server, int sfd, int drain_seconds)
         return true;
     if (!second_signal) {
         rt_log(RT_LOG_WARN, "drain time is up: cancelling calls in flight");
-        rt_server_cancel_all(server);
+        /* Statements and peer calls end first, so each handler answers its
+         * own call with what it knows: a write that may have been sent is
+         * never answered "not applied". gRPC's cancel, which answers every
+         * call UNAVAILABLE, comes only for what is left after the grace
+         * (streams such as Health/Watch, a handler that did not return). */
         rt_db_interrupt_all();
-        if (readable(drained, RT_CANCEL_GRACE_MS, sfd, &second_signal))
-            return true;
+        rt_client_interrupt_all();
+        wait_answered(server, RT_CANCEL_GRACE_MS, sfd, &second_signal);
+        if (!second_signal) {
+            rt_server_cancel_all(server);
+            if (readable(drained, RT_CANCEL_GRACE_MS, sfd, &second_signal))
+                return true;
+        }
     }
     if (second_signal) {
         consume_signal(sfd, &signal_name);
         rt_log(RT_LOG_WARN, "second signal (%s): exiting now, calls in flight are cut off", signal_name);
     } else {
-        rt_log(RT_LOG_ERROR, "calls still running %d ms after they were cancelled: exiting without them",
-               RT_CANCEL_GRACE_MS);
+        rt_log(RT_LOG_ERROR, "calls still running %d ms after they were interrupted: exiting without them",
+               2 * RT_CANCEL_GRACE_MS);
     }
     return false;
 }
@@ -173,10 +203,14 @@ static int serve(const rt_service *service, const rt_config *config, int sfd)
         /* Listening, and the writer's statements prepared (open_sessions). */
         rt_sd_notify("READY=1\nSTATUS=serving");
         bool ignored;
-        while (!readable(sfd, RT_TRIM_INTERVAL_MS, sfd, &ignored))
+        while (!readable(sfd, RT_TRIM_INTERVAL_MS, sfd, &ignored)) {
             malloc_trim(0);
-        if (!drain(server, sfd, config->drain_seconds))
+            rt_code_pages_trim();
+        }
+        if (!drain(server, sfd, config->drain_seconds)) {
+            rt_log_flush(); /* _exit skips rt_daemon_main's stop */
             _exit(1); /* handlers still hold the server: nothing can be freed */
+        }
         rt_db_interrupt_all(); /* a background batch still running is cut short */
         code = 0;
         rt_server_destroy(server);
@@ -227,9 +261,18 @@ int rt_daemon_main(const rt_service *service, int argc, char **argv)
     }
 
     /* After the signal mask: these start threads. */
+    rt_log_start_buffering();
     rt_trace_init(service->daemon_name, RT_VERSION);
     rt_tls_files *tls_files = rt_tls_files_open(&config, error, sizeof error);
     if (!tls_files) {
+        rt_log_stop_buffering();
+        close(sfd);
+        rt_config_free(&config);
+        return print_config_outcome(RT_CONFIG_ERROR, service, error);
+    }
+    if (!rt_page_token_keys_start(config.page_token_secret_file, config.page_token_ttl_seconds,
+                                  config.reload_seconds, error, sizeof error)) {
+        rt_tls_files_close(tls_files);
         close(sfd);
         rt_config_free(&config);
         return print_config_outcome(RT_CONFIG_ERROR, service, error);
@@ -239,10 +282,12 @@ int rt_daemon_main(const rt_service *service, int argc, char **argv)
     int code = rt_metrics_http_start(service, &config, &metrics) ? serve(service, &config, sfd) : 1;
     rt_metrics_http_stop(metrics);
     grpc_shutdown();
+    rt_page_token_keys_stop();
     rt_tls_files_close(tls_files);
     rt_log(RT_LOG_INFO, code == 0 ? "stopped" : "not started");
     rt_trace_shutdown();
     rt_sd_close();
+    rt_log_stop_buffering(); /* last: what the shutdowns logged goes out too */
     close(sfd);
     rt_config_free(&config);
     return code;

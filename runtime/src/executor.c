@@ -447,6 +447,12 @@ void rt_executor_complete(rt_executor *e, rt_wait *w, bool success)
         wake_loop(e);
 }
 
+void rt_executor_wake(rt_executor *e)
+{
+    atomic_store(&e->sleeping, false);
+    wake_loop(e); /* always: rare, and a check of sleeping could race the loop going to sleep */
+}
+
 rt_db *rt_task_db(rt_task *task)
 {
     return task->db;

@@ -63,6 +63,9 @@ void rt_executor_wait_init(rt_wait *w);
 bool rt_executor_wait(rt_wait *w);
 /* From the polling thread: the operation tagged w completed. */
 void rt_executor_complete(rt_executor *e, rt_wait *w, bool success);
+/* From any thread: the loop looks again at what its fibers wait for (a
+ * caller cancelled: rt_call_completed). */
+void rt_executor_wake(rt_executor *e);
 
 /* A drain began: background tasks start no more (any thread). */
 void rt_executor_stop_background(rt_executor *e);

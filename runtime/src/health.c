@@ -1,7 +1,9 @@
 /* Health state and the Health service (health.h). NOT_SERVING while the
  * probe thread cannot reach the database (its pings may wait; no thread
- * that serves calls does) or the statements no longer prepare on it (a
- * migration was undone). Watch polls the state
+ * that serves calls does), while the daemon's own writer session is not
+ * open (a probe that reaches a new primary does not mean writes do), or
+ * while the statements no longer prepare on it (a migration was undone).
+ * Watch polls the state
  * every WATCH_POLL_MS while it waits for its caller to go away: simpler than
  * waking streams from the probe thread, and a quarter second is far below
  * any load balancer's reaction time. */
@@ -122,7 +124,7 @@ void rt_health_stop(void)
 static serving_status status_of(const char *service, bool *draining)
 {
     pthread_mutex_lock(&g.lock);
-    bool serving = g.db_ok && !g.draining && rt_db_statements_ready();
+    bool serving = g.db_ok && !g.draining && rt_db_statements_ready() && rt_db_writable();
     *draining = g.draining;
     pthread_mutex_unlock(&g.lock);
     if (service[0] && (!g.service_name || strcmp(service, g.service_name) != 0))

@@ -30,13 +30,20 @@ static char **key_slot(const ProtobufCMessage *request, const ProtobufCFieldDesc
     return (char **)((char *)request + f->offset);
 }
 
-/* The metadata value under `idempotency-key`, NUL-terminated in the arena; NULL when absent. */
-static const char *metadata_key(rt_arena *arena, const grpc_metadata_array *md)
+/* The metadata value under `idempotency-key`, NUL-terminated in the arena;
+ * NULL when absent. HTTP/2 lets a client put a NUL byte in a value, which
+ * would cut the copy short ("key\0junk" taken as "key"): *has_nul says so,
+ * and such a value is refused. */
+static const char *metadata_key(rt_arena *arena, const grpc_metadata_array *md, bool *has_nul)
 {
+    *has_nul = false;
     for (size_t i = 0; i < md->count; i++)
-        if (grpc_slice_str_cmp(md->metadata[i].key, RT_IDEMPOTENCY_METADATA) == 0)
-            return rt_arena_strndup(arena, (const char *)GRPC_SLICE_START_PTR(md->metadata[i].value),
-                                    GRPC_SLICE_LENGTH(md->metadata[i].value));
+        if (grpc_slice_str_cmp(md->metadata[i].key, RT_IDEMPOTENCY_METADATA) == 0) {
+            const char *value = (const char *)GRPC_SLICE_START_PTR(md->metadata[i].value);
+            size_t len = GRPC_SLICE_LENGTH(md->metadata[i].value);
+            *has_nul = memchr(value, '\0', len) != NULL;
+            return rt_arena_strndup(arena, value, len);
+        }
     return NULL;
 }
 
@@ -59,8 +66,13 @@ void rt_idempotency_resolve(rt_arena *arena, const grpc_metadata_array *md, Prot
     if (!f)
         return;
     char **field = key_slot(request, f);
-    const char *from_md = metadata_key(arena, md);
+    bool has_nul;
+    const char *from_md = metadata_key(arena, md, &has_nul);
     bool in_field = *field && **field;
+    if (has_nul) {
+        rt_violations_add(v, RT_IDEMPOTENCY_FIELD, "must be 1-128 printable ASCII characters");
+        return;
+    }
     if (from_md && in_field && strcmp(from_md, *field) != 0) {
         rt_violations_add(v, RT_IDEMPOTENCY_FIELD,
                           "differs from the idempotency-key metadata; send one key, or the same in both");

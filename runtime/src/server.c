@@ -55,6 +55,7 @@ struct rt_server {
     rt_executor_limits limits;
     rt_authz *authz;
     int drained_fd;
+    int answered_fd; /* see rt_server_answered_fd */
     char shutdown_tag; /* its address tags the shutdown notification */
     atomic_bool accepting;
     bool started;
@@ -105,6 +106,11 @@ static void count_call(rt_server *s, int delta)
 {
     pthread_mutex_lock(&s->lock);
     s->active += delta;
+    if (s->active == 0) {
+        uint64_t one = 1;
+        ssize_t ignored = write(s->answered_fd, &one, sizeof one);
+        (void)ignored; /* a full counter is readable all the same */
+    }
     note_drained(s);
     pthread_mutex_unlock(&s->lock);
 }
@@ -143,10 +149,14 @@ static void *poller_main(void *arg)
             rt_executor_complete(s->executor, ev.tag, ev.success);
             continue;
         }
-        rt_call *c = ev.tag;
-        if (c->finishing) {
-            rt_call_complete(c, ev.success);
-            count_call(s, -1);
+        bool closing = *(rt_tag_kind *)ev.tag == RT_TAG_CLOSE;
+        rt_call *c = closing ? rt_call_of_close(ev.tag) : ev.tag;
+        if (closing || c->finishing) {
+            bool wake;
+            if (rt_call_completed(c, ev.tag, ev.success, &wake))
+                count_call(s, -1);
+            else if (wake)
+                rt_executor_wake(s->executor);
         } else if (!ev.success) {
             rt_call_release(c); /* a request cancelled by shutdown */
         } else {
@@ -241,10 +251,11 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
     s->grpc = create_grpc_server(config);
     s->calls = rt_call_cache_create(peers, s->authz);
     s->drained_fd = eventfd(0, EFD_CLOEXEC);
+    s->answered_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     s->n_methods = service->n_methods + 1;
     s->methods = calloc(s->n_methods, sizeof *s->methods);
     s->registered = calloc(s->n_methods, sizeof *s->registered);
-    if (s->drained_fd < 0 || !s->registered || !s->methods)
+    if (s->drained_fd < 0 || s->answered_fd < 0 || !s->registered || !s->methods)
         abort();
     for (size_t i = 0; i < service->n_methods; i++)
         s->methods[i] = &service->methods[i];
@@ -300,6 +311,19 @@ int rt_server_drained_fd(const rt_server *s)
     return s->drained_fd;
 }
 
+int rt_server_answered_fd(const rt_server *s)
+{
+    return s->answered_fd;
+}
+
+long rt_server_calls_in_flight(rt_server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    long n = s->active;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
 void rt_server_begin_shutdown(rt_server *s)
 {
     atomic_store(&s->accepting, false);
@@ -330,5 +354,6 @@ void rt_server_destroy(rt_server *s)
     free(s->registered);
     free(s->methods);
     close(s->drained_fd);
+    close(s->answered_fd);
     free(s);
 }

@@ -27,9 +27,16 @@ int rt_server_drained_fd(const rt_server *server);
 /* Stops accepting calls and starting background work; calls in flight may
  * finish. */
 void rt_server_begin_shutdown(rt_server *server);
-/* Ends the calls still in flight (CANCELLED to their callers); their
- * handlers still have to return (see rt_db_interrupt_all). */
+/* Ends the calls still in flight: gRPC answers them UNAVAILABLE, so the
+ * drain calls it only after their handlers had their chance to answer
+ * (daemon.c); their handlers still have to return. */
 void rt_server_cancel_all(rt_server *server);
+/* Made readable (an eventfd, non-blocking) whenever the count of calls in
+ * flight drops to zero; it may still hold an earlier one, so read it empty,
+ * then check rt_server_calls_in_flight before waiting on it. */
+int rt_server_answered_fd(const rt_server *server);
+/* Calls between arrival and their answer's completion. */
+long rt_server_calls_in_flight(rt_server *server);
 /* Once drained (or on a never-started server): stops the threads and frees
  * everything except the lent connections. A server whose handlers did not
  * return is not destroyed: the process exits instead (daemon.c). */

@@ -5,6 +5,7 @@
 -- name: InsertPendingUser :one
 -- Inserts the user together with its pending marker, in one statement and so
 -- in one transaction.
+-- locks: @email
 WITH "marker" AS (
   INSERT INTO "PendingUser" ("userId") VALUES (@id::text)
 )
@@ -17,6 +18,7 @@ RETURNING *;
 -- under @operation_id (its detail the new user's id) goes in the same
 -- statement; when the key is taken already, nothing is written and no row
 -- answers (the caller looks the operation up).
+-- locks: @operation_id @email
 WITH "operation" AS (
   INSERT INTO "Operation" ("id", "request", "attempt", "code", "detail")
   VALUES (@operation_id::text, @request::text, @attempt::text, 0, @id::text)
@@ -32,6 +34,7 @@ RETURNING *;
 -- name: ForgetOperation :execrows
 -- Removes the operation @id of attempt @attempt: a write that did not happen
 -- after all (its user undone by the sweep) leaves its key free for a retry.
+-- locks: @id
 DELETE FROM "Operation" WHERE "id" = @id::text AND "attempt" = @attempt::text;
 
 -- name: AbandonCreation :execrows
@@ -47,6 +50,7 @@ DELETE FROM "Operation" WHERE "id" = @id::text AND "attempt" = @attempt::text;
 -- after the undo fails on the foreign key. 1: the user is gone, nothing of
 -- the creation stays; 0: the undo was not this statement's to do (the user
 -- has its wallet, or someone else undid it).
+-- locks: @id @operation_id
 WITH "marker" AS (
   DELETE FROM "PendingUser" WHERE "userId" = @id::text RETURNING "userId"
 ), "unfinished" AS (

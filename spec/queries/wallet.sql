@@ -10,6 +10,7 @@
 -- waits on the marker meanwhile, finds no marker and deletes nothing. An
 -- undo that came first deleted the user: the foreign key then refuses this
 -- insert.
+-- locks: @user_id
 WITH "finished" AS (
   DELETE FROM "PendingUser" WHERE "userId" = @user_id::text
 )
@@ -38,6 +39,7 @@ RETURNING *;
 -- its own (code -1) instead of applying: no write applies after the fence or
 -- operation row that stands for it may have been swept (idempotency.h:
 -- RT_WRITE_APPLY_SECONDS, the floor of IDEMPOTENCY_TTL).
+-- locks: @user_id @operation_id
 WITH "wallet" AS (
   SELECT "id", "balance" FROM "Wallet" WHERE "userId" = @user_id::text FOR UPDATE
 ), "operation" AS (
@@ -85,6 +87,7 @@ RETURNING *;
 -- An expired key (entries carry @operation_id, its operation row is gone:
 -- code -2) and a statement late by more than @apply_seconds (code -1) are
 -- handled as in ChangeBalance.
+-- locks: @from_user_id @to_user_id @operation_id
 WITH "locked" AS (
   SELECT "id", "userId", "balance" FROM "Wallet"
    WHERE "userId" IN (@from_user_id::text, @to_user_id::text)
@@ -152,6 +155,8 @@ SELECT * FROM "WalletEntry"
 -- and whenever the lost transaction goes on. 1: fenced, the write never
 -- applies; 0: the row exists, read it (GetOperation) for the true outcome.
 -- A later request with the same key and payload replaces the fence.
+-- No `locks:` line: the lost transaction may still hold its group's advisory
+-- locks while it waits for a row; the fence must wait only for its row.
 INSERT INTO "Operation" ("id", "request", "attempt", "code")
 VALUES (@id::text, @request::text, @attempt::text, -1)
 ON CONFLICT ("id") DO NOTHING;

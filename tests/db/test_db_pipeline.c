@@ -18,7 +18,7 @@
 #include "db_session.h"
 #include "pipeline_loop.h"
 
-enum { SLEEP, ADD_ONE, TERMINATE_SELF, BUMP, INSERT_KEY, SLOW_WRITE };
+enum { SLEEP, ADD_ONE, TERMINATE_SELF, BUMP, INSERT_KEY, SLOW_WRITE, LOCK_SLOWLY, BUMP_LOCKED };
 
 /* Writes (not idempotent) go through group commit; they report the
  * transaction they ran in, so the tests can see the grouping. */
@@ -31,6 +31,14 @@ static const rt_db_statement statements[] = {
     [INSERT_KEY] = {"p_insert", "INSERT INTO pipeline_test (k, v) VALUES ($1::int, 0) RETURNING v, txid_current()",
                     1, false},
     [SLOW_WRITE] = {"p_slow", "SELECT pg_sleep($1::float8)", 1, false},
+    /* Writes that declare the row they lock (rt_db_statement.lock_params):
+     * the first holds its row 0.3 s before its group goes on. */
+    [LOCK_SLOWLY] = {"p_lock_slowly",
+                     "WITH l AS MATERIALIZED (SELECT k FROM pipeline_test WHERE k = $1::int FOR UPDATE) "
+                     "SELECT 1 + 0 * length(pg_sleep(0.3)::text), txid_current() FROM l",
+                     1, false, 1u},
+    [BUMP_LOCKED] = {"p_bump_locked", "UPDATE pipeline_test SET v = v + 1 WHERE k = $1::int RETURNING v, txid_current()",
+                     1, false, 1u},
 };
 #define N_STATEMENTS (sizeof statements / sizeof statements[0])
 #define N_SESSIONS 2
@@ -41,6 +49,7 @@ typedef test_pipeline fixture;
 /* A fiber's statement and what it got back. */
 typedef struct {
     fixture *fx;
+    rt_db_pipeline *pipeline; /* NULL: the fixture's */
     int statement;
     const char *param;
     int64_t deadline_ms; /* 0: none */
@@ -82,7 +91,7 @@ static int teardown(void **state)
 static void run_job(void *arg)
 {
     job *j = arg;
-    rt_db *view = rt_db_view(j->fx->pipeline);
+    rt_db *view = rt_db_view(j->pipeline ? j->pipeline : j->fx->pipeline);
     if (j->deadline_ms)
         rt_db_set_deadline(view, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                               gpr_time_from_millis(j->deadline_ms, GPR_TIMESPAN)));
@@ -354,6 +363,58 @@ static void a_write_in_a_running_group_is_answered_by_its_deadline(void **state)
         rt_fiber_destroy(f[i]);
 }
 
+/* Issue 19 defect 7: two writers (as two replicas would) with groups
+ * [row 1, row 2] and [row 2, row 1] arriving at once. In arrival order
+ * each group locks its first row, holds it 0.3 s, then waits for the
+ * other's: a deadlock, which the server breaks after deadlock_timeout by
+ * failing one member (ABORTED). With the groups' locks taken in one global
+ * order first, the second group waits for the first and both commit. */
+static void two_writers_with_crossed_groups_do_not_deadlock(void **state)
+{
+    FIXTURE_OR_SKIP(state);
+    rt_db_session *other_writer = rt_db_session_new(getenv("DATABASE_URL"), statements, N_STATEMENTS, RT_DB_WRITER, 0);
+    char *error = NULL;
+    if (!rt_db_session_open(other_writer, &error))
+        fail_msg("%s", error);
+    rt_db_pipeline *other = rt_db_pipeline_create(&other_writer, 1, wake, fx);
+    rt_db_pipeline *writers[2] = {fx->pipeline, other};
+    rt_fiber *fibers[6];
+    job jobs[6];
+    for (int i = 0; i < 6; i++) {
+        int w = i / 3, step = i % 3; /* per writer: one to make the next two a group, then the group */
+        static const char *const rows[2][2] = {{"1", "2"}, {"2", "1"}};
+        jobs[i] = step == 0 ? (job){.statement = SLOW_WRITE, .param = "0.05"}
+                            : (job){.statement = step == 1 ? LOCK_SLOWLY : BUMP_LOCKED, .param = rows[w][step - 1]};
+        jobs[i].pipeline = writers[w];
+    }
+    for (int i = 0; i < 6; i++) { /* both writers' first, then both groups */
+        int order[6] = {0, 3, 1, 2, 4, 5};
+        fibers[order[i]] = rt_fiber_create();
+        start(fx, fibers[order[i]], &jobs[order[i]]);
+    }
+    struct pollfd fds[TEST_MAX_SESSIONS];
+    for (int rounds = 0; fx->finished < fx->started; rounds++) {
+        assert_true(rounds < 10000);
+        size_t n0 = 0, n1 = 0;
+        int timeout = -1;
+        rt_db_pipeline_poll_setup(writers[0], fds, &n0, &timeout);
+        rt_db_pipeline_poll_setup(writers[1], fds + n0, &n1, &timeout);
+        if (poll(fds, n0 + n1, timeout < 0 ? 1000 : timeout) < 0)
+            fail();
+        rt_db_pipeline_process(writers[0], fds);
+        rt_db_pipeline_process(writers[1], fds + n0);
+    }
+    for (int i = 0; i < 6; i++) {
+        if (jobs[i].status.code != GRPC_STATUS_OK)
+            fail_msg("job %d: %d %s", i, jobs[i].status.code, jobs[i].status.message);
+        rt_fiber_destroy(fibers[i]);
+    }
+    assert_int_equal(jobs[1].txid, jobs[2].txid); /* each pair did run as one group */
+    assert_int_equal(jobs[4].txid, jobs[5].txid);
+    rt_db_pipeline_destroy(other);
+    rt_db_session_free(other_writer);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +427,7 @@ int main(void)
         cmocka_unit_test(many_duplicates_in_one_group_each_get_their_own_answer),
         cmocka_unit_test(a_write_that_waited_past_its_deadline_is_never_sent),
         cmocka_unit_test(a_write_in_a_running_group_is_answered_by_its_deadline),
+        cmocka_unit_test(two_writers_with_crossed_groups_do_not_deadlock),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

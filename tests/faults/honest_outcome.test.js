@@ -44,6 +44,27 @@ test('honest outcomes when the connection is lost around COMMIT', async (t) => {
     assert.equal(balance(x), 1001, 'applied once');
   });
 
+  // Issue 19 defect 2: the fence used to be answered UNAVAILABLE, unsent,
+  // when the first reconnect attempt failed, and the call ended "outcome
+  // unknown" with seconds of its deadline left.
+  await t.test('the database unreachable for a moment after the cut: the fence waits for it', async () => {
+    const x = makeWallet();
+    assert.equal((await timed(wallet.client, 'CreditWallet', { user_id: x, amount: 1 }, 3000)).err, null);
+    proxy.set('mute');
+    const pending = timed(wallet.client, 'CreditWallet', { user_id: x, amount: 1000 }, 5000);
+    await sleep(500);
+    assert.equal(balance(x), 1001, 'the credit committed while its answer was muted');
+    proxy.set('drop'); // cut, and every reconnect refused for a while
+    await sleep(400);
+    proxy.set('pass');
+    const r = await pending;
+    report(t, `cut after COMMIT, database away 400 ms: credit answered ${r.err ? grpc.status[r.err.code] : 'OK'} ` +
+      `after ${r.ms.toFixed(0)} ms`);
+    assert.equal(r.err, null, r.err && `${grpc.status[r.err.code]}: ${r.err.message}`);
+    assert.equal(r.res.balance, 1001);
+    assert.equal(balance(x), 1001, 'applied once');
+  });
+
   await t.test('not committed (waiting on a row lock) when cut: UNAVAILABLE, and it never applies', async () => {
     const x = makeWallet();
     assert.equal((await timed(wallet.client, 'CreditWallet', { user_id: x, amount: 1 }, 3000)).err, null);

@@ -54,7 +54,7 @@ test('PostgreSQL restarted under load: health answers, few JSON log lines', asyn
   const h = await stopSampling();
   report(t, `restart: Health p99 ${h.p99.toFixed(1)} ms, max ${h.max.toFixed(1)} ms over ${h.n} checks; saw ${[...h.statuses]}`);
   assert.ok(h.p99 < 150, `Health p99 ${h.p99} ms during the restart`);
-  const lines = wallet.daemon.log().split('\n').filter((l) => l.length);
+  const lines = wallet.daemon.settledLog().split('\n').filter((l) => l.length);
   for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), `not JSON: ${line}`);
   // the database's state (losses, reconnects, notices), not per-statement
   // failures or each call's own answer line

@@ -10,11 +10,15 @@
 // sum of its ledger entries, no key may have more entries than one
 // operation writes, and every CreateUser answered OK has its wallet. Writes
 // answered UNAVAILABLE by a live daemon (faults 1-3) must not have been
-// applied. Prints the write pause of each fault and the time to the first OK.
+// applied. (5) The primary hangs without dying (its PostgreSQL stopped with
+// SIGSTOP, its keeper running, issue 19 defect 5): writes must resume soon
+// after the standby's promotion, and health must not say SERVING while they
+// fail. Prints the write pause of each fault and the time to the first OK.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
+const fs = require('node:fs');
 const { execFile } = require('node:child_process');
 const { promisify } = require('node:util');
 const { grpc, proto, call, sql, freePort, Daemon, loadGrpcProto, DATABASE_URL } = require('../integration/lib/harness');
@@ -45,12 +49,62 @@ function sampleHealth(port) {
   return async () => { going = false; await loop; c.close(); return { seen: [...seen], slowest }; };
 }
 
+// A node's PostgreSQL: the postmaster and its children (from /proc), to
+// freeze with SIGSTOP; returns the thaw.
+function freezeNode(name) {
+  const postmaster = Number(fs.readFileSync(path.join(HA_DIR, name, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const pids = [postmaster];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try { stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8'); } catch { continue; }
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) pids.push(Number(entry));
+  }
+  for (const pid of pids) process.kill(pid, 'SIGSTOP');
+  return () => { for (const pid of pids) { try { process.kill(pid, 'SIGCONT'); } catch { /* exited */ } } };
+}
+
+// Asks a node's PostgreSQL directly (false when it does not answer in 1 s):
+// promoted (out of recovery), or takes writes: a session libpq accepts as
+// read-write (pg_auto_failover keeps a promoted node read-only until its
+// keeper reaches wait_primary) whose commit goes through.
+async function nodeSays(name, query, attrs = 'any') {
+  const port = Number(fs.readFileSync(path.join(HA_DIR, 'base'), 'utf8')) + Number(name.slice(1));
+  try {
+    const { stdout } = await run('psql', ['-X', '-q', '-t', '-A', '-c', query,
+      `host=127.0.0.1 port=${port} user=postgres dbname=postgres connect_timeout=1 target_session_attrs=${attrs}`],
+    { timeout: 1000 });
+    return stdout.trim() === 't';
+  } catch { return false; }
+}
+const promoted = (name) => nodeSays(name, 'SELECT NOT pg_is_in_recovery()');
+const takesWrites = (name) => nodeSays(name, 'SELECT txid_current() > 0', 'read-write');
+
+// Health of one replica every 50 ms, with the time of each answer.
+function recordHealth(port) {
+  const c = new health.Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const samples = [];
+  let going = true;
+  const loop = (async () => {
+    while (going) {
+      const { err, res } = await call(c, 'Check', { service: '' }, { timeoutMs: 2000 });
+      samples.push({ at: Date.now(), status: err ? `error ${err.code}` : res.status });
+      await sleep(50);
+    }
+  })();
+  return async () => { going = false; await loop; c.close(); return samples; };
+}
+
 // Answers that are the operation's outcome; anything else is unknown.
 const FINAL = new Set([grpc.status.OK, grpc.status.FAILED_PRECONDITION, grpc.status.NOT_FOUND,
   grpc.status.OUT_OF_RANGE, grpc.status.ALREADY_EXISTS]);
 const USERS = 6;
 const CLIENTS = 4;
 const CALL_MS = 2000;
+// HA_FAULTS=5 (a comma list) runs only those faults, e.g. to repeat one for
+// its figures; (2) needs (1).
+const only = process.env.HA_FAULTS ? new Set(process.env.HA_FAULTS.split(',')) : null;
+const want = (n) => !only || only.has(String(n)) || (n === 1 && only.has('2'));
 
 let seq = 0;
 const key = (kind) => `ha-${process.pid}-${kind}-${++seq}`;
@@ -234,56 +288,118 @@ test('bank load through a PostgreSQL failover, a rejoin, a switchover and killed
     assert.equal(err, null, err && err.message);
   }
 
-  // (1) The primary crashes: the standby is promoted (~6 s with ha.sh's timeouts).
-  // Meanwhile the replicas' health says NOT_SERVING, and answers at once.
-  const crashed = await ha('primary');
-  const stopHealth = sampleHealth(r.walletPorts[1]);
-  let t0 = await bank.during(async () => {
-    await sleep(1000);
-    const at = Date.now();
-    await ha('crash', crashed);
-    bank.faultAt = at;
-    for (;;) {
+  let t0;
+  let crashed;
+  if (want(1)) {
+    // (1) The primary crashes: the standby is promoted (~6 s with ha.sh's timeouts).
+    // Meanwhile the replicas' health says NOT_SERVING, and answers at once.
+    crashed = await ha('primary');
+    const stopHealth = sampleHealth(r.walletPorts[1]);
+    t0 = await bank.during(async () => {
+      await sleep(1000);
+      const at = Date.now();
+      await ha('crash', crashed);
+      bank.faultAt = at;
+      for (;;) {
+        await sleep(500);
+        const p = await ha('primary');
+        if (p && p !== crashed) break;
+        assert.ok(Date.now() - at < 60000, 'no new primary 60 s after the crash');
+      }
+      await sleep(2000);
+    });
+    const h = await stopHealth();
+    console.log(`test-ha: (1) health of a wallet-service replica during the failover: saw ${h.seen.join(',')}, slowest answer ${h.slowest} ms`);
+    assert.ok(h.seen.includes('NOT_SERVING'), `health never said NOT_SERVING while there was no primary: ${h.seen}`);
+    assert.ok(h.slowest < 1000, `a health check took ${h.slowest} ms`);
+    await settleAndCheck(t, bank, '(1) primary crashed', bank.faultAt || t0, true);
+  }
+
+  if (want(2)) {
+    // (2) The old primary comes back and rejoins as a standby.
+    t0 = await bank.during(async () => {
       await sleep(500);
-      const p = await ha('primary');
-      if (p && p !== crashed) break;
-      assert.ok(Date.now() - at < 60000, 'no new primary 60 s after the crash');
-    }
-    await sleep(2000);
-  });
-  const h = await stopHealth();
-  console.log(`test-ha: (1) health of a wallet-service replica during the failover: saw ${h.seen.join(',')}, slowest answer ${h.slowest} ms`);
-  assert.ok(h.seen.includes('NOT_SERVING'), `health never said NOT_SERVING while there was no primary: ${h.seen}`);
-  assert.ok(h.slowest < 1000, `a health check took ${h.slowest} ms`);
-  await settleAndCheck(t, bank, '(1) primary crashed', bank.faultAt || t0, true);
+      bank.faultAt = Date.now();
+      await ha('start', crashed);
+      await ha('wait', '60');
+      await sleep(1500);
+    });
+    await settleAndCheck(t, bank, '(2) old primary rejoined as standby', bank.faultAt, true);
+  }
 
-  // (2) The old primary comes back and rejoins as a standby.
-  t0 = await bank.during(async () => {
-    await sleep(500);
-    bank.faultAt = Date.now();
-    await ha('start', crashed);
-    await ha('wait', '60');
-    await sleep(1500);
-  });
-  await settleAndCheck(t, bank, '(2) old primary rejoined as standby', bank.faultAt, true);
+  if (want(3)) {
+    // (3) A planned switchover.
+    t0 = await bank.during(async () => {
+      await sleep(500);
+      bank.faultAt = Date.now();
+      await ha('switchover');
+      await sleep(1500);
+    });
+    await settleAndCheck(t, bank, '(3) planned switchover', bank.faultAt, true);
+  }
 
-  // (3) A planned switchover.
-  t0 = await bank.during(async () => {
-    await sleep(500);
-    bank.faultAt = Date.now();
-    await ha('switchover');
-    await sleep(1500);
-  });
-  await settleAndCheck(t, bank, '(3) planned switchover', bank.faultAt, true);
+  if (want(4)) {
+    // (4) One replica of each daemon killed -9, then restarted on its port.
+    t0 = await bank.during(async () => {
+      await sleep(500);
+      bank.faultAt = Date.now();
+      await Promise.all([r.users[0].stop('SIGKILL'), r.wallets[0].stop('SIGKILL')]);
+      await sleep(1000);
+      await Promise.all([r.users[0].start(r.userPorts[0]), r.wallets[0].start(r.walletPorts[0])]);
+      await sleep(1500);
+    });
+    await settleAndCheck(t, bank, '(4) one replica of each daemon killed -9 and restarted', bank.faultAt, false);
+  }
 
-  // (4) One replica of each daemon killed -9, then restarted on its port.
-  t0 = await bank.during(async () => {
-    await sleep(500);
-    bank.faultAt = Date.now();
-    await Promise.all([r.users[0].stop('SIGKILL'), r.wallets[0].stop('SIGKILL')]);
-    await sleep(1000);
-    await Promise.all([r.users[0].start(r.userPorts[0]), r.wallets[0].start(r.walletPorts[0])]);
-    await sleep(1500);
-  });
-  await settleAndCheck(t, bank, '(4) one replica of each daemon killed -9 and restarted', bank.faultAt, false);
+  if (want(5)) {
+    // (5) The primary hangs without dying: its PostgreSQL stopped (SIGSTOP),
+    // its keeper running, so it still accepts TCP connections and answers
+    // nothing. pg_auto_failover promotes the standby; the daemons must leave
+    // the hung node behind within SPEC.md's 3 s of the promotion (asserted
+    // with slack for a loaded 2-core machine; the figures are printed), and
+    // health must not say SERVING while writes fail.
+    const frozen = await ha('primary');
+    const standby = frozen === 'n1' ? 'n2' : 'n1';
+    const stopRecording = recordHealth(r.walletPorts[1]);
+    let thaw = () => {};
+    let promotedAt = 0;
+    let writableAt = 0;
+    try {
+      t0 = await bank.during(async () => {
+        await sleep(1000);
+        bank.faultAt = Date.now();
+        thaw = freezeNode(frozen);
+        while (!promotedAt) {
+          if (await promoted(standby)) promotedAt = Date.now();
+          else await sleep(100);
+          assert.ok(Date.now() - bank.faultAt < 60000, 'the standby was not promoted 60 s after the freeze');
+        }
+        while (!writableAt) {
+          if (await takesWrites(standby)) writableAt = Date.now();
+          else await sleep(100);
+          assert.ok(Date.now() - bank.faultAt < 60000, 'the new primary took no commit 60 s after the freeze');
+        }
+        // writes OK again (or 10 s without), then a little more load
+        const okAfter = () => bank.ops.some((o) => o.answered === grpc.status.OK && o.ended >= promotedAt);
+        for (const until = promotedAt + 10000; !okAfter() && Date.now() < until;) await sleep(100);
+        await sleep(1500);
+      });
+    } finally {
+      thaw();
+  }
+  const samples = await stopRecording();
+  const oks = bank.ops.filter((o) => o.answered === grpc.status.OK && o.ended >= promotedAt).map((o) => o.ended);
+  const firstOk = oks.length ? Math.min(...oks) : Infinity;
+  console.log(`test-ha: (5) primary frozen: promoted ${promotedAt - bank.faultAt} ms after the freeze, takes writes ` +
+    `${writableAt - bank.faultAt} ms after; first OK write ${firstOk - bank.faultAt} ms after the freeze, ` +
+    `${firstOk - promotedAt} ms after the promotion, ${firstOk - writableAt} ms after it took writes`);
+  // Writes fail from the freeze to firstOk; health may lag the freeze by its
+  // probe (a hung host costs it connect_timeout), never the recovery.
+  const lying = samples.filter((x) => x.status === 'SERVING' && x.at > bank.faultAt + 4000 && x.at < firstOk - 500);
+  assert.equal(lying.length, 0, `health said SERVING ${lying.length} times while writes failed ` +
+    `(${lying.length && lying[0].at - bank.faultAt} ms after the freeze first)`);
+  assert.ok(firstOk - writableAt <= 4500, `writes resumed ${firstOk - writableAt} ms after the new primary took them`);
+  await ha('wait', '90'); // the old primary rejoins as a standby
+  await settleAndCheck(t, bank, '(5) primary frozen (SIGSTOP)', bank.faultAt, true);
+  }
 });

@@ -30,9 +30,11 @@ bash "$root/scripts/migrate.sh" >/dev/null 2>&1
 
 cd "$here"
 status=0
-# A bound on the whole run (it takes ~1 min).
-suite_node_test 240 ha.test.js || status=$?
+# A bound on the whole run (it takes ~1.5 min).
+suite_node_test 330 ha.test.js || status=$?
 suite_sanitizer_reports "$LOG_DIR" || status=1
+# HA_KEEP_LOGS=DIR: the daemons' logs are copied there (the temp dir goes).
+[ -z "${HA_KEEP_LOGS:-}" ] || cp -r "$LOG_DIR/." "$HA_KEEP_LOGS/" || true
 if [ "$status" -ne 0 ]; then
   echo "test-ha: failed; the cluster's state and logs:" >&2
   bash "$root/scripts/ha.sh" primary "$tmp/cluster" >&2 || true

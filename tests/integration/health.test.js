@@ -74,7 +74,7 @@ test('Watch sends SERVING, then NOT_SERVING and ends when the daemon drains', as
   assert.equal(err.code, grpc.status.UNAVAILABLE);
   client.close();
   // Each stream leaves one line when it ends, like a unary call.
-  const lines = p.user.log().split('\n').filter(Boolean).map((l) => JSON.parse(l))
+  const lines = p.user.settledLog().split('\n').filter(Boolean).map((l) => JSON.parse(l))
     .filter((l) => l.method === 'Health/Watch' && typeof l.duration_ms === 'number');
   assert.equal(lines.length, 2, p.user.log());
   assert.ok(lines.every((l) => /^[0-9a-f-]{36}$/.test(l.request_id)), JSON.stringify(lines));

@@ -1,23 +1,34 @@
 // `make run` as a newcomer uses it: both daemons up and answering, a second
 // `make run` refused with a clear message, Ctrl-C (SIGINT) leaving no process
-// behind. Uses its own VAR_DIR so the developer's var/ is never touched.
+// behind. Uses its own VAR_DIR so the developer's var/ is never touched, and
+// looks only at processes it started (lib/owned.js): another checkout's
+// daemons on this machine are none of its business. A failure kills all it
+// started, daemons in their own sessions included, so it always ends.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const grpc = require('@grpc/grpc-js');
 const { ROOT, DATABASE_URL, proto, call, freePort, uniqueEmail } = require('./lib/harness');
+const { spawnOwned, alive } = require('./lib/owned');
 
 const BIN = process.env.BIN_DIR || path.join(ROOT, 'bin');
 
 // In a process group of its own, so a Ctrl-C can be sent the way a terminal
 // sends it: SIGINT to the whole foreground group.
 function makeRun(env) {
-  return spawn('make', ['--no-print-directory', '-s', 'run', `BIN=${BIN}`], {
-    cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+  return spawnOwned('make', ['--no-print-directory', '-s', 'run', `BIN=${BIN}`], {
+    cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+// The daemons among the processes `make run` started.
+function daemonsOf(run) {
+  return run.descendants().filter((pid) => {
+    try { return /^(user|wallet)-service$/.test(fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim()); } catch { return false; }
   });
 }
 
@@ -38,12 +49,8 @@ function listening(port) {
   });
 }
 
-function alive(pid) {
-  try { process.kill(pid, 0); return true; } catch { return false; }
-}
-
 for (const mode of ['with DATABASE_URL', 'with its own local PostgreSQL']) {
-  test(`make run ${mode}`, async () => {
+  test(`make run ${mode}`, { timeout: 180000 }, async () => {
     const varDir = fs.mkdtempSync('/tmp/wallet-run-');
     fs.chmodSync(varDir, 0o711);
     const userPort = await freePort();
@@ -59,9 +66,9 @@ for (const mode of ['with DATABASE_URL', 'with its own local PostgreSQL']) {
     };
     const run = makeRun(env);
     let output = '';
-    run.stdout.on('data', (d) => { output += d; });
-    run.stderr.on('data', (d) => { output += d; });
-    const exited = new Promise((resolve) => run.once('exit', (code) => resolve(code)));
+    run.child.stdout.on('data', (d) => { output += d; });
+    run.child.stderr.on('data', (d) => { output += d; });
+    const exited = new Promise((resolve) => run.child.once('exit', (code) => resolve(code)));
     try {
       assert.ok(await waitFor(() => /Ctrl-C stops both/.test(output), 60000), output);
       assert.ok(await waitFor(async () => await listening(userPort) && listening(walletPort), 20000), output);
@@ -75,12 +82,10 @@ for (const mode of ['with DATABASE_URL', 'with its own local PostgreSQL']) {
       assert.equal(second.status, 1);
       assert.match(second.stderr, /already running/);
 
-      const daemonPids = spawnSync('pgrep', ['-x', 'user-service|wallet-service'], { encoding: 'utf8' }).stdout
-        .split('\n').filter(Boolean).map(Number)
-        .filter((pid) => (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes(varDir)));
-      assert.equal(daemonPids.length, 2);
+      const daemonPids = daemonsOf(run);
+      assert.equal(daemonPids.length, 2, `daemons started by make run: ${daemonPids}`);
 
-      process.kill(-run.pid, 'SIGINT');
+      run.signalGroup('SIGINT');
       const code = await exited;
       assert.ok(await waitFor(() => daemonPids.every((pid) => !alive(pid)), 15000), 'daemons gone');
       assert.notEqual(code, 0, 'make reports the interrupt');
@@ -90,7 +95,7 @@ for (const mode of ['with DATABASE_URL', 'with its own local PostgreSQL']) {
         assert.match(output, /local PostgreSQL stopped/);
       }
     } finally {
-      try { process.kill(-run.pid, 'SIGKILL'); } catch { /* already gone */ }
+      run.stop();
       spawnSync('bash', [path.join(ROOT, 'scripts/pg.sh'), 'stop', path.join(varDir, 'pg')]);
       fs.rmSync(varDir, { recursive: true, force: true });
     }

@@ -17,7 +17,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 async function linesOf(daemon, id, wanted) {
   const end = Date.now() + 5000;
   for (;;) {
-    const lines = daemon.log().split('\n').filter(Boolean).map((l) => JSON.parse(l))
+    const lines = daemon.settledLog().split('\n').filter(Boolean).map((l) => JSON.parse(l))
       .filter((l) => l.request_id === id);
     if (wanted.every((w) => lines.some(w)) || Date.now() > end) return lines;
     await new Promise((r) => setTimeout(r, 50));

@@ -48,5 +48,5 @@ test('idle streams are ended, streams over the cap refused at once', async (t) =
     s.write({ list_services: '' });
   });
   assert.ok(answer.list_services_response.service.some((svc) => svc.name === 'user.UserService'));
-  assert.match(user.log(), /"msg":"stream finished"/);
+  assert.match(user.settledLog(), /"msg":"stream finished"/);
 });

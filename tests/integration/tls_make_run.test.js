@@ -5,16 +5,17 @@
 // every method of the contract but CreateWallet, a caller without one is
 // refused, and Ctrl-C stops everything. Its own VAR_DIR, never var/. The
 // methods are read from proto/, whatever it holds: every one must be in the
-// example policy.
+// example policy. A failure kills all it started (lib/owned.js), so it
+// always ends.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 const { ROOT, DATABASE_URL, proto, call, freePort, uniqueEmail, grpc } = require('./lib/harness');
 const { credentials } = require('./lib/tls');
+const { spawnOwned } = require('./lib/owned');
 const protoLoader = require('@grpc/proto-loader');
 
 // Every rpc of the contract: { service: 'pkg.Service', path: '/pkg.Service/Method' }.
@@ -76,7 +77,7 @@ async function waitFor(predicate, timeoutMs) {
   return false;
 }
 
-test('make run TLS=1 serves mutual TLS with the example policy', async () => {
+test('make run TLS=1 serves mutual TLS with the example policy', { timeout: 180000 }, async () => {
   const varDir = fs.mkdtempSync('/tmp/wallet-run-tls-');
   const userPort = await freePort();
   const walletPort = await freePort();
@@ -84,13 +85,13 @@ test('make run TLS=1 serves mutual TLS with the example policy', async () => {
     VAR_DIR: varDir, DATABASE_URL, WORKERS: '2', METRICS_ADDR: '0',
     USER_SERVICE_URL: `127.0.0.1:${userPort}`, WALLET_SERVICE_URL: `127.0.0.1:${walletPort}`,
   };
-  const run = spawn('make', ['--no-print-directory', '-s', 'run', 'TLS=1', `BIN=${BIN}`], {
-    cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+  const run = spawnOwned('make', ['--no-print-directory', '-s', 'run', 'TLS=1', `BIN=${BIN}`], {
+    cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  run.stdout.on('data', (d) => { output += d; });
-  run.stderr.on('data', (d) => { output += d; });
-  const exited = new Promise((resolve) => run.once('exit', resolve));
+  run.child.stdout.on('data', (d) => { output += d; });
+  run.child.stderr.on('data', (d) => { output += d; });
+  const exited = new Promise((resolve) => run.child.once('exit', resolve));
   try {
     assert.ok(await waitFor(() => /Ctrl-C stops both/.test(output), 60000), output);
     assert.ok(await waitFor(async () => await listening(userPort) && listening(walletPort), 20000), output);
@@ -121,11 +122,11 @@ test('make run TLS=1 serves mutual TLS with the example policy', async () => {
     assert.equal(refused.err && refused.err.code, grpc.status.UNAVAILABLE);
     assert.match(output, /"identity":"spiffe:\/\/wallet.local\/client\/admin"/);
 
-    process.kill(-run.pid, 'SIGINT');
+    run.signalGroup('SIGINT');
     await exited;
     assert.match(output, /"msg":"stopped"/);
   } finally {
-    try { process.kill(-run.pid, 'SIGKILL'); } catch { /* already gone */ }
+    run.stop();
     fs.rmSync(varDir, { recursive: true, force: true });
   }
 });

@@ -51,7 +51,7 @@ async function waitFor(what, fn, timeoutMs = 10000) {
   }
 }
 
-const logLines = (daemon) => daemon.log().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const logLines = (daemon) => daemon.settledLog().split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
 test('one trace through both daemons: ids, parent/child links, statements, log lines', async (t) => {
   const otlp = await otlpReceiver(t);

@@ -1,5 +1,5 @@
 # What the node-driven suites share (tests/integration, tests/faults,
-# tests/package and tests/ha, each sourcing this from its run.sh): the integration suite's node
+# tests/package, tests/ha and tests/explore, each sourcing this from its run.sh): the integration suite's node
 # modules, a temp dir the postgres user can enter, a free port, node's test
 # runner ending with the one summary line scripts/test.sh reads
 # ("N passed, M failed"), and the sanitizer reports daemons leave in their logs.

@@ -294,6 +294,8 @@ static void security_settings(void **state)
     assert_null(c.tls_ca_file);
     assert_null(c.authz_policy_file);
     assert_null(c.peer_tls_names[0]);
+    assert_null(c.page_token_secret_file);
+    assert_int_equal(c.page_token_ttl_seconds, 86400);
     assert_int_equal(c.reload_seconds, RT_DEFAULT_RELOAD_SECONDS);
     rt_config_free(&c);
 
@@ -312,6 +314,13 @@ static void security_settings(void **state)
     assert_string_equal(c.peer_tls_names[0], "w.internal");
     assert_int_equal(c.reload_seconds, 9);
     rt_config_free(&c);
+    const char *const tokens[] = {"DATABASE_URL", "x", "PAGE_TOKEN_SECRET_FILE", "/dev/null", "PAGE_TOKEN_TTL", "600", NULL};
+    assert_int_equal(parse(&c, tokens, error, 1), RT_CONFIG_RUN);
+    assert_string_equal(c.page_token_secret_file, "/dev/null");
+    assert_int_equal(c.page_token_ttl_seconds, 600);
+    rt_config_free(&c);
+    expect_error(with_db, "PAGE_TOKEN_SECRET_FILE: cannot read", 2, "--page-token-secret-file=/nonexistent/s", NULL);
+    expect_error(with_db, "--page-token-ttl", 2, "--page-token-ttl=59", NULL);
 
     expect_error(with_db, "go together", 3, "--tls-cert-file", "/dev/null");
     expect_error(with_db, "go together", 2, "--tls-key-file=/dev/null", NULL);

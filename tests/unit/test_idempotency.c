@@ -84,6 +84,26 @@ static void keys_are_1_to_128_printable_ascii(void **state)
     }
 }
 
+/* Found by fuzz_metadata: a metadata value holding a NUL byte was cut at it,
+ * so "order-42\0junk" was taken as the key "order-42". */
+static void a_metadata_value_with_a_nul_is_refused(void **state)
+{
+    (void)state;
+    for (int in_field = 0; in_field < 2; in_field++) {
+        fixture f;
+        with_metadata(&f, "order-42");
+        f.md[0].value = grpc_slice_from_copied_buffer("order-42\0junk", 13);
+        Wallet__UpdateBalanceRequest r = WALLET__UPDATE_BALANCE_REQUEST__INIT;
+        r.idempotency_key = in_field ? "order-42" : "";
+        rt_violations v = {0};
+        rt_idempotency_resolve(f.arena, &f.array, &r.base, &v);
+        assert_int_equal(v.count, 1);
+        assert_string_equal(v.items[0].field, "idempotency_key");
+        grpc_slice_unref(f.md[0].value);
+        rt_arena_free(f.arena);
+    }
+}
+
 static void requests_without_the_field_are_left_alone(void **state)
 {
     (void)state;
@@ -121,6 +141,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(metadata_key_fills_an_empty_field),
         cmocka_unit_test(field_and_metadata_must_agree),
+        cmocka_unit_test(a_metadata_value_with_a_nul_is_refused),
         cmocka_unit_test(keys_are_1_to_128_printable_ascii),
         cmocka_unit_test(requests_without_the_field_are_left_alone),
         cmocka_unit_test(fingerprint_names_the_method_and_ignores_the_key),

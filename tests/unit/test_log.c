@@ -1,10 +1,17 @@
 /* The JSON line formatter: key order, omitted keys, escaping, UTF-8
- * passthrough, and truncation that keeps every line valid JSON. */
+ * passthrough, and truncation that keeps every line valid JSON. The
+ * buffered writer: lines whole and in order, warn and error lines out at once,
+ * nothing lost at stop or when the process dies of abort(). */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -124,6 +131,107 @@ static void levels(void **state)
     assert_true(rt_log_enabled(RT_LOG_ERROR));
 }
 
+/* stderr into a fresh temp file; returns its fd (for reading back). */
+static int capture_stderr(int *saved)
+{
+    char path[] = "/tmp/test_log.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    *saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    return fd;
+}
+
+static size_t read_back(int fd, char *buf, size_t cap)
+{
+    ssize_t n = pread(fd, buf, cap - 1, 0);
+    assert_true(n >= 0);
+    buf[n] = '\0';
+    return (size_t)n;
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static void buffered_lines_are_whole_ordered_and_kept(void **state)
+{
+    (void)state;
+    int saved, fd = capture_stderr(&saved);
+    static char got[1 << 20];
+    rt_log_init("test", RT_LOG_INFO);
+    rt_log_start_buffering();
+    rt_log(RT_LOG_INFO, "first");
+    rt_log(RT_LOG_WARN, "second, a warning");
+    /* A warn (or error) line leaves at once, after what was buffered before it. */
+    read_back(fd, got, sizeof got);
+    assert_int_equal(count_lines(got), 2);
+    assert_true(strstr(got, "first") < strstr(got, "second, a warning"));
+    /* More than the buffer holds, then stop: every line, in order. */
+    for (int i = 0; i < 2000; i++)
+        rt_log(RT_LOG_INFO, "line %d", i);
+    rt_log_stop_buffering();
+    read_back(fd, got, sizeof got);
+    assert_int_equal(count_lines(got), 2002);
+    char *p = got;
+    for (int i = 0; i < 2000; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "\"msg\":\"line %d\"}", i);
+        p = strstr(p, want);
+        assert_non_null(p);
+    }
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fd);
+}
+
+/* The flusher thread writes within ~10 ms without anyone asking. */
+static void buffered_lines_leave_soon(void **state)
+{
+    (void)state;
+    int saved, fd = capture_stderr(&saved);
+    char got[4096];
+    rt_log_init("test", RT_LOG_INFO);
+    rt_log_start_buffering();
+    rt_log(RT_LOG_INFO, "soon");
+    for (int i = 0; i < 200 && read_back(fd, got, sizeof got) == 0; i++)
+        usleep(10000);
+    assert_non_null(strstr(got, "soon"));
+    rt_log_stop_buffering();
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fd);
+}
+
+/* A process that aborts right after logging still has the line out. */
+static void abort_keeps_buffered_lines(void **state)
+{
+    (void)state;
+    int saved, fd = capture_stderr(&saved);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        rt_log_init("test", RT_LOG_INFO);
+        rt_log_start_buffering();
+        rt_log(RT_LOG_INFO, "last words");
+        abort();
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    char got[4096];
+    read_back(fd, got, sizeof got);
+    close(fd);
+    assert_non_null(strstr(got, "last words"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +243,9 @@ int main(void)
         cmocka_unit_test(long_lines_are_cut_but_stay_json),
         cmocka_unit_test(multibyte_is_never_split),
         cmocka_unit_test(levels),
+        cmocka_unit_test(buffered_lines_are_whole_ordered_and_kept),
+        cmocka_unit_test(buffered_lines_leave_soon),
+        cmocka_unit_test(abort_keeps_buffered_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,18 @@
  * server answers (its deadline, a shutdown): the waiter stays in the FIFO
  * without a ticket until its result comes, and is cancelled on the server
  * once it is the one running. Writes whose caller was answered before
- * they were sent are never sent.
+ * they were sent (its deadline passed, or it cancelled the call) are
+ * never sent.
+ *
+ * Lock order: the members of a group lock rows (and unique keys) in
+ * their arrival order, so two groups on two replicas, [A, B] and [B, A],
+ * could deadlock, stalling both writers until the server's deadlock check.
+ * Each group therefore starts with rt_db_group_locks: an advisory lock per
+ * key its members lock (rt_db_statement.lock_params), hashed, sorted and
+ * taken in that one global order. Two groups that touch a common row share
+ * its key, so the later one waits at that key before locking anything a
+ * member would; groups can only wait on each other in key order, never in
+ * a cycle. A `lock` waiter carries the statement; it has no caller.
  *
  * Honest outcomes: a write is answered UNAVAILABLE only when it surely
  * did not commit (never sent, or the server reported its transaction
@@ -67,6 +78,10 @@ typedef struct waiter {
     int runs;        /* times sent */
     bool ends_group; /* the Sync follows it */
     bool cancelled;  /* a cancel was sent for it */
+    bool patient;    /* waits for the database until its deadline (rt_db_set_patient) */
+    const atomic_bool *gone; /* its caller cancelled (rt_db_set_cancelled); read while ticket is set */
+    bool lock;       /* the group's rt_db_group_locks, for the members after it */
+    char *keys;      /* lock: its parameter, owned */
 } waiter;
 
 typedef struct {
@@ -120,6 +135,17 @@ static rt_status deadline_exceeded(void)
 static rt_status shutting_down(void)
 {
     return rt_status_of(GRPC_STATUS_CANCELLED, "server shutting down");
+}
+
+static rt_status caller_cancelled(void)
+{
+    return rt_status_of(GRPC_STATUS_CANCELLED, "the caller cancelled");
+}
+
+/* w's caller cancelled its call (only asked while w->ticket is set). */
+static bool caller_gone(const waiter *w)
+{
+    return w->gone && atomic_load(w->gone);
 }
 
 static bool is_up(const session *s)
@@ -178,11 +204,17 @@ static void answer(rt_db_pipeline *p, waiter *w, rt_status status, PGresult *res
     p->ready_tail = t;
 }
 
+static void free_waiter(waiter *w)
+{
+    free(w->keys);
+    free(w);
+}
+
 /* Answers a waiter that is in no session's FIFO and frees it. */
 static void finish(rt_db_pipeline *p, waiter *w, rt_status status)
 {
     answer(p, w, status, NULL);
-    free(w);
+    free_waiter(w);
 }
 
 /* A write was sent and the connection was lost before its commit was
@@ -243,12 +275,41 @@ static session *pick_read(rt_db_pipeline *p)
 static void lose(rt_db_pipeline *p, session *s);
 static void send_pending(rt_db_pipeline *p);
 
-/* A read waits for a session to open; each closed one tries sooner. */
+/* True while s cannot take a statement and its last attempt failed:
+ * nothing can be sent on it before its next backoff step. */
+static bool backing_off(const session *s)
+{
+    return rt_db_session_backing_off(s->db);
+}
+
+static bool all_backing_off(const rt_db_pipeline *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (!backing_off(&p->sessions[i]))
+            return false;
+    return true;
+}
+
+/* Whether w may wait for s: patient, or s opening or trying again before
+ * w's deadline. A call waits for at most that one attempt (when it fails,
+ * session_failed answers UNAVAILABLE); waiting calls never bring an
+ * attempt forward (db_session.h). */
+static bool may_wait(const waiter *w, const session *s)
+{
+    return w->patient || rt_db_session_attempt_by(s->db, w->deadline);
+}
+
+/* A read with no open session waits for one that will open in time;
+ * otherwise it is answered UNAVAILABLE at once: the database was
+ * unreachable at the last attempt of every session. */
 static void park(rt_db_pipeline *p, waiter *w)
 {
-    append(&p->parked, &p->parked_tail, w);
     for (size_t i = 0; i < p->n; i++)
-        rt_db_session_hurry(p->sessions[i].db);
+        if (may_wait(w, &p->sessions[i])) {
+            append(&p->parked, &p->parked_tail, w);
+            return;
+        }
+    finish(p, w, unavailable());
 }
 
 /* Sends w: a write joins the writer's next group, a read goes to the best
@@ -292,15 +353,83 @@ static void rerun(rt_db_pipeline *p, waiter *chain)
     }
 }
 
+/* FNV-1a: a key's place in the global lock order (and its advisory lock;
+ * two keys that collide only wait for each other). */
+static int64_t key_hash(const char *key)
+{
+    uint64_t h = 14695981039346656037u;
+    for (const unsigned char *c = (const unsigned char *)key; *c; c++)
+        h = (h ^ *c) * 1099511628211u;
+    return (int64_t)h;
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The waiter that takes the locks of chain's keys in ascending order
+ * (see the file comment), or NULL when its statements declare none. */
+static waiter *group_locks(const waiter *chain)
+{
+    size_t n = 0;
+    for (const waiter *w = chain; w; w = w->next)
+        for (int i = 0; i < w->stmt->n_params; i++)
+            n += (w->stmt->lock_params >> i & 1u) && w->params[i];
+    if (n == 0)
+        return NULL;
+    int64_t *keys = malloc(n * sizeof *keys);
+    char *text = malloc(n * 22 + 3);
+    waiter *lock = calloc(1, sizeof *lock);
+    if (!keys || !text || !lock)
+        abort();
+    n = 0;
+    for (const waiter *w = chain; w; w = w->next)
+        for (int i = 0; i < w->stmt->n_params; i++)
+            if ((w->stmt->lock_params >> i & 1u) && w->params[i])
+                keys[n++] = key_hash(w->params[i]);
+    qsort(keys, n, sizeof *keys, compare_keys);
+    size_t len = 0;
+    text[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || keys[i] != keys[i - 1])
+            len += (size_t)sprintf(text + len, "%s%lld", len > 1 ? "," : "", (long long)keys[i]);
+    text[len++] = '}';
+    text[len] = '\0';
+    free(keys);
+    *lock = (waiter){.stmt = &rt_db_group_locks, .lock = true, .keys = text};
+    lock->params = (const char *const *)&lock->keys;
+    return lock;
+}
+
+/* Answers UNAVAILABLE (none of them was sent) the waiting statements that
+ * are not patient, after an attempt to open failed; with until, only those
+ * that cannot wait for until's next attempt. */
+static void refuse_impatient(rt_db_pipeline *p, waiter **head, waiter **tail, const session *until)
+{
+    waiter *keep = NULL, *keep_tail = NULL;
+    for (waiter *w; (w = pop(head, tail));) {
+        if (w->patient || (until && may_wait(w, until)))
+            append(&keep, &keep_tail, w);
+        else
+            finish(p, w, unavailable());
+    }
+    *head = keep;
+    *tail = keep_tail;
+}
+
 /* Sends the waiting writes, up to RT_PIPE_GROUP_MAX, as one transaction on
- * the writer once no other write transaction is out on it. */
+ * the writer once no other write transaction is out on it. While the
+ * writer is down, writes wait for its next attempt if it comes before
+ * their deadline. */
 static void send_pending(rt_db_pipeline *p)
 {
     session *s = &p->sessions[0];
     if (!p->pending)
         return;
     if (!is_up(s)) {
-        rt_db_session_hurry(s->db);
+        refuse_impatient(p, &p->pending, &p->pending_tail, s);
         return;
     }
     if (s->write_out)
@@ -309,20 +438,30 @@ static void send_pending(rt_db_pipeline *p)
     size_t n = 0;
     for (; n < RT_PIPE_GROUP_MAX && p->pending; n++)
         append(&chain, &last, pop(&p->pending, &p->pending_tail));
-    send_outcome sent = send_chain(s, chain);
+    waiter *lock = group_locks(chain);
+    if (lock)
+        lock->next = chain;
+    send_outcome sent = send_chain(s, lock ? lock : chain);
     if (sent == SENT) {
         s->write_out = true;
         rt_metrics_db_group(n);
         return;
     }
+    if (lock)
+        free_waiter(lock);
     lose(p, s);
+    if (sent == NOT_SENT) { /* back in front, in their order: patient ones wait for the reconnect */
+        last->next = p->pending;
+        if (!p->pending)
+            p->pending_tail = last;
+        p->pending = chain;
+        refuse_impatient(p, &p->pending, &p->pending_tail, s);
+        return;
+    }
     while (chain) {
         waiter *w = chain;
         chain = w->next;
-        if (sent == NOT_SENT)
-            finish(p, w, unavailable());
-        else
-            outcome_unknown(p, w);
+        outcome_unknown(p, w);
     }
 }
 
@@ -334,16 +473,6 @@ static size_t sessions_up(const rt_db_pipeline *p)
     for (size_t i = 0; i < p->n; i++)
         up += is_up(&p->sessions[i]);
     return up;
-}
-
-static bool any_opening(const rt_db_pipeline *p)
-{
-    for (size_t i = 0; i < p->n; i++) {
-        rt_db_session_state st = rt_db_session_state_of(p->sessions[i].db);
-        if (st == RT_DB_SESSION_CONNECTING || st == RT_DB_SESSION_PREPARING)
-            return true;
-    }
-    return false;
 }
 
 static void session_opened(rt_db_pipeline *p, session *s)
@@ -377,11 +506,9 @@ static void session_failed(rt_db_pipeline *p, session *s)
         p->down_since = gpr_now(GPR_CLOCK_MONOTONIC);
     }
     if (s->index == 0)
-        while (p->pending)
-            finish(p, pop(&p->pending, &p->pending_tail), unavailable());
-    if (sessions_up(p) == 0 && !any_opening(p))
-        while (p->parked)
-            finish(p, pop(&p->parked, &p->parked_tail), unavailable());
+        refuse_impatient(p, &p->pending, &p->pending_tail, NULL);
+    if (all_backing_off(p))
+        refuse_impatient(p, &p->parked, &p->parked_tail, NULL);
 }
 
 /* The connection failed under its statements: the session reopens; reads
@@ -413,7 +540,7 @@ static void lose(rt_db_pipeline *p, session *s)
             PQclear(w->first);
             w->first = NULL;
             if (!w->ticket)
-                free(w);
+                free_waiter(w);
             else if (w->stmt->idempotent && w->runs < RT_PIPE_MAX_RUNS)
                 append(&again, &again_tail, w);
             else if (w->stmt->idempotent || failed_on_server)
@@ -425,8 +552,8 @@ static void lose(rt_db_pipeline *p, session *s)
     rerun(p, again);
 }
 
-rt_status rt_db_pipeline_exec(rt_db_pipeline *p, gpr_timespec deadline, const rt_db_statement *stmt,
-                              const char *const *params, PGresult **result)
+rt_status rt_db_pipeline_exec(rt_db_pipeline *p, gpr_timespec deadline, bool patient, const atomic_bool *gone,
+                              const rt_db_statement *stmt, const char *const *params, PGresult **result)
 {
     *result = NULL;
     if (interrupted())
@@ -437,7 +564,8 @@ rt_status rt_db_pipeline_exec(rt_db_pipeline *p, gpr_timespec deadline, const rt
     waiter *w = calloc(1, sizeof *w);
     if (!w)
         abort();
-    *w = (waiter){.ticket = &t, .stmt = stmt, .params = params, .deadline = deadline};
+    *w = (waiter){.ticket = &t, .stmt = stmt, .params = params, .deadline = deadline, .patient = patient,
+                  .gone = gone};
     submit(p, w);
     if (!t.done) /* until rt_db_pipeline_process wakes it */
         rt_fiber_yield();
@@ -462,9 +590,23 @@ static bool innocent(const session *s, const waiter *w)
     return rt_db_result_is(res, "57014") && own_cancel_misdirected(s, w);
 }
 
+/* The answer to a statement that failed by itself with res (or whose
+ * group could not take its locks). */
+static rt_status failure_status(const session *s, const waiter *w, const PGresult *res)
+{
+    if (rt_db_result_is(res, "57014")) {
+        rt_log(RT_LOG_WARN, "database statement %s cancelled by the server, not by this daemon "
+                            "(statement_timeout?): answered, not retried", w->stmt->name);
+        return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "statement cancelled by the database");
+    }
+    return rt_db_result_status(w->stmt, res, conn_of(s));
+}
+
 /* The Sync of the head transaction arrived. Committed: each statement is
  * answered with its own result. Otherwise the one that failed is answered
- * with its error, and the others, rolled back with it, go again. */
+ * with its error, and the others, rolled back with it, go again; when the
+ * group's locks could not be taken (lock_timeout), every member is
+ * answered with that. */
 static void group_done(rt_db_pipeline *p, session *s)
 {
     waiter *chain = NULL, *tail = NULL;
@@ -480,6 +622,12 @@ static void group_done(rt_db_pipeline *p, session *s)
     s->group_failed = false;
     for (waiter *w = chain; w; w = w->next)
         committed = committed && rt_db_result_ok(w->first);
+    waiter *lock = NULL;
+    if (chain->lock) {
+        lock = chain;
+        chain = chain->next;
+    }
+    const PGresult *lock_error = lock && !committed && !innocent(s, lock) ? lock->first : NULL;
     /* When a member failed by itself, the group is smaller next time: the
      * others go again without limit. Otherwise (the commit failed, a
      * misdirected cancel) they might fail again alike: a few runs at most. */
@@ -495,10 +643,10 @@ static void group_done(rt_db_pipeline *p, session *s)
         if (committed || !w->ticket) {
             w->first = NULL;
             answer(p, w, RT_OK, res);
-            free(w);
+            free_waiter(w);
             continue;
         }
-        if (innocent(s, w)) {
+        if (innocent(s, w) && !lock_error) {
             if (rt_db_result_is(res, "57014"))
                 rt_log(RT_LOG_INFO, "database statement %s hit by a cancel meant for another: sent again",
                        w->stmt->name);
@@ -510,17 +658,14 @@ static void group_done(rt_db_pipeline *p, session *s)
                 finish(p, w, rt_status_of(GRPC_STATUS_ABORTED, "transaction conflict, retry"));
             continue;
         }
+        rt_status status = failure_status(s, w, innocent(s, w) ? lock_error : res);
         w->first = NULL;
-        rt_status status;
-        if (rt_db_result_is(res, "57014")) {
-            rt_log(RT_LOG_WARN, "database statement %s cancelled by the server, not by this daemon "
-                                "(statement_timeout?): answered, not retried", w->stmt->name);
-            status = rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "statement cancelled by the database");
-        } else {
-            status = rt_db_result_status(w->stmt, res, conn_of(s));
-        }
         PQclear(res);
         finish(p, w, status);
+    }
+    if (lock) {
+        PQclear(lock->first);
+        free_waiter(lock);
     }
     rerun(p, again);
 }
@@ -581,8 +726,8 @@ static void sooner(gpr_timespec *next, gpr_timespec t)
         *next = t;
 }
 
-/* Answers queued waiters whose deadline passed (never sent, so never
- * applied) or that a shutdown stops; returns the next deadline among
+/* Answers queued waiters whose deadline passed or whose caller cancelled
+ * (never sent, so never applied) or that a shutdown stops; returns the next deadline among
  * those left. */
 static gpr_timespec expire_queue(rt_db_pipeline *p, waiter **head, waiter **tail)
 {
@@ -593,6 +738,8 @@ static gpr_timespec expire_queue(rt_db_pipeline *p, waiter **head, waiter **tail
             finish(p, w, shutting_down());
         else if (rt_deadline_passed(w->deadline))
             finish(p, w, deadline_exceeded());
+        else if (caller_gone(w))
+            finish(p, w, caller_cancelled());
         else {
             sooner(&next, w->deadline);
             append(&keep, &keep_tail, w);
@@ -603,7 +750,19 @@ static gpr_timespec expire_queue(rt_db_pipeline *p, waiter **head, waiter **tail
     return next;
 }
 
-/* Answers the calls of statements in flight on s whose deadline passed,
+/* The running statement w has no caller to answer any more; for a
+ * group's locks, none of its members has. */
+static bool abandoned(const waiter *w)
+{
+    if (!w->lock)
+        return !w->ticket;
+    for (w = w->next; w; w = w->ends_group ? NULL : w->next)
+        if (w->ticket)
+            return false;
+    return true;
+}
+
+/* Answers the calls of statements in flight on s whose deadline passed (or caller cancelled),
  * cancels the running one once its call was answered, and drops a session
  * that stays silent after a cancel. Returns the next moment to look. */
 static gpr_timespec watch_session(rt_db_pipeline *p, session *s)
@@ -612,15 +771,17 @@ static gpr_timespec watch_session(rt_db_pipeline *p, session *s)
     for (waiter *w = s->head; w; w = w->next) {
         if (!w->ticket)
             continue;
-        if (interrupted())
-            answer(p, w, shutting_down(), NULL);
+        if (interrupted()) /* sent: it may commit yet (a drain out of time) */
+            answer(p, w, rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, RT_DB_OUTCOME_UNKNOWN), NULL);
         else if (rt_deadline_passed(w->deadline))
             answer(p, w, deadline_exceeded(), NULL);
+        else if (caller_gone(w))
+            answer(p, w, caller_cancelled(), NULL);
         else
             sooner(&next, w->deadline);
     }
     waiter *w = running(s);
-    if (w && !w->ticket && !w->cancelled) {
+    if (w && abandoned(w) && !w->cancelled) {
         rt_db_cancel_send(conn_of(s));
         w->cancelled = true;
         s->cancel_at = gpr_now(GPR_CLOCK_MONOTONIC);
@@ -727,7 +888,7 @@ static void free_list(waiter *w)
     while (w) {
         waiter *next = w->next;
         PQclear(w->first);
-        free(w);
+        free_waiter(w);
         w = next;
     }
 }

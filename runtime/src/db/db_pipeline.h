@@ -45,9 +45,10 @@ void rt_db_pipeline_destroy(rt_db_pipeline *p);
 rt_db *rt_db_view(rt_db_pipeline *pipeline);
 
 /* From a fiber on the pipeline's thread: rt_db_exec's contract, with the
- * deadline given (monotonic). */
-rt_status rt_db_pipeline_exec(rt_db_pipeline *p, gpr_timespec deadline, const rt_db_statement *stmt,
-                              const char *const *params, PGresult **result);
+ * deadline given (monotonic); patient and gone: see rt_db_set_patient and
+ * rt_db_set_cancelled. */
+rt_status rt_db_pipeline_exec(rt_db_pipeline *p, gpr_timespec deadline, bool patient, const atomic_bool *gone,
+                              const rt_db_statement *stmt, const char *const *params, PGresult **result);
 
 /* The thread's loop: what to poll (one entry per session, *n_fds of them),
  * with *timeout_ms lowered to the next moment to act on; then, after

@@ -19,6 +19,12 @@
 
 typedef struct rt_db_session rt_db_session;
 
+/* Prepared on every session besides the daemon's statements: the group
+ * commit's first statement, taking a transaction-level advisory lock on
+ * each key of a bigint array literal, in the array's order
+ * (db_pipeline.c). */
+extern const rt_db_statement rt_db_group_locks;
+
 typedef enum {
     RT_DB_SESSION_DOWN,       /* no connection; the next attempt is scheduled */
     RT_DB_SESSION_CONNECTING, /* PQconnectPoll in progress */
@@ -59,11 +65,16 @@ const char *rt_db_session_failure(const rt_db_session *s, bool *prepare_failed);
 short rt_db_session_events(rt_db_session *s, int *fd, int *timeout_ms);
 /* Progress after poll(2) (revents may be 0: a timer). */
 rt_db_session_event rt_db_session_step(rt_db_session *s, short revents);
-/* The connection of an UP session failed: it closes and tries again at once. */
+/* The connection of an UP session failed: it closes and tries again, at
+ * once if it had been up a while, else after its next backoff step. */
 void rt_db_session_lost(rt_db_session *s);
-/* A call waits for this session: its next attempt comes sooner (but not
- * sooner than a minimum spacing after the last one, so waiting calls
- * never turn into a connection storm). */
-void rt_db_session_hurry(rt_db_session *s);
+/* DOWN and its next attempt not yet due: the database was unreachable at
+ * the last attempt. Nothing brings an attempt forward (calls waiting or
+ * not): at most one attempt per backoff step, whatever the traffic. */
+bool rt_db_session_backing_off(const rt_db_session *s);
+/* The session is up, opening, or has its next attempt due well before
+ * deadline (monotonic; a margin for the attempt to fail in): a call with
+ * that deadline may wait for it. */
+bool rt_db_session_attempt_by(const rt_db_session *s, gpr_timespec deadline);
 
 #endif

@@ -89,7 +89,7 @@ char *rt_db_url_for_libpq(const char *url, char **search_path)
         if (key_len == 6 && strncmp(p, "schema", 6) == 0 && eq && !*search_path &&
             plain_identifier(eq + 1, n - key_len - 1))
             *search_path = strndup(eq + 1, n - key_len - 1);
-        if (!is_prisma_only(p, key_len)) {
+        if (n > 0 && !is_prisma_only(p, key_len)) { /* an empty one (a stray '&') is nothing */
             out[len++] = sep;
             memcpy(out + len, p, n);
             len += n;

@@ -33,6 +33,7 @@ class FaultProxy {
   }
 
   accept(client) {
+    this.accepted = (this.accepted || 0) + 1; // connection attempts, whatever the mode
     client.on('error', () => {});
     if (this.mode === 'drop') { client.destroy(); return; }
     if (this.mode === 'blackhole') { client.pause(); this.waiting.push(client); return; }

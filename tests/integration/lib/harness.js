@@ -90,11 +90,26 @@ class Daemon {
   log() {
     return fs.readFileSync(this.logFile, 'utf8');
   }
+
+  // The log once the lines of calls already answered are out: a call's info
+  // line is written after its answer, in batches (runtime/src/log.c flushes
+  // within RT_LOG_FLUSH_MS, 10 ms), so a test that reads it right after the
+  // answer first waits, synchronously, for the file to stop growing.
+  settledLog(quietMs = 60) {
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    let size = -1;
+    for (let i = 0; i < 50 && fs.statSync(this.logFile).size !== size; i++) {
+      size = fs.statSync(this.logFile).size;
+      Atomics.wait(pause, 0, 0, quietMs);
+    }
+    return this.log();
+  }
 }
 
 // Both daemons on fresh ports, each knowing where the other is; each serves
-// /metrics on a fresh port of its own (userMetricsPort, walletMetricsPort).
-async function startPlatform() {
+// /metrics on a fresh port of its own (userMetricsPort, walletMetricsPort);
+// extraEnv is added to both daemons' environment.
+async function startPlatform(extraEnv = {}) {
   const userPort = await freePort();
   const walletPort = await freePort();
   const userMetricsPort = await freePort();
@@ -104,6 +119,7 @@ async function startPlatform() {
     USER_SERVICE_URL: `127.0.0.1:${userPort}`,
     WALLET_SERVICE_URL: `127.0.0.1:${walletPort}`,
     DB_SESSIONS: process.env.DB_SESSIONS || '4',
+    ...extraEnv,
   };
   const user = new Daemon('user-service', { ...env, METRICS_ADDR: `127.0.0.1:${userMetricsPort}` });
   const wallet = new Daemon('wallet-service', { ...env, METRICS_ADDR: `127.0.0.1:${walletMetricsPort}` });

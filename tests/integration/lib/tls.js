@@ -98,7 +98,7 @@ function bufCurlTls(dir, cert, port, method, body, { reflection = false } = {}) 
 
 // The JSON log lines of a daemon.
 function logLines(daemon) {
-  return daemon.log().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  return daemon.settledLog().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 }
 
 // Polls fn until it returns truthy or timeoutMs passes; returns the last value.
