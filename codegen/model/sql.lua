@@ -53,7 +53,25 @@ local function table_statements(t)
   return list
 end
 
+-- The `-- locks:` parameter indexes as the bit mask rt_db_statement holds.
+local function lock_bits(indexes)
+  local bits = 0
+  for _, i in ipairs(indexes or {}) do bits = bits | (1 << (i - 1)) end
+  return bits
+end
+
+-- What makes a statement retryable (a read) is the database layer's to say:
+-- its SQL starts with RT_DB_RETRYABLE_PREFIX of runtime/src/db/db_policy.h,
+-- read from there so the two never disagree.
+local POLICY_H = debug.getinfo(1, "S").source:match("^@(.*)model/sql%.lua$") .. "../runtime/src/db/db_policy.h"
+local function retryable_prefix()
+  local prefix = util.read_file(POLICY_H):match('#define RT_DB_RETRYABLE_PREFIX "([^"]*)"')
+  if not prefix then fail("%s: no #define RT_DB_RETRYABLE_PREFIX \"...\"", POLICY_H) end
+  return prefix
+end
+
 local function build_queries(parsed, tables_by_name)
+  local retryable = retryable_prefix()
   local list = {}
   for _, q in ipairs(parsed) do
     local where = ("%s:%d: query %s"):format(q.file, q.line, q.name)
@@ -83,7 +101,9 @@ local function build_queries(parsed, tables_by_name)
     end
     local sql = queries_parser.expand_star(q, names)
     list[#list + 1] = { name = util.snake(q.name), query_name = q.name, kind = q.kind, doc = q.doc, sql = sql,
-      params = params, n_params = #params, table = t, idempotent = sql:match("^SELECT ") ~= nil, file = q.file }
+      params = params, n_params = #params, table = t, file = q.file,
+      idempotent = sql:sub(1, #retryable) == retryable,
+      lock_params = lock_bits(q.locks) }
   end
   return list
 end

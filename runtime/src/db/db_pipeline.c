@@ -33,30 +33,12 @@
 
 #include "db_cancel.h"
 #include "db_control.h"
+#include "db_policy.h"
 #include "db_result.h"
 #include "deadline.h"
 #include "log.h"
 #include "metrics_runtime.h"
 
-/* Group commit: at most this many writes per transaction. */
-#define RT_PIPE_GROUP_MAX 64
-/* Poll at least this often while anything waits, to notice
- * rt_db_interrupt_all. */
-#define RT_PIPE_SLICE_MS 200
-/* A cancel sent and nothing read from the session for this long: the
- * server or the path to it is gone (stopped, black-holed); the session is
- * dropped and reopened. */
-#define RT_PIPE_STALL_MS 3000
-/* A "canceling statement" error this soon after a cancel of ours on the
- * session, on a statement it was not meant for, was ours landing late:
- * that statement is sent again, like any rolled back through no fault of
- * its own (RT_PIPE_MAX_RUNS). Any other is foreign (statement_timeout):
- * logged and answered. */
-#define RT_PIPE_OWN_CANCEL_MS 1000
-/* A statement rolled back through no fault of its own, and a read whose
- * connection broke, is sent at most this many times in all (a group that
- * shrank because another statement failed goes again regardless). */
-#define RT_PIPE_MAX_RUNS 3
 
 /* What a fiber waits on, on its own stack. */
 typedef struct ticket {
