@@ -376,7 +376,7 @@ static void two_writers_with_crossed_groups_do_not_deadlock(void **state)
     char *error = NULL;
     if (!rt_db_session_open(other_writer, &error))
         fail_msg("%s", error);
-    rt_db_pipeline *other = rt_db_pipeline_create(&other_writer, 1, wake, fx);
+    rt_db_pipeline *other = rt_db_pipeline_create(&other_writer, 1, test_pipeline_wake, fx);
     rt_db_pipeline *writers[2] = {fx->pipeline, other};
     rt_fiber *fibers[6];
     job jobs[6];
