@@ -75,7 +75,7 @@ cat <<EOF
 Produced by \`make bench\` (bench/run.sh) on $(r date)$([ "$(r quick)" = 1 ] && echo ' — **BENCH_QUICK=1 smoke run, short runs: figures are indicative only**').
 Machine: $(r cores) cores, $(r cpu), $(r mem) RAM, Linux $(r kernel). Commit $(r commit).
 PostgreSQL $(r pg_version) on the same machine ($(r pg_settings)), a throwaway cluster
-from scripts/pg.sh. Daemons: release build (\`$(r build)\`), WORKERS=$(r workers),
+from scripts/pg.sh. Daemons: release build (\`$(r build)\`), DB_SESSIONS=$(r db_sessions),
 default log level. Load generators run on the same $(r cores) cores as the daemons and the
 database, so every figure is a whole-machine figure. Whole run: $(r wall_s) s.
 
@@ -188,7 +188,7 @@ done
 cat <<EOF
 
 The ceiling used above is the higher of the 8- and 4-client figures (4 = the database
-connections of one daemon worker pool, WORKERS; on one hot row fewer clients queue less on
+sessions of one daemon, DB_SESSIONS; on one hot row fewer clients queue less on
 its lock). Every transaction commits with fsync and synchronous_commit on, as the daemons' do.
 EOF
 cat <<EOF

@@ -153,7 +153,7 @@ done
 # --- 2. daemons: exec -> first served call, idle memory -------------------------------
 user_port=$(free_port); wallet_port=$(free_port)
 export USER_SERVICE_URL=127.0.0.1:$user_port WALLET_SERVICE_URL=127.0.0.1:$wallet_port
-put workers "${WORKERS:-default}"
+put db_sessions "${DB_SESSIONS:-${WORKERS:-default}}"
 declare -A pid port=([user]=$user_port [wallet]=$wallet_port)
 declare -A probe=([user]=GetUserById [wallet]=GetWallet)
 for d in user wallet; do

@@ -17,7 +17,7 @@ local cjson = require("cjson")
 local util = require("util")
 local migration = require("parse.migration")
 local queries = require("parse.queries")
-local model = require("model")
+local schema_model = require("model.schema")
 
 local USAGE = "usage: lua5.4 codegen/describe_queries.lua [--migrations DIR] [--queries DIR] [--pg-parse PATH] "
   .. "[--pg-describe PATH]"
@@ -85,7 +85,7 @@ local function compare(q, d, tables)
   if d.error then return { ("%s does not prepare on the migrated schema: %s"):format(where, (d.error:gsub("%s+$", ""))) } end
   local problems = {}
   for i, p in ipairs(q.params) do
-    local kind = model.CAST_KINDS[p.sql_type]
+    local kind = schema_model.CAST_KINDS[p.sql_type]
     local set = kind and (p.array and ARRAY_OIDS or OIDS)[kind]
     if set and not set[d.params[i]] then
       problems[#problems + 1] = ("%s: PostgreSQL types @%s as OID %s, the generator as %s"):format(where, p.name,
@@ -100,7 +100,7 @@ local function compare(q, d, tables)
         where, #d.columns, #cols, tostring(q.table))
     else
       for i, col in ipairs(cols) do
-        local kind = model.COLUMN_KINDS[col.type.name]
+        local kind = schema_model.COLUMN_KINDS[col.type.name]
         local name, oid = d.columns[i][1], d.columns[i][2]
         if name ~= col.name or (kind and not OIDS[kind][oid]) then
           problems[#problems + 1] = ("%s: column %d is %q (OID %d) in PostgreSQL, %q %s for the generator"):format(

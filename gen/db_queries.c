@@ -6,7 +6,6 @@
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "db_rows.h"
 #include "db_statements.h"
@@ -22,13 +21,7 @@ rt_status db_delete_expired_operations(rt_db *db, int32_t ttl_seconds, int64_t *
     char ttl_seconds_text[12];
     snprintf(ttl_seconds_text, sizeof ttl_seconds_text, "%" PRId32, ttl_seconds);
     const char *const params[] = {ttl_seconds_text};
-    PGresult *res = NULL;
-    rt_status status = rt_db_exec(db, &db_statements[DB_STMT_DELETE_EXPIRED_OPERATIONS], params, &res);
-    if (!rt_ok(status))
-        return status;
-    *affected = strtoll(PQcmdTuples(res), NULL, 10);
-    PQclear(res);
-    return RT_OK;
+    return rt_db_run(db, &db_statements[DB_STMT_DELETE_EXPIRED_OPERATIONS], params, affected);
 }
 
 /* insert_pending_user:
@@ -70,13 +63,7 @@ rt_status db_insert_pending_user_once(rt_db *db, rt_arena *arena,
 rt_status db_forget_operation(rt_db *db, db_forget_operation_params in, int64_t *affected)
 {
     const char *const params[] = {in.id, in.attempt};
-    PGresult *res = NULL;
-    rt_status status = rt_db_exec(db, &db_statements[DB_STMT_FORGET_OPERATION], params, &res);
-    if (!rt_ok(status))
-        return status;
-    *affected = strtoll(PQcmdTuples(res), NULL, 10);
-    PQclear(res);
-    return RT_OK;
+    return rt_db_run(db, &db_statements[DB_STMT_FORGET_OPERATION], params, affected);
 }
 
 /* abandon_creation:
@@ -100,13 +87,7 @@ rt_status db_forget_operation(rt_db *db, db_forget_operation_params in, int64_t 
 rt_status db_abandon_creation(rt_db *db, db_abandon_creation_params in, int64_t *affected)
 {
     const char *const params[] = {in.id, in.operation_id, in.attempt};
-    PGresult *res = NULL;
-    rt_status status = rt_db_exec(db, &db_statements[DB_STMT_ABANDON_CREATION], params, &res);
-    if (!rt_ok(status))
-        return status;
-    *affected = strtoll(PQcmdTuples(res), NULL, 10);
-    PQclear(res);
-    return RT_OK;
+    return rt_db_run(db, &db_statements[DB_STMT_ABANDON_CREATION], params, affected);
 }
 
 /* get_recent_pending_user:
@@ -139,13 +120,7 @@ rt_status db_get_recent_pending_user(rt_db *db, rt_arena *arena,
  */
 rt_status db_delete_abandoned_users(rt_db *db, int64_t *affected)
 {
-    PGresult *res = NULL;
-    rt_status status = rt_db_exec(db, &db_statements[DB_STMT_DELETE_ABANDONED_USERS], NULL, &res);
-    if (!rt_ok(status))
-        return status;
-    *affected = strtoll(PQcmdTuples(res), NULL, 10);
-    PQclear(res);
-    return RT_OK;
+    return rt_db_run(db, &db_statements[DB_STMT_DELETE_ABANDONED_USERS], NULL, affected);
 }
 
 /* insert_user_wallet:
@@ -258,11 +233,5 @@ rt_status db_list_transactions(rt_db *db, rt_arena *arena, db_list_transactions_
 rt_status db_fence_operation(rt_db *db, db_fence_operation_params in, int64_t *affected)
 {
     const char *const params[] = {in.id, in.request, in.attempt};
-    PGresult *res = NULL;
-    rt_status status = rt_db_exec(db, &db_statements[DB_STMT_FENCE_OPERATION], params, &res);
-    if (!rt_ok(status))
-        return status;
-    *affected = strtoll(PQcmdTuples(res), NULL, 10);
-    PQclear(res);
-    return RT_OK;
+    return rt_db_run(db, &db_statements[DB_STMT_FENCE_OPERATION], params, affected);
 }

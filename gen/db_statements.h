@@ -45,8 +45,9 @@ enum {
     DB_STATEMENT_COUNT
 };
 
-/* Every statement a daemon prepares on each of its connections. Reads are idempotent (retried
- * once on a fresh connection); writes are not. */
+/* Every statement a daemon prepares on each of its connections. Reads are idempotent: sent again
+ * when their connection breaks, up to three runs in all (RT_PIPE_MAX_RUNS, db_pipeline.c);
+ * writes never are. */
 extern const rt_db_statement db_statements[DB_STATEMENT_COUNT];
 
 #endif

@@ -3,9 +3,6 @@
  * DO NOT EDIT; run make regen. */
 #include "db_user.h"
 
-#include <stdbool.h>
-#include <string.h>
-
 #include "db_rows.h"
 #include "db_statements.h"
 
@@ -62,11 +59,9 @@ rt_status db_user_get_by_email(rt_db *db, rt_arena *arena, const char *email, db
 rt_status db_user_delete_by_id(rt_db *db, const char *id)
 {
     const char *const params[] = {id};
-    PGresult *res = NULL;
-    rt_status status = rt_db_exec(db, &db_statements[DB_STMT_USER_DELETE_BY_ID], params, &res);
+    int64_t deleted = 0;
+    rt_status status = rt_db_run(db, &db_statements[DB_STMT_USER_DELETE_BY_ID], params, &deleted);
     if (!rt_ok(status))
         return status;
-    bool deleted = strcmp(PQcmdTuples(res), "0") != 0;
-    PQclear(res);
-    return deleted ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, "User not found");
+    return deleted > 0 ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, "User not found");
 }

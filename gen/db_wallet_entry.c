@@ -4,9 +4,7 @@
 #include "db_wallet_entry.h"
 
 #include <inttypes.h>
-#include <stdbool.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "db_rows.h"
 #include "db_statements.h"
@@ -107,11 +105,10 @@ rt_status db_wallet_entry_delete_by_seq(rt_db *db, int64_t seq)
     char seq_text[21];
     snprintf(seq_text, sizeof seq_text, "%" PRId64, seq);
     const char *const params[] = {seq_text};
-    PGresult *res = NULL;
-    rt_status status = rt_db_exec(db, &db_statements[DB_STMT_WALLET_ENTRY_DELETE_BY_SEQ], params, &res);
+    int64_t deleted = 0;
+    rt_status status = rt_db_run(db, &db_statements[DB_STMT_WALLET_ENTRY_DELETE_BY_SEQ], params,
+                                 &deleted);
     if (!rt_ok(status))
         return status;
-    bool deleted = strcmp(PQcmdTuples(res), "0") != 0;
-    PQclear(res);
-    return deleted ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, "WalletEntry not found");
+    return deleted > 0 ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, "WalletEntry not found");
 }

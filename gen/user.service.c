@@ -70,4 +70,5 @@ const rt_service user_service__service = {
     .n_statements = DB_STATEMENT_COUNT,
     .descriptors = &user_descriptors,
     .largest_request_bytes = 591,
+    .tasks = user_service__tasks,
 };

@@ -18,6 +18,10 @@ rt_status user_service__create_user(rt_call *call, const User__CreateUserRequest
 rt_status user_service__get_user_by_id(rt_call *call, const User__GetUserByIdRequest *request,
                                        User__UserResponse *response);
 
+/* What the user-service daemon runs besides its methods (background.h), NULL-terminated; defined
+ * in handlers/user_service.c with the tasks it lists. */
+extern const rt_task_def *const user_service__tasks[];
+
 /* The user-service daemon: Creates and fetches users. Creating a user also provisions its wallet
  * through wallet.WalletService; a user is never left without one. */
 extern const rt_service user_service__service;

@@ -2,6 +2,9 @@
 #include "daemon.h"
 #include "user.service.h"
 
+/* user-service runs what its service table lists and nothing else: the methods,
+ * peers and statements of user_service__service (gen/user.service.c) and the
+ * background tasks of user_service__tasks (handlers/user_service.c). */
 int main(int argc, char **argv)
 {
     return rt_daemon_main(&user_service__service, argc, argv);

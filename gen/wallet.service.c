@@ -158,4 +158,5 @@ const rt_service wallet_service__service = {
     .n_statements = DB_STATEMENT_COUNT,
     .descriptors = &wallet_descriptors,
     .largest_request_bytes = 303,
+    .tasks = wallet_service__tasks,
 };

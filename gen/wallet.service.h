@@ -44,6 +44,10 @@ rt_status wallet_service__list_transactions(rt_call *call,
                                             const Wallet__ListTransactionsRequest *request,
                                             Wallet__ListTransactionsResponse *response);
 
+/* What the wallet-service daemon runs besides its methods (background.h), NULL-terminated;
+ * defined in handlers/wallet_service.c with the tasks it lists. */
+extern const rt_task_def *const wallet_service__tasks[];
+
 /* The wallet-service daemon: Creates wallets and moves their balances. Debits never take a
  * balance below zero and credits never past the int32 range, under any concurrency. */
 extern const rt_service wallet_service__service;

@@ -2,6 +2,9 @@
 #include "daemon.h"
 #include "wallet.service.h"
 
+/* wallet-service runs what its service table lists and nothing else: the methods,
+ * peers and statements of wallet_service__service (gen/wallet.service.c) and the
+ * background tasks of wallet_service__tasks (handlers/wallet_service.c). */
 int main(int argc, char **argv)
 {
     return rt_daemon_main(&wallet_service__service, argc, argv);

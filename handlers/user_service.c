@@ -35,7 +35,11 @@ static bool sweep_abandoned_users(rt_task *task)
                (long long)swept);
     return swept > 0;
 }
-RT_BACKGROUND_TASK(sweep, "sweep-abandoned-users", SWEEP_INTERVAL_MS, sweep_abandoned_users)
+static const rt_task_def sweep_task = {
+    .name = "sweep-abandoned-users", .interval_ms = SWEEP_INTERVAL_MS, .run = sweep_abandoned_users};
+
+/* Everything user-service runs besides its methods (gen/user.service.h). */
+const rt_task_def *const user_service__tasks[] = {&operations_expire_task, &sweep_task, NULL};
 
 static const char DUPLICATE_EMAIL[] = "a user with this email already exists";
 

@@ -14,6 +14,9 @@
 #include "operations.h"
 #include "wallet_service.h"
 
+/* Everything wallet-service runs besides its methods (gen/wallet.service.h). */
+const rt_task_def *const wallet_service__tasks[] = {&operations_expire_task, NULL};
+
 rt_status wallet_service__create_wallet(rt_call *call, const Wallet__CreateWalletRequest *request,
                                         Wallet__WalletResponse *response)
 {

@@ -6,8 +6,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 total_pass=0 total_fail=0 failed_suites=()
 
-# Runs one suite, echoes its output, and adds the counts it reports (cmocka
-# totals via run-unit.sh, the Lua runner and node's test runner) to the totals.
+# Runs one suite, echoes its output, and adds the counts it reports to the
+# totals: every runner ends with "N passed, M failed" (cmocka's via
+# run-unit.sh, the Lua runner, the node suites' via tests/lib/node_suite.sh).
 suite() {
   local name=$1; shift
   echo "== $name: $*"
@@ -17,10 +18,6 @@ suite() {
   local p f
   p=$(grep -Eo '([0-9]+) passed, [0-9]+ failed' "$log" | tail -1 | cut -d' ' -f1)
   f=$(grep -Eo '[0-9]+ passed, ([0-9]+) failed' "$log" | tail -1 | cut -d' ' -f3)
-  if [ -z "$p" ]; then
-    p=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$log" | tail -1)
-    f=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$log" | tail -1)
-  fi
   p=${p:-0}; f=${f:-0}
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   total_pass=$((total_pass + p)); total_fail=$((total_fail + f))

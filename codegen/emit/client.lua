@@ -2,14 +2,23 @@
 -- another daemon, over rt_client_unary (runtime/include/client.h).
 local util = require("util")
 local c = require("emit.c")
+local template = require("template")
 
 local M = {}
 
 function M.stub_name(svc, m) return svc.snake .. "__call_" .. m.snake end
 
-local function params(m)
-  return { "rt_call *call", "const " .. m.input.c_type .. " *request", m.output.c_type .. " **response" }
-end
+local DECLARATION = [[
+$doc$
+rt_status $stub$(rt_call *call, const $input$ *request, $output$ **response);
+]]
+
+local DEFINITION = [[
+rt_status $stub$(rt_call *call, const $input$ *request, $output$ **response)
+{
+    return rt_client_unary(call, $service$, $path$, &request->base, &$output_prefix$__descriptor, (ProtobufCMessage **)response);
+}
+]]
 
 local function emit_file(file)
   if #file.services == 0 then return {} end
@@ -22,10 +31,11 @@ local function emit_file(file)
       local doc = ("Calls %s on the %s peer (%s). On OK, *response lives in the calling call's arena; "
         .. "UNAVAILABLE when the peer is down."):format(m.path, svc.daemon, svc.endpoint.address_env)
       if m.comment then doc = m.comment .. "\n" .. doc end
-      decls[#decls + 1] = c.comment(doc) .. c.prototype("rt_status", M.stub_name(svc, m), params(m), ";") .. "\n"
-      defs[#defs + 1] = c.prototype("rt_status", M.stub_name(svc, m), params(m)) .. "\n{\n"
-        .. c.call("    ", "return rt_client_unary", { "call", c.string(svc.full_name), c.string(m.path), "&request->base",
-          "&" .. m.output.c_prefix .. "__descriptor", "(ProtobufCMessage **)response" }, ";") .. "\n}\n"
+      local vars = { doc = c.comment(doc), stub = M.stub_name(svc, m), input = m.input.c_type,
+                     output = m.output.c_type, service = c.string(svc.full_name), path = c.string(m.path),
+                     output_prefix = m.output.c_prefix }
+      decls[#decls + 1] = template.render(DECLARATION, vars)
+      defs[#defs + 1] = template.render(DEFINITION, vars)
     end
   end
   local base = file.base .. ".client"

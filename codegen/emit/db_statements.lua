@@ -2,6 +2,7 @@
 -- query, indexed by an enum, so the runtime prepares them all once per
 -- connection and repositories refer to them by DB_STMT_* index.
 local c = require("emit.c")
+local template = require("template")
 local queries = require("parse.queries")
 
 local M = {}
@@ -35,6 +36,34 @@ function M.sources(model)
   return sources
 end
 
+-- One entry of db_statements; $sql$ is its SQL as adjacent literals, a clause a
+-- line; $locks$ only for a statement with `-- locks:` parameters.
+local ENTRY = [[
+    [$enum$] = {
+        .name = $name$,
+        .sql = $sql$,
+        .n_params = $n_params$,
+        .idempotent = $idempotent$,
+        $locks$
+    },
+]]
+
+local HEADER = [[
+/* Indexes into db_statements: the repositories' statements (gen/db_<table>.c), then the named
+ * queries (gen/db_queries.c). */
+enum {
+$enum$    DB_STATEMENT_COUNT
+};
+
+$doc$
+extern const rt_db_statement db_statements[DB_STATEMENT_COUNT];
+]]
+
+local SOURCE = [[
+const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {
+$entries$};
+]]
+
 function M.emit(model)
   local sources = M.sources(model)
   local enum, entries = {}, {}
@@ -42,21 +71,17 @@ function M.emit(model)
     enum[#enum + 1] = "    " .. s.enum .. ",\n"
     local lits = {}
     for i, l in ipairs(sql_lines(s.sql)) do lits[i] = (i == 1 and "" or string.rep(" ", 15)) .. c.string(l) end
-    local locks = (s.lock_params or 0) ~= 0 and ("        .lock_params = 0x%xu,\n"):format(s.lock_params) or ""
-    entries[#entries + 1] = ("    [%s] = {\n        .name = %s,\n        .sql = %s,\n        .n_params = %d,\n"
-      .. "        .idempotent = %s,\n%s    },\n"):format(s.enum, c.string(s.name), table.concat(lits, "\n"), s.n_params,
-      tostring(s.idempotent), locks)
+    entries[#entries + 1] = template.render(ENTRY, { enum = s.enum, name = c.string(s.name),
+      sql = table.concat(lits, "\n"), n_params = s.n_params, idempotent = tostring(s.idempotent),
+      locks = (s.lock_params or 0) ~= 0 and (".lock_params = 0x%xu,"):format(s.lock_params) })
   end
-  local header_body = c.comment("Indexes into db_statements: the repositories' statements (gen/db_<table>.c), then the "
-    .. "named queries (gen/db_queries.c).")
-    .. "enum {\n" .. table.concat(enum) .. "    DB_STATEMENT_COUNT\n};\n\n"
-    .. c.comment("Every statement a daemon prepares on each of its connections. Reads are idempotent (retried once "
-    .. "on a fresh connection); writes are not.")
-    .. "extern const rt_db_statement db_statements[DB_STATEMENT_COUNT];\n"
+  local header_body = template.render(HEADER, { enum = table.concat(enum),
+    doc = c.comment("Every statement a daemon prepares on each of its connections. Reads are idempotent: sent again "
+      .. "when their connection breaks, up to three runs in all (RT_PIPE_MAX_RUNS, db_pipeline.c); writes never are.") })
   return {
     { "db_statements.h", c.header("db_statements.h", sources, { "db.h" }, header_body) },
     { "db_statements.c", c.source(sources, "db_statements.h", {},
-      "const rt_db_statement db_statements[DB_STATEMENT_COUNT] = {\n" .. table.concat(entries) .. "};\n") },
+      template.render(SOURCE, { entries = table.concat(entries) })) },
   }
 end
 

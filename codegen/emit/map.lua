@@ -5,6 +5,7 @@
 -- lives in.
 local util = require("util")
 local c = require("emit.c")
+local template = require("template")
 
 local M = {}
 
@@ -21,14 +22,21 @@ end
 local function helper_name(w) return "wrap_" .. w.c_prefix:gsub("^google__protobuf__", "") end
 
 -- The static helper that makes a wrapper holding value, in the arena.
+local WRAPPER_HELPER = [[
+/* A $wrapper$ holding value, in the arena. */
+static $wrapper$ *$helper$(rt_arena *arena, $value_decl$)
+{
+    $wrapper$ *wrapper = rt_arena_alloc(arena, sizeof *wrapper);
+    $wrapper_prefix$__init(wrapper);
+    wrapper->value = $cast$value;
+    return wrapper;
+}
+]]
+
 local function wrapper_helper(w, value_type)
-  return c.comment(("A %s holding value, in the arena."):format(w.c_type))
-    .. c.prototype("static " .. w.c_type .. " *", helper_name(w), { "rt_arena *arena", value_type .. (value_type:sub(-1) == "*" and "" or " ") .. "value" })
-    .. "\n{\n"
-    .. ("    %s *wrapper = rt_arena_alloc(arena, sizeof *wrapper);\n"):format(w.c_type)
-    .. ("    %s__init(wrapper);\n"):format(w.c_prefix)
-    .. ("    wrapper->value = %svalue;\n"):format(w.scalar == "string" and "(char *)" or "")
-    .. "    return wrapper;\n}\n"
+  return template.render(WRAPPER_HELPER, { wrapper = w.c_type, helper = helper_name(w), wrapper_prefix = w.c_prefix,
+    value_decl = value_type .. (value_type:sub(-1) == "*" and "" or " ") .. "value",
+    cast = w.scalar == "string" and "(char *)" or "" })
 end
 
 -- The C line that sets field from its column; helpers collects wrapper helpers.

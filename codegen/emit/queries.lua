@@ -9,6 +9,7 @@
 -- @name (sqlc's XParams): callers write `.user_id = ..., .label = ...`, so
 -- reordering the SQL can never swap two arguments of the same type.
 local c = require("emit.c")
+local template = require("template")
 local db_params = require("emit.db_params")
 local repository = require("emit.repository")
 local db_statements = require("emit.db_statements")
@@ -23,14 +24,20 @@ local function by_struct(qr) return #qr.params >= 2 end
 local function struct_name(qr) return "db_" .. qr.name .. "_params" end
 
 -- The params struct of a query that takes one, with a comment per field.
+local PARAMS_STRUCT = [[
+$doc$
+typedef struct {
+$fields$} $name$;
+]]
+
 local function params_struct(qr)
   local fields = {}
   for _, p in ipairs(qr.params) do
     for _, decl in ipairs(db_params.c_params(p)) do fields[#fields + 1] = "    " .. decl .. ";\n" end
   end
-  return c.comment(("The parameters of db_%s, one per @name of %s; a field left out is NULL or 0 (SQL NULL "
-    .. "for a string)."):format(qr.name, qr.query_name))
-    .. "typedef struct {\n" .. table.concat(fields) .. "} " .. struct_name(qr) .. ";\n"
+  return template.render(PARAMS_STRUCT, { name = struct_name(qr), fields = table.concat(fields),
+    doc = c.comment(("The parameters of db_%s, one per @name of %s; a field left out is NULL or 0 (SQL NULL "
+      .. "for a string)."):format(qr.name, qr.query_name)) })
 end
 
 local function head(qr)
@@ -65,33 +72,50 @@ local function doc(qr)
   return ("%s (%s): %s\n\n%s"):format(qr.query_name, qr.file, qr.doc, ANSWERS[qr.kind](qr))
 end
 
--- The body of a query function; includes collects what it needs.
-local function body(qr, includes_h, includes_c)
+-- The body of a query function, by its kind.
+local BODIES = {
+  one = [[
+$setup$
+    return rt_db_fetch_one(db, arena, $stmt$, $params$, $decode$, out, $not_found$);
+]],
+  many = [[
+$setup$
+    void *all = NULL;
+    rt_status status = rt_db_fetch_all(db, arena, $stmt$, $params$, $decode$, sizeof **rows, &all, n_rows);
+    *rows = all;
+    return status;
+]],
+  exec = [[
+$setup$
+    return rt_db_run(db, $stmt$, $params$, NULL);
+]],
+  execrows = [[
+$setup$
+    return rt_db_run(db, $stmt$, $params$, affected);
+]],
+}
+
+local FUNCTION = [[
+$sql$
+$head$
+{
+$body$
+}
+]]
+
+-- The definition of a query function; includes collects what it needs.
+local function definition(qr, name, params, includes_h, includes_c)
   local setup, params_expr, incs = db_params.build(qr.params, takes_arena(qr), by_struct(qr) and "in." or "")
   for _, inc in ipairs(incs) do includes_c[#includes_c + 1] = inc end
-  if RETURNS_ROWS[qr.kind] then
-    includes_h[#includes_h + 1] = "db_" .. qr.table.snake .. ".h"
-    includes_c[#includes_c + 1] = "db_rows.h"
-    local stmt, decode = "&db_statements[" .. qr.enum .. "]", repository.decoder_name(qr.table)
-    if qr.kind == "one" then
-      return setup .. c.call("    ", "return rt_db_fetch_one", { "db", "arena", stmt, params_expr, decode, "out",
-        c.string(not_found(qr)) }, ";") .. "\n"
-    end
-    includes_h[#includes_h + 1] = "<stddef.h>"
-    return setup .. "    void *all = NULL;\n"
-      .. c.call("    ", "rt_status status = rt_db_fetch_all", { "db", "arena", stmt, params_expr, decode,
-        "sizeof **rows", "&all", "n_rows" }, ";") .. "\n"
-      .. "    *rows = all;\n    return status;\n"
-  end
-  local out = setup .. "    PGresult *res = NULL;\n"
-    .. ("    rt_status status = rt_db_exec(db, &db_statements[%s], %s, &res);\n"):format(qr.enum, params_expr)
-    .. "    if (!rt_ok(status))\n        return status;\n"
-  if qr.kind == "execrows" then
-    includes_h[#includes_h + 1] = "<stdint.h>"
-    includes_c[#includes_c + 1] = "<stdlib.h>"
-    out = out .. "    *affected = strtoll(PQcmdTuples(res), NULL, 10);\n"
-  end
-  return out .. "    PQclear(res);\n    return RT_OK;\n"
+  includes_c[#includes_c + 1] = "db_rows.h"
+  if RETURNS_ROWS[qr.kind] then includes_h[#includes_h + 1] = "db_" .. qr.table.snake .. ".h" end
+  if qr.kind == "many" then includes_h[#includes_h + 1] = "<stddef.h>" end
+  if qr.kind == "execrows" then includes_h[#includes_h + 1] = "<stdint.h>" end
+  local body = template.render(BODIES[qr.kind], { setup = setup, stmt = "&db_statements[" .. qr.enum .. "]",
+    params = params_expr, decode = RETURNS_ROWS[qr.kind] and repository.decoder_name(qr.table) or "",
+    not_found = c.string(not_found(qr)) })
+  return template.render(FUNCTION, { sql = db_statements.sql_comment(qr),
+    head = c.prototype("rt_status", name, params), body = body })
 end
 
 function M.emit(model)
@@ -108,8 +132,7 @@ function M.emit(model)
     end
     decls[#decls + 1] = (by_struct(qr) and params_struct(qr) .. "\n" or "") .. c.comment(doc(qr))
       .. c.prototype("rt_status", name, params, ";") .. "\n"
-    local text = body(qr, includes_h, includes_c)
-    defs[#defs + 1] = db_statements.sql_comment(qr) .. c.prototype("rt_status", name, params) .. "\n{\n" .. text .. "}\n"
+    defs[#defs + 1] = definition(qr, name, params, includes_h, includes_c)
   end
   local body_c = table.concat(defs, "\n")
   return {

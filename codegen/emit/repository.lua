@@ -2,6 +2,7 @@
 -- (insert, get_by_<key> per primary/unique key, delete_by_<pk>) over the
 -- prepared statements of gen/db_statements.c.
 local c = require("emit.c")
+local template = require("template")
 local db_params = require("emit.db_params")
 local db_statements = require("emit.db_statements")
 
@@ -80,6 +81,16 @@ local function heads(t)
   return list
 end
 
+-- A table's row struct ($fields$: one line per column) and its decoder.
+local ROW_HEADER = [[
+$row_doc$
+typedef struct {
+$fields$} $row$;
+
+$decode_doc$
+void $decode$(rt_arena *arena, const PGresult *res, int row, void *out);
+]]
+
 local function header(t, sources)
   local fields = {}
   local width = 0
@@ -96,16 +107,13 @@ local function header(t, sources)
   end
   local checks = {}
   for i, k in ipairs(t.checks) do checks[i] = "CHECK " .. k.expr end
-  local body = {
-    c.comment(("One row of table \"%s\", columns in table order. Strings live in the arena of the call that "
-      .. "read the row.%s"):format(t.name, #checks > 0 and (" The database keeps " .. c.join_and(checks) .. ".") or "")),
-    "typedef struct {\n", table.concat(lines), "} ", M.row_type(t), ";\n\n",
-    c.comment(("Decodes row `row` of a result whose columns are those of \"%s\" in table order (every statement "
-      .. "of this table and the :one and :many queries on it answer that shape) into the %s at out: an "
-      .. "rt_db_decode_fn (db_rows.h)."):format(t.name, M.row_type(t))),
-    c.prototype("void", M.decoder_name(t), { "rt_arena *arena", "const PGresult *res", "int row", "void *out" }, ";"),
-    "\n",
-  }
+  local body = { template.render(ROW_HEADER, { row = M.row_type(t), decode = M.decoder_name(t), fields = table.concat(lines),
+    row_doc = c.comment(("One row of table \"%s\", columns in table order. Strings live in the arena of the call "
+      .. "that read the row.%s"):format(t.name, #checks > 0 and (" The database keeps " .. c.join_and(checks) .. ".")
+      or "")),
+    decode_doc = c.comment(("Decodes row `row` of a result whose columns are those of \"%s\" in table order (every "
+      .. "statement of this table and the :one and :many queries on it answer that shape) into the %s at out: an "
+      .. "rt_db_decode_fn (db_rows.h)."):format(t.name, M.row_type(t))) }) }
   for _, h in ipairs(heads(t)) do
     body[#body + 1] = "\n" .. c.comment(h.doc) .. c.prototype("rt_status", h.name, h.params, ";") .. "\n"
   end
@@ -117,10 +125,35 @@ local function header(t, sources)
   return c.header("db_" .. t.snake .. ".h", sources, includes, table.concat(body))
 end
 
+-- The body of get_by_<key> and insert: the one row the statement answers.
+local FETCH_ONE = [[
+$setup$
+    return rt_db_fetch_one(db, arena, &db_statements[$enum$], $params$, $decode$, out, $not_found$);
+]]
+
+-- The body of delete_by_<pk>: NOT_FOUND when no row had that key.
+local DELETE = [[
+$setup$
+    int64_t deleted = 0;
+    rt_status status = rt_db_run(db, &db_statements[$enum$], $params$, &deleted);
+    if (!rt_ok(status))
+        return status;
+    return deleted > 0 ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, $not_found$);
+]]
+
+local FUNCTION = [[
+
+$sql$
+$head$
+{
+$body$
+}
+]]
+
 local function source(t, sources)
   local row = M.row_type(t)
   local decode = {}
-  local includes = { "db_statements.h" }
+  local includes = { "db_statements.h", "db_rows.h" }
   for i, col in ipairs(t.columns) do
     decode[#decode + 1] = ("    r->%s = %s;\n"):format(col.snake, reader(col):format(i - 1))
     if reader(col) == NULLABLE_READERS[col.kind] then includes[#includes + 1] = "db_nullable.h" end
@@ -130,26 +163,19 @@ local function source(t, sources)
     "\n{\n    ", row, " *r = out;\n", table.concat(decode), "}\n",
   }
   for _, h in ipairs(heads(t)) do
-    out[#out + 1] = "\n" .. db_statements.sql_comment(h.stmt) .. c.prototype("rt_status", h.name, h.params) .. "\n{\n"
+    local body
     if h.stmt == t.delete then
-      local setup, params_expr, incs = db_params.build(param_list(t.primary_key), false)
+      local setup, params, incs = db_params.build(param_list(t.primary_key), false)
       for _, inc in ipairs(incs) do includes[#includes + 1] = inc end
-      includes[#includes + 1] = "<string.h>"
-      includes[#includes + 1] = "<stdbool.h>"
-      out[#out + 1] = setup .. "    PGresult *res = NULL;\n"
-        .. ("    rt_status status = rt_db_exec(db, &db_statements[%s], %s, &res);\n"):format(h.stmt.enum, params_expr)
-        .. "    if (!rt_ok(status))\n        return status;\n"
-        .. "    bool deleted = strcmp(PQcmdTuples(res), \"0\") != 0;\n"
-        .. "    PQclear(res);\n"
-        .. ("    return deleted ? RT_OK : rt_status_of(GRPC_STATUS_NOT_FOUND, %s);\n"):format(c.string(M.not_found(t)))
+      body = template.render(DELETE, { setup = setup, enum = h.stmt.enum, params = params,
+        not_found = c.string(M.not_found(t)) })
     else
-      local setup, params_expr = db_params.build(param_list(h.stmt.params), true)
-      includes[#includes + 1] = "db_rows.h"
-      out[#out + 1] = setup .. c.call("    ", "return rt_db_fetch_one", { "db", "arena",
-        "&db_statements[" .. h.stmt.enum .. "]", params_expr, M.decoder_name(t), "out", c.string(M.not_found(t)) },
-        ";") .. "\n"
+      local setup, params = db_params.build(param_list(h.stmt.params), true)
+      body = template.render(FETCH_ONE, { setup = setup, enum = h.stmt.enum, params = params,
+        decode = M.decoder_name(t), not_found = c.string(M.not_found(t)) })
     end
-    out[#out + 1] = "}\n"
+    out[#out + 1] = template.render(FUNCTION, { sql = db_statements.sql_comment(h.stmt),
+      head = c.prototype("rt_status", h.name, h.params), body = body })
   end
   return c.source(sources, "db_" .. t.snake .. ".h", includes, table.concat(out))
 end

@@ -4,16 +4,13 @@
 -- describes the service, its peers, statements and descriptor set.
 local util = require("util")
 local c = require("emit.c")
+local template = require("template")
 local validate = require("emit.validate")
 local descriptor = require("emit.descriptor")
 
 local M = {}
 
 function M.handler_name(svc, m) return svc.snake .. "__" .. m.snake end
-
-local function handler_params(m)
-  return { "rt_call *call", "const " .. m.input.c_type .. " *request", m.output.c_type .. " *response" }
-end
 
 local function message_headers(svc)
   local list = {}
@@ -44,14 +41,78 @@ local function header(file, sources)
     body[#body + 1] = c.comment(("%s handlers, implemented in handlers/%s.c. Each runs after the request passed its "
       .. "validator; *response is initialised and lives in the call arena."):format(svc.full_name, svc.snake))
     for _, m in ipairs(svc.methods) do
-      body[#body + 1] = c.comment(m.comment or m.name)
-        .. c.prototype("rt_status", M.handler_name(svc, m), handler_params(m), ";") .. "\n"
+      body[#body + 1] = template.render([[
+$doc$
+rt_status $handler$(rt_call *call, const $input$ *request, $output$ *response);
+]], { doc = c.comment(m.comment or m.name), handler = M.handler_name(svc, m), input = m.input.c_type,
+        output = m.output.c_type })
     end
-    body[#body + 1] = c.comment(("The %s daemon: %s."):format(svc.daemon, (svc.comment or svc.full_name):gsub("%.$", "")))
-      .. "extern const rt_service " .. svc.snake .. "__service;\n"
+    body[#body + 1] = template.render([[
+$tasks_doc$
+extern const rt_task_def *const $service$__tasks[];
+
+$doc$
+extern const rt_service $service$__service;
+]], { doc = c.comment(("The %s daemon: %s."):format(svc.daemon, (svc.comment or svc.full_name):gsub("%.$", ""))),
+      tasks_doc = c.comment(("What the %s daemon runs besides its methods (background.h), NULL-terminated; "
+        .. "defined in handlers/%s.c with the tasks it lists."):format(svc.daemon, svc.snake)),
+      service = svc.snake })
   end
   return c.header(file.base .. ".service.h", sources, includes, table.concat(body, "\n"))
 end
+
+-- The adapter from the runtime's untyped validate signature to a message's validator.
+local VALIDATOR = [[
+static void $name$(const ProtobufCMessage *request, rt_violations *out)
+{
+    $validate$((const $input$ *)request, out);
+}
+]]
+
+-- The adapter from the runtime's untyped invoke signature to a typed handler:
+-- the response is allocated in the call arena and initialised before it runs.
+local INVOKE = [[
+static rt_status invoke_$method$(rt_call *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+{
+    $output$ *typed = rt_arena_alloc(rt_call_arena(call), sizeof *typed);
+    $output_prefix$__init(typed);
+    *response = &typed->base;
+    return $handler$(call, (const $input$ *)request, typed);
+}
+]]
+
+local METHOD = [[
+    {
+        .path = $path$,
+        .name = $name$,
+        .request_type = &$input_prefix$__descriptor,
+        .response_type = &$output_prefix$__descriptor,
+        .validate = $validator$,
+        .invoke = invoke_$method$,
+    },
+]]
+
+local PEERS = [[
+/* The services its methods call (rules.depends_on), found where they listen. */
+static const rt_endpoint $prefix$peers[] = {
+$rows$};
+]]
+
+local SERVICE = [[
+const rt_service $service$__service = {
+    .daemon_name = $daemon$,
+    .self = $self$,
+    .methods = $prefix$methods,
+    .n_methods = sizeof $prefix$methods / sizeof $prefix$methods[0],
+    .peers = $peers$,
+    .n_peers = $n_peers$,
+    .statements = db_statements,
+    .n_statements = DB_STATEMENT_COUNT,
+    .descriptors = &$descriptors$,
+    .largest_request_bytes = $largest_request$,
+    .tasks = $service$__tasks,
+};
+]]
 
 local function source(file, sources)
   local out = {}
@@ -63,49 +124,34 @@ local function source(file, sources)
       if input.has_rules and not validators[input.full_name] then
         validators[input.full_name] = "validate_" .. input.c_prefix
         includes[#includes + 1] = input.base .. ".validate.h"
-        out[#out + 1] = c.prototype("static void", validators[input.full_name],
-            { "const ProtobufCMessage *request", "rt_violations *out" })
-          .. "\n{\n" .. c.call("    ", validate.validator_name(input), { "(const " .. input.c_type .. " *)request", "out" }, ";")
-          .. "\n}\n"
+        out[#out + 1] = template.render(VALIDATOR, { name = validators[input.full_name],
+          validate = validate.validator_name(input), input = input.c_type })
       end
     end
     for _, m in ipairs(svc.methods) do
-      out[#out + 1] = c.prototype("static rt_status", "invoke_" .. m.snake,
-          { "rt_call *call", "const ProtobufCMessage *request", "ProtobufCMessage **response" })
-        .. "\n{\n"
-        .. ("    %s *typed = rt_arena_alloc(rt_call_arena(call), sizeof *typed);\n"):format(m.output.c_type)
-        .. ("    %s__init(typed);\n"):format(m.output.c_prefix)
-        .. "    *response = &typed->base;\n"
-        .. c.call("    ", "return " .. M.handler_name(svc, m), { "call", "(const " .. m.input.c_type .. " *)request",
-          "typed" }, ";") .. "\n}\n"
+      out[#out + 1] = template.render(INVOKE, { method = m.snake, output = m.output.c_type,
+        output_prefix = m.output.c_prefix, handler = M.handler_name(svc, m), input = m.input.c_type })
     end
     local methods = {}
     for _, m in ipairs(svc.methods) do
-      methods[#methods + 1] = ("    {\n        .path = %s,\n        .name = %s,\n        .request_type = &%s__descriptor,\n"
-        .. "        .response_type = &%s__descriptor,\n        .validate = %s,\n        .invoke = invoke_%s,\n    },\n")
-        :format(c.string(m.path), c.string(m.name), m.input.c_prefix, m.output.c_prefix,
-          validators[m.input.full_name] or "NULL", m.snake)
+      methods[#methods + 1] = template.render(METHOD, { path = c.string(m.path), name = c.string(m.name),
+        input_prefix = m.input.c_prefix, output_prefix = m.output.c_prefix,
+        validator = validators[m.input.full_name] or "NULL", method = m.snake })
     end
     local prefix = #file.services > 1 and svc.snake .. "_" or ""
     out[#out + 1] = "static const rt_method " .. prefix .. "methods[] = {\n" .. table.concat(methods) .. "};\n"
-    local peers_field, n_peers = "NULL", "0"
+    local peers, n_peers = "NULL", "0"
     if #svc.peers > 0 then
-      local peers = {}
-      for i, peer in ipairs(svc.peers) do peers[i] = "    " .. endpoint(peer.endpoint) .. ",\n" end
-      out[#out + 1] = c.comment("The services its methods call (rules.depends_on), found where they listen.")
-        .. "static const rt_endpoint " .. prefix .. "peers[] = {\n" .. table.concat(peers) .. "};\n"
-      peers_field = prefix .. "peers"
+      local rows = {}
+      for i, peer in ipairs(svc.peers) do rows[i] = "    " .. endpoint(peer.endpoint) .. ",\n" end
+      out[#out + 1] = template.render(PEERS, { prefix = prefix, rows = table.concat(rows) })
+      peers = prefix .. "peers"
       n_peers = ("sizeof %speers / sizeof %speers[0]"):format(prefix, prefix)
     end
-    local set = descriptor.symbol(file)
-    out[#out + 1] = "const rt_service " .. svc.snake .. "__service = {\n"
-      .. ("    .daemon_name = %s,\n"):format(c.string(svc.daemon))
-      .. ("    .self = %s,\n"):format(endpoint(svc.endpoint))
-      .. ("    .methods = %smethods,\n    .n_methods = sizeof %smethods / sizeof %smethods[0],\n"):format(prefix, prefix, prefix)
-      .. ("    .peers = %s,\n    .n_peers = %s,\n"):format(peers_field, n_peers)
-      .. "    .statements = db_statements,\n    .n_statements = DB_STATEMENT_COUNT,\n"
-      .. ("    .descriptors = &%s,\n"):format(set)
-      .. ("    .largest_request_bytes = %d,\n};\n"):format(svc.unbounded_request and 0 or svc.largest_request)
+    out[#out + 1] = template.render(SERVICE, { service = svc.snake, daemon = c.string(svc.daemon),
+      self = endpoint(svc.endpoint), prefix = prefix, peers = peers, n_peers = n_peers,
+      descriptors = descriptor.symbol(file),
+      largest_request = svc.unbounded_request and 0 or svc.largest_request })
   end
   return c.source(sources, file.base .. ".service.h", includes, table.concat(out, "\n"))
 end

@@ -5,6 +5,7 @@
 -- an item breaks.
 local util = require("util")
 local c = require("emit.c")
+local template = require("template")
 
 local M = {}
 
@@ -40,19 +41,45 @@ local function chain(rules, v, len, action, indent)
   return table.concat(out)
 end
 
--- The static helper of a repeated field with item rules.
+-- The static helper of a repeated field with item rules: $checks$ is one
+-- ITEM_CHECK per rule.
+local ITEM_HELPER = [[
+$doc$
+static const char *$helper$($param$)
+{
+    $strlen$
+$checks$
+    return NULL;
+}
+]]
+local ITEM_CHECK = [[
+    if ($fails$)
+        return $description$;
+]]
+
 local function item_helper(msg, field, items)
-  local param = (field.type_label == "string" and "const char *" or field.c_type .. " ") .. "v"
-  local body = {}
-  if field.type_label == "string" then body[#body + 1] = "    size_t len = strlen(v);\n" end
-  for _, rule in ipairs(items) do
-    body[#body + 1] = ("    if (%s)\n        return %s;\n"):format(CHECKS[rule.kind]("v", "len", rule.value),
-      c.string(rule.description))
+  local checks = {}
+  for i, rule in ipairs(items) do
+    checks[i] = template.render(ITEM_CHECK, { fails = CHECKS[rule.kind]("v", "len", rule.value),
+      description = c.string(rule.description) })
   end
-  return c.comment(("The first rule an item of %s.%s breaks, or NULL."):format(msg.full_name:sub(2), field.name))
-    .. c.prototype("static const char *", item_helper_name(msg, field), { param }) .. "\n{\n"
-    .. table.concat(body) .. "    return NULL;\n}\n"
+  local is_string = field.type_label == "string"
+  return template.render(ITEM_HELPER, { helper = item_helper_name(msg, field),
+    doc = c.comment(("The first rule an item of %s.%s breaks, or NULL."):format(msg.full_name:sub(2), field.name)),
+    param = (is_string and "const char *" or field.c_type .. " ") .. "v",
+    strlen = is_string and "size_t len = strlen(v);", checks = table.concat(checks) })
 end
+
+-- A repeated field's items: the first bad one is found before the chain of
+-- count rules, which reports it last ($else$ continues that chain).
+local ITEMS_CHECK = [[
+    const char *$bad$ = NULL;
+    for (size_t i = 0; i < $count$ && !$bad$; i++)
+        $bad$ = $helper$(m->$field$[i]);
+$counts$
+    $else$if ($bad$)
+        rt_violations_add(out, $name$, $bad$);
+]]
 
 local function field_checks(msg, field)
   local function add(rule) return ("rt_violations_add(out, %s, %s);"):format(c.string(field.name),
@@ -69,12 +96,9 @@ local function field_checks(msg, field)
   local count = "m->n_" .. field.name
   local out = chain(counts, count, nil, add, "    ")
   if not items then return out end
-  -- The first bad item is found before the chain, which reports it last.
-  local bad = field.name .. "_bad_item"
-  return ("    const char *%s = NULL;\n    for (size_t i = 0; i < %s && !%s; i++)\n        %s = %s(m->%s[i]);\n")
-      :format(bad, count, bad, bad, item_helper_name(msg, field), field.name)
-    .. out .. ("    %sif (%s)\n        rt_violations_add(out, %s, %s);\n"):format(#counts > 0 and "else " or "", bad,
-      c.string(field.name), bad)
+  return template.render(ITEMS_CHECK, { bad = field.name .. "_bad_item", count = count, field = field.name,
+    helper = item_helper_name(msg, field), counts = out, ["else"] = #counts > 0 and "else " or "",
+    name = c.string(field.name) })
 end
 
 local function rules_summary(msg)

@@ -24,6 +24,16 @@ local function with(list, more)
 end
 
 return {
+  { "generated C runs statements only through the runtime's helpers, never libpq itself", function()
+    local dir = h.generated() .. "/gen"
+    for _, name in ipairs(util.list_files(dir)) do
+      if name:match("%.c$") and not name:match("%.pb%-c%.c$") then
+        local src = util.read_file(dir .. "/" .. name)
+        local call = src:match("PQ%w+%s*%(")
+        h.truthy(not call, name .. " calls libpq (" .. tostring(call) .. ")")
+      end
+    end
+  end },
   { "two runs into two directories give identical bytes", function()
     local tmp = util.mktemp_dir()
     local ok1, out1 = h.regen(h.args(tmp .. "/a"))

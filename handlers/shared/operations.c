@@ -25,7 +25,8 @@ static bool expire_operations(rt_task *task)
         rt_log(RT_LOG_DEBUG, "expired %lld idempotency records", (long long)expired);
     return expired > 0;
 }
-RT_BACKGROUND_TASK(expire, "expire-operations", EXPIRE_INTERVAL_MS, expire_operations)
+const rt_task_def operations_expire_task = {
+    .name = "expire-operations", .interval_ms = EXPIRE_INTERVAL_MS, .run = expire_operations};
 
 RT_COUNTER(replays, "wallet_idempotent_replays_total", "",
            "Requests answered with the stored outcome of an earlier request with the same idempotency key.")

@@ -6,6 +6,7 @@
 #ifndef HANDLERS_SHARED_OPERATIONS_H
 #define HANDLERS_SHARED_OPERATIONS_H
 
+#include "background.h"
 #include "db_operation.h"
 #include "service.h"
 #include "uuid.h"
@@ -23,6 +24,10 @@ typedef struct {
     const char *request; /* what the request asks for, compared when a key comes back; "" without a key */
     char attempt[RT_UUID_STRLEN + 1]; /* this request, among all that carry the key */
 } operation;
+
+/* Removes operations older than IDEMPOTENCY_TTL, a bounded batch a run:
+ * every daemon lists it among its tasks (<service>__tasks). */
+extern const rt_task_def operations_expire_task;
 
 /* The operation of request, whose settled key (idempotency.h) is key. A key
  * belongs to its caller and method: another caller's use of the same string

@@ -5,7 +5,10 @@
  * (its statements are cancelled past it) and should do one bounded batch;
  * returning true says more is waiting, and the next run comes after a short
  * pause instead of the full interval, leaving the sessions to calls between
- * batches. Nothing starts once the daemon drains. */
+ * batches. Nothing starts once the daemon drains.
+ * A daemon's tasks are listed in its service table (rt_service.tasks,
+ * service.h): its handlers define them and the list, so the daemon's main
+ * leads to everything it runs. */
 #ifndef RT_BACKGROUND_H
 #define RT_BACKGROUND_H
 
@@ -32,17 +35,5 @@ typedef struct {
 
 /* The database view of the running task (like rt_call_db for a call). */
 rt_db *rt_task_db(rt_task *task);
-
-/* Registers a task before the daemon starts (RT_BACKGROUND_TASK does it at
- * program load); its first run comes as soon as the daemon serves. */
-void rt_background_register(const rt_task_def *def);
-size_t rt_background_count(void);
-const rt_task_def *rt_background_get(size_t i);
-
-/* In a handler file: RT_BACKGROUND_TASK(sweep, "sweep", 60000, sweep_fn);
- * the daemon built from it runs sweep_fn on that schedule. */
-#define RT_BACKGROUND_TASK(id, task_name, interval, fn)                                                   \
-    static const rt_task_def id##_task = {.name = task_name, .interval_ms = interval, .run = fn};          \
-    __attribute__((constructor)) static void id##_register(void) { rt_background_register(&id##_task); }
 
 #endif

@@ -25,8 +25,9 @@ typedef struct {
     const char *name; /* prepared statement name, unique per daemon */
     const char *sql;  /* with $1..$n placeholders */
     int n_params;
-    /* A read that may be retried once on a fresh connection when the old one
-     * broke. Writes never are: whether they committed is unknown. */
+    /* A read: when its connection breaks it is sent again, on whichever
+     * session takes it, up to RT_PIPE_MAX_RUNS (3) runs in all
+     * (db_pipeline.c). A write never is: whether it committed is unknown. */
     bool idempotent;
     /* Writes: bit i set when parameter i+1 names something the statement
      * locks or must be the only one to insert (a row it locks FOR UPDATE, a
@@ -56,15 +57,6 @@ void rt_db_set_patient(rt_db *db, bool patient);
  * to clear; *gone must outlive the statements. */
 void rt_db_set_cancelled(rt_db *db, const atomic_bool *gone);
 
-/* Runs a prepared statement with text parameters (NULL means SQL NULL)
- * from a fiber. On OK, *result holds PGRES_TUPLES_OK or PGRES_COMMAND_OK
- * and the caller PQclear()s it. Otherwise *result is NULL and the status
- * says why: ALREADY_EXISTS for a unique violation, and so on (the SQLSTATE
- * table of db_status.c). UNAVAILABLE only when the statement surely
- * did not take effect (the database cannot be reached); a write whose
- * outcome is unknown (the connection was lost after it was sent) answers
- * DEADLINE_EXCEEDED. Always answered by the deadline: the statement is
- * then cancelled on the server without the caller waiting for it. */
 /* The message of the DEADLINE_EXCEEDED a write gets when its connection
  * was lost after it was sent: it may have committed, and only a look at
  * what it wrote can tell (handlers settle it by their operation ids). */
@@ -76,6 +68,15 @@ static inline bool rt_db_outcome_unknown(rt_status status)
            strcmp(status.message, RT_DB_OUTCOME_UNKNOWN) == 0;
 }
 
+/* Runs a prepared statement with text parameters (NULL means SQL NULL)
+ * from a fiber. On OK, *result holds PGRES_TUPLES_OK or PGRES_COMMAND_OK
+ * and the caller PQclear()s it. Otherwise *result is NULL and the status
+ * says why: ALREADY_EXISTS for a unique violation, and so on (the SQLSTATE
+ * table of db_status.c). UNAVAILABLE only when the statement surely
+ * did not take effect (the database cannot be reached); a write whose
+ * outcome is unknown (the connection was lost after it was sent) answers
+ * DEADLINE_EXCEEDED with RT_DB_OUTCOME_UNKNOWN. Always answered by the deadline: the statement is
+ * then cancelled on the server without the caller waiting for it. */
 rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *params,
                      PGresult **result);
 

@@ -1,10 +1,13 @@
 /* Running a statement and decoding the rows it answers, for generated
  * repository and query functions: one copy of the run/decode/clear steps
- * that every table's functions share, told the table by its decoder. */
+ * that every table's functions share, told the table by its decoder. Generated
+ * code runs statements only through these three, never libpq itself. */
 #ifndef RT_DB_ROWS_H
 #define RT_DB_ROWS_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
 
 #include "arena.h"
 #include "db.h"
@@ -24,5 +27,21 @@ rt_status rt_db_fetch_one(rt_db *db, rt_arena *arena, const rt_db_statement *stm
  * *n_rows. */
 rt_status rt_db_fetch_all(rt_db *db, rt_arena *arena, const rt_db_statement *stmt, const char *const *params,
                           rt_db_decode_fn decode, size_t row_size, void **rows, size_t *n_rows);
+
+/* Runs a statement that answers no rows (an INSERT, UPDATE or DELETE
+ * without RETURNING); on OK, *affected (unless NULL) is the number of rows
+ * it changed. */
+static inline rt_status rt_db_run(rt_db *db, const rt_db_statement *stmt, const char *const *params,
+                                  int64_t *affected)
+{
+    PGresult *res = NULL;
+    rt_status status = rt_db_exec(db, stmt, params, &res);
+    if (!rt_ok(status))
+        return status;
+    if (affected)
+        *affected = strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return RT_OK;
+}
 
 #endif

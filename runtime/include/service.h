@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "background.h"
 #include "db.h"
 #include "descriptor_index.h"
 #include "log.h"
@@ -21,7 +22,8 @@
 typedef struct rt_call rt_call;
 
 rt_arena *rt_call_arena(rt_call *call);
-/* The calling worker's database connection. */
+/* The call's view of the daemon's shared database sessions (db.h): its
+ * statements run from the handler's fiber, bounded by the call's deadline. */
 rt_db *rt_call_db(rt_call *call);
 /* The x-request-id of the call (received or generated); never NULL. */
 const char *rt_call_request_id(rt_call *call);
@@ -80,6 +82,10 @@ typedef struct {
      * codegen/request_size.lua (0: some field has no bound); the default
      * receive limit grows to fit it (config.c). */
     size_t largest_request_bytes;
+    /* What the daemon runs besides its methods, NULL-terminated (at most
+     * RT_MAX_TASKS): the list its handlers define (<service>__tasks), each
+     * task's first run as soon as the daemon serves. NULL: none. */
+    const rt_task_def *const *tasks;
 } rt_service;
 
 #endif

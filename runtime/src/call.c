@@ -118,7 +118,7 @@ rt_arena *rt_call_arena(rt_call *call)
 
 rt_db *rt_call_db(rt_call *call)
 {
-    return call->worker->db;
+    return call->fiber->db;
 }
 
 const char *rt_call_request_id(rt_call *call)
@@ -288,11 +288,11 @@ static rt_status run(rt_call *c, ProtobufCMessage **response)
         m->validate(request, &v);
     if (v.count)
         return bad_request(c, &v);
-    rt_db_set_deadline(c->worker->db, c->deadline);
-    rt_db_set_cancelled(c->worker->db, &c->caller_gone);
+    rt_db_set_deadline(c->fiber->db, c->deadline);
+    rt_db_set_cancelled(c->fiber->db, &c->caller_gone);
     rt_status status = m->invoke(c, request, response);
-    rt_db_set_deadline(c->worker->db, gpr_inf_future(GPR_CLOCK_MONOTONIC));
-    rt_db_set_cancelled(c->worker->db, NULL);
+    rt_db_set_deadline(c->fiber->db, gpr_inf_future(GPR_CLOCK_MONOTONIC));
+    rt_db_set_cancelled(c->fiber->db, NULL);
     return status;
 }
 
@@ -376,9 +376,9 @@ static void watch_cancellation(rt_call *c)
         atomic_store(&c->pending, 1);
 }
 
-bool rt_call_serve(rt_call *c, rt_worker *worker)
+bool rt_call_serve(rt_call *c, rt_fiber_ctx *fiber)
 {
-    c->worker = worker;
+    c->fiber = fiber;
     rt_authz_peer peer;
     begin(c, &peer);
     watch_cancellation(c);
@@ -407,9 +407,9 @@ bool rt_call_refuse(rt_call *c, grpc_status_code code, const char *message)
 
 void rt_call_detach_deadline(rt_call *c, int budget_ms)
 {
-    rt_db_set_deadline(c->worker->db, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+    rt_db_set_deadline(c->fiber->db, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                                    gpr_time_from_millis(budget_ms, GPR_TIMESPAN)));
-    rt_db_set_cancelled(c->worker->db, NULL);
+    rt_db_set_cancelled(c->fiber->db, NULL);
 }
 
 static rt_log_level level_for(grpc_status_code code)

@@ -24,7 +24,7 @@ typedef struct rt_executor rt_executor;
 typedef struct {
     rt_db *db;             /* the fiber's own view of the shared sessions */
     rt_executor *executor; /* peer calls complete through it */
-} rt_worker;
+} rt_fiber_ctx;
 
 /* A free list of call states, so steady traffic reuses arenas; it keeps
  * at most RT_CALL_CACHE_MAX, so a burst's calls are freed after it. */
@@ -51,7 +51,7 @@ struct rt_call {
 
     /* Serving. */
     rt_arena *arena;
-    rt_worker *worker;
+    rt_fiber_ctx *fiber; /* lent by the fiber serving it */
     const rt_peers *peers;
     const char *request_id;
     const char *log_name;
@@ -94,7 +94,7 @@ void rt_call_release(rt_call *call);
 /* Serves a call that arrived: decode, validate, invoke, and start the
  * final batch tagged with the call (finishing = true). Runs in a fiber.
  * False when the batch could not start: the call is then already complete. */
-bool rt_call_serve(rt_call *call, rt_worker *worker);
+bool rt_call_serve(rt_call *call, rt_fiber_ctx *fiber);
 /* Answers a call unserved with code and message (any thread), e.g.
  * RESOURCE_EXHAUSTED under overload; rt_call_serve's return contract. */
 bool rt_call_refuse(rt_call *call, grpc_status_code code, const char *message);

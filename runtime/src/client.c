@@ -176,7 +176,7 @@ static rt_status unary(rt_call *parent, const char *service_name, const char *me
     gpr_timespec started = gpr_now(GPR_CLOCK_MONOTONIC);
     gpr_timespec deadline = child_deadline(parent);
     gpr_timespec budget = gpr_time_add(started, gpr_time_from_millis(RT_CLIENT_CONNECT_BUDGET_MS, GPR_TIMESPAN));
-    if (!channel_ready(channel, parent->worker->executor,
+    if (!channel_ready(channel, parent->fiber->executor,
                        gpr_time_cmp(deadline, budget) < 0 ? deadline : budget)) {
         if (rt_deadline_passed(parent->deadline))
             return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded");
@@ -185,7 +185,7 @@ static rt_status unary(rt_call *parent, const char *service_name, const char *me
                             rt_arena_printf(parent->arena, "%s unavailable", service_name));
     }
     grpc_call *call = grpc_channel_create_call(channel, parent->call, GRPC_PROPAGATE_DEFAULTS,
-                                               rt_executor_cq(parent->worker->executor),
+                                               rt_executor_cq(parent->fiber->executor),
                                                grpc_slice_from_static_string(method_path), NULL,
                                                deadline, NULL);
     peer_answer a = {.code = GRPC_STATUS_UNKNOWN, .details = grpc_empty_slice()};

@@ -78,7 +78,7 @@ void rt_config_peer_tls_env(const char *address_env, char *out, size_t size)
  * reads. A pipelined session keeps its PostgreSQL back-end busy on its
  * own; on 2 cores, 2 sessions served reads ~20% faster, with a lower p99,
  * than 4 (their back-ends only competed for the cores). */
-int rt_config_default_workers(void)
+int rt_config_default_db_sessions(void)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     long n = cores > 2 ? cores : 2;
@@ -279,7 +279,7 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
     for (size_t i = 0; i < svc->n_peers; i++)
         c->peer_addresses[i] = strdup(svc->peers[i].default_address);
     c->reload_seconds = RT_DEFAULT_RELOAD_SECONDS;
-    c->workers = rt_config_default_workers();
+    c->db_sessions = rt_config_default_db_sessions();
     c->max_message_bytes = rt_config_default_max_message_bytes(svc);
     c->drain_seconds = RT_DEFAULT_DRAIN_SECONDS;
     c->idempotency_ttl_seconds = RT_DEFAULT_IDEMPOTENCY_TTL_SECONDS;
@@ -293,7 +293,10 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
     c->page_token_ttl_seconds = RT_DEFAULT_PAGE_TOKEN_TTL_SECONDS;
     c->log_level = RT_LOG_INFO;
     const number_setting numbers[] = {
-        {"--workers", "WORKERS", 1, 256, &c->workers},
+        /* Deprecated names of --db-sessions, from when each session had a
+         * worker thread; before it, so DB_SESSIONS wins over WORKERS. */
+        {"--workers", "WORKERS", 1, 256, &c->db_sessions},
+        {"--db-sessions", "DB_SESSIONS", 1, 256, &c->db_sessions},
         {"--max-message-bytes", "MAX_MESSAGE_BYTES", 1024, RT_MAX_MESSAGE_BYTES_LIMIT, &c->max_message_bytes},
         {"--drain-seconds", "DRAIN_SECONDS", 0, 3600, &c->drain_seconds},
         {"--idempotency-ttl", "IDEMPOTENCY_TTL", RT_IDEMPOTENCY_TTL_MIN_SECONDS, 366 * 86400,
@@ -408,8 +411,8 @@ void rt_config_usage(const rt_service *svc, FILE *out)
         free(dial);
         fprintf(out, "  %-32s %-22s %s\n", flag, svc->peers[i].address_env, peer_default);
     }
-    fprintf(out, "  %-32s %-22s %d (cores, at least 2; database sessions)\n", "--workers N",
-            "WORKERS", rt_config_default_workers());
+    fprintf(out, "  %-32s %-22s %d (cores, at least 2; --workers, WORKERS: old names)\n",
+            "--db-sessions N", "DB_SESSIONS", rt_config_default_db_sessions());
     fprintf(out, "  %-32s %-22s %d (at least the largest valid request)\n", "--max-message-bytes N",
             "MAX_MESSAGE_BYTES", rt_config_default_max_message_bytes(svc));
     fprintf(out, "  %-32s %-22s %d\n", "--drain-seconds N", "DRAIN_SECONDS", RT_DEFAULT_DRAIN_SECONDS);

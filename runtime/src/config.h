@@ -38,7 +38,7 @@ typedef struct {
     char *database_url;    /* secret: never print, see rt_db_describe_url */
     char **peer_addresses; /* dial targets, parallel to service->peers */
     size_t n_peers;
-    int workers; /* database sessions (writer and readers); requests kept outstanding per method */
+    int db_sessions; /* database sessions (writer and readers); requests kept outstanding per method */
     int max_message_bytes;
     int drain_seconds;
     int idempotency_ttl_seconds; /* operations older than this are swept */
@@ -84,7 +84,7 @@ void rt_config_peer_tls_env(const char *address_env, char *out, size_t size);
 /* host:port with a non-empty host and a port in 1..65535. */
 bool rt_config_valid_address(const char *address);
 /* Online CPUs, at least 2 and at most 64 (config.c says why). */
-int rt_config_default_workers(void);
+int rt_config_default_db_sessions(void);
 /* RT_DEFAULT_MAX_MESSAGE_BYTES, or svc's largest valid request when that
  * is larger, so every valid request can be received. */
 int rt_config_default_max_message_bytes(const rt_service *svc);

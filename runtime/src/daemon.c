@@ -224,8 +224,9 @@ static int serve(const rt_service *service, const rt_config *config, int sfd)
 }
 
 /* glibc gives threads that allocate arenas of their own, up to 8 per core,
- * each keeping what was freed in it: with ~25 threads (workers, gRPC's own)
- * that was ~2 MiB of a ~22 MiB RSS under load. No more threads than cores
+ * each keeping what was freed in it: with the daemon's threads and gRPC's
+ * own that was ~2 MiB of a ~22 MiB RSS under load (measured when each
+ * database session still had a thread of its own). No more threads than cores
  * run at once, so as many arenas rarely contend. Before any thread starts. */
 static void limit_malloc_arenas(void)
 {

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -38,7 +39,7 @@ struct rt_task {
 typedef struct slot {
     struct slot *next_free;
     rt_fiber *fiber;
-    rt_worker worker;
+    rt_fiber_ctx ctx;
     rt_call *call;
     rt_task *task;
     int class; /* of call */
@@ -97,8 +98,8 @@ static slot *take_slot(rt_executor *e)
         if (!s)
             abort();
         s->fiber = rt_fiber_create();
-        s->worker.db = rt_db_view(e->pipeline);
-        s->worker.executor = e;
+        s->ctx.db = rt_db_view(e->pipeline);
+        s->ctx.executor = e;
         s->executor = e;
         e->all[e->n_slots++] = s;
     }
@@ -133,12 +134,12 @@ static void run_slot(void *arg)
 {
     slot *s = arg;
     if (s->call) {
-        s->executor->serve(s->executor->ctx, s->call, &s->worker);
+        s->executor->serve(s->executor->ctx, s->call, &s->ctx);
         return;
     }
-    rt_db_set_deadline(s->worker.db, after_ms(RT_TASK_BUDGET_MS));
+    rt_db_set_deadline(s->ctx.db, after_ms(RT_TASK_BUDGET_MS));
     s->more = s->task->def->run(s->task);
-    rt_db_set_deadline(s->worker.db, gpr_inf_future(GPR_CLOCK_MONOTONIC));
+    rt_db_set_deadline(s->ctx.db, gpr_inf_future(GPR_CLOCK_MONOTONIC));
 }
 
 /* Starts s's fiber (a call or task already set) with its log context. */
@@ -286,7 +287,7 @@ static int start_due_tasks(rt_executor *e)
         slot *s = take_slot(e);
         s->task = t;
         t->running = true;
-        t->db = s->worker.db;
+        t->db = s->ctx.db;
         rt_log_set_call(t->def->name, NULL, NULL);
         start_slot(e, s);
     }
@@ -346,8 +347,8 @@ static void *executor_main(void *arg)
 }
 
 rt_executor *rt_executor_create(grpc_completion_queue *cq, rt_db_session **sessions, size_t n_sessions,
-                                const rt_executor_limits *limits, rt_executor_serve_fn serve,
-                                rt_executor_refuse_fn refuse, void *ctx)
+                                const rt_task_def *const *tasks, const rt_executor_limits *limits,
+                                rt_executor_serve_fn serve, rt_executor_refuse_fn refuse, void *ctx)
 {
     rt_executor *e = calloc(1, sizeof *e);
     if (!e)
@@ -358,9 +359,13 @@ rt_executor *rt_executor_create(grpc_completion_queue *cq, rt_db_session **sessi
     e->refuse = refuse;
     e->ctx = ctx;
     e->next_give_up = gpr_inf_future(GPR_CLOCK_MONOTONIC);
-    e->n_tasks = rt_background_count();
-    for (size_t i = 0; i < e->n_tasks; i++)
-        e->tasks[i] = (rt_task){.def = rt_background_get(i), .due = gpr_inf_past(GPR_CLOCK_MONOTONIC)};
+    for (; tasks && tasks[e->n_tasks]; e->n_tasks++) {
+        if (e->n_tasks == RT_MAX_TASKS) {
+            fprintf(stderr, "more than %d background tasks in the service table\n", RT_MAX_TASKS);
+            abort(); /* a build mistake, found at the first start */
+        }
+        e->tasks[e->n_tasks] = (rt_task){.def = tasks[e->n_tasks], .due = gpr_inf_past(GPR_CLOCK_MONOTONIC)};
+    }
     e->max_slots = (size_t)limits->max_calls * RT_N_CLASSES + e->n_tasks;
     e->all = calloc(e->max_slots, sizeof *e->all);
     e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -473,7 +478,7 @@ void rt_executor_destroy(rt_executor *e)
     pthread_join(e->thread, NULL);
     for (size_t i = 0; i < e->n_slots; i++) {
         rt_fiber_destroy(e->all[i]->fiber);
-        rt_db_close(e->all[i]->worker.db);
+        rt_db_close(e->all[i]->ctx.db);
         free(e->all[i]);
     }
     free(e->all);

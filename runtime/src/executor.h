@@ -13,8 +13,8 @@
 
 typedef struct rt_executor rt_executor;
 
-/* Serves one call on worker (whose db is the fiber's own view). */
-typedef void (*rt_executor_serve_fn)(void *ctx, rt_call *call, rt_worker *worker);
+/* Serves one call with what its fiber lends it (fiber->db: the fiber's own view). */
+typedef void (*rt_executor_serve_fn)(void *ctx, rt_call *call, rt_fiber_ctx *fiber);
 /* Answers a call RESOURCE_EXHAUSTED with message, unserved (any thread). */
 typedef void (*rt_executor_refuse_fn)(void *ctx, rt_call *call, const char *message);
 
@@ -39,11 +39,11 @@ typedef struct {
 /* Starts the thread; the sessions (see rt_db_pipeline_create) must stay
  * until rt_executor_destroy returns.
  * Peer calls are made on cq, whose poller passes their completions to
- * rt_executor_complete. Background tasks (background.h) registered by now
- * run from here on. */
+ * rt_executor_complete. The background tasks (background.h; NULL-terminated,
+ * the service table's) run from here on. */
 rt_executor *rt_executor_create(grpc_completion_queue *cq, rt_db_session **sessions, size_t n_sessions,
-                                const rt_executor_limits *limits, rt_executor_serve_fn serve,
-                                rt_executor_refuse_fn refuse, void *ctx);
+                                const rt_task_def *const *tasks, const rt_executor_limits *limits,
+                                rt_executor_serve_fn serve, rt_executor_refuse_fn refuse, void *ctx);
 /* Hands a call of class over (any thread): it is served, or refused
  * through the refuse function when its wait is up. False when its class is
  * full: the call was not taken and the caller answers it. */

@@ -9,13 +9,12 @@
  * any load balancer's reaction time. */
 #include "health.h"
 
-#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db_control.h"
-#include "db_url.h"
+#include "db_probe.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "log.h"
 #include "metrics_runtime.h"
@@ -31,25 +30,9 @@ static struct {
     pthread_cond_t wake;
     bool db_ok, draining, stop, started;
     const char *service_name;
-    char *url; /* libpq-ready */
+    char *url; /* rt_db_probe_url's */
     pthread_t probe;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .db_ok = true};
-
-static bool db_reachable(const char *url)
-{
-    const char *keys[] = {"dbname", "connect_timeout", NULL};
-    const char *values[] = {url, "1", NULL};
-    if (!strstr(url, "target_session_attrs"))
-        return PQpingParams(keys, values, 1) == PQPING_OK;
-    /* A ping is answered by any server that is up, a read-only standby too:
-     * with target_session_attrs (a multi-host cluster URL, docs/scaling.md)
-     * only a session the URL accepts, i.e. a primary during a failover,
-     * means the database is reachable. */
-    PGconn *conn = PQconnectdbParams(keys, values, 1);
-    bool ok = PQstatus(conn) == CONNECTION_OK;
-    PQfinish(conn);
-    return ok;
-}
 
 static void *probe_main(void *arg)
 {
@@ -67,7 +50,7 @@ static void *probe_main(void *arg)
         if (g.stop)
             break;
         pthread_mutex_unlock(&g.lock);
-        bool ok = db_reachable(g.url);
+        bool ok = rt_db_probe(g.url);
         pthread_mutex_lock(&g.lock);
         if (ok != g.db_ok) {
             rt_log(ok ? RT_LOG_INFO : RT_LOG_WARN, ok ? "database reachable again: SERVING"
@@ -84,15 +67,12 @@ static void *probe_main(void *arg)
 
 void rt_health_start(const char *service_name, const char *database_url)
 {
-    char *search_path = NULL;
-    char *url = rt_db_url_for_libpq(database_url, &search_path);
-    free(search_path);
-    g.url = url ? url : strdup(database_url);
+    g.url = rt_db_probe_url(database_url);
     g.service_name = service_name;
     g.db_ok = true; /* the daemon connected its sessions a moment ago */
     g.draining = g.stop = false;
     rt_metrics_serving(rt_db_statements_ready());
-    if (!g.url || pthread_create(&g.probe, NULL, probe_main, NULL) != 0)
+    if (pthread_create(&g.probe, NULL, probe_main, NULL) != 0)
         abort();
     g.started = true;
 }

@@ -1,7 +1,7 @@
 /* grpc.health.v1.Health: SERVING while the database answers and the daemon
  * is not draining, NOT_SERVING otherwise. A thread pings the database every
  * second (PQping: no session, no authentication), so the answer never waits
- * on the database and costs the workers nothing. One per process. */
+ * on the database and costs the calls' sessions nothing. One per process. */
 #ifndef RT_HEALTH_H
 #define RT_HEALTH_H
 
@@ -10,7 +10,7 @@
 
 #define RT_HEALTH_WATCH_PATH "/grpc.health.v1.Health/Watch"
 
-/* The unary Check, served by the worker pool like the service's methods. */
+/* The unary Check, served on the fiber thread like the service's methods. */
 extern const rt_method rt_health_check_method;
 
 /* Starts probing database_url; service_name is the name Check knows besides "". */

@@ -341,7 +341,7 @@ size_t rt_log_format(char *buf, size_t cap, const char *time, rt_log_level level
 }
 
 /* The current UTC time as text. gmtime_r takes glibc's time-zone lock,
- * which every worker contended for once per call; the text is now made
+ * which every logging thread contended for once per call; the text is now made
  * once per second per thread and only its milliseconds are patched. */
 static void format_now(char out[RT_TIMEFMT_LEN + 1])
 {

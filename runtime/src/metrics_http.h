@@ -1,6 +1,6 @@
 /* The /metrics endpoint: libmicrohttpd on an HTTP port of its own, serving
  * the registry of metrics.h from MHD's own thread, so a slow scraper never
- * holds a gRPC worker. */
+ * holds up a gRPC call. */
 #ifndef RT_METRICS_HTTP_H
 #define RT_METRICS_HTTP_H
 

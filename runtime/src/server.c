@@ -8,7 +8,7 @@
  * GetUserById therefore cannot starve a daemon however many are in flight.
  * More polling threads measured slower: they wake each other to take turns.
  *
- * Every registered method keeps --workers outstanding requests, renewed as
+ * Every registered method keeps --db-sessions outstanding requests, renewed as
  * each call arrives, so gRPC hands calls over as fast as they come; the
  * fiber thread's admission control (executor.h) then serves, queues (bounded)
  * or refuses them RESOURCE_EXHAUSTED at once.
@@ -73,7 +73,7 @@ struct rt_server {
 
 size_t rt_server_session_count(const rt_config *config)
 {
-    return (size_t)config->workers;
+    return (size_t)config->db_sessions;
 }
 
 /* Puts one more outstanding request for method (NULL: a generic slot). */
@@ -117,9 +117,9 @@ static void count_call(rt_server *s, int delta)
     pthread_mutex_unlock(&s->lock);
 }
 
-static void serve(void *server, rt_call *c, rt_worker *worker)
+static void serve(void *server, rt_call *c, rt_fiber_ctx *fiber)
 {
-    if (!rt_call_serve(c, worker))
+    if (!rt_call_serve(c, fiber))
         count_call(server, -1);
 }
 
@@ -266,7 +266,7 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
     for (size_t i = 0; i < service->n_methods; i++)
         s->methods[i] = &service->methods[i];
     s->methods[service->n_methods] = &rt_health_check_method;
-    s->n_slots = (size_t)config->workers;
+    s->n_slots = (size_t)config->db_sessions;
     s->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(s->grpc, s->cq, NULL);
     for (size_t i = 0; i < s->n_methods; i++)
@@ -295,7 +295,7 @@ rt_server *rt_server_create(const rt_service *service, const rt_config *config,
 
 void rt_server_start(rt_server *s, rt_db_session **dbs, size_t n_dbs)
 {
-    s->executor = rt_executor_create(s->cq, dbs, n_dbs, &s->limits, serve, refuse, s);
+    s->executor = rt_executor_create(s->cq, dbs, n_dbs, s->service->tasks, &s->limits, serve, refuse, s);
     grpc_server_start(s->grpc);
     s->started = true;
     atomic_store(&s->accepting, true);

@@ -11,7 +11,7 @@
 
 typedef struct rt_server rt_server;
 
-/* Database sessions the server needs: --workers, shared by all calls in
+/* Database sessions the server needs: --db-sessions, shared by all calls in
  * pipeline mode. */
 size_t rt_server_session_count(const rt_config *config);
 /* Creates the server and binds config->listen. NULL with *error (malloc'd)

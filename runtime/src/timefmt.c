@@ -1,5 +1,5 @@
 /* Timestamp text conversion (timefmt.h). The database session runs with
- * TimeZone=UTC and DateStyle=ISO (db.c), so PostgreSQL's text is already UTC
+ * TimeZone=UTC and DateStyle=ISO (db_session.c), so PostgreSQL's text is already UTC
  * and only needs reshaping, no calendar arithmetic. */
 #include "timefmt.h"
 

@@ -35,18 +35,8 @@ static const rt_db_statement statements[] = {
 };
 #define N_STATEMENTS (sizeof statements / sizeof statements[0])
 
-typedef struct {
-    rt_db_session *session;
-    rt_db_pipeline *pipeline;
-    int finished; /* fibers that ran to their end */
-} fixture;
-
-static void wake(void *ctx, rt_fiber *fiber)
-{
-    fixture *fx = ctx;
-    if (rt_fiber_resume(fiber))
-        fx->finished++;
-}
+/* One session, the writer. */
+typedef test_pipeline fixture;
 
 static int setup(void **state)
 {
@@ -54,15 +44,9 @@ static int setup(void **state)
     *state = NULL;
     if (!url)
         return 0;
-    char *error = NULL;
     fixture *fx = calloc(1, sizeof *fx);
-    fx->session = rt_db_session_new(url, statements, N_STATEMENTS, RT_DB_WRITER, 0);
-    if (!rt_db_session_open(fx->session, &error)) {
-        fprintf(stderr, "%s\n", error);
-        free(error);
+    if (test_pipeline_open(fx, url, statements, N_STATEMENTS, 1) != 0)
         return -1;
-    }
-    fx->pipeline = rt_db_pipeline_create(&fx->session, 1, wake, fx);
     *state = fx;
     return 0;
 }
@@ -72,8 +56,7 @@ static int teardown(void **state)
     fixture *fx = *state;
     if (!fx)
         return 0;
-    rt_db_pipeline_destroy(fx->pipeline);
-    rt_db_session_free(fx->session);
+    test_pipeline_close(fx);
     free(fx);
     return 0;
 }
@@ -181,13 +164,13 @@ static void sqlstates_map(void **state)
 static void deadline_cancels_the_statement(void **state)
 {
     in_fiber(state, deadline_cancels_the_statement_test);
-    assert_int_equal(rt_db_session_state_of(((fixture *)*state)->session), RT_DB_SESSION_UP);
+    assert_int_equal(rt_db_session_state_of(((fixture *)*state)->sessions[0]), RT_DB_SESSION_UP);
 }
 
 static void broken_connections_recover(void **state)
 {
     in_fiber(state, broken_connections_recover_test);
-    assert_int_equal(rt_db_session_state_of(((fixture *)*state)->session), RT_DB_SESSION_UP);
+    assert_int_equal(rt_db_session_state_of(((fixture *)*state)->sessions[0]), RT_DB_SESSION_UP);
 }
 
 static void unreachable_database_is_described_without_password(void **state)

@@ -43,11 +43,8 @@ static const rt_db_statement statements[] = {
 #define N_STATEMENTS (sizeof statements / sizeof statements[0])
 #define N_SESSIONS 2
 
-typedef struct {
-    rt_db_session *sessions[N_SESSIONS];
-    rt_db_pipeline *pipeline;
-    int started, finished;
-} fixture;
+/* N_SESSIONS sessions: the writer, then readers. */
+typedef test_pipeline fixture;
 
 /* A fiber's statement and what it got back. */
 typedef struct {
@@ -60,13 +57,6 @@ typedef struct {
     int value;
     long long txid; /* writes: the transaction that committed it */
 } job;
-
-static void wake(void *ctx, rt_fiber *fiber)
-{
-    fixture *fx = ctx;
-    if (rt_fiber_resume(fiber))
-        fx->finished++;
-}
 
 static int setup(void **state)
 {
@@ -81,16 +71,8 @@ static int setup(void **state)
                           "INSERT INTO pipeline_test VALUES (1, 0), (2, 0), (3, 0)"));
     PQfinish(admin);
     fixture *fx = calloc(1, sizeof *fx);
-    for (int i = 0; i < N_SESSIONS; i++) {
-        char *error = NULL;
-        fx->sessions[i] = rt_db_session_new(url, statements, N_STATEMENTS, i == 0 ? RT_DB_WRITER : RT_DB_READER, 0);
-        if (!rt_db_session_open(fx->sessions[i], &error)) {
-            fprintf(stderr, "%s\n", error);
-            free(error);
-            return -1;
-        }
-    }
-    fx->pipeline = rt_db_pipeline_create(fx->sessions, N_SESSIONS, wake, fx);
+    if (test_pipeline_open(fx, url, statements, N_STATEMENTS, N_SESSIONS) != 0)
+        return -1;
     *state = fx;
     return 0;
 }
@@ -100,9 +82,7 @@ static int teardown(void **state)
     fixture *fx = *state;
     if (!fx)
         return 0;
-    rt_db_pipeline_destroy(fx->pipeline);
-    for (int i = 0; i < N_SESSIONS; i++)
-        rt_db_session_free(fx->sessions[i]);
+    test_pipeline_close(fx);
     free(fx);
     return 0;
 }
@@ -222,7 +202,7 @@ static void sessions_open_from_the_loop_and_join_when_open(void **state)
     rt_db_session *later = rt_db_session_new(getenv("DATABASE_URL"), statements, N_STATEMENTS, RT_DB_READER, 0);
     rt_db_session *both[] = {first, later};
     rt_db_pipeline *main_pipeline = fx->pipeline;
-    fx->pipeline = rt_db_pipeline_create(both, 2, wake, fx);
+    fx->pipeline = rt_db_pipeline_create(both, 2, test_pipeline_wake, fx);
     enum { N = 6 };
     rt_fiber *fibers[N];
     job jobs[N];
@@ -396,7 +376,7 @@ static void two_writers_with_crossed_groups_do_not_deadlock(void **state)
     char *error = NULL;
     if (!rt_db_session_open(other_writer, &error))
         fail_msg("%s", error);
-    rt_db_pipeline *other = rt_db_pipeline_create(&other_writer, 1, wake, fx);
+    rt_db_pipeline *other = rt_db_pipeline_create(&other_writer, 1, test_pipeline_wake, fx);
     rt_db_pipeline *writers[2] = {fx->pipeline, other};
     rt_fiber *fibers[6];
     job jobs[6];

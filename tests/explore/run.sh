@@ -7,17 +7,14 @@
 # `make explore SEED=n SECONDS=s`. Exits non-zero if any seed found a violation.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-it="$root/tests/integration"
-[ -d "$it/node_modules/@grpc/grpc-js" ] && [ "$it/node_modules/.package-lock.json" -nt "$it/package-lock.json" ] ||
-  (cd "$it" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+source "$here/../lib/node_suite.sh" # node modules, temp dir
+suite_node_modules
 seconds=${SECONDS_BUDGET:-30}
 read -r -a seeds <<< "${SEEDS:-1}"
 pass=0 fail=0
 # Each run's PostgreSQL and logs live under $work: whatever becomes of a
 # run (killed by its timeout), its server is stopped here.
-work=$(mktemp -d /tmp/wallet-explore.XXXXXX)
-chmod 711 "$work" # the postgres user must reach its data dir inside
+work=$(suite_tmp wallet-explore)
 cleanup() {
   for pg in "$work"/*/pg; do [ -d "$pg" ] && bash "$root/scripts/pg.sh" stop "$pg" >/dev/null 2>&1; done
   [ "${KEEP_LOGS:-0}" = 1 ] || rm -rf "$work" # KEEP_LOGS=1: a failing run's daemon logs stay

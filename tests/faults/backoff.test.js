@@ -12,13 +12,13 @@ const { grpc, startWallet, makeWallet, timed, report, DATABASE_URL } = require('
 const { FaultProxy } = require('./lib/proxy');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const WORKERS = 2; // database sessions
+const SESSIONS = 2; // DB_SESSIONS
 
 test('connection attempts against a down database stay at the backoff rate under load', async (t) => {
   const proxy = new FaultProxy(Number(new URL(DATABASE_URL).port));
   const url = new URL(DATABASE_URL);
   url.port = String(await proxy.listen());
-  const wallet = await startWallet(url.toString(), { WORKERS: String(WORKERS) });
+  const wallet = await startWallet(url.toString(), { DB_SESSIONS: String(SESSIONS) });
   t.after(async () => { await wallet.stop(); await proxy.close(); });
   const x = makeWallet();
   assert.equal((await timed(wallet.client, 'GetWallet', { user_id: x }, 3000)).err, null);
@@ -46,9 +46,9 @@ test('connection attempts against a down database stay at the backoff rate under
   await sleep(1100);
   const perSecond = attempts / (windowMs / 1000);
   report(t, `down database under ~20 req/s: ${perSecond.toFixed(1)} connection attempts/s ` +
-    `(${WORKERS} sessions + health probe); answers ${JSON.stringify(Object.fromEntries(codes))}`);
+    `(${SESSIONS} sessions + health probe); answers ${JSON.stringify(Object.fromEntries(codes))}`);
   // sessions at <= 1/s each, the probe at <= 1/s, and one step of slack each
-  const bound = (WORKERS + 1) * (windowMs / 1000 + 1);
+  const bound = (SESSIONS + 1) * (windowMs / 1000 + 1);
   assert.ok(attempts <= bound, `${attempts} attempts in ${windowMs} ms (at most ${bound})`);
   assert.ok(!codes.has('OK'), 'nothing succeeds against a down database');
 

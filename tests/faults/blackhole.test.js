@@ -4,7 +4,7 @@
 // UNAVAILABLE (which says "not applied, retry" and would double-credit).
 // Black-hole: nothing moves either way; Health answers fast and says
 // NOT_SERVING, calls meet their deadlines, and calls succeed soon after the
-// path heals. Delay, then every connection cut (WORKERS=4): slow answers,
+// path heals. Delay, then every connection cut (DB_SESSIONS=4): slow answers,
 // then prompt UNAVAILABLE ones with a few log lines, and OK once let through.
 'use strict';
 const test = require('node:test');
@@ -70,7 +70,7 @@ test('through a proxy that mutes, then black-holes the database', async (t) => {
 
 test('through a proxy that delays, then cuts every connection: slow OKs, then prompt answers, few log lines, then OK', async (t) => {
   const proxy = new FaultProxy(Number(new URL(DATABASE_URL).port));
-  const wallet = await startWallet(viaProxy(await proxy.listen()), { WORKERS: '4' });
+  const wallet = await startWallet(viaProxy(await proxy.listen()), { DB_SESSIONS: '4' });
   try {
     const x = makeWallet();
     assert.equal((await timed(wallet.client, 'GetWallet', { user_id: x }, 3000)).err, null);

@@ -4,18 +4,15 @@
 # freeze it (SIGSTOP), restart it, hold its row locks and change its role
 # settings. A fault-injecting TCP proxy (lib/proxy.js) sits between a daemon
 # and the server where a test needs one. Uses the integration suite's node
-# modules and harness. Prints node's summary; exits non-zero on failure.
+# modules and harness (tests/lib/node_suite.sh). Prints node's summary and
+# "N passed, M failed"; exits non-zero on failure.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-it="$root/tests/integration"
-[ -d "$it/node_modules/@grpc/grpc-js" ] && [ "$it/node_modules/.package-lock.json" -nt "$it/package-lock.json" ] ||
-  (cd "$it" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+source "$here/../lib/node_suite.sh"
+suite_node_modules
 
-tmp=$(mktemp -d /tmp/wallet-faults.XXXXXX)
-chmod 711 "$tmp" # the postgres user must reach its data dir inside
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
-       echo $((20000 + RANDOM % 20000)))
+tmp=$(suite_tmp wallet-faults)
+port=$(suite_free_port)
 cleanup() {
   # a test that failed mid-freeze must not leave the server stopped
   [ -f "$tmp/pg/data/postmaster.pid" ] && kill -CONT "$(head -1 "$tmp/pg/data/postmaster.pid")" 2>/dev/null || true
@@ -36,12 +33,9 @@ cd "$here"
 status=0
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(*.test.js)
-# A bound on the whole run (it takes ~100 s): a hang fails, it never blocks make test.
-timeout 300 node --test --test-concurrency=1 --test-reporter=spec "${files[@]}" || status=$?
+# A bound on the whole run (it takes ~100 s).
+suite_node_test 300 "${files[@]}" || status=$?
 # Daemons built with sanitizers (BIN_DIR=build-sanitize/bin) report into their logs.
-if grep -l -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$LOG_DIR"/*.log 2>/dev/null; then
-  grep -h -A30 -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$LOG_DIR"/*.log | head -120
-  status=1
-fi
+suite_sanitizer_reports "$LOG_DIR" || status=1
 [ "$status" = 0 ] || { echo "daemon logs (last lines):"; tail -n 20 "$LOG_DIR"/*.log || true; }
 exit $status

@@ -99,7 +99,7 @@ function recordHealth(port) {
 const FINAL = new Set([grpc.status.OK, grpc.status.FAILED_PRECONDITION, grpc.status.NOT_FOUND,
   grpc.status.OUT_OF_RANGE, grpc.status.ALREADY_EXISTS]);
 const USERS = 6;
-const WORKERS = 4;
+const CLIENTS = 4;
 const CALL_MS = 2000;
 // HA_FAULTS=5 (a comma list) runs only those faults, e.g. to repeat one for
 // its figures; (2) needs (1).
@@ -121,7 +121,7 @@ async function replicas() {
   const userPorts = [await freePort(), await freePort()];
   const walletPorts = [await freePort(), await freePort()];
   const list = (ports) => ports.map((p) => `127.0.0.1:${p}`).join(',');
-  const env = { DATABASE_URL, METRICS_ADDR: '0', WORKERS: '2' };
+  const env = { DATABASE_URL, METRICS_ADDR: '0', DB_SESSIONS: '2' };
   const users = userPorts.map((p) => new Daemon('user-service',
     { ...env, USER_SERVICE_URL: `127.0.0.1:${p}`, WALLET_SERVICE_URL: list(walletPorts) }));
   const wallets = walletPorts.map((p) => new Daemon('wallet-service',
@@ -162,10 +162,10 @@ class Bank {
     this.ops.push(op);
   }
 
-  // Runs WORKERS clients until stop() resolves.
+  // Runs CLIENTS clients until stop() resolves.
   async during(fault) {
     let going = true;
-    const load = Promise.all(Array.from({ length: WORKERS }, async () => {
+    const load = Promise.all(Array.from({ length: CLIENTS }, async () => {
       while (going) await this.one();
     }));
     const t0 = Date.now();

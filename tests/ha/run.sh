@@ -3,16 +3,14 @@
 # while a pg_auto_failover cluster of its own (scripts/ha.sh, in a temp dir)
 # loses its primary, gets it back as a standby and switches over, and while
 # one replica of each daemon is killed -9 and restarted. Uses the integration
-# suite's node modules and harness. Exits non-zero on failure.
+# suite's node modules and harness (tests/lib/node_suite.sh). Prints node's
+# summary and "N passed, M failed"; exits non-zero on failure.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-it="$root/tests/integration"
-[ -d "$it/node_modules/@grpc/grpc-js" ] && [ "$it/node_modules/.package-lock.json" -nt "$it/package-lock.json" ] ||
-  (cd "$it" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+source "$here/../lib/node_suite.sh"
+suite_node_modules
 
-tmp=$(mktemp -d /tmp/wallet-ha.XXXXXX)
-chmod 711 "$tmp" # the postgres user must reach the cluster inside
+tmp=$(suite_tmp wallet-ha) # the postgres user must reach the cluster inside
 # Three consecutive free ports below the ephemeral range (32768 and up), so
 # no outgoing connection can take one before its server binds it.
 free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -34,12 +32,9 @@ DATABASE_URL=$ADMIN_DATABASE_URL bash "$root/scripts/migrate.sh" >/dev/null 2>&1
 
 cd "$here"
 status=0
-# A bound on the whole run (it takes ~1.5 min): a hang fails, it never blocks make test.
-timeout 330 node --test --test-concurrency=1 --test-reporter=spec ha.test.js || status=$?
-if grep -l -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$LOG_DIR"/*.log 2>/dev/null; then
-  grep -h -A30 -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$LOG_DIR"/*.log | head -120
-  status=1
-fi
+# A bound on the whole run (it takes ~1.5 min).
+suite_node_test 330 ha.test.js || status=$?
+suite_sanitizer_reports "$LOG_DIR" || status=1
 # HA_KEEP_LOGS=DIR: the daemons' logs are copied there (the temp dir goes).
 [ -z "${HA_KEEP_LOGS:-}" ] || cp -r "$LOG_DIR/." "$HA_KEEP_LOGS/" || true
 if [ "$status" -ne 0 ]; then

@@ -25,7 +25,7 @@ async function stuckCredit(t, drainSeconds) {
   const port = await freePort();
   const wallet = new Daemon('wallet-service', {
     DATABASE_URL, WALLET_SERVICE_URL: `127.0.0.1:${port}`, USER_SERVICE_URL: `127.0.0.1:${await freePort()}`,
-    DRAIN_SECONDS: String(drainSeconds), WORKERS: '2',
+    DRAIN_SECONDS: String(drainSeconds), DB_SESSIONS: '2',
     DB_LOCK_TIMEOUT_MS: '0', // stuck for good, not given up after lock_timeout
   });
   await wallet.start(port);
@@ -87,7 +87,7 @@ test('SIGTERM with a write in flight whose caller waits: its answer at the end o
   const port = await freePort();
   const wallet = new Daemon('wallet-service', {
     DATABASE_URL, WALLET_SERVICE_URL: `127.0.0.1:${port}`, USER_SERVICE_URL: `127.0.0.1:${await freePort()}`,
-    DRAIN_SECONDS: '1', WORKERS: '2', DB_LOCK_TIMEOUT_MS: '0',
+    DRAIN_SECONDS: '1', DB_SESSIONS: '2', DB_LOCK_TIMEOUT_MS: '0',
   });
   await wallet.start(port);
   t.after(() => wallet.stop('SIGKILL'));

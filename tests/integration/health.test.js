@@ -112,7 +112,7 @@ test('NOT_SERVING while the database is unreachable, SERVING when it is back', a
   url.port = String(r.port);
   const port = await freePort();
   const env = { DATABASE_URL: url.toString(), USER_SERVICE_URL: `127.0.0.1:${port}`,
-    WALLET_SERVICE_URL: `127.0.0.1:${await freePort()}`, WORKERS: '2' };
+    WALLET_SERVICE_URL: `127.0.0.1:${await freePort()}`, DB_SESSIONS: '2' };
   const daemon = new Daemon('user-service', env);
   await daemon.start(port);
   const client = new health.Health(env.USER_SERVICE_URL, grpc.credentials.createInsecure());

@@ -34,7 +34,7 @@ async function startWallet(t, env = {}) {
   const metricsPort = await freePort();
   const daemon = new Daemon('wallet-service', {
     DATABASE_URL, WALLET_SERVICE_URL: `127.0.0.1:${port}`, USER_SERVICE_URL: `127.0.0.1:${await freePort()}`,
-    METRICS_ADDR: `127.0.0.1:${metricsPort}`, WORKERS: '2', ...env,
+    METRICS_ADDR: `127.0.0.1:${metricsPort}`, DB_SESSIONS: '2', ...env,
   });
   await daemon.start(port);
   t.after(() => daemon.stop());

@@ -155,7 +155,7 @@ test('metrics endpoint', async (t) => {
   await t.test('database sessions are all up', async () => {
     for (const port of [p.userMetricsPort, p.walletMetricsPort]) {
       const s = await scrape(port);
-      assert.ok(sum(s, 'db_pool_connections', { state: 'up' }) >= Number(p.env.WORKERS));
+      assert.ok(sum(s, 'db_pool_connections', { state: 'up' }) >= Number(p.env.DB_SESSIONS));
       assert.equal(sum(s, 'db_pool_connections', { state: 'down' }), 0);
     }
   });

@@ -138,7 +138,7 @@ test('admission refusals and reconnects are counted', async (t) => {
   const metricsPort = await freePort();
   const d = new Daemon('wallet-service', {
     DATABASE_URL, WALLET_SERVICE_URL: `127.0.0.1:${port}`, USER_SERVICE_URL: `127.0.0.1:${await freePort()}`,
-    METRICS_ADDR: `127.0.0.1:${metricsPort}`, WORKERS: '2', MAX_CALLS: '1', MAX_QUEUED_CALLS: '0',
+    METRICS_ADDR: `127.0.0.1:${metricsPort}`, DB_SESSIONS: '2', MAX_CALLS: '1', MAX_QUEUED_CALLS: '0',
   });
   await d.start(port);
   t.after(() => d.stop('SIGKILL'));

@@ -4,18 +4,16 @@
 # over tests/integration/*.test.js. VALGRIND=1 wraps the daemons in valgrind
 # and runs the files marked `// runs-under: valgrind` (today flow, concurrency
 # and status: fibers, pipelined and grouped statements, peer calls, every
-# error path). Prints node's summary; exits non-zero on failure.
+# error path). Prints node's summary and "N passed, M failed"
+# (tests/lib/node_suite.sh); exits non-zero on failure.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+source "$here/../lib/node_suite.sh"
 cd "$here"
-[ -d node_modules/@grpc/grpc-js ] && [ node_modules/.package-lock.json -nt package-lock.json ] ||
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+suite_node_modules
 
-tmp=$(mktemp -d /tmp/wallet-it.XXXXXX)
-chmod 711 "$tmp" # the postgres user must reach its data dir inside
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
-       echo $((20000 + RANDOM % 20000)))
+tmp=$(suite_tmp wallet-it)
+port=$(suite_free_port)
 cleanup() { bash "$root/scripts/pg.sh" stop "$tmp/pg" || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 # Migrations and the tests' own statements as the superuser (ADMIN_DATABASE_URL),
@@ -37,7 +35,7 @@ if [ "${VALGRIND:-0}" = 1 ]; then
   mapfile -t files < <(grep -l '^// runs-under: valgrind$' "${files[@]}")
 fi
 status=0
-node --test --test-concurrency=1 --test-reporter=spec "${files[@]}" || status=$?
+suite_node_test 0 "${files[@]}" || status=$? # 0: no bound (valgrind runs are slow)
 if [ "${VALGRIND:-0}" = 1 ]; then
   for f in "$LOG_DIR"/valgrind-*.log; do
     [ -s "$f" ] && { echo "valgrind reported errors:"; cat "$f"; status=1; }

@@ -13,7 +13,7 @@ test('idle streams are ended, streams over the cap refused at once', async (t) =
   const port = await freePort();
   const user = new Daemon('user-service', {
     DATABASE_URL, USER_SERVICE_URL: `127.0.0.1:${port}`, WALLET_SERVICE_URL: `127.0.0.1:${await freePort()}`,
-    STREAM_IDLE_SECONDS: '1', WORKERS: '2',
+    STREAM_IDLE_SECONDS: '1', DB_SESSIONS: '2',
   });
   await user.start(port);
   t.after(() => user.stop());

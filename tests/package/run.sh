@@ -3,23 +3,20 @@
 # package extracted into a throwaway tree, a PostgreSQL of its own, then
 # node's test runner over package.test.js, which inspects the package
 # (dpkg-deb, lintian, systemd-analyze) and runs the extracted binaries
-# against that database. Prints node's summary; exits non-zero on failure.
+# against that database (tests/lib/node_suite.sh). Prints node's summary and
+# "N passed, M failed"; exits non-zero on failure.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-it="$root/tests/integration"
-[ -d "$it/node_modules/@grpc/grpc-js" ] && [ "$it/node_modules/.package-lock.json" -nt "$it/package-lock.json" ] ||
-  (cd "$it" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+source "$here/../lib/node_suite.sh"
+suite_node_modules
 
-tmp=$(mktemp -d /tmp/wallet-package.XXXXXX)
-chmod 711 "$tmp" # the postgres user must reach its data dir inside
+tmp=$(suite_tmp wallet-package)
 cleanup() { bash "$root/scripts/pg.sh" stop "$tmp/pg" || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 DEB=$(OUT_DIR="$tmp/deb" bash "$root/scripts/deb.sh")
 mkdir -p "$tmp/tree"
 dpkg-deb -x "$DEB" "$tmp/tree"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
-       echo $((20000 + RANDOM % 20000)))
+port=$(suite_free_port)
 # An empty database: the packaged migrate command creates the tables (and the
 # roles) as the superuser; the daemons run as their role wallet_app.
 ADMIN_DATABASE_URL=$(bash "$root/scripts/pg.sh" start "$tmp/pg" "$port")
@@ -29,6 +26,6 @@ export TOOLS_DIR="${TOOLS_DIR:-$root/build/tests/tools}"
 mkdir -p "$LOG_DIR"
 cd "$here"
 status=0
-timeout 300 node --test --test-concurrency=1 --test-reporter=spec package.test.js || status=$?
+suite_node_test 300 package.test.js || status=$?
 [ "$status" = 0 ] || { echo "daemon logs (last lines):"; tail -n 20 "$LOG_DIR"/*.log 2>/dev/null || true; }
 exit $status

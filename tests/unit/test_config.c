@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -56,8 +58,8 @@ static void defaults(void **state)
     assert_string_equal(c.listen, "0.0.0.0:50051");
     assert_string_equal(c.database_url, "postgresql://u:secret@h/db");
     assert_string_equal(c.peer_addresses[0], "127.0.0.1:50052");
-    assert_true(c.workers >= 2);
-    assert_int_equal(c.workers, rt_config_default_workers());
+    assert_true(c.db_sessions >= 2);
+    assert_int_equal(c.db_sessions, rt_config_default_db_sessions());
     assert_int_equal(c.max_message_bytes, 4096);
     assert_int_equal(c.max_calls, 512);
     assert_int_equal(c.max_queued_calls, 512);
@@ -93,7 +95,7 @@ static void environment(void **state)
 {
     (void)state;
     const char *const env[] = {"DATABASE_URL", "postgresql://x/y", "USER_SERVICE_URL", "127.0.0.1:6000",
-                               "WALLET_SERVICE_URL", "wallet:7000", "WORKERS", "7",
+                               "WALLET_SERVICE_URL", "wallet:7000", "DB_SESSIONS", "7",
                                "LOG_LEVEL", "debug", "MAX_MESSAGE_BYTES", "2048", "DRAIN_SECONDS", "3",
                                "MAX_CALLS", "64", "MAX_QUEUED_CALLS", "0", "QUEUE_WAIT_MS", "250",
                                "MAX_CONCURRENT_STREAMS", "100", "MEMORY_QUOTA_MB", "32", "STREAM_IDLE_SECONDS", "5",
@@ -103,7 +105,7 @@ static void environment(void **state)
     assert_int_equal(parse(&c, env, error, 1), RT_CONFIG_RUN);
     assert_string_equal(c.listen, "127.0.0.1:6000");
     assert_string_equal(c.peer_addresses[0], "wallet:7000");
-    assert_int_equal(c.workers, 7);
+    assert_int_equal(c.db_sessions, 7);
     assert_int_equal(c.log_level, RT_LOG_DEBUG);
     assert_int_equal(c.max_message_bytes, 2048);
     assert_int_equal(c.drain_seconds, 3);
@@ -120,16 +122,16 @@ static void flags_override_environment(void **state)
 {
     (void)state;
     const char *const env[] = {"DATABASE_URL", "postgresql://env/db", "USER_SERVICE_URL", "127.0.0.1:6000",
-                               "WALLET_SERVICE_URL", "0.0.0.0:7000", "WORKERS", "7", NULL};
+                               "WALLET_SERVICE_URL", "0.0.0.0:7000", "DB_SESSIONS", "7", NULL};
     rt_config c;
     char error[256];
     assert_int_equal(parse(&c, env, error, 9, "--listen", "[::]:6001", "--database-url=postgresql://flag/db",
-                           "--wallet-service-url", "10.0.0.2:7001", "--workers=2", "--log-level", "ERROR"),
+                           "--wallet-service-url", "10.0.0.2:7001", "--db-sessions=2", "--log-level", "ERROR"),
                      RT_CONFIG_RUN);
     assert_string_equal(c.listen, "[::]:6001");
     assert_string_equal(c.database_url, "postgresql://flag/db");
     assert_string_equal(c.peer_addresses[0], "10.0.0.2:7001");
-    assert_int_equal(c.workers, 2);
+    assert_int_equal(c.db_sessions, 2);
     assert_int_equal(c.log_level, RT_LOG_ERROR);
     rt_config_free(&c);
 
@@ -187,6 +189,40 @@ static void expect_error(const char *const *env, const char *needle, int argc, c
     rt_config_free(&c);
 }
 
+/* --workers and WORKERS, the old names of --db-sessions and DB_SESSIONS,
+ * still set it; the new environment name wins over the old, and any flag
+ * over the environment. --help names both. */
+static void old_session_names_still_work(void **state)
+{
+    (void)state;
+    rt_config c;
+    char error[256];
+    const char *const old_env[] = {"DATABASE_URL", "postgresql://x/y", "WORKERS", "5", NULL};
+    assert_int_equal(parse(&c, old_env, error, 1), RT_CONFIG_RUN);
+    assert_int_equal(c.db_sessions, 5);
+    rt_config_free(&c);
+    assert_int_equal(parse(&c, with_db, error, 3, "--workers", "3"), RT_CONFIG_RUN);
+    assert_int_equal(c.db_sessions, 3);
+    rt_config_free(&c);
+    const char *const both_env[] = {"DATABASE_URL", "postgresql://x/y", "DB_SESSIONS", "6", "WORKERS", "5", NULL};
+    assert_int_equal(parse(&c, both_env, error, 1), RT_CONFIG_RUN);
+    assert_int_equal(c.db_sessions, 6);
+    rt_config_free(&c);
+    assert_int_equal(parse(&c, both_env, error, 2, "--workers=4"), RT_CONFIG_RUN);
+    assert_int_equal(c.db_sessions, 4);
+    rt_config_free(&c);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    rt_config_usage(&svc, out);
+    fclose(out);
+    assert_non_null(strstr(text, "--db-sessions N"));
+    assert_non_null(strstr(text, "DB_SESSIONS"));
+    assert_non_null(strstr(text, "--workers, WORKERS: old names"));
+    free(text);
+}
+
 static void errors(void **state)
 {
     (void)state;
@@ -194,13 +230,15 @@ static void errors(void **state)
     expect_error(with_db, "unknown argument '--bogus'", 2, "--bogus", NULL);
     expect_error(with_db, "unknown argument 'extra'", 2, "extra", NULL);
     expect_error(with_db, "--listen needs a value", 2, "--listen", NULL);
-    expect_error(with_db, "--workers", 3, "--workers", "many");
-    expect_error(with_db, "--workers", 3, "--workers", "0");
+    expect_error(with_db, "--db-sessions", 3, "--db-sessions", "many");
+    expect_error(with_db, "--db-sessions", 3, "--db-sessions", "0");
     expect_error(with_db, "--workers", 3, "--workers", "12x");
     expect_error(with_db, "--max-message-bytes", 2, "--max-message-bytes=10", NULL);
     expect_error(with_db, "--log-level", 3, "--log-level", "loud");
-    const char *const bad_env[] = {"DATABASE_URL", "x", "WORKERS", "-3", NULL};
-    expect_error(bad_env, "WORKERS", 1, NULL, NULL);
+    const char *const bad_env[] = {"DATABASE_URL", "x", "DB_SESSIONS", "-3", NULL};
+    expect_error(bad_env, "DB_SESSIONS", 1, NULL, NULL);
+    const char *const bad_old_env[] = {"DATABASE_URL", "x", "WORKERS", "-3", NULL};
+    expect_error(bad_old_env, "WORKERS", 1, NULL, NULL);
     expect_error(with_db, "listen address", 3, "--listen", "localhost");
     expect_error(with_db, "listen address", 3, "--listen", "localhost:0");
     expect_error(with_db, "listen address", 3, "--listen", "localhost:65536");
@@ -307,6 +345,7 @@ int main(void)
         cmocka_unit_test(flags_override_environment),
         cmocka_unit_test(peer_replica_lists),
         cmocka_unit_test(help_and_version_win),
+        cmocka_unit_test(old_session_names_still_work),
         cmocka_unit_test(errors),
         cmocka_unit_test(idempotency_ttl_floor),
         cmocka_unit_test(address_and_peer_flag_helpers),

@@ -33,28 +33,12 @@
 
 #include "db_cancel.h"
 #include "db_control.h"
+#include "db_policy.h"
 #include "db_result.h"
 #include "deadline.h"
 #include "log.h"
 #include "metrics_runtime.h"
 
-/* Group commit: at most this many writes per transaction. */
-#define RT_PIPE_GROUP_MAX 64
-/* Poll at least this often while anything waits, to notice
- * rt_db_interrupt_all. */
-#define RT_PIPE_SLICE_MS 200
-/* A cancel sent and nothing read from the session for this long: the
- * server or the path to it is gone (stopped, black-holed); the session is
- * dropped and reopened. */
-#define RT_PIPE_STALL_MS 3000
-/* A "canceling statement" error this soon after a cancel of ours on the
- * session, on a statement it was not meant for, was ours landing late:
- * that statement is sent again (once more at most). Any other is foreign
- * (statement_timeout): logged and answered. */
-#define RT_PIPE_OWN_CANCEL_MS 1000
-/* A statement rolled back through no fault of its own goes again at most
- * this many times in all. */
-#define RT_PIPE_MAX_RUNS 3
 
 /* What a fiber waits on, on its own stack. */
 typedef struct ticket {
@@ -218,9 +202,8 @@ static void finish(rt_db_pipeline *p, waiter *w, rt_status status)
 /* A write was sent and the connection was lost before its commit was
  * confirmed: it may have committed. Answered DEADLINE_EXCEEDED ("may have
  * completed"), never UNAVAILABLE ("not applied, retry"), which a client
- * would retry into a double credit. This is the hook for looking the
- * write's operation id up after reconnecting (the ledger issue), to
- * answer the true outcome instead. */
+ * would retry into a double credit. The handlers settle the outcome by
+ * the write's operation id (RT_DB_OUTCOME_UNKNOWN, db.h). */
 static void outcome_unknown(rt_db_pipeline *p, waiter *w)
 {
     rt_log(RT_LOG_WARN, "database connection lost after statement %s was sent: outcome unknown", w->stmt->name);

@@ -17,31 +17,13 @@
 #include <string.h>
 
 #include "db_control.h"
+#include "db_policy.h"
 #include "db_resolve.h"
 #include "db_url.h"
 #include "deadline.h"
 #include "log.h"
 #include "metrics.h"
 
-/* An attempt (connect and prepare) that has not finished by then failed;
- * at start-up, when no call waits for it, a slow server gets longer. */
-#define RT_DB_ATTEMPT_MS 3000
-#define RT_DB_START_ATTEMPT_MS 10000
-/* One host of a multi-host URL that has not accepted a session by then is
- * left for the next (start-up: the attempt's time shared among the hosts).
- * With the backoff's cap, this bounds how long after a promotion a session
- * reaches the new primary while the old one hangs: at most this plus one
- * backoff step, under the 3 s of SPEC.md. */
-#define RT_DB_HOST_MS 1000
-/* A call waits for a session's next attempt only when it is due at least
- * this long before the call's deadline: time for the attempt to fail and
- * the call to hear UNAVAILABLE rather than its deadline passing. */
-#define RT_DB_WAIT_MARGIN_MS 250
-/* Backoff between failed attempts: doubles from the first to the cap, each
- * delay drawn at random from its upper half (jitter: the daemons' sessions
- * do not retry in step). */
-#define RT_DB_BACKOFF_FIRST_MS 100
-#define RT_DB_BACKOFF_MAX_MS 2000
 
 struct rt_db_session {
     PGconn *conn;

@@ -122,7 +122,7 @@ async function startPlatform(extraEnv = {}) {
     DATABASE_URL,
     USER_SERVICE_URL: `127.0.0.1:${userPort}`,
     WALLET_SERVICE_URL: `127.0.0.1:${walletPort}`,
-    WORKERS: process.env.WORKERS || '4',
+    DB_SESSIONS: process.env.DB_SESSIONS || '4',
     ...extraEnv,
   };
   const user = new Daemon('user-service', { ...env, METRICS_ADDR: `127.0.0.1:${userMetricsPort}` });

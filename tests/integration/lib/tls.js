@@ -49,7 +49,7 @@ async function startTlsPlatform(dir, env = {}) {
     DATABASE_URL,
     USER_SERVICE_URL: `127.0.0.1:${userPort}`,
     WALLET_SERVICE_URL: `127.0.0.1:${walletPort}`,
-    WORKERS: '2',
+    DB_SESSIONS: '2',
     TLS_CA_FILE: path.join(dir, 'ca.crt'),
     AUTHZ_POLICY_FILE: path.join(dir, 'policy.json'),
     TLS_RELOAD_SECONDS: '1',
