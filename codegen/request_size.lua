@@ -4,11 +4,11 @@
 -- their widest varint), each encoded once as protobuf would. A field without
 -- such a bound makes the request unbounded, and the reason names it. The
 -- daemon's default receive limit is raised to fit the largest (model.lua
--- sets service.largest_request; runtime/src/daemon/config.c uses it), and
+-- sets service.largest_request; runtime/src/config.c uses it), and
 -- docs/api.md prints the figures.
 local M = {}
 
--- The most any daemon may receive (runtime/src/daemon/config.h's
+-- The most any daemon may receive (runtime/src/config.h's
 -- RT_MAX_MESSAGE_BYTES_LIMIT, --max-message-bytes' upper bound).
 M.LIMIT = 64 * 1024 * 1024
 
