@@ -196,8 +196,8 @@ test-build-deps: | $(DEPS_STAMP)
 	@bash tests/build/test_header_deps.sh
 
 # The runtime's objects call each other without a cycle, each folder of
-# runtime/src calls only downward, and each public header compiles on its
-# own (tests/build/test_runtime_layout.sh).
+# runtime/src calls and includes only downward, and each public header
+# compiles on its own (tests/build/test_runtime_layout.sh).
 .PHONY: test-runtime-layout
 test-runtime-layout: | $(DEPS_STAMP)
 	@bash tests/build/test_runtime_layout.sh

@@ -4,9 +4,10 @@
 # graph comes from nm, call_graph.sh, and tsort finds loops; a two-object
 # cycle built here proves the check fails when there is one); each folder of
 # runtime/src calls only into itself, the folders below it (LAYERS) and the
-# leaves at runtime/src's top (an upward call built here proves the check
-# catches one); and every public header (runtime/include) compiles on its
-# own, with nothing of runtime/src or gen/ on the include path.
+# leaves at runtime/src's top, and includes only their headers (an upward
+# call and include built here prove the checks catch them); and every public
+# header (runtime/include) compiles on its own, with nothing of runtime/src
+# or gen/ on the include path.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
@@ -68,14 +69,42 @@ downward() {
 : >"$tmp/loop"
 expect "each runtime folder calls only downward" downward "$root/runtime/src" "$root/build/libruntime.a"
 
-# A leaf of db/ that calls into serve/ (above it) must be caught.
+# includes_downward SRC: no file under SRC includes ("...") a header that
+# stands in a higher folder of SRC than its own, so a type cannot leak upward
+# where no call does. Each such include is listed as "file -> header".
+includes_downward() {
+  local src=$1
+  (cd "$src" && grep -o '^#include "[^"]*"' $(find . -name '*.[ch]') /dev/null; echo; find . -name '*.h') |
+    awk -v layers="$LAYERS" '
+      BEGIN { n = split(layers, l, " "); rank["."] = 0; for (i = 1; i <= n; i++) rank[l[i]] = i }
+      function folder(f,  d) { d = substr(f, 3); if (!sub(/\/[^\/]*$/, "", d)) d = "."; return d }
+      /^$/ { headers = 1; next }
+      !headers { split($0, p, ":#include \""); sub(/"$/, "", p[2]); by[NR] = p[1]; inc[NR] = p[2]; next }
+      { h = $0; sub(/^.*\//, "", h); at[h] = folder($0) }
+      END {
+        for (i in by) {
+          if (!(inc[i] in at)) continue  # a public or system header
+          a = folder(by[i]); b = at[inc[i]]
+          if (a != b && (a in rank) && (b in rank) && rank[b] >= rank[a]) { print substr(by[i], 3) " -> " b "/" inc[i]; bad = 1 }
+        }
+        exit bad
+      }' >"$tmp/loop"
+}
+: >"$tmp/loop"
+expect "each runtime folder includes only downward" includes_downward "$root/runtime/src"
+
+# A file of db/ that calls into serve/ (above it), including its header, must be caught.
 mkdir -p "$tmp/up/db" "$tmp/up/serve"
-printf 'int high(int);\nint low(int n) { return high(n); }\n' >"$tmp/up/db/low.c"
+printf 'int high(int);\n' >"$tmp/up/serve/high.h"
+printf '#include "high.h"\nint low(int n) { return high(n); }\n' >"$tmp/up/db/low.c"
 printf 'int high(int n) { return n + 1; }\n' >"$tmp/up/serve/high.c"
-cc -c "$tmp/up/db/low.c" -o "$tmp/up/low.o" && cc -c "$tmp/up/serve/high.c" -o "$tmp/up/high.o" || exit 1
+cc -I"$tmp/up/serve" -c "$tmp/up/db/low.c" -o "$tmp/up/low.o" && cc -c "$tmp/up/serve/high.c" -o "$tmp/up/high.o" || exit 1
 # upward SRC OBJECT...: the check fails, naming the upward call.
 upward() { ! downward "$@" && grep -q '^low.o (db) -> high.o (serve)$' "$tmp/loop"; }
 expect "a call from a lower folder into a higher one is caught" upward "$tmp/up" "$tmp/up/low.o" "$tmp/up/high.o"
+# upward_include SRC: the include check fails, naming the include.
+upward_include() { ! includes_downward "$1" && grep -q '^db/low.c -> serve/high.h$' "$tmp/loop"; }
+expect "an include from a lower folder of a higher one's header is caught" upward_include "$tmp/up"
 
 # public_headers: each runtime/include/*.h, included alone, compiles.
 public_headers() {
