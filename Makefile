@@ -27,7 +27,9 @@ BIN       ?= bin
 DAEMONS   := user-service wallet-service
 LUA       := lua5.4
 DEPS_STAMP := $(BUILD)/.deps-ok
-RT_INTERNAL := -Iruntime/src -Iruntime/src/db
+# runtime/src's folders, one per subsystem (their order, bottom up, is kept by
+# tests/build/test_runtime_layout.sh): each is on the runtime's include path.
+RT_INTERNAL := $(addprefix -I,$(sort $(shell find runtime/src -type d)))
 APP_INC     := -Igen -Ihandlers/shared
 
 GEN_SRC     := $(sort $(filter-out %.main.c,$(shell find gen -name "*.c" 2>/dev/null)))
@@ -193,8 +195,9 @@ test-codegen: $(PG_PARSE) | $(DEPS_STAMP)
 test-build-deps: | $(DEPS_STAMP)
 	@bash tests/build/test_header_deps.sh
 
-# The runtime's objects call each other without a cycle, and each public
-# header compiles on its own (tests/build/test_runtime_layout.sh).
+# The runtime's objects call each other without a cycle, each folder of
+# runtime/src calls and includes only downward, and each public header
+# compiles on its own (tests/build/test_runtime_layout.sh).
 .PHONY: test-runtime-layout
 test-runtime-layout: | $(DEPS_STAMP)
 	@bash tests/build/test_runtime_layout.sh

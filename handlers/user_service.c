@@ -44,7 +44,7 @@ const rt_task_def *const user_service__tasks[] = {&operations_expire_task, &swee
 static const char DUPLICATE_EMAIL[] = "a user with this email already exists";
 
 /* How long a CreateUser may still be at work on the user it committed: its
- * wallet request (peer calls are capped at 5 s, runtime/src/client.c) and
+ * wallet request (peer calls are capped at 5 s, runtime/src/serve/client.c) and
  * its undo (COMPENSATION_BUDGET_MS), with room to spare. A retry with the key
  * that finds the user without a wallet and its marker older than this knows
  * that attempt ended unfinished (its process died, or its undo could not

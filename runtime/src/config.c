@@ -12,8 +12,6 @@
 
 #include "error_text.h"
 #include "idempotency.h"
-#include "metrics_http.h"
-#include "page_token_keys.h"
 
 /* One numeric setting and its accepted range. */
 typedef struct {
@@ -272,7 +270,7 @@ rt_config_outcome rt_config_parse(rt_config *c, const rt_service *svc, int argc,
 {
     memset(c, 0, sizeof *c);
     c->listen = strdup(svc->self.default_address);
-    c->metrics_listen = rt_metrics_http_default_address(svc);
+    c->metrics_listen = rt_config_default_metrics_address(svc);
     c->n_peers = svc->n_peers;
     c->peer_addresses = calloc(svc->n_peers ? svc->n_peers : 1, sizeof *c->peer_addresses);
     c->peer_tls_names = calloc(svc->n_peers ? svc->n_peers : 1, sizeof *c->peer_tls_names);
@@ -397,7 +395,7 @@ void rt_config_usage(const rt_service *svc, FILE *out)
     fprintf(out, "  %-32s %-22s %s\n", "--listen HOST:PORT", svc->self.address_env,
             svc->self.default_address);
     fprintf(out, "  %-32s %-22s %s\n", "--database-url URL", "DATABASE_URL", "(required)");
-    char *metrics = rt_metrics_http_default_address(svc);
+    char *metrics = rt_config_default_metrics_address(svc);
     fprintf(out, "  %-32s %-22s %s (GET /metrics; 0: none)\n", "--metrics-listen HOST:PORT",
             "METRICS_ADDR", metrics);
     free(metrics);
@@ -454,4 +452,14 @@ void rt_config_usage(const rt_service *svc, FILE *out)
     fprintf(out, "  %-32s %-22s %s\n", "--log-level LEVEL", "LOG_LEVEL", "info (debug, info, warn, error)");
     fprintf(out, "  %-32s %-22s %s\n", "--help", "", "print this and exit");
     fprintf(out, "  %-32s %-22s %s\n", "--version", "", "print the version and exit");
+}
+
+char *rt_config_default_metrics_address(const rt_service *service)
+{
+    const char *colon = strrchr(service->self.default_address, ':');
+    long offset = colon ? strtol(colon + 1, NULL, 10) - 50051 : 0;
+    char *address = NULL;
+    if (asprintf(&address, "0.0.0.0:%ld", 9464 + (offset >= 0 && offset < 100 ? offset : 0)) < 0)
+        abort();
+    return address;
 }

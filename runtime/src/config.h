@@ -17,6 +17,8 @@
 #define RT_DEFAULT_DRAIN_SECONDS 10
 /* How long an idempotency key's outcome is kept (SPEC: at least 24h). */
 #define RT_DEFAULT_IDEMPOTENCY_TTL_SECONDS 86400
+/* How long a page token stays valid (PAGE_TOKEN_TTL). */
+#define RT_DEFAULT_PAGE_TOKEN_TTL_SECONDS 86400
 /* Admission control (executor.h): per class of call. */
 #define RT_DEFAULT_MAX_CALLS 512
 #define RT_DEFAULT_MAX_QUEUED_CALLS 512
@@ -88,5 +90,9 @@ int rt_config_default_db_sessions(void);
 /* RT_DEFAULT_MAX_MESSAGE_BYTES, or svc's largest valid request when that
  * is larger, so every valid request can be received. */
 int rt_config_default_max_message_bytes(const rt_service *svc);
+/* The default metrics address (METRICS_LISTEN), malloc'd: 0.0.0.0, port 9464
+ * (Prometheus' customary exporter port) plus the daemon's default gRPC port
+ * minus 50051, so user-service gets 9464 and wallet-service 9465. */
+char *rt_config_default_metrics_address(const rt_service *service);
 
 #endif

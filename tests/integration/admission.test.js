@@ -1,4 +1,4 @@
-// The peer service's admission class belongs to the peer (runtime/src/admission.h):
+// The peer service's admission class belongs to the peer (runtime/src/serve/admission.h):
 // a client that sends x-call-depth by itself stays in the callers' class, so
 // it cannot fill the class the other service's calls need (which would make
 // CreateUser -> CreateWallet -> GetUserById fail for everyone). Under mutual

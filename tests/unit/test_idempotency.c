@@ -1,4 +1,4 @@
-/* Idempotency keys from the field or the metadata (runtime/src/idempotency.c):
+/* Idempotency keys from the field or the metadata (runtime/src/serve/idempotency.c):
  * which one wins, when they conflict, what a valid key is, and that a
  * request's fingerprint ignores how its key travelled. */
 #include <setjmp.h>

@@ -203,11 +203,11 @@ static void metrics_address_setting(void **state)
 
     rt_service wallet = svc;
     wallet.self.default_address = "0.0.0.0:50052";
-    char *address = rt_metrics_http_default_address(&wallet);
+    char *address = rt_config_default_metrics_address(&wallet);
     assert_string_equal(address, "0.0.0.0:9465");
     free(address);
     wallet.self.default_address = "0.0.0.0:8080";
-    address = rt_metrics_http_default_address(&wallet);
+    address = rt_config_default_metrics_address(&wallet);
     assert_string_equal(address, "0.0.0.0:9464");
     free(address);
 }

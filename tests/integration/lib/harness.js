@@ -170,7 +170,7 @@ function sql(query) {
 }
 
 // The id the operation of an idempotency key is stored under
-// (rt_idempotency_scoped_id, runtime/src/idempotency.c): the key scoped to its
+// (rt_idempotency_scoped_id, runtime/src/serve/idempotency.c): the key scoped to its
 // caller (a certificate identity; null, the default, for the one plaintext
 // scope) and its method's path.
 function operationId(key, method, caller = null) {

@@ -41,16 +41,6 @@ static enum MHD_Result answer(struct MHD_Connection *connection, unsigned status
     return queued;
 }
 
-char *rt_metrics_http_default_address(const rt_service *service)
-{
-    const char *colon = strrchr(service->self.default_address, ':');
-    long offset = colon ? strtol(colon + 1, NULL, 10) - 50051 : 0;
-    char *address = NULL;
-    if (asprintf(&address, "0.0.0.0:%ld", 9464 + (offset >= 0 && offset < 100 ? offset : 0)) < 0)
-        abort();
-    return address;
-}
-
 /* GET (or HEAD) /metrics; anything else is 404 or 405. */
 static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, const char *url,
                               const char *method, const char *version, const char *upload_data,

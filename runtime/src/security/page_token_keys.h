@@ -17,7 +17,6 @@
 #define RT_PAGE_TOKEN_SECRET_MAX 1024
 /* A secret file is a few lines; anything bigger is not one. */
 #define RT_PAGE_TOKEN_FILE_MAX 4096
-#define RT_DEFAULT_PAGE_TOKEN_TTL_SECONDS 86400
 
 typedef struct {
     uint8_t keys[2][RT_PAGE_TOKEN_KEY_BYTES]; /* [0] makes tokens; every one opens them */

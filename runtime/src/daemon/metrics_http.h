@@ -11,10 +11,6 @@
 
 typedef struct rt_metrics_http rt_metrics_http;
 
-/* The default metrics address, malloc'd: 0.0.0.0, port 9464 (Prometheus'
- * customary exporter port) plus the daemon's default gRPC port minus 50051,
- * so user-service gets 9464 and wallet-service 9465. */
-char *rt_metrics_http_default_address(const rt_service *service);
 
 /* Starts counting and serving GET /metrics on config->metrics_listen; "0"
  * does neither (*out stays NULL). False, after logging why, when the
