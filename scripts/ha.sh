@@ -9,8 +9,10 @@
 #   ha.sh crash DIR NODE     kill -9 a node's pg_autoctl and its PostgreSQL
 #   ha.sh start DIR NODE     run a node again (it rejoins as a standby)
 #   ha.sh wait DIR           wait until one primary and one secondary
-#   ha.sh switchover DIR     a planned switchover, waited for
+#   ha.sh switchover DIR     a planned switchover once the standby has all
+#                            the primary wrote, waited for
 #   ha.sh primary DIR        the name (n1 or n2) of the current primary
+#   ha.sh events DIR [N]     the monitor's last N (40) events, oldest first
 #   ha.sh url DIR            the DATABASE_URL
 # pg_autoctl keeps state under $HOME and $XDG_*: they point into DIR, so
 # nothing outside it is touched. PostgreSQL refuses root: as root, all runs
@@ -19,7 +21,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 command -v pg_autoctl >/dev/null || { echo "ha.sh: pg_autoctl missing; run scripts/deps.sh" >&2; exit 1; }
-cmd=${1:?usage: ha.sh up DIR BASE | down DIR | crash DIR NODE | start DIR NODE | wait DIR | switchover DIR | primary DIR}
+cmd=${1:?usage: ha.sh up DIR BASE | down DIR | crash DIR NODE | start DIR NODE | wait DIR | switchover DIR | primary DIR | events DIR [N]}
 dir=${2:?directory}
 dir=$(mkdir -p "$dir" && cd "$dir" && pwd)
 home="$dir/home"
@@ -79,6 +81,31 @@ wait_healthy() {
   done
   echo "ha.sh: cluster not healthy after ${limit}s:" >&2
   echo "$s" >&2
+  return 1
+}
+
+# The current primary's name (n1, n2), from the monitor.
+primary_name() { state | awk -F'|' '$7 ~ /primary/ && $6 ~ /primary/ { gsub(/ /, "", $1); print $1 }'; }
+
+# Waits until the standby has flushed every WAL byte the primary had written
+# when called. pg_auto_failover's switchover does not wait for that itself:
+# the standby's prepare_promotion relies on synchronous replication. But a
+# primary that was alone (wait_primary: a lost or late standby) acknowledged
+# commits the standby did not have, and the monitor turns synchronous
+# replication back on once the standby is within
+# pgautofailover.enable_sync_wal_log_threshold (16 MB) of it, not when it has
+# everything: switching over then would lose those acknowledged writes.
+wait_caught_up() {
+  local limit=${1:-60} port lsn i
+  port=$(port_of "$(primary_name)")
+  lsn=$(psql -X -At -h 127.0.0.1 -p "$port" -U postgres -d postgres -c 'SELECT pg_current_wal_lsn()')
+  for ((i = 0; i < limit * 4; i++)); do
+    [ "$(psql -X -At -h 127.0.0.1 -p "$port" -U postgres -d postgres -c \
+      "SELECT count(*) FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum') AND flush_lsn >= '$lsn'")" = 1 ] &&
+      return 0
+    sleep 0.25
+  done
+  echo "ha.sh: the standby has not flushed $lsn after ${limit}s" >&2
   return 1
 }
 
@@ -162,11 +189,16 @@ SQL
     wait_healthy "${3:-90}"
     ;;
   switchover)
+    wait_healthy 60
+    wait_caught_up 60
     as_owner pg_autoctl perform switchover --pgdata "$dir/monitor" >>"$dir/switchover.log" 2>&1
     wait_healthy 60
     ;;
+  events)
+    as_owner pg_autoctl show events --pgdata "$dir/monitor" --count "${3:-40}" 2>/dev/null || true
+    ;;
   primary)
-    state | awk -F'|' '$7 ~ /primary/ && $6 ~ /primary/ { gsub(/ /, "", $1); print $1 }'
+    primary_name
     ;;
   *)
     echo "ha.sh: unknown command $cmd" >&2

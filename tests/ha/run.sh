@@ -35,8 +35,14 @@ status=0
 # A bound on the whole run (it takes ~1.5 min).
 suite_node_test 330 ha.test.js || status=$?
 suite_sanitizer_reports "$LOG_DIR" || status=1
-# HA_KEEP_LOGS=DIR: the daemons' logs are copied there (the temp dir goes).
-[ -z "${HA_KEEP_LOGS:-}" ] || cp -r "$LOG_DIR/." "$HA_KEEP_LOGS/" || true
+# HA_KEEP_LOGS=DIR: the daemons' logs and the cluster's (pg_autoctl, the
+# nodes' PostgreSQL) are copied there (the temp dir goes).
+if [ -n "${HA_KEEP_LOGS:-}" ]; then
+  cp -r "$LOG_DIR/." "$HA_KEEP_LOGS/" || true
+  mkdir -p "$HA_KEEP_LOGS/cluster"
+  cp "$tmp"/cluster/*.log "$HA_KEEP_LOGS/cluster/" 2>/dev/null || true
+  for n in n1 n2; do cp -r "$tmp/cluster/$n/log" "$HA_KEEP_LOGS/cluster/$n-pglog" 2>/dev/null || true; done
+fi
 if [ "$status" -ne 0 ]; then
   echo "test-ha: failed; the cluster's state and logs:" >&2
   bash "$root/scripts/ha.sh" primary "$tmp/cluster" >&2 || true
