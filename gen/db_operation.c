@@ -3,6 +3,8 @@
  * DO NOT EDIT; run make regen. */
 #include "db_operation.h"
 
+#include <string.h>
+
 #include "db_rows.h"
 #include "db_statements.h"
 
@@ -38,8 +40,11 @@ rt_status db_operation_insert(rt_db *db, rt_arena *arena, const char *id, const 
 rt_status db_operation_get_by_id(rt_db *db, rt_arena *arena, const char *id, db_operation_row *out)
 {
     const char *const params[] = {id};
-    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_OPERATION_GET_BY_ID], params,
-                           db_operation_decode_row, out, "Operation not found");
+    rt_status status = rt_db_fetch_one(db, arena, &db_statements[DB_STMT_OPERATION_GET_BY_ID],
+                                       params, db_operation_decode_row, out, "Operation not found");
+    if (rt_ok(status) && (strcmp(out->id, id) != 0))
+        return rt_db_wrong_row(&db_statements[DB_STMT_OPERATION_GET_BY_ID]);
+    return status;
 }
 
 /* operation_delete_by_id:

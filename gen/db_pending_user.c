@@ -3,6 +3,8 @@
  * DO NOT EDIT; run make regen. */
 #include "db_pending_user.h"
 
+#include <string.h>
+
 #include "db_rows.h"
 #include "db_statements.h"
 
@@ -35,8 +37,12 @@ rt_status db_pending_user_get_by_user_id(rt_db *db, rt_arena *arena, const char 
                                          db_pending_user_row *out)
 {
     const char *const params[] = {user_id};
-    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_PENDING_USER_GET_BY_USER_ID], params,
-                           db_pending_user_decode_row, out, "PendingUser not found");
+    rt_status status = rt_db_fetch_one(db, arena,
+                                       &db_statements[DB_STMT_PENDING_USER_GET_BY_USER_ID], params,
+                                       db_pending_user_decode_row, out, "PendingUser not found");
+    if (rt_ok(status) && (strcmp(out->user_id, user_id) != 0))
+        return rt_db_wrong_row(&db_statements[DB_STMT_PENDING_USER_GET_BY_USER_ID]);
+    return status;
 }
 
 /* pending_user_delete_by_user_id:

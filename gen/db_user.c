@@ -3,6 +3,8 @@
  * DO NOT EDIT; run make regen. */
 #include "db_user.h"
 
+#include <string.h>
+
 #include "db_rows.h"
 #include "db_statements.h"
 
@@ -36,8 +38,11 @@ rt_status db_user_insert(rt_db *db, rt_arena *arena, const char *id, const char 
 rt_status db_user_get_by_id(rt_db *db, rt_arena *arena, const char *id, db_user_row *out)
 {
     const char *const params[] = {id};
-    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_USER_GET_BY_ID], params,
-                           db_user_decode_row, out, "User not found");
+    rt_status status = rt_db_fetch_one(db, arena, &db_statements[DB_STMT_USER_GET_BY_ID], params,
+                                       db_user_decode_row, out, "User not found");
+    if (rt_ok(status) && (strcmp(out->id, id) != 0))
+        return rt_db_wrong_row(&db_statements[DB_STMT_USER_GET_BY_ID]);
+    return status;
 }
 
 /* user_get_by_email:
@@ -48,8 +53,11 @@ rt_status db_user_get_by_id(rt_db *db, rt_arena *arena, const char *id, db_user_
 rt_status db_user_get_by_email(rt_db *db, rt_arena *arena, const char *email, db_user_row *out)
 {
     const char *const params[] = {email};
-    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_USER_GET_BY_EMAIL], params,
-                           db_user_decode_row, out, "User not found");
+    rt_status status = rt_db_fetch_one(db, arena, &db_statements[DB_STMT_USER_GET_BY_EMAIL], params,
+                                       db_user_decode_row, out, "User not found");
+    if (rt_ok(status) && (strcmp(out->email, email) != 0))
+        return rt_db_wrong_row(&db_statements[DB_STMT_USER_GET_BY_EMAIL]);
+    return status;
 }
 
 /* user_delete_by_id:

@@ -3,6 +3,8 @@
  * DO NOT EDIT; run make regen. */
 #include "db_wallet.h"
 
+#include <string.h>
+
 #include "db_rows.h"
 #include "db_statements.h"
 
@@ -36,8 +38,11 @@ rt_status db_wallet_insert(rt_db *db, rt_arena *arena, const char *id, const cha
 rt_status db_wallet_get_by_id(rt_db *db, rt_arena *arena, const char *id, db_wallet_row *out)
 {
     const char *const params[] = {id};
-    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_WALLET_GET_BY_ID], params,
-                           db_wallet_decode_row, out, "Wallet not found");
+    rt_status status = rt_db_fetch_one(db, arena, &db_statements[DB_STMT_WALLET_GET_BY_ID], params,
+                                       db_wallet_decode_row, out, "Wallet not found");
+    if (rt_ok(status) && (strcmp(out->id, id) != 0))
+        return rt_db_wrong_row(&db_statements[DB_STMT_WALLET_GET_BY_ID]);
+    return status;
 }
 
 /* wallet_get_by_user_id:
@@ -49,8 +54,11 @@ rt_status db_wallet_get_by_user_id(rt_db *db, rt_arena *arena, const char *user_
                                    db_wallet_row *out)
 {
     const char *const params[] = {user_id};
-    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_WALLET_GET_BY_USER_ID], params,
-                           db_wallet_decode_row, out, "Wallet not found");
+    rt_status status = rt_db_fetch_one(db, arena, &db_statements[DB_STMT_WALLET_GET_BY_USER_ID],
+                                       params, db_wallet_decode_row, out, "Wallet not found");
+    if (rt_ok(status) && (strcmp(out->user_id, user_id) != 0))
+        return rt_db_wrong_row(&db_statements[DB_STMT_WALLET_GET_BY_USER_ID]);
+    return status;
 }
 
 /* wallet_delete_by_id:

@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "db_rows.h"
 #include "db_statements.h"
@@ -48,8 +49,12 @@ rt_status db_wallet_entry_get_by_seq(rt_db *db, rt_arena *arena, int64_t seq,
                                      db_wallet_entry_row *out)
 {
     const char *const params[] = {rt_db_param_int64(arena, seq)};
-    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_WALLET_ENTRY_GET_BY_SEQ], params,
-                           db_wallet_entry_decode_row, out, "WalletEntry not found");
+    rt_status status = rt_db_fetch_one(db, arena, &db_statements[DB_STMT_WALLET_ENTRY_GET_BY_SEQ],
+                                       params, db_wallet_entry_decode_row, out,
+                                       "WalletEntry not found");
+    if (rt_ok(status) && (out->seq != seq))
+        return rt_db_wrong_row(&db_statements[DB_STMT_WALLET_ENTRY_GET_BY_SEQ]);
+    return status;
 }
 
 /* wallet_entry_get_by_operation_id_and_kind:
@@ -63,9 +68,14 @@ rt_status db_wallet_entry_get_by_operation_id_and_kind(rt_db *db, rt_arena *aren
                                                        db_wallet_entry_row *out)
 {
     const char *const params[] = {operation_id, rt_db_param_int32(arena, kind)};
-    return rt_db_fetch_one(db, arena,
-                           &db_statements[DB_STMT_WALLET_ENTRY_GET_BY_OPERATION_ID_AND_KIND],
-                           params, db_wallet_entry_decode_row, out, "WalletEntry not found");
+    rt_status status = rt_db_fetch_one(db, arena,
+                                       &db_statements[DB_STMT_WALLET_ENTRY_GET_BY_OPERATION_ID_AND_KIND],
+                                       params, db_wallet_entry_decode_row, out,
+                                       "WalletEntry not found");
+    if (rt_ok(status) && (!out->operation_id || strcmp(out->operation_id, operation_id) != 0 ||
+                          out->kind != kind))
+        return rt_db_wrong_row(&db_statements[DB_STMT_WALLET_ENTRY_GET_BY_OPERATION_ID_AND_KIND]);
+    return status;
 }
 
 /* wallet_entry_get_by_id:
@@ -77,8 +87,12 @@ rt_status db_wallet_entry_get_by_id(rt_db *db, rt_arena *arena, const char *id,
                                     db_wallet_entry_row *out)
 {
     const char *const params[] = {id};
-    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_WALLET_ENTRY_GET_BY_ID], params,
-                           db_wallet_entry_decode_row, out, "WalletEntry not found");
+    rt_status status = rt_db_fetch_one(db, arena, &db_statements[DB_STMT_WALLET_ENTRY_GET_BY_ID],
+                                       params, db_wallet_entry_decode_row, out,
+                                       "WalletEntry not found");
+    if (rt_ok(status) && (strcmp(out->id, id) != 0))
+        return rt_db_wrong_row(&db_statements[DB_STMT_WALLET_ENTRY_GET_BY_ID]);
+    return status;
 }
 
 /* wallet_entry_get_by_wallet_id_and_seq:
@@ -92,8 +106,13 @@ rt_status db_wallet_entry_get_by_wallet_id_and_seq(rt_db *db, rt_arena *arena,
                                                    db_wallet_entry_row *out)
 {
     const char *const params[] = {wallet_id, rt_db_param_int64(arena, seq)};
-    return rt_db_fetch_one(db, arena, &db_statements[DB_STMT_WALLET_ENTRY_GET_BY_WALLET_ID_AND_SEQ],
-                           params, db_wallet_entry_decode_row, out, "WalletEntry not found");
+    rt_status status = rt_db_fetch_one(db, arena,
+                                       &db_statements[DB_STMT_WALLET_ENTRY_GET_BY_WALLET_ID_AND_SEQ],
+                                       params, db_wallet_entry_decode_row, out,
+                                       "WalletEntry not found");
+    if (rt_ok(status) && (strcmp(out->wallet_id, wallet_id) != 0 || out->seq != seq))
+        return rt_db_wrong_row(&db_statements[DB_STMT_WALLET_ENTRY_GET_BY_WALLET_ID_AND_SEQ]);
+    return status;
 }
 
 /* wallet_entry_delete_by_seq:

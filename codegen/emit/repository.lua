@@ -131,6 +131,40 @@ $setup$
     return rt_db_fetch_one(db, arena, &db_statements[$enum$], $params$, $decode$, out, $not_found$);
 ]]
 
+-- The body of get_by_<key>: the row found must carry the key asked for (else
+-- $differs$), or it answers another statement; the call then fails INTERNAL
+-- rather than hand out another caller's row (rt_db_wrong_row, db_rows.h).
+local FETCH_BY_KEY = [[
+$setup$
+    rt_status status = rt_db_fetch_one(db, arena, &db_statements[$enum$], $params$, $decode$, out, $not_found$);
+    if (rt_ok(status) && ($differs$))
+        return rt_db_wrong_row(&db_statements[$enum$]);
+    return status;
+]]
+
+-- The C test that the decoded key column col (in *out) differs from its
+-- parameter, which PostgreSQL's `=` found equal; nil when equal values need
+-- not have byte-equal text forms (uuid, numeric, timestamps, booleans: no check).
+local function key_differs(col)
+  local sql = (col.sql_type or ""):lower()
+  if col.kind == "text" and (sql:match("^text") or sql:match("^varchar") or sql:match("^character varying")) then
+    local differs = ("strcmp(out->%s, %s) != 0"):format(col.snake, col.snake)
+    return (col.not_null and "" or ("!out->%s || "):format(col.snake)) .. differs, "<string.h>"
+  elseif col.kind == "int32" or col.kind == "int64" then
+    if col.not_null then return ("out->%s != %s"):format(col.snake, col.snake) end
+    return ("!out->%s || *out->%s != %s"):format(col.snake, col.snake, col.snake)
+  end
+end
+
+-- FETCH_BY_KEY's tests joined by ||: on its `if` line when that fits in
+-- c.WIDTH, else one per line, aligned.
+local IF_DIFFERS = "    if (rt_ok(status) && ("
+local function any_of(tests)
+  local one = table.concat(tests, " || ")
+  if #IF_DIFFERS + #one + 2 <= c.WIDTH then return one end
+  return table.concat(tests, " ||\n" .. string.rep(" ", #IF_DIFFERS))
+end
+
 -- The body of delete_by_<pk>: NOT_FOUND when no row had that key.
 local DELETE = [[
 $setup$
@@ -171,8 +205,15 @@ local function source(t, sources)
         not_found = c.string(M.not_found(t)) })
     else
       local setup, params = db_params.build(param_list(h.stmt.params), true)
-      body = template.render(FETCH_ONE, { setup = setup, enum = h.stmt.enum, params = params,
-        decode = M.decoder_name(t), not_found = c.string(M.not_found(t)) })
+      local differs = {}
+      for _, col in ipairs(h.stmt.key and h.stmt.key.columns or {}) do
+        local test, include = key_differs(col)
+        if test then differs[#differs + 1] = test end
+        if include then includes[#includes + 1] = include end
+      end
+      body = template.render(#differs > 0 and FETCH_BY_KEY or FETCH_ONE, { setup = setup, enum = h.stmt.enum,
+        params = params, decode = M.decoder_name(t), not_found = c.string(M.not_found(t)),
+        differs = any_of(differs) })
     end
     out[#out + 1] = template.render(FUNCTION, { sql = db_statements.sql_comment(h.stmt),
       head = c.prototype("rt_status", h.name, h.params), body = body })

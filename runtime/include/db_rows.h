@@ -22,6 +22,13 @@ typedef void (*rt_db_decode_fn)(rt_arena *arena, const PGresult *res, int row, v
 rt_status rt_db_fetch_one(rt_db *db, rt_arena *arena, const rt_db_statement *stmt, const char *const *params,
                           rt_db_decode_fn decode, void *out, const char *not_found);
 
+/* A single-row read by key answered a row with another key: the answer of
+ * another statement (the database layer takes answers in the order it sent
+ * statements, so a connection that reordered them would do this). Logged as
+ * an error naming the statement, never the values; answers INTERNAL, so no
+ * caller is handed another's row. */
+rt_status rt_db_wrong_row(const rt_db_statement *stmt);
+
 /* Runs a statement that answers any number of rows and decodes them all into
  * an arena array of row_size-byte rows: *rows (NULL when there are none) and
  * *n_rows. */

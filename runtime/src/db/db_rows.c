@@ -1,6 +1,8 @@
 /* Run a statement, decode its rows, clear its result (db_rows.h). */
 #include "db_rows.h"
 
+#include "log.h"
+
 rt_status rt_db_fetch_one(rt_db *db, rt_arena *arena, const rt_db_statement *stmt, const char *const *params,
                           rt_db_decode_fn decode, void *out, const char *not_found)
 {
@@ -30,4 +32,11 @@ rt_status rt_db_fetch_all(rt_db *db, rt_arena *arena, const rt_db_statement *stm
     *n_rows = (size_t)n;
     PQclear(res);
     return RT_OK;
+}
+
+rt_status rt_db_wrong_row(const rt_db_statement *stmt)
+{
+    rt_log(RT_LOG_ERROR, "database statement %s answered a row that does not carry the key it asked for: "
+                         "another statement's answer; the call fails INTERNAL", stmt->name);
+    return rt_status_of(GRPC_STATUS_INTERNAL, NULL);
 }

@@ -25,7 +25,7 @@ class LinkProxy extends FaultProxy {
       return;
     }
     if (direction === 'down' && this.downDelayMs > 0) {
-      setTimeout(() => { if (!to.destroyed) to.write(chunk); }, this.downDelayMs);
+      this.send(chunk, to, this.downDelayMs); // in order, like every chunk (FaultProxy.send)
       return;
     }
     super.forward(chunk, to, direction);

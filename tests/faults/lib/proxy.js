@@ -11,6 +11,13 @@
 //             the work at once, its answer comes late (past a deadline)
 //   drop      every connection is cut, new ones too (closed at once; not
 //             resetAndDestroy, which can keep node from exiting)
+// Whatever the mode, a connection's bytes keep their order each way, as TCP
+// keeps them: a chunk is never written before one that came in earlier the
+// same way, so when a delay ends (or shortens) the chunks still waiting go
+// first. (Each delayed chunk on its own timer, as this proxy once did, let a
+// chunk sent after a delay ended overtake those delayed: whole pipelined
+// PostgreSQL answers then arrived out of order, and the daemon, which
+// rightly takes them in the order sent, gave statements each other's rows.)
 'use strict';
 const net = require('node:net');
 
@@ -21,6 +28,7 @@ class FaultProxy {
     this.mode = 'pass';
     this.delayMs = 0;
     this.pairs = new Set();
+    this.queues = new WeakMap(); // socket -> chunks waiting to be written to it, in order
     this.waiting = []; // client sockets accepted during a blackhole
     this.server = net.createServer((client) => this.accept(client));
   }
@@ -56,10 +64,28 @@ class FaultProxy {
 
   forward(chunk, to, direction) {
     if (this.mode === 'mute' && direction === 'down') return;
-    if (this.mode === 'delay' || (this.mode === 'delay-down' && direction === 'down')) {
-      setTimeout(() => { if (!to.destroyed) to.write(chunk); }, this.delayMs);
+    const delayed = this.mode === 'delay' || (this.mode === 'delay-down' && direction === 'down');
+    this.send(chunk, to, delayed ? this.delayMs : 0);
+  }
+
+  // Writes chunk to `to` delayMs from now, but never before the chunks
+  // queued for `to` earlier (see the file comment).
+  send(chunk, to, delayMs) {
+    let queue = this.queues.get(to);
+    if (!queue) this.queues.set(to, (queue = []));
+    if (delayMs <= 0 && queue.length === 0) { to.write(chunk); return; }
+    queue.push({ chunk, due: Date.now() + delayMs });
+    if (queue.length === 1) this.release(to, queue);
+  }
+
+  // Writes the chunks at the front of the queue that are due, in order;
+  // comes back for the rest when the first of them is.
+  release(to, queue) {
+    while (queue.length && queue[0].due <= Date.now()) {
+      const { chunk } = queue.shift();
+      if (!to.destroyed) to.write(chunk);
     }
-    else to.write(chunk);
+    if (queue.length) setTimeout(() => this.release(to, queue), Math.max(1, queue[0].due - Date.now()));
   }
 
   set(mode, delayMs = 0) {
