@@ -79,24 +79,7 @@ test('a second signal exits at once', async (t) => {
 // then committed. A call whose handler ran is now answered DEADLINE_EXCEEDED
 // (outcome unknown; its key tells the truth later).
 test('SIGTERM with a write in flight whose caller waits: its answer at the end of the drain is not UNAVAILABLE', async (t) => {
-  const userId = randomUUID();
-  sql(`INSERT INTO "User" (id, email, name) VALUES ('${userId}', '${userId}@example.com', 'Drain');
-       INSERT INTO "Wallet" (id, "userId") VALUES ('${randomUUID()}', '${userId}')`);
-  const lock = await holdRowLock(`SELECT 1 FROM "Wallet" WHERE "userId" = '${userId}' FOR UPDATE`);
-  t.after(() => lock.release());
-  const port = await freePort();
-  const wallet = new Daemon('wallet-service', {
-    DATABASE_URL, WALLET_SERVICE_URL: `127.0.0.1:${port}`, USER_SERVICE_URL: `127.0.0.1:${await freePort()}`,
-    DRAIN_SECONDS: '1', DB_SESSIONS: '2', DB_LOCK_TIMEOUT_MS: '0',
-  });
-  await wallet.start(port);
-  t.after(() => wallet.stop('SIGKILL'));
-  const client = new proto.wallet.WalletService(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  t.after(() => client.close());
-  const answered = new Promise((resolve) => client.CreditWallet(
-    { user_id: userId, amount: 7, idempotency_key: `drain-${userId}` }, { deadline: new Date(Date.now() + 60000) },
-    (err) => resolve(err)));
-  await waitForLockWaiters('wallet-service', 1);
+  const { wallet, answered } = await stuckCredit(t, 1);
   wallet.child.kill('SIGTERM');
   const err = await answered;
   t.diagnostic(`answered ${err ? grpc.status[err.code] : 'OK'}: ${err && err.details}`);

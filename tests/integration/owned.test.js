@@ -3,7 +3,7 @@
 // still holds the test's output pipe; and the `make run` test passes beside
 // another checkout's daemons: processes named user-service that come and go
 // all the time, and one whose environment names the test's own VAR_DIR. At
-// 36789b1 make_run.test.js listed daemons with pgrep and read their environ:
+// 36789b1 make_run.test.js listed daemons by process name and read their environ:
 // it counted the foreign one, failed, left its own daemons (own sessions)
 // holding its pipe, and hung until killed here.
 'use strict';
