@@ -21,16 +21,7 @@ local write = require("write")
 local USAGE = "usage: lua5.4 codegen/contract.lua check|accept [--proto-dir DIR] [--baseline FILE]"
 
 local function parse_args(argv)
-  local opts = { command = argv[1], ["proto-dir"] = "proto", baseline = "contract/released.pb" }
-  if opts.command ~= "check" and opts.command ~= "accept" then error(USAGE, 0) end
-  local i = 2
-  while i <= #argv do
-    local key = argv[i]:match("^%-%-([%w-]+)$")
-    if not key or opts[key] == nil or key == "command" or argv[i + 1] == nil then error(USAGE, 0) end
-    opts[key] = argv[i + 1]:gsub("/$", "")
-    i = i + 2
-  end
-  return opts
+  return util.command_args(argv, USAGE, { ["proto-dir"] = "proto", baseline = "contract/released.pb" })
 end
 
 -- The rules ALLOW_BREAKING names; an unknown name is an error, so a typo

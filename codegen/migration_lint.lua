@@ -24,17 +24,8 @@ local USAGE = "usage: lua5.4 codegen/migration_lint.lua check|accept [--migratio
   .. "[--pg-parse PATH]"
 
 local function parse_args(argv)
-  local opts = { command = argv[1], migrations = "migrations", released = "contract/released-migrations.sha256",
-                 ["pg-parse"] = os.getenv("PG_PARSE") or pg_tree.DEFAULT_HELPER }
-  if opts.command ~= "check" and opts.command ~= "accept" then error(USAGE, 0) end
-  local i = 2
-  while i <= #argv do
-    local key = argv[i]:match("^%-%-([%w-]+)$")
-    if not key or opts[key] == nil or key == "command" or argv[i + 1] == nil then error(USAGE, 0) end
-    opts[key] = argv[i + 1]:gsub("/$", "")
-    i = i + 2
-  end
-  return opts
+  return util.command_args(argv, USAGE, { migrations = "migrations", released = "contract/released-migrations.sha256",
+                 ["pg-parse"] = os.getenv("PG_PARSE") or pg_tree.DEFAULT_HELPER })
 end
 
 local function sha256(path)

@@ -100,4 +100,22 @@ function M.sorted_keys(t)
   return keys
 end
 
+-- The options of a `check|accept [--name VALUE]...` command: argv[1] is the
+-- command, every later pair sets one of defaults' keys (a trailing slash
+-- dropped); anything else raises usage. The command line of the contract
+-- gate and the migration lint.
+function M.command_args(argv, usage, defaults)
+  local opts = defaults
+  opts.command = argv[1]
+  if opts.command ~= "check" and opts.command ~= "accept" then error(usage, 0) end
+  local i = 2
+  while i <= #argv do
+    local key = argv[i]:match("^%-%-([%w-]+)$")
+    if not key or opts[key] == nil or key == "command" or argv[i + 1] == nil then error(usage, 0) end
+    opts[key] = argv[i + 1]:gsub("/$", "")
+    i = i + 2
+  end
+  return opts
+end
+
 return M

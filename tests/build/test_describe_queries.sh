@@ -9,12 +9,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root" || exit 1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-expect() {
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "ok    $name"
-  else failed=$((failed + 1)); echo "FAIL  $name"; printf '%s\n' "$out" | tail -10; fi
-}
+source "$root/tests/build/expect.sh"
 fixture=codegen/tests/fixtures/shop
 describe() { lua5.4 codegen/describe_queries.lua --migrations "$tmp/migrations" --queries "$tmp/queries" 2>&1; }
 reset() { rm -rf "$tmp/migrations" "$tmp/queries"; cp -r "$fixture/migrations" "$fixture/queries" "$tmp/"; }
@@ -38,5 +33,4 @@ expect "a query that does not prepare is caught" test "$rc" -ne 0
 expect "with PostgreSQL's reason" \
   grep -q 'query ItemsRankedIn does not prepare on the migrated schema: ERROR:  column "ranking" does not exist' <<<"$out"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+expect_summary

@@ -8,14 +8,8 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-
-# expect name command...: counts the check; a failure shows the end of make's output ($out).
-expect() {
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "ok    $name"
-  else failed=$((failed + 1)); echo "FAIL  $name"; printf '%s\n' "$out" | tail -20; fi
-}
+source "$root/tests/build/expect.sh"
+EXPECT_TAIL=20 # make's output: the failing command is further up
 
 cd "$root" && make --no-print-directory -s all $(ls tests/unit/test_*.c | sed 's|tests/unit/\(.*\)\.c|build/tests/\1|') \
   >/dev/null || exit 1
@@ -57,5 +51,4 @@ out=$(make --no-print-directory -k "$target" 2>&1)
 expect "a changed runtime/ header ($rt_header) recompiles the unit test that includes it ($unit)" \
   grep -q "$target\] Error" <<<"$out"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+expect_summary

@@ -9,12 +9,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-expect() {
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "ok    $name"
-  else failed=$((failed + 1)); echo "FAIL  $name"; printf '%s\n' "$out" | tail -10; fi
-}
+source "$root/tests/build/expect.sh"
 
 cd "$root" && make --no-print-directory -s build/tools/pg_parse >/dev/null || exit 1
 mkdir -p "$tmp/build"
@@ -46,5 +41,4 @@ expect "naming file:line and the rule" \
   grep -q "migrations/9999_must_have.sql:2: ADD_COLUMN_NOT_NULL_WITHOUT_DEFAULT: " <<<"$out"
 expect "gen/ is untouched" test "$(find gen -type f -exec sha256sum {} + | sort)" = "$snapshot"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+expect_summary
