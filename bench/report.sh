@@ -68,6 +68,67 @@ x_floor() { awk -v v="$(r "h2.$1.8x8.cpu_per_1k")" -v f="$floor_cpu" 'BEGIN { if
 ir_x() { awk -v v="$(r "ir.$1")" -v f="$(r ir.Floor)" 'BEGIN { if (v == "-" || f == "-" || f + 0 == 0) print "-"; else printf "%.2f", v / f }'; }
 read_p99=$(max2 "$(r h2.GetWallet.8x8.p99)" "$(r h2.GetUserById.8x8.p99)")
 
+# The synchronous standby section (bench/run.sh 4c): the daemon against
+# pgbench on the same primary and against the single server of the same run,
+# then where the credits' time went there.
+ha_ceil=$(max2 "$(r pgb_ha.credit.hot.tps)" "${R[pgb_ha.credit.hot.c4.tps]:-0}")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a != "-") printf "%.1f", a / b; else print "-" }'; }
+ha_x=$(ratio "$(r ha.CreditWallet.rps)" "$ha_ceil")
+ha_of_single=$(awk -v a="$(r ha.CreditWallet.rps)" -v b="$(rps CreditWallet 8x8)" 'BEGIN { if (b + 0 > 0 && a != "-") printf "%.0f", 100 * a / b; else print "-" }')
+groups() {
+  local k=$1
+  [ "$(r "$k.groups")" = - ] && { echo -; return; }
+  echo "$(commas "$(r "$k.groups")") groups, mean $(r "$k.group_mean"); <= 4: $(r "$k.group_le4_pct")%, >= 33: $(r "$k.group_ge33_pct")%"
+}
+commit() {
+  local k=$1
+  [ "$(r "$k.commit_ms")" = - ] && { echo "- (not measured by this build)"; return; }
+  echo "$(r "$k.commit_ms") ms mean, $(r "$k.commit_gt5ms_pct")% over 5 ms"
+}
+cluster_section() {
+cat <<EOF
+## The synchronous standby beside the single server, 8x8 on one wallet, same run
+
+A wallet-service on a pg_auto_failover cluster (a monitor, a primary and a synchronous
+standby on this machine, scripts/ha.sh; $(r ha_settings)): every commit waits for the
+standby to flush it too. Its ceiling is pgbench of the credit's statement
+(bench/pgbench/credit.sql, one row, the higher of 8 and 4 clients) on that primary.
+$(r ha_cmd). Credits acknowledged there moved the balance by $(commas "$(r ha_balance)")
+($(commas "$(r ha_credits)") calls succeeded, warm-up included).
+
+| | single server | primary + synchronous standby | standby / single |
+|---|---:|---:|---:|
+| pgbench credit.sql, one row, tps | $(commas "$(ceil CreditWallet hot)") | $(commas "$ha_ceil") | $(frac "$ha_ceil" "$(ceil CreditWallet hot)") |
+| CreditWallet req/s, 8x8 one wallet | $(commas "$(rps CreditWallet 8x8)") | $(commas "$(r ha.CreditWallet.rps)") | $(frac "$(r ha.CreditWallet.rps)" "$(rps CreditWallet 8x8)") |
+| CreditWallet / pgbench | ${ledger_x}x | ${ha_x}x | |
+| CreditWallet p50 / p99 ms | $(r h2.CreditWallet.8x8.p50) / $(r h2.CreditWallet.8x8.p99) | $(r ha.CreditWallet.p50) / $(r ha.CreditWallet.p99) | |
+| write groups (statements per transaction) | $(groups h2.CreditWallet.8x8) | $(groups ha.CreditWallet) | |
+| commit wait (last statement's result to the commit's) | $(commit h2.CreditWallet.8x8) | $(commit ha.CreditWallet) | |
+| GetWallet req/s, 8x8 | $(commas "$(rps GetWallet 8x8)") | $(commas "$(r ha.GetWallet.rps)") | $(frac "$(r ha.GetWallet.rps)" "$(rps GetWallet 8x8)") |
+
+| target (issue 24) | this run | |
+|---|---:|---|
+| CreditWallet with the standby >= 3x pgbench on its primary | ${ha_x}x | $(verdict "$ha_x" ">=" 3) |
+| CreditWallet with the standby >= 60% of the single server | ${ha_of_single}% | $(verdict "$ha_of_single" ">=" 60) |
+
+Where the credits' time went on the cluster: CPU seconds per 1000 credits of each process
+tree (rest = the load generator and anything else on the machine), and what the daemon's
+writing backends on the primary were doing (pg_stat_activity every 20 ms, share of
+$(r ha.CreditWallet.waits.samples) samples: CPU = running, Client/ClientRead = waiting for the
+daemon, IPC/SyncRep = a commit waiting for the standby, LWLock/WAL* and IO/WAL* = its own
+WAL flush, Lock/* = a lock another transaction holds).
+
+| daemon | primary | standby | monitor | rest | machine idle |
+|---:|---:|---:|---:|---:|---:|
+| $(r ha.CreditWallet.cpu.daemon) | $(r ha.CreditWallet.cpu.primary) | $(r ha.CreditWallet.cpu.standby) | $(r ha.CreditWallet.cpu.monitor) | $(r ha.CreditWallet.cpu.rest) | $(r ha.CreditWallet.cpu.idle_pct)% |
+
+| writing backends, state:wait | share |
+|---|---:|
+$(for k in "${!R[@]}"; do case $k in ha.CreditWallet.waits.samples) ;; ha.CreditWallet.waits.*) echo "${R[$k]} ${k#ha.CreditWallet.waits.}" ;; esac; done |
+  sort -rn | head -8 | awk '{ v = $1; $1 = ""; sub(/^ /, ""); printf "| %s | %s%% |\n", $0, v }')
+EOF
+}
+
 report() {
 cat <<EOF
 # Benchmarks
@@ -206,17 +267,7 @@ Failed CreateUser calls with gRPC code ${k#cu.code.}: ${R[$k]}" ;; esac; done)
 
 Rows in the database match the successful calls, each with its wallet: $cu_ok_rows.
 
-## The synchronous standby beside the single server, 8x8 on one wallet, same run
-
-A wallet-service on a pg_auto_failover cluster (a monitor, a primary and a synchronous
-standby on this machine, scripts/ha.sh): every commit waits for the standby too.
-$(r ha_cmd). Credits acknowledged there moved the balance by $(commas "$(r ha_balance)")
-($(commas "$(r ha.CreditWallet.ok)") calls succeeded).
-
-| RPC | single server req/s | synchronous standby req/s | standby / single | p99 ms single | p99 ms standby |
-|---|---:|---:|---:|---:|---:|
-| GetWallet | $(commas "$(rps GetWallet 8x8)") | $(commas "$(r ha.GetWallet.rps)") | $(frac "$(r ha.GetWallet.rps)" "$(rps GetWallet 8x8)") | $(r h2.GetWallet.8x8.p99) | $(r ha.GetWallet.p99) |
-| CreditWallet | $(commas "$(rps CreditWallet 8x8)") | $(commas "$(r ha.CreditWallet.rps)") | $(frac "$(r ha.CreditWallet.rps)" "$(rps CreditWallet 8x8)") | $(r h2.CreditWallet.8x8.p99) | $(r ha.CreditWallet.p99) |
+$(cluster_section)
 
 ## Mutual TLS beside plaintext, 64 in flight on one connection, $(r cu_secs) s
 
@@ -279,4 +330,8 @@ EOF
 cat "$(dirname "$0")/history.md"
 }
 
+# BENCH_ONLY=cluster measured the cluster section alone.
+if [ "$(r only)" = cluster ]; then
+  report() { echo "# Benchmarks: the synchronous standby alone (BENCH_ONLY=cluster), $(r date), commit $(r commit)"; echo; cluster_section; }
+fi
 if [ -n "$out" ]; then report | tee "$out"; else report; fi

@@ -17,7 +17,10 @@
 #      +/- successful transfers), every balance equals its ledger's sum.
 # bench/report.sh prints the table and writes docs/benchmarks.md.
 # BENCH_QUICK=1: short runs (< 1 min after the build), prints only
-# (BENCH_OUT=FILE to keep its markdown). BENCH_KEEP=1 keeps the temp dir
+# (BENCH_OUT=FILE to keep its markdown). BENCH_ONLY=cluster: only what the
+# synchronous-standby comparison needs (the credit ceiling and GetWallet /
+# CreditWallet 8x8 on the single server, then section 4c), printed only
+# (BENCH_OUT likewise), ~2 min after the build. BENCH_KEEP=1 keeps the temp dir
 # (daemon logs, raw h2load output). Everything runs on 127.0.0.1 and is
 # cleaned up on exit.
 set -euo pipefail
@@ -25,12 +28,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 cd "$root"
 source "$here/lib.sh"
+source "$here/cluster.sh"
 
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then SECS=1 PG_SECS=1 CU_SECS=2 MAX_N=20000
 else SECS=8 PG_SECS=5 CU_SECS=10 MAX_N=400000; fi
+ONLY=${BENCH_ONLY:-}
+case $ONLY in '' | cluster) ;; *) echo "BENCH_ONLY: 'cluster' or unset" >&2; exit 2 ;; esac
+# Whether a part of the full run is measured (BENCH_ONLY leaves it out).
+full() { [ -z "$ONLY" ]; }
 OUT=${BENCH_OUT:-}
-[ "$QUICK" = 1 ] || OUT=${OUT:-$root/docs/benchmarks.md}
+[ "$QUICK" = 1 ] || [ -n "$ONLY" ] || OUT=${OUT:-$root/docs/benchmarks.md}
 
 tmp=$(mktemp -d /tmp/wallet-bench.XXXXXX)
 chmod 711 "$tmp"   # PostgreSQL runs as the postgres user and must reach $tmp/pg
@@ -47,6 +55,7 @@ cleanup() {
     kill -KILL "$p" 2>/dev/null
   done
   bash "$root/scripts/pg.sh" stop "$tmp/pg" >/dev/null 2>&1
+  [ -d "$tmp/ha" ] && bash "$root/scripts/ha.sh" down "$tmp/ha" >/dev/null 2>&1
   if [ "${BENCH_KEEP:-0}" = 1 ]; then log "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
@@ -87,7 +96,7 @@ put mem "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 put kernel "$(uname -r)"
 put commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (+ uncommitted changes)')"
 put versions "$(h2load --version | head -1); $(pgbench --version); node $(node --version)"
-put quick "$QUICK"; put secs "$SECS"; put pg_secs "$PG_SECS"; put cu_secs "$CU_SECS"
+put quick "$QUICK"; put only "${ONLY:-all}"; put secs "$SECS"; put pg_secs "$PG_SECS"; put cu_secs "$CU_SECS"
 
 # --- PostgreSQL ----------------------------------------------------------------
 pg_port=$(free_port)
@@ -116,6 +125,7 @@ for stmt in get_user get_wallet credit debit; do
   for mode in hot spread; do
     for clients in 8 4; do
       [ "$clients" = 8 ] || [ "$stmt" = credit ] || [ "$stmt" = debit ] || continue
+      full || { [ "$stmt" = credit ] && [ "$mode" = hot ]; } || continue
       log "pgbench $stmt $mode: $clients clients, ${PG_SECS}s"
       sfx=$([ "$clients" = 8 ] || echo ".c$clients")
       while IFS='=' read -r k v; do put "pgb.$stmt.$mode$sfx.$k" "$v"; done \
@@ -154,12 +164,13 @@ done
 user_port=$(free_port); wallet_port=$(free_port)
 export USER_SERVICE_URL=127.0.0.1:$user_port WALLET_SERVICE_URL=127.0.0.1:$wallet_port
 put db_sessions "${DB_SESSIONS:-${WORKERS:-default}}"
-declare -A pid port=([user]=$user_port [wallet]=$wallet_port)
+declare -A pid maddr port=([user]=$user_port [wallet]=$wallet_port)
 declare -A probe=([user]=GetUserById [wallet]=GetWallet)
 for d in user wallet; do
   log "starting $d-service, timing exec -> first ${probe[$d]}"
   # metrics on a free port: the default 9464 may be another daemon's on a shared machine
-  METRICS_ADDR=127.0.0.1:$(free_port) node "$here/firstcall.js" "$tmp/logs/$d-service.log" "127.0.0.1:${port[$d]}" "${method[${probe[$d]}]}" \
+  maddr[$d]=127.0.0.1:$(free_port)
+  METRICS_ADDR=${maddr[$d]} node "$here/firstcall.js" "$tmp/logs/$d-service.log" "127.0.0.1:${port[$d]}" "${method[${probe[$d]}]}" \
     "$tmp/body/${probe[$d]}.0" "$tmp/bin/$d-service" >"$tmp/run/first.$d" || true
   p=$(awk -F= '$1 == "pid" { print $2 }' "$tmp/run/first.$d")
   [ -n "$p" ] && daemon_pids+=("$p") && pid[$d]=$p
@@ -221,8 +232,13 @@ run_h2() {
   n=$(( rps_w * SECS / procs )); (( n < 200 )) && n=200; (( n * procs > MAX_N )) && n=$(( MAX_N / procs ))
   log "h2load $rpc $scen: $procs x (-n $n -c $c -m $m)"
   local t0 t1 k0 k1; t0=$(cpu_ticks "${pid[$d]}"); k0=$(sys_ticks "${pid[$d]}")
+  [ "$d" != wallet ] || scrape "${maddr[wallet]}" >"$tmp/run/metrics0" || true
   bash "$here/h2.sh" "$tmp/run/m" "$n" "$c" "$m" "$url" "${bodies[@]}" >"$tmp/run/main.out" || die "h2load $rpc $scen"
   t1=$(cpu_ticks "${pid[$d]}"); k1=$(sys_ticks "${pid[$d]}")
+  # The write groups the run made (bench/cluster.sh): beside the cluster's.
+  if [ "$rpc" = CreditWallet ] && [ "$scen" = 8x8 ] && scrape "${maddr[wallet]}" >"$tmp/run/metrics1"; then
+    while IFS='=' read -r k v; do put "$key.$k" "$v"; done < <(groups_report "$tmp/run/metrics0" "$tmp/run/metrics1")
+  fi
   account "$rpc" "$tmp/run/main.out" "$procs"
   while IFS='=' read -r k v; do put "$key.$k" "$v"; done <"$tmp/run/main.out"
   local ok; ok=$(get "$key.ok")
@@ -264,95 +280,136 @@ sample_memory & sampler_pid=$!
 
 # The floor right before Bare and again after the reads (the ratios use
 # their mean): the machine's own drift stays out of Bare / floor.
-run_h2 Floor 8x8
-run_h2 Bare 8x8
-for rpc in GetUserById GetWallet CreditWallet DebitWallet; do
-  for scen in 1x1 1x16 8x8 8x8s; do
-    [ "$QUICK" = 1 ] && [ "$scen" = 1x16 ] && continue   # smoke run: the shapes that matter
-    run_h2 "$rpc" "$scen"
+if ! full; then
+  run_h2 GetWallet 8x8
+  run_h2 CreditWallet 8x8
+else
+  run_h2 Floor 8x8
+  run_h2 Bare 8x8
+  for rpc in GetUserById GetWallet CreditWallet DebitWallet; do
+    for scen in 1x1 1x16 8x8 8x8s; do
+      [ "$QUICK" = 1 ] && [ "$scen" = 1x16 ] && continue   # smoke run: the shapes that matter
+      run_h2 "$rpc" "$scen"
+    done
+    [ "$rpc" = GetWallet ] && run_h2 Floor 8x8again
   done
-  [ "$rpc" = GetWallet ] && run_h2 Floor 8x8again
-done
-run_h2 TransferFunds 8x8s
-# A history page's size depends on what it holds: learn it now that the
-# writes are over and the hot wallet's newest 20 entries stay as they are.
-node "$here/check.js" "$WALLET_SERVICE_URL" "${method[ListTransactions]}" "$tmp/body/ListTransactions.0" >"$tmp/run/check.list"
-read -r code bytes rest <"$tmp/run/check.list"
-[ "$code" = 0 ] || die "ListTransactions answered status $code $rest"
-size[ListTransactions]=$bytes
-run_h2 ListTransactions 8x8
+  run_h2 TransferFunds 8x8s
+  # A history page's size depends on what it holds: learn it now that the
+  # writes are over and the hot wallet's newest 20 entries stay as they are.
+  node "$here/check.js" "$WALLET_SERVICE_URL" "${method[ListTransactions]}" "$tmp/body/ListTransactions.0" >"$tmp/run/check.list"
+  read -r code bytes rest <"$tmp/run/check.list"
+  [ "$code" = 0 ] || die "ListTransactions answered status $code $rest"
+  size[ListTransactions]=$bytes
+  run_h2 ListTransactions 8x8
+fi
 
-# --- 4. CreateUser at 32 in flight --------------------------------------------------------
-log "CreateUser: 32 in flight, ${CU_SECS}s"
-prefix="bench-cu-$$-$(date +%s)"
-tu0=$(cpu_ticks "${pid[user]}"); tw0=$(cpu_ticks "${pid[wallet]}")
-node "$here/createuser.js" "$USER_SERVICE_URL" 32 "$CU_SECS" "$prefix" >"$tmp/run/cu.out" || die "createuser.js"
-tu1=$(cpu_ticks "${pid[user]}"); tw1=$(cpu_ticks "${pid[wallet]}")
-while IFS='=' read -r k v; do put "cu.$k" "$v"; done <"$tmp/run/cu.out"
-cu_ok=$(get cu.ok)
-for d in user wallet; do
-  t=$([ $d = user ] && echo $((tu1 - tu0)) || echo $((tw1 - tw0)))
-  put "cu.cpu_per_1k.$d" "$(awk -v t="$t" -v hz="$CLK_TCK" -v n="$cu_ok" 'BEGIN { printf "%.3f", n ? t / hz / n * 1000 : 0 }')"
-done
-put cu.rows "$(sql -c "SELECT count(*) FROM \"User\" WHERE email LIKE '$prefix-%'")"
-put cu.with_wallet "$(sql -c "SELECT count(*) FROM \"User\" u JOIN \"Wallet\" w ON w.\"userId\" = u.id WHERE u.email LIKE '$prefix-%'")"
-
-# --- 4b. mutual TLS beside plaintext ----------------------------------------------------------
-# A second wallet-service under mutual TLS with the example policy
-# (certificates from scripts/tls.sh, the client's is the admin identity),
-# then GetWallet and CreditWallet on the hot wallet, 64 in flight on one
-# connection, through the same driver (bench/unary.js) against the
-# plaintext daemon above and this one: the pair differs only in transport.
-tls_dir=$tmp/tls
-bash scripts/tls.sh init "$tls_dir"
-tls_addr=127.0.0.1:$(free_port)
-WALLET_SERVICE_URL=$tls_addr METRICS_ADDR=0 TLS_CERT_FILE="$tls_dir/wallet-service.crt" \
-  TLS_KEY_FILE="$tls_dir/wallet-service.key" TLS_CA_FILE="$tls_dir/ca.crt" \
-  AUTHZ_POLICY_FILE=config/authz-policy.json "$tmp/bin/wallet-service" 2>"$tmp/logs/wallet-service-tls.log" &
-daemon_pids+=($!)
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/${tls_addr%:*}/${tls_addr##*:}") 2>/dev/null && break; sleep 0.1; done
-for rpc in GetWallet CreditWallet; do
-  for mode in plain mtls; do
-    log "$rpc over $mode: 64 in flight, ${CU_SECS}s"
-    url=http://$WALLET_SERVICE_URL pem=()
-    [ "$mode" = plain ] || { url=https://$tls_addr; pem=("$tls_dir/ca.crt" "$tls_dir/client.crt" "$tls_dir/client.key"); }
-    node "$here/unary.js" "$url" "${method[$rpc]}" "$tmp/body/$rpc.0" 64 "$CU_SECS" "${pem[@]}" \
-      >"$tmp/run/tls.out" || die "unary.js $rpc $mode"
-    while IFS='=' read -r k v; do put "tls.$rpc.$mode.$k" "$v"; done <"$tmp/run/tls.out"
-    [ "$rpc" = CreditWallet ] && credits[0]=$(( ${credits[0]:-0} + $(get "tls.$rpc.$mode.ok") ))
+if full; then
+  # --- 4. CreateUser at 32 in flight --------------------------------------------------------
+  log "CreateUser: 32 in flight, ${CU_SECS}s"
+  prefix="bench-cu-$$-$(date +%s)"
+  tu0=$(cpu_ticks "${pid[user]}"); tw0=$(cpu_ticks "${pid[wallet]}")
+  node "$here/createuser.js" "$USER_SERVICE_URL" 32 "$CU_SECS" "$prefix" >"$tmp/run/cu.out" || die "createuser.js"
+  tu1=$(cpu_ticks "${pid[user]}"); tw1=$(cpu_ticks "${pid[wallet]}")
+  while IFS='=' read -r k v; do put "cu.$k" "$v"; done <"$tmp/run/cu.out"
+  cu_ok=$(get cu.ok)
+  for d in user wallet; do
+    t=$([ $d = user ] && echo $((tu1 - tu0)) || echo $((tw1 - tw0)))
+    put "cu.cpu_per_1k.$d" "$(awk -v t="$t" -v hz="$CLK_TCK" -v n="$cu_ok" 'BEGIN { printf "%.3f", n ? t / hz / n * 1000 : 0 }')"
   done
-done
-put tls_cmd "node bench/unary.js https://127.0.0.1:PORT /wallet.WalletService/GetWallet BODY 64 $CU_SECS ca.crt client.crt client.key"
+  put cu.rows "$(sql -c "SELECT count(*) FROM \"User\" WHERE email LIKE '$prefix-%'")"
+  put cu.with_wallet "$(sql -c "SELECT count(*) FROM \"User\" u JOIN \"Wallet\" w ON w.\"userId\" = u.id WHERE u.email LIKE '$prefix-%'")"
+
+  # --- 4b. mutual TLS beside plaintext ----------------------------------------------------------
+  # A second wallet-service under mutual TLS with the example policy
+  # (certificates from scripts/tls.sh, the client's is the admin identity),
+  # then GetWallet and CreditWallet on the hot wallet, 64 in flight on one
+  # connection, through the same driver (bench/unary.js) against the
+  # plaintext daemon above and this one: the pair differs only in transport.
+  tls_dir=$tmp/tls
+  bash scripts/tls.sh init "$tls_dir"
+  tls_addr=127.0.0.1:$(free_port)
+  WALLET_SERVICE_URL=$tls_addr METRICS_ADDR=0 TLS_CERT_FILE="$tls_dir/wallet-service.crt" \
+    TLS_KEY_FILE="$tls_dir/wallet-service.key" TLS_CA_FILE="$tls_dir/ca.crt" \
+    AUTHZ_POLICY_FILE=config/authz-policy.json "$tmp/bin/wallet-service" 2>"$tmp/logs/wallet-service-tls.log" &
+  daemon_pids+=($!)
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/${tls_addr%:*}/${tls_addr##*:}") 2>/dev/null && break; sleep 0.1; done
+  for rpc in GetWallet CreditWallet; do
+    for mode in plain mtls; do
+      log "$rpc over $mode: 64 in flight, ${CU_SECS}s"
+      url=http://$WALLET_SERVICE_URL pem=()
+      [ "$mode" = plain ] || { url=https://$tls_addr; pem=("$tls_dir/ca.crt" "$tls_dir/client.crt" "$tls_dir/client.key"); }
+      node "$here/unary.js" "$url" "${method[$rpc]}" "$tmp/body/$rpc.0" 64 "$CU_SECS" "${pem[@]}" \
+        >"$tmp/run/tls.out" || die "unary.js $rpc $mode"
+      while IFS='=' read -r k v; do put "tls.$rpc.$mode.$k" "$v"; done <"$tmp/run/tls.out"
+      [ "$rpc" = CreditWallet ] && credits[0]=$(( ${credits[0]:-0} + $(get "tls.$rpc.$mode.ok") ))
+    done
+  done
+  put tls_cmd "node bench/unary.js https://127.0.0.1:PORT /wallet.WalletService/GetWallet BODY 64 $CU_SECS ca.crt client.crt client.key"
+
+fi
 
 # --- 4c. the synchronous standby beside the single server ------------------------------------
 # A pg_auto_failover monitor + primary + synchronous standby (scripts/ha.sh,
 # issue 16) and a wallet-service on its multi-host URL; GetWallet and
 # CreditWallet at 8x8 on one wallet there, to set beside the single-server
 # 8x8 rows above (same run, same build). Every commit there waits for the
-# standby to confirm it.
+# standby to confirm it, so the ceiling there is pgbench of the credit's
+# statement on that primary (4 and 8 clients, as in section 1). During the
+# credits: the CPU of each process tree, what the daemon's writing backend
+# waited on, and its write groups and commit waits (bench/cluster.sh).
 ha_base=$(free_port)
 log "synchronous standby: pg_auto_failover monitor + two nodes from port $ha_base"
 HA_URL=$(bash scripts/ha.sh up "$tmp/ha" "$ha_base" 2>>"$tmp/logs/ha.log") || die "ha.sh up failed ($tmp/logs/ha.log)"
 DATABASE_URL=$HA_URL bash scripts/migrate.sh 2>/dev/null
+put ha_settings "$(psql "$HA_URL" -X -q -tA -c "SELECT 'synchronous_commit=' || current_setting('synchronous_commit') || ', synchronous_standby_names=' || current_setting('synchronous_standby_names')")"
 ha_user=$(psql "$HA_URL" -X -q -tA -v ON_ERROR_STOP=1 -c "
   WITH u AS (INSERT INTO \"User\" (id, email, name) VALUES (gen_random_uuid()::text, 'bench-ha@bench.invalid', 'Bench HA') RETURNING id),
        w AS (INSERT INTO \"Wallet\" (id, \"userId\", balance) SELECT gen_random_uuid()::text, id, $START_BALANCE FROM u RETURNING id)
   INSERT INTO \"WalletEntry\" (\"walletId\", kind, amount, \"balanceAfter\") SELECT id, 1, $START_BALANCE, $START_BALANCE FROM w" -c "
   SELECT id FROM \"User\" WHERE email = 'bench-ha@bench.invalid'" | tail -1)
+for clients in 8 4; do
+  log "pgbench credit on the primary with its standby: $clients clients, ${PG_SECS}s"
+  sfx=$([ "$clients" = 8 ] || echo ".c$clients")
+  while IFS='=' read -r k v; do put "pgb_ha.credit.hot$sfx.$k" "$v"; done \
+    < <(bash "$here/pgbench.sh" "$HA_URL" credit hot "$clients" "$PG_SECS" "$ha_user" 1)
+done
+# pgbench credited the wallet too: the daemon's credits are counted from here.
+ha_start=$(psql "$HA_URL" -X -q -tA -c "SELECT balance FROM \"Wallet\" WHERE \"userId\" = '$ha_user'")
 bash "$here/body.sh" "$tmp/body/ha.GetWallet" "s:$ha_user"
 bash "$here/body.sh" "$tmp/body/ha.CreditWallet" "s:$ha_user" i:1
 ha_addr=127.0.0.1:$(free_port)
-DATABASE_URL=$HA_URL WALLET_SERVICE_URL=$ha_addr METRICS_ADDR=0 "$tmp/bin/wallet-service" 2>"$tmp/logs/wallet-service-ha.log" &
-daemon_pids+=($!)
+ha_metrics=127.0.0.1:$(free_port)
+DATABASE_URL=$HA_URL WALLET_SERVICE_URL=$ha_addr METRICS_ADDR=$ha_metrics "$tmp/bin/wallet-service" 2>"$tmp/logs/wallet-service-ha.log" &
+pid[ha]=$!; daemon_pids+=("${pid[ha]}")
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/${ha_addr%:*}/${ha_addr##*:}") 2>/dev/null && break; sleep 0.1; done
+ha_primary=$(bash scripts/ha.sh primary "$tmp/ha")
+ha_standby=$([ "$ha_primary" = n1 ] && echo n2 || echo n1)
+ha_trees=(daemon="${pid[ha]}" primary="$(cat "$tmp/ha/$ha_primary.pid")" standby="$(cat "$tmp/ha/$ha_standby.pid")"
+          monitor="$(cat "$tmp/ha/monitor.pid")")
+ha_credits=0
 for rpc in GetWallet CreditWallet; do
+  url=http://$ha_addr${method[$rpc]}
+  bash "$here/h2.sh" "$tmp/run/ha" 1280 8 8 "$url" "$tmp/body/ha.$rpc" >"$tmp/run/ha.out" || die "h2load $rpc against the cluster (warm-up)"
+  [ "$rpc" = GetWallet ] || ha_credits=$(( ha_credits + $(awk -F= '$1 == "data" { print int($2 / '"${size[$rpc]}"') }' "$tmp/run/ha.out") ))
   n=$(( $(get "h2.$rpc.8x8.rps") * SECS / 2 )); (( n < 200 )) && n=200; (( n > MAX_N )) && n=$MAX_N
   log "h2load $rpc 8x8 with the synchronous standby: -n $n"
-  bash "$here/h2.sh" "$tmp/run/ha" "$n" 8 8 "http://$ha_addr${method[$rpc]}" "$tmp/body/ha.$rpc" >"$tmp/run/ha.out" ||
+  if [ "$rpc" = CreditWallet ]; then
+    cpu_snap "$tmp/run/ha.cpu0" "${ha_trees[@]}"; scrape "$ha_metrics" >"$tmp/run/ha.metrics0" || true
+    waits_pid=$(waits_start "$HA_URL" wallet-service "$tmp/run/ha.waits")
+  fi
+  bash "$here/h2.sh" "$tmp/run/ha" "$n" 8 8 "$url" "$tmp/body/ha.$rpc" >"$tmp/run/ha.out" ||
     die "h2load $rpc against the cluster"
   while IFS='=' read -r k v; do put "ha.$rpc.$k" "$v"; done <"$tmp/run/ha.out"
+  [ "$rpc" = CreditWallet ] || continue
+  cpu_snap "$tmp/run/ha.cpu1" "${ha_trees[@]}"; scrape "$ha_metrics" >"$tmp/run/ha.metrics1" || true
+  kill "$waits_pid" 2>/dev/null; wait "$waits_pid" 2>/dev/null || true
+  ha_credits=$(( ha_credits + $(get "ha.$rpc.data") / ${size[$rpc]} ))
+  while IFS='=' read -r k v; do put "ha.$rpc.$k" "$v"; done \
+    < <(cpu_report "$tmp/run/ha.cpu0" "$tmp/run/ha.cpu1" "$(get "ha.$rpc.ok")"; waits_report "$tmp/run/ha.waits"
+        groups_report "$tmp/run/ha.metrics0" "$tmp/run/ha.metrics1")
 done
-put ha_balance "$(psql "$HA_URL" -X -q -tA -c "SELECT balance - $START_BALANCE FROM \"Wallet\" WHERE \"userId\" = '$ha_user'")"
+put ha_balance "$(psql "$HA_URL" -X -q -tA -c "SELECT balance - $ha_start FROM \"Wallet\" WHERE \"userId\" = '$ha_user'")"
+put ha_credits "$ha_credits"
 put ha_cmd "scripts/ha.sh up DIR PORT, a wallet-service on its URL, h2load -n N -c 8 -m 8 -t 1 as above"
 bash scripts/ha.sh down "$tmp/ha" >/dev/null 2>&1 || true
 
@@ -383,6 +440,8 @@ for j in $(seq 0 15); do
   got=$(sql -c "SELECT balance FROM \"Wallet\" WHERE \"userId\" = '${xfer_ids[$j]}'")
   [ "$got" = "${xfer_want[$j]}" ] || { bad=$((bad + 1)); log "balance MISMATCH transfer wallet $j: $got, expected ${xfer_want[$j]}"; }
 done
+ha_delta=$(get ha_balance)
+[ "$ha_delta" = "$(get ha_credits)" ] || { bad=$((bad + 1)); log "balance MISMATCH on the cluster: moved $ha_delta, $(get ha_credits) credits succeeded"; }
 put transfers_ok "$(( $(IFS=+; echo "${transfers[*]:-0}") ))"
 put balances_bad "$bad"
 put negative_balances "$(sql -c 'SELECT count(*) FROM "Wallet" WHERE balance < 0')"
@@ -393,19 +452,21 @@ for d in user wallet; do
   grep -E '"level" *: *"(error|fatal|warn)"' "$tmp/logs/$d-service.log" | head -3 >>"$tmp/run/log-sample" || true
   kill -0 "${pid[$d]}" 2>/dev/null && put "alive.$d" yes || put "alive.$d" NO
 done
-# --- 6. where a call's instructions go ---------------------------------------------------------
-# Floor, Bare, GetWallet and GetUserById each under callgrind (bench/percall.sh:
-# user-space instructions per call, 8x8), summed by function group
-# (bench/cg-groups.sh). Instruction counts barely move with the machine's load.
-ir_n=$([ "$QUICK" = 1 ] && echo 1000 || echo 5000)
-log "callgrind: Floor, Bare, GetWallet, GetUserById, $ir_n calls each"
-PERCALL_N=$ir_n PERCALL_KEEP=$tmp/cg bash "$here/percall.sh" ir "$tmp/bin" "$tmp/bin/floor" "$DATABASE_URL" \
-  Floor Bare GetWallet GetUserById >"$tmp/run/ir.out" || die "percall.sh ir"
-while read -r rpc kv _; do put "ir.$rpc" "${kv#ir_per_call=}"; done <"$tmp/run/ir.out"
-for rpc in Floor Bare GetWallet GetUserById; do
-  while IFS='|' read -r g v; do put "cg.$rpc.$g" "$v"; done < <(bash "$here/cg-groups.sh" --raw "$ir_n" "$tmp/cg/cg.$rpc".*)
-done
-put ir_cmd "PERCALL_N=$ir_n bash bench/percall.sh ir BIN_DIR FLOOR \$DATABASE_URL Floor Bare GetWallet GetUserById; bash bench/cg-groups.sh $ir_n callgrind.out.RPC.1"
+if full; then
+  # --- 6. where a call's instructions go ---------------------------------------------------------
+  # Floor, Bare, GetWallet and GetUserById each under callgrind (bench/percall.sh:
+  # user-space instructions per call, 8x8), summed by function group
+  # (bench/cg-groups.sh). Instruction counts barely move with the machine's load.
+  ir_n=$([ "$QUICK" = 1 ] && echo 1000 || echo 5000)
+  log "callgrind: Floor, Bare, GetWallet, GetUserById, $ir_n calls each"
+  PERCALL_N=$ir_n PERCALL_KEEP=$tmp/cg bash "$here/percall.sh" ir "$tmp/bin" "$tmp/bin/floor" "$DATABASE_URL" \
+    Floor Bare GetWallet GetUserById >"$tmp/run/ir.out" || die "percall.sh ir"
+  while read -r rpc kv _; do put "ir.$rpc" "${kv#ir_per_call=}"; done <"$tmp/run/ir.out"
+  for rpc in Floor Bare GetWallet GetUserById; do
+    while IFS='|' read -r g v; do put "cg.$rpc.$g" "$v"; done < <(bash "$here/cg-groups.sh" --raw "$ir_n" "$tmp/cg/cg.$rpc".*)
+  done
+  put ir_cmd "PERCALL_N=$ir_n bash bench/percall.sh ir BIN_DIR FLOOR \$DATABASE_URL Floor Bare GetWallet GetUserById; bash bench/cg-groups.sh $ir_n callgrind.out.RPC.1"
+fi
 
 put wall_s "$(awk -v a="$bench_start" -v b="$(now_us)" 'BEGIN { printf "%.0f", (b - a) / 1e6 }')"
 [ -s "$tmp/run/log-sample" ] && { log "daemon log warnings/errors (sample):"; cat "$tmp/run/log-sample" >&2; }

@@ -151,6 +151,20 @@ SQL
       fi
     done
     wait_healthy 120
+    # No hot_standby_feedback (pg_auto_failover turns it on): nothing reads
+    # from the standby (the daemons' URL asks for read-write), and with it the
+    # primary may not clean up any row version the standby's last feedback
+    # (every wal_receiver_status_interval, 10 s) could still see. A wallet
+    # row credited a thousand times a second then carries ~10,000 dead
+    # versions that every credit walks (issue 24: the cluster's credits ran
+    # at ~1/5 of the single server's). ALTER SYSTEM outlives pg_autoctl's own
+    # settings file, and a rebuilt node copies it from the other.
+    for name in n1 n2; do
+      psql -X -q -h 127.0.0.1 -p "$(port_of $name)" -U postgres -d postgres >/dev/null <<'SQL'
+ALTER SYSTEM SET hot_standby_feedback = off;
+SELECT pg_reload_conf();
+SQL
+    done
     # On a restart the monitor still shows the states of the last run: wait
     # for a primary that really takes writes.
     for ((i = 0; i < 120; i++)); do

@@ -28,6 +28,8 @@ static struct {
     statement_row statements[RT_METRICS_MAX_STATEMENTS];
     atomic_uint_fast64_t groups[N_GROUP_BOUNDS + 1];
     atomic_uint_fast64_t group_statements;
+    atomic_uint_fast64_t commits[N_BOUNDS + 1]; /* commit waits, by bounds */
+    atomic_uint_fast64_t commit_ns;
     atomic_uint_fast64_t reconnects;
     atomic_size_t busy, idle;
     atomic_bool serving;
@@ -65,16 +67,26 @@ void rt_metrics_runtime_init(const rt_service *service, const char *version)
         statement_of(service->statements[i].name);
 }
 
-void rt_metrics_statement(const char *name, double seconds)
+/* One observation of seconds into a histogram over bounds. */
+static void observe(atomic_uint_fast64_t *buckets, atomic_uint_fast64_t *sum_ns, double seconds)
 {
-    statement_row *r = statement_of(name);
-    if (!r)
-        return;
     size_t b = 0;
     while (b < N_BOUNDS && seconds > bounds[b])
         b++;
-    add(&r->buckets[b], 1);
-    add(&r->sum_ns, seconds > 0 ? (uint_fast64_t)(seconds * 1e9) : 0);
+    add(&buckets[b], 1);
+    add(sum_ns, seconds > 0 ? (uint_fast64_t)(seconds * 1e9) : 0);
+}
+
+void rt_metrics_statement(const char *name, double seconds)
+{
+    statement_row *r = statement_of(name);
+    if (r)
+        observe(r->buckets, &r->sum_ns, seconds);
+}
+
+void rt_metrics_db_commit(double seconds)
+{
+    observe(g.commits, &g.commit_ns, seconds);
 }
 
 void rt_metrics_db_group(size_t n)
@@ -108,6 +120,25 @@ void rt_metrics_serving(bool serving)
     atomic_store_explicit(&g.serving, serving, memory_order_relaxed);
 }
 
+/* The _bucket, _sum and _count lines of histogram NAME over bounds;
+ * labels: "" or 'key="value"'. */
+static void render_seconds(FILE *out, const char *name, const char *labels, atomic_uint_fast64_t *buckets,
+                           atomic_uint_fast64_t *sum_ns)
+{
+    const char *sep = *labels ? "," : "";
+    uint_fast64_t cumulative = 0;
+    for (size_t b = 0; b <= N_BOUNDS; b++) {
+        cumulative += get(&buckets[b]);
+        if (b < N_BOUNDS)
+            fprintf(out, "%s_bucket{%s%sle=\"%g\"} %ju\n", name, labels, sep, bounds[b], (uintmax_t)cumulative);
+        else
+            fprintf(out, "%s_bucket{%s%sle=\"+Inf\"} %ju\n", name, labels, sep, (uintmax_t)cumulative);
+    }
+    const char *open = *labels ? "{" : "", *close = *labels ? "}" : "";
+    fprintf(out, "%s_sum%s%s%s %.9g\n%s_count%s%s%s %ju\n", name, open, labels, close, (double)get(sum_ns) / 1e9,
+            name, open, labels, close, (uintmax_t)cumulative);
+}
+
 static void render_statements(FILE *out)
 {
     fputs("# HELP wallet_db_statement_duration_seconds Time from a statement's submission to its answer, "
@@ -119,19 +150,9 @@ static void render_statements(FILE *out)
         const char *name = atomic_load_explicit(&r->name, memory_order_acquire);
         if (!name)
             break;
-        uint_fast64_t cumulative = 0;
-        for (size_t b = 0; b <= N_BOUNDS; b++) {
-            cumulative += get(&r->buckets[b]);
-            if (b < N_BOUNDS)
-                fprintf(out, "wallet_db_statement_duration_seconds_bucket{statement=\"%s\",le=\"%g\"} %ju\n", name,
-                        bounds[b], (uintmax_t)cumulative);
-            else
-                fprintf(out, "wallet_db_statement_duration_seconds_bucket{statement=\"%s\",le=\"+Inf\"} %ju\n", name,
-                        (uintmax_t)cumulative);
-        }
-        fprintf(out, "wallet_db_statement_duration_seconds_sum{statement=\"%s\"} %.9g\n", name,
-                (double)get(&r->sum_ns) / 1e9);
-        fprintf(out, "wallet_db_statement_duration_seconds_count{statement=\"%s\"} %ju\n", name, (uintmax_t)cumulative);
+        char labels[128];
+        snprintf(labels, sizeof labels, "statement=\"%s\"", name);
+        render_seconds(out, "wallet_db_statement_duration_seconds", labels, r->buckets, &r->sum_ns);
     }
 }
 
@@ -151,6 +172,11 @@ static void render_groups(FILE *out)
     }
     fprintf(out, "wallet_db_write_group_statements_sum %ju\nwallet_db_write_group_statements_count %ju\n",
             (uintmax_t)get(&g.group_statements), (uintmax_t)cumulative);
+    fputs("# HELP wallet_db_write_commit_seconds Time a write transaction waited for its commit: from its last "
+          "statement's result to the commit's confirmation (with a synchronous standby, the standby's flush).\n"
+          "# TYPE wallet_db_write_commit_seconds histogram\n",
+          out);
+    render_seconds(out, "wallet_db_write_commit_seconds", "", g.commits, &g.commit_ns);
 }
 
 void rt_metrics_runtime_render(FILE *out, size_t db_sessions)

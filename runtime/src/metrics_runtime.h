@@ -1,6 +1,6 @@
 /* The runtime's own series beyond gRPC's (issue 22, item 4), for alerts and
  * the dashboard in deploy/: statement latency by statement name, the
- * database sessions by state, write group sizes, reconnects, admission
+ * database sessions by state, write group sizes and commit waits, reconnects, admission
  * refusals by class and reason, build info; and the business counters of
  * events.h. Recording is relaxed atomic adds on fixed tables (no lock,
  * allocation or system call); rendering happens on the scrape. */
@@ -25,6 +25,9 @@ void rt_metrics_runtime_init(const rt_service *service, const char *version);
 void rt_metrics_statement(const char *name, double seconds);
 /* A write transaction went out with n statements (group commit). */
 void rt_metrics_db_group(size_t n);
+/* A write transaction's commit was confirmed seconds after its last
+ * statement's result came (the WAL flush, and a synchronous standby's). */
+void rt_metrics_db_commit(double seconds);
 /* A session that had been open opened again after a loss. */
 void rt_metrics_db_reconnected(void);
 /* The sessions now: busy (statements in flight), idle (open, none); the

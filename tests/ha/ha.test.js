@@ -429,3 +429,18 @@ test('bank load through a PostgreSQL failover, a rejoin, a switchover and killed
   await settleAndCheck(t, bank, '(5) primary frozen (SIGSTOP)', bank.faultAt, true);
   }
 });
+
+// Issue 24: the standby holds back no cleanup on the primary. Nothing reads
+// from the standby, and with hot_standby_feedback (pg_auto_failover's
+// default) the primary kept every version of a hot wallet row for the
+// feedback interval (10 s), which every credit then walked: the cluster's
+// credits ran at a fifth of the single server's. Checked after the faults
+// above, so on whichever node is primary now, and on a node that rejoined.
+test('the standby holds back no row versions on the primary, whichever node it is', async () => {
+  const primary = await ha('primary');
+  for (const name of ['n1', 'n2'])
+    assert.ok(await nodeSays(name, "SELECT current_setting('hot_standby_feedback') = 'off'"), `${name}: hot_standby_feedback is on`);
+  assert.ok(await nodeSays(primary, `SELECT NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE xmin IS NOT NULL OR catalog_xmin IS NOT NULL)
+    AND NOT EXISTS (SELECT 1 FROM pg_stat_replication WHERE backend_xmin IS NOT NULL)`),
+  `the primary ${primary} keeps row versions for its standby`);
+});

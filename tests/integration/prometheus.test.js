@@ -107,6 +107,9 @@ test('a real Prometheus scrapes both daemons: rules evaluate, every dashboard qu
   assert.equal(await value('count(wallet_build_info{version!=""})'), 2);
   assert.ok(await value('wallet_db_statement_duration_seconds_count{job="wallet-service",statement="change_balance"}') >= 4);
   assert.ok(await value('sum(wallet_db_write_group_statements_count{job="wallet-service"})') >= 1);
+  // Every write transaction that committed had its commit wait timed: at least one, at most one per group.
+  const commits = await value('sum(wallet_db_write_commit_seconds_count{job="wallet-service"})');
+  assert.ok(commits >= 1 && commits <= await value('sum(wallet_db_write_group_statements_count{job="wallet-service"})'), `${commits} commits`);
   assert.equal(await value('sum(wallet_db_sessions{state="down"})'), 0);
 
   // The shipped rules loaded and evaluate without error (none fires on a healthy platform).

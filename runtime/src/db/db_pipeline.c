@@ -76,7 +76,9 @@ typedef struct {
     bool write_out;    /* the writer: a group of writes is in flight */
     bool stall_watch;  /* a cancel went out and nothing was read since */
     bool opened_before; /* by the loop: a later opening is a reconnect */
+    bool executed;      /* the write group's statements all answered: its commit is awaited */
     gpr_timespec cancel_at;
+    gpr_timespec executed_at; /* when executed became true */
 } session;
 
 struct rt_db_pipeline {
@@ -212,8 +214,16 @@ static void outcome_unknown(rt_db_pipeline *p, waiter *w)
 
 typedef enum { SENT, NOT_SENT, MAYBE_SENT } send_outcome;
 
+/* A write transaction: a group's locks or a write leads it. */
+static bool writes(const waiter *chain)
+{
+    return chain->lock || !chain->stmt->idempotent;
+}
+
 /* Sends a chain of waiters (linked through next) as one transaction: their
- * statements, then one Sync; queued on the session when SENT. */
+ * statements, then one Sync; queued on the session when SENT. A write
+ * group asks for its statements' results before the Sync (a Flush), so
+ * they arrive before its commit and the commit's own wait is measured. */
 static send_outcome send_chain(session *s, waiter *chain)
 {
     PGconn *conn = conn_of(s);
@@ -222,6 +232,8 @@ static send_outcome send_chain(session *s, waiter *chain)
     for (waiter *w = chain; w; w = w->next)
         if (!PQsendQueryPrepared(conn, w->stmt->name, w->stmt->n_params, w->params, NULL, NULL, 0))
             return MAYBE_SENT;
+    if (writes(chain) && !PQsendFlushRequest(conn))
+        return MAYBE_SENT;
     if (!PQpipelineSync(conn))
         return MAYBE_SENT;
     int flushed = PQflush(conn);
@@ -501,7 +513,7 @@ static void lose(rt_db_pipeline *p, session *s)
     size_t count = s->count;
     s->head = s->tail = NULL;
     s->count = 0;
-    s->want_write = s->group_failed = s->write_out = s->stall_watch = false;
+    s->want_write = s->group_failed = s->write_out = s->stall_watch = s->executed = false;
     rt_db_session_lost(s->db);
     const char *why = rt_db_session_failure(s->db, NULL);
     rt_log(RT_LOG_WARN, "database session %zu lost with %zu statements in flight (%s): reconnecting", s->index,
@@ -598,12 +610,16 @@ static void group_done(rt_db_pipeline *p, session *s)
         last = w->ends_group;
         append(&chain, &tail, w);
     }
-    if (!chain->stmt->idempotent)
-        s->write_out = false;
     bool committed = !s->group_failed;
     s->group_failed = false;
     for (waiter *w = chain; w; w = w->next)
         committed = committed && rt_db_result_ok(w->first);
+    if (writes(chain)) {
+        s->write_out = false;
+        if (committed && s->executed)
+            rt_metrics_db_commit(rt_elapsed_ms(s->executed_at) / 1e3);
+        s->executed = false;
+    }
     waiter *lock = NULL;
     if (chain->lock) {
         lock = chain;
@@ -654,10 +670,10 @@ static void group_done(rt_db_pipeline *p, session *s)
 
 /* The statement of the head transaction still waiting for its result:
  * the one the server is running, or one after it in the same group (the
- * server sends a group's results only at its Sync): a cancel meant for a
- * finished member then lands on a later one, which goes again (see
- * own_cancel_misdirected). */
-static waiter *running(session *s)
+ * server sends a group's results only at its Flush or Sync, send_chain):
+ * a cancel meant for a finished member then lands on a later one, which
+ * goes again (see own_cancel_misdirected). NULL once they all answered. */
+static waiter *awaited(session *s)
 {
     for (waiter *w = s->head; w; w = w->ends_group ? NULL : w->next)
         if (!w->first)
@@ -688,8 +704,12 @@ static void session_read(rt_db_pipeline *p, session *s)
         if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
             PQclear(res);
             group_done(p, s);
-        } else if ((w = running(s))) {
+        } else if ((w = awaited(s))) {
             w->first = res;
+            if (w->ends_group && writes(s->head)) {
+                s->executed = true;
+                s->executed_at = gpr_now(GPR_CLOCK_MONOTONIC);
+            }
         } else { /* e.g. the commit at the Sync failed */
             s->group_failed = s->group_failed || PQresultStatus(res) == PGRES_FATAL_ERROR;
             PQclear(res);
@@ -744,6 +764,25 @@ static bool abandoned(const waiter *w)
     return true;
 }
 
+/* What a cancel on s would stop, if its callers are all gone: the statement
+ * running, or, once a write group's statements all answered, its commit
+ * (the group's first waiter stands for it, and every member must be
+ * abandoned). A cancel that reaches a commit waiting for the standby ends
+ * that wait and leaves the commit local; nobody is answered OK for it, as
+ * the callers were answered already. */
+static waiter *to_cancel(session *s)
+{
+    waiter *w = awaited(s);
+    if (w)
+        return abandoned(w) ? w : NULL;
+    if (!s->executed)
+        return NULL;
+    for (w = s->head; w; w = w->ends_group ? NULL : w->next)
+        if (w->ticket)
+            return NULL;
+    return s->head;
+}
+
 /* Answers the calls of statements in flight on s whose deadline passed (or caller cancelled),
  * cancels the running one once its call was answered, and drops a session
  * that stays silent after a cancel. Returns the next moment to look. */
@@ -762,8 +801,8 @@ static gpr_timespec watch_session(rt_db_pipeline *p, session *s)
         else
             sooner(&next, w->deadline);
     }
-    waiter *w = running(s);
-    if (w && abandoned(w) && !w->cancelled) {
+    waiter *w = to_cancel(s);
+    if (w && !w->cancelled) {
         rt_db_cancel_send(conn_of(s));
         w->cancelled = true;
         s->cancel_at = gpr_now(GPR_CLOCK_MONOTONIC);
