@@ -5,6 +5,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 total_pass=0 total_fail=0 failed_suites=()
+suite_names=() suite_secs=() suite_counts=()
+started=$(date +%s)
 
 # Runs one suite, echoes its output, and adds the counts it reports to the
 # totals: every runner ends with "N passed, M failed" (cmocka's via
@@ -13,8 +15,11 @@ suite() {
   local name=$1; shift
   echo "== $name: $*"
   local log; log=$(mktemp)
+  local t0; t0=$(date +%s)
   "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
+  local secs=$(($(date +%s) - t0))
+  echo "== $name: $secs s"
   local p f
   p=$(grep -Eo '([0-9]+) passed, [0-9]+ failed' "$log" | tail -1 | cut -d' ' -f1)
   f=$(grep -Eo '[0-9]+ passed, ([0-9]+) failed' "$log" | tail -1 | cut -d' ' -f3)
@@ -22,6 +27,7 @@ suite() {
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
   [ "$rc" -eq 0 ] || failed_suites+=("$name")
+  suite_names+=("$name") suite_secs+=("$secs") suite_counts+=("$p passed, $f failed")
   rm -f "$log"
 }
 
@@ -46,6 +52,13 @@ suite package make --no-print-directory test-package
 suite ha make --no-print-directory test-ha
 suite explore make --no-print-directory test-explore
 
+# The table: where make test's time goes (the target is 15 minutes on 2 cores).
+echo
+printf '%-40s %6s  %s\n' suite seconds result
+for i in "${!suite_names[@]}"; do
+  printf '%-40s %6s  %s\n' "${suite_names[$i]}" "${suite_secs[$i]}" "${suite_counts[$i]}"
+done
+printf '%-40s %6s\n' "(wall time)" $(($(date +%s) - started))
 echo
 [ ${#failed_suites[@]} -eq 0 ] || echo "failed suites: ${failed_suites[*]}"
 echo "all: $total_pass passed, $total_fail failed"
