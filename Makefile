@@ -205,10 +205,18 @@ test-runtime-layout: | $(DEPS_STAMP)
 test-unit: $(UNIT_BIN)
 	@bash scripts/run-unit.sh $(UNIT_BIN)
 
+# Everything the test suites run, built in parallel ($(PAR): one job per core
+# unless make was given -j) before they start: make test's build steps.
+JOBS ?= $(shell nproc)
+PAR   = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
+.PHONY: test-binaries
+test-binaries: all $(UNIT_BIN) $(DB_TEST_BIN) $(TOOLS_BIN)
+
 # The unit, integration and fault suites again, built with ASan and UBSan in build-sanitize/.
 SANITIZE := BUILD=build-sanitize BIN=build-sanitize/bin \
   OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 test-sanitize:
+	@$(MAKE) --no-print-directory $(SANITIZE) $(PAR) test-binaries
 	@$(MAKE) --no-print-directory $(SANITIZE) test-unit
 	@$(MAKE) --no-print-directory $(SANITIZE) test-integration
 	@$(MAKE) --no-print-directory $(SANITIZE) test-faults
@@ -236,7 +244,7 @@ $(FUZZ_BIN): $(BUILD)/fuzz/%: tests/fuzz/%.c $(HANDLER_OBJ) $(BUILD)/libgen.a $(
 	@$(CC) $(CPPFLAGS) $(APP_INC) $(RT_INTERNAL) $(CFLAGS) -fsanitize=fuzzer -MMD -MP -MF $@.d -MT $@ -o $@ $< \
 	  $(HANDLER_OBJ) $(BUILD)/libgen.a $(BUILD)/libruntime.a $(LDLIBS)
 fuzz-build:
-	@$(MAKE) --no-print-directory $(FUZZ) fuzz-targets
+	@$(MAKE) --no-print-directory $(FUZZ) $(PAR) fuzz-targets
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(or $(SECONDS),600) FUZZ_TARGETS="$(TARGETS)" bash tests/fuzz/run.sh
 test-fuzz: fuzz-build
@@ -256,14 +264,16 @@ test-ha: all
 # the seed, the fault schedule, the slice of history and this command.
 # BIN_DIR=dir runs it against other daemons (e.g. another checkout's bin/).
 # test-explore is make test's entry: fixed seeds and today's date-derived one.
+# SECONDS has no global default: `make fuzz` and `make test-fuzz` read it
+# too, with defaults of their own (a global 60 once made every make-test
+# fuzz target run 60 s instead of 16).
 SEED ?= $(shell date +%s)
-SECONDS ?= 60
 EXPLORE_SECONDS ?= 20
 EXPLORE_SEEDS ?= 1 2 $(shell date +%Y%m%d)
 .PHONY: explore test-explore
 explore: all
 	@BIN_DIR=$(abspath $(or $(BIN_DIR),$(BIN))) BIN_DIR_GIVEN=$(if $(BIN_DIR),1) \
-	  SEEDS="$(SEED)" SECONDS_BUDGET=$(SECONDS) bash tests/explore/run.sh
+	  SEEDS="$(SEED)" SECONDS_BUDGET=$(or $(SECONDS),60) bash tests/explore/run.sh
 test-explore: all
 	@BIN_DIR=$(abspath $(BIN)) SEEDS="$(EXPLORE_SEEDS)" SECONDS_BUDGET=$(EXPLORE_SECONDS) bash tests/explore/run.sh
 
