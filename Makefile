@@ -195,6 +195,12 @@ test-codegen: $(PG_PARSE) | $(DEPS_STAMP)
 test-build-deps: | $(DEPS_STAMP)
 	@bash tests/build/test_header_deps.sh
 
+# The time budgets make hands the fuzzers and the explorer are the
+# documented ones (tests/build/test_budgets.sh).
+.PHONY: test-budgets
+test-budgets:
+	@bash tests/build/test_budgets.sh
+
 # The runtime's objects call each other without a cycle, each folder of
 # runtime/src calls and includes only downward, and each public header
 # compiles on its own (tests/build/test_runtime_layout.sh).

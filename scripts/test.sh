@@ -101,6 +101,7 @@ suite deps-check-catches-a-missing-package bash tests/deps/test_check_deps.sh
 suite build make --no-print-directory -j"$(nproc)" test-binaries
 suite build-tracks-headers make --no-print-directory test-build-deps
 suite runtime-layout make --no-print-directory test-runtime-layout
+suite budgets-are-as-documented make --no-print-directory test-budgets
 suite contract-is-compatible make --no-print-directory check-contract
 suite regen-refuses-breaking-changes make --no-print-directory test-regen-gate
 suite generated-code-is-current make --no-print-directory check-gen
