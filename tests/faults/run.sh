@@ -4,8 +4,9 @@
 # freeze it (SIGSTOP), restart it, hold its row locks and change its role
 # settings. A fault-injecting TCP proxy (lib/proxy.js) sits between a daemon
 # and the server where a test needs one. Uses the integration suite's node
-# modules and harness (tests/lib/node_suite.sh). Prints node's summary and
-# "N passed, M failed"; exits non-zero on failure.
+# modules and harness (tests/lib/node_suite.sh), which runs the files in two
+# shards side by side, each with a PostgreSQL of its own. Prints each file's
+# results and "N passed, M failed"; exits non-zero on failure.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/node_suite.sh"

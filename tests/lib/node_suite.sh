@@ -1,8 +1,9 @@
 # What the node-driven suites share (tests/integration, tests/faults,
 # tests/package, tests/ha and tests/explore, each sourcing this from its run.sh): the integration suite's node
 # modules, a temp dir the postgres user can enter, a free port, node's test
-# runner ending with the one summary line scripts/test.sh reads
-# ("N passed, M failed"), and the sanitizer reports daemons leave in their logs.
+# runner (over all files at once, or in shards side by side) ending with the
+# one summary line scripts/test.sh reads ("N passed, M failed"), and the
+# sanitizer reports daemons leave in their logs.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 it="$root/tests/integration"
 
