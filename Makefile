@@ -221,10 +221,18 @@ test-binaries: all $(UNIT_BIN) $(DB_TEST_BIN) $(TOOLS_BIN)
 # The unit, integration and fault suites again, built with ASan and UBSan in build-sanitize/.
 SANITIZE := BUILD=build-sanitize BIN=build-sanitize/bin \
   OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+# make test runs the three as suites of their own (each its count and time).
+.PHONY: test-sanitize-unit test-sanitize-integration test-sanitize-faults
 test-sanitize:
+	@$(MAKE) --no-print-directory test-sanitize-unit
+	@$(MAKE) --no-print-directory test-sanitize-integration
+	@$(MAKE) --no-print-directory test-sanitize-faults
+test-sanitize-unit:
 	@$(MAKE) --no-print-directory $(SANITIZE) $(PAR) test-binaries
 	@$(MAKE) --no-print-directory $(SANITIZE) test-unit
+test-sanitize-integration:
 	@$(MAKE) --no-print-directory $(SANITIZE) test-integration
+test-sanitize-faults:
 	@$(MAKE) --no-print-directory $(SANITIZE) test-faults
 
 test-integration: all $(DB_TEST_BIN)

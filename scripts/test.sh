@@ -109,7 +109,9 @@ suite queries-as-postgresql-reads-them make --no-print-directory check-queries
 suite query-check-catches-mismatches make --no-print-directory test-describe
 suite codegen make --no-print-directory test-codegen
 suite unit make --no-print-directory test-unit
-suite sanitize make --no-print-directory test-sanitize
+suite sanitize-unit make --no-print-directory test-sanitize-unit
+suite sanitize-integration make --no-print-directory test-sanitize-integration
+suite sanitize-faults make --no-print-directory test-sanitize-faults
 suite fuzz make --no-print-directory test-fuzz
 suite integration make --no-print-directory test-integration
 suite valgrind env VALGRIND=1 make --no-print-directory test-integration
