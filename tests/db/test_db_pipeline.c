@@ -421,7 +421,8 @@ static void two_writers_with_crossed_groups_do_not_deadlock(void **state)
  * waits RT_PIPE_MEMBER_LOCK_MS, the other two then commit together while row
  * 3 is still locked (before, they were held until row 3's write gave up),
  * and row 3's waits on alone, on the lock waiter, until the lock is
- * released: applied once, in a transaction of its own. */
+ * released: applied once, in a transaction of its own. A later write to row
+ * 3 follows it there; one to row 1 meanwhile commits. */
 static void a_write_held_up_by_a_row_lock_waits_alone(void **state)
 {
     FIXTURE_OR_SKIP(state);
@@ -441,29 +442,37 @@ static void a_write_held_up_by_a_row_lock_waits_alone(void **state)
     assert_int_equal(PQresultStatus(held), PGRES_TUPLES_OK);
     int before = atoi(PQgetvalue(held, 0, 0));
     PQclear(held);
-    enum { N = 4 };
+    enum { N = 6, FIRST = 4 };
     rt_fiber *f[N];
     job jobs[N];
-    static const char *const rows[N] = {"0.05", "3", "1", "2"}; /* the first makes the others a group */
+    /* the first makes the next three a group; the last two come later */
+    static const char *const rows[N] = {"0.05", "3", "1", "2", "3", "1"};
     for (int i = 0; i < N; i++) {
         f[i] = rt_fiber_create();
         jobs[i] = (job){.fx = fx, .statement = i == 0 ? SLOW_WRITE : BUMP_LOCKED, .param = rows[i],
                         .pipeline = lw.pipeline, .status = {.code = -1}};
+        if (i == FIRST)
+            run_pipeline_until(lw.pipeline, &lw.finished, FIRST - 1);
         lw.started++;
         if (rt_fiber_start(f[i], run_job, &jobs[i]))
             lw.finished++;
     }
-    run_pipeline_until(lw.pipeline, &lw.finished, N - 1);
     assert_int_equal(jobs[1].status.code, -1); /* still waiting for the lock */
-    for (int i = 2; i < N; i++)
+    for (int i = 2; i < FIRST; i++)
         assert_int_equal(jobs[i].status.code, GRPC_STATUS_OK);
     assert_int_equal(jobs[2].txid, jobs[3].txid); /* still one group */
+    run_pipeline_until(lw.pipeline, &lw.finished, N - 2);
+    assert_int_equal(jobs[5].status.code, GRPC_STATUS_OK);
+    assert_int_equal(jobs[1].status.code, -1);
+    assert_int_equal(jobs[4].status.code, -1);
     PQclear(PQexec(holder, "ROLLBACK"));
     PQfinish(holder);
     run_pipeline_until(lw.pipeline, &lw.finished, N);
-    if (jobs[1].status.code != GRPC_STATUS_OK)
-        fail_msg("the held-up write: %d %s", jobs[1].status.code, jobs[1].status.message);
-    assert_int_equal(jobs[1].value, before + 1); /* applied once */
+    for (int i = 1; i < N; i++)
+        if (jobs[i].status.code != GRPC_STATUS_OK)
+            fail_msg("write %d: %d %s", i, jobs[i].status.code, jobs[i].status.message);
+    assert_int_equal(jobs[1].value, before + 1); /* each applied once, in order */
+    assert_int_equal(jobs[4].value, before + 2);
     assert_true(jobs[1].txid != jobs[2].txid);
     for (int i = 0; i < N; i++)
         rt_fiber_destroy(f[i]);

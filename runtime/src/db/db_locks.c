@@ -45,10 +45,29 @@ void rt_db_lock_set_add(rt_db_lock_set *set, const rt_db_statement *stmt, const 
     }
 }
 
+bool rt_db_lock_set_shares(const rt_db_lock_set *set, const rt_db_statement *stmt, const char *const *params)
+{
+    for (int i = 0; i < stmt->n_params; i++) {
+        if (!(stmt->lock_params >> i & 1u) || !params[i])
+            continue;
+        int64_t key = key_hash(params[i]);
+        for (size_t k = 0; k < set->n; k++)
+            if (set->keys[k] == key)
+                return true;
+    }
+    return false;
+}
+
 static int compare_keys(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
+}
+
+void rt_db_lock_set_clear(rt_db_lock_set *set)
+{
+    free(set->keys);
+    *set = (rt_db_lock_set){0};
 }
 
 char *rt_db_lock_set_take(rt_db_lock_set *set)
@@ -65,7 +84,6 @@ char *rt_db_lock_set_take(rt_db_lock_set *set)
             len += (size_t)sprintf(text + len, "%s%lld", len > 1 ? "," : "", (long long)set->keys[i]);
     text[len++] = '}';
     text[len] = '\0';
-    free(set->keys);
-    *set = (rt_db_lock_set){0};
+    rt_db_lock_set_clear(set);
     return text;
 }

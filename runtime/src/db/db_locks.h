@@ -15,6 +15,7 @@
 #ifndef RT_DB_LOCKS_H
 #define RT_DB_LOCKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,9 @@ typedef struct {
 
 /* Adds the keys stmt declares (its lock_params set in params, non-NULL). */
 void rt_db_lock_set_add(rt_db_lock_set *set, const rt_db_statement *stmt, const char *const *params);
+/* Whether stmt with params locks a key of set. */
+bool rt_db_lock_set_shares(const rt_db_lock_set *set, const rt_db_statement *stmt, const char *const *params);
+void rt_db_lock_set_clear(rt_db_lock_set *set);
 /* The keys as $1 of the statements above (malloc'd): ascending, each once;
  * set is emptied. */
 char *rt_db_lock_set_take(rt_db_lock_set *set);

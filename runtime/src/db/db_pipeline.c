@@ -456,10 +456,42 @@ static void send_writes(rt_db_pipeline *p, session *s, waiter **head, waiter **t
     }
 }
 
+/* Waiting writes that lock a key of a write on the lock waiter (queued or
+ * running) go there too, behind it, with their whole lock wait: in a group
+ * they would wait RT_PIPE_MEMBER_LOCK_MS for the same row, holding up the
+ * group, then follow it there anyway. */
+static void follow_to_lock_waiter(rt_db_pipeline *p)
+{
+    session *lw = p->lock_waiter;
+    if (!lw || !p->pending || (!p->alone && !lw->head) || member_lock_ms(p) == p->lock_timeout_ms)
+        return;
+    rt_db_lock_set held = {0};
+    for (waiter *w = lw->head; w; w = w->next)
+        if (w->ticket) /* params are valid only while it is */
+            rt_db_lock_set_add(&held, w->stmt, w->params);
+    for (waiter *w = p->alone; w; w = w->next)
+        if (w->ticket)
+            rt_db_lock_set_add(&held, w->stmt, w->params);
+    waiter *keep = NULL, *keep_tail = NULL;
+    for (waiter *w; (w = pop(&p->pending, &p->pending_tail));) {
+        if (!w->ticket || !rt_db_lock_set_shares(&held, w->stmt, w->params)) {
+            append(&keep, &keep_tail, w);
+            continue;
+        }
+        w->alone = true;
+        w->alone_lock_ms = p->lock_timeout_ms;
+        append(&p->alone, &p->alone_tail, w);
+    }
+    p->pending = keep;
+    p->pending_tail = keep_tail;
+    rt_db_lock_set_clear(&held);
+}
+
 /* Groups of waiting writes go to the writer, up to RT_PIPE_GROUP_MAX at a
  * time; writes held up by a row lock to the lock waiter, one at a time. */
 static void send_pending(rt_db_pipeline *p)
 {
+    follow_to_lock_waiter(p);
     send_writes(p, &p->sessions[0], &p->pending, &p->pending_tail, RT_PIPE_GROUP_MAX);
     if (p->lock_waiter)
         send_writes(p, p->lock_waiter, &p->alone, &p->alone_tail, 1);
