@@ -2,7 +2,8 @@
  * thread drives them: many fibers' statements in flight on two sessions,
  * each answered with its own result, a deadline that cancels only its own
  * statement, a session killed under a write, sessions that open from the
- * loop while the first serves, and group commit's failure handling. Needs DATABASE_URL;
+ * loop while the first serves, group commit's failure handling, and a write held
+ * up by a row lock waiting alone on the lock waiter. Needs DATABASE_URL;
  * skipped without it. */
 #include <setjmp.h>
 #include <stdarg.h>
