@@ -11,7 +11,7 @@ total_pass=0 total_fail=0 failed_suites=()
 rows=()
 started=$(date +%s)
 scratch=$(mktemp -d)
-bg_pids=() bg_names=() bg_cmds=()
+bg_pids=() bg_names=() bg_cmds=() bg_started=0
 # A signal stops the suites running in the background too: each is a process
 # group of its own (set -m), told as a Ctrl-C would tell it, so its runner
 # stops what it started.
@@ -76,6 +76,7 @@ suite_bg() {
   local name=$1; shift
   local dir=$scratch/bg-${#bg_pids[@]}
   mkdir "$dir"
+  [ ${#bg_pids[@]} -gt 0 ] || bg_started=$(date +%s)
   echo "== $name: $* (started in the background)"
   set -m
   run_timed "$dir" file "$@" &
@@ -84,15 +85,19 @@ suite_bg() {
 }
 
 # Waits for the background suites, then prints each one's output whole, in
-# the order they were started, and counts it.
+# the order they were started, and counts it; the table gets a row for the
+# group's wall time.
 suite_wait() {
-  local i
+  local i secs
   wait
+  secs=$(($(date +%s) - bg_started))
   for i in "${!bg_pids[@]}"; do
     echo "== ${bg_names[$i]}: ${bg_cmds[$i]} (ran in the background)"
     cat "$scratch/bg-$i/log"
     count "${bg_names[$i]}" "$scratch/bg-$i"
   done
+  echo "== ${bg_names[*]}, side by side: $secs s"
+  rows+=("$(printf '%-40s %6s' "(${bg_names[*]}: side by side)" "$secs")")
   bg_pids=() bg_names=() bg_cmds=()
 }
 
