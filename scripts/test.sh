@@ -48,7 +48,7 @@ run_timed() (
 # Lua runner, the node suites' via tests/lib/node_suite.sh).
 count() {
   local name=$1 dir=$2 rc secs cpu p f
-  read -r rc secs cpu 2>/dev/null <"$dir/end" || { rc=1 secs=? cpu=?; }
+  read -r rc secs cpu 2>/dev/null <"$dir/end" || { rc=1 secs='?' cpu='?'; }
   p=$(grep -Eo '([0-9]+) passed, [0-9]+ failed' "$dir/log" | tail -1 | cut -d' ' -f1)
   f=$(grep -Eo '[0-9]+ passed, ([0-9]+) failed' "$dir/log" | tail -1 | cut -d' ' -f3)
   p=${p:-0}; f=${f:-0}
