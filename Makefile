@@ -195,6 +195,12 @@ test-codegen: $(PG_PARSE) | $(DEPS_STAMP)
 test-build-deps: | $(DEPS_STAMP)
 	@bash tests/build/test_header_deps.sh
 
+# The time budgets make hands the fuzzers and the explorer are the
+# documented ones (tests/build/test_budgets.sh).
+.PHONY: test-budgets
+test-budgets:
+	@bash tests/build/test_budgets.sh
+
 # The runtime's objects call each other without a cycle, each folder of
 # runtime/src calls and includes only downward, and each public header
 # compiles on its own (tests/build/test_runtime_layout.sh).
@@ -205,12 +211,28 @@ test-runtime-layout: | $(DEPS_STAMP)
 test-unit: $(UNIT_BIN)
 	@bash scripts/run-unit.sh $(UNIT_BIN)
 
+# Everything the test suites run, built in parallel ($(PAR): one job per core
+# unless make was given -j) before they start: make test's build steps.
+JOBS ?= $(shell nproc)
+PAR   = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
+.PHONY: test-binaries
+test-binaries: all $(UNIT_BIN) $(DB_TEST_BIN) $(TOOLS_BIN)
+
 # The unit, integration and fault suites again, built with ASan and UBSan in build-sanitize/.
 SANITIZE := BUILD=build-sanitize BIN=build-sanitize/bin \
   OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+# make test runs the three as suites of their own (each its count and time).
+.PHONY: test-sanitize-unit test-sanitize-integration test-sanitize-faults
 test-sanitize:
+	@$(MAKE) --no-print-directory test-sanitize-unit
+	@$(MAKE) --no-print-directory test-sanitize-integration
+	@$(MAKE) --no-print-directory test-sanitize-faults
+test-sanitize-unit:
+	@$(MAKE) --no-print-directory $(SANITIZE) $(PAR) test-binaries
 	@$(MAKE) --no-print-directory $(SANITIZE) test-unit
+test-sanitize-integration:
 	@$(MAKE) --no-print-directory $(SANITIZE) test-integration
+test-sanitize-faults:
 	@$(MAKE) --no-print-directory $(SANITIZE) test-faults
 
 test-integration: all $(DB_TEST_BIN)
@@ -236,7 +258,7 @@ $(FUZZ_BIN): $(BUILD)/fuzz/%: tests/fuzz/%.c $(HANDLER_OBJ) $(BUILD)/libgen.a $(
 	@$(CC) $(CPPFLAGS) $(APP_INC) $(RT_INTERNAL) $(CFLAGS) -fsanitize=fuzzer -MMD -MP -MF $@.d -MT $@ -o $@ $< \
 	  $(HANDLER_OBJ) $(BUILD)/libgen.a $(BUILD)/libruntime.a $(LDLIBS)
 fuzz-build:
-	@$(MAKE) --no-print-directory $(FUZZ) fuzz-targets
+	@$(MAKE) --no-print-directory $(FUZZ) $(PAR) fuzz-targets
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(or $(SECONDS),600) FUZZ_TARGETS="$(TARGETS)" bash tests/fuzz/run.sh
 test-fuzz: fuzz-build
@@ -256,14 +278,16 @@ test-ha: all
 # the seed, the fault schedule, the slice of history and this command.
 # BIN_DIR=dir runs it against other daemons (e.g. another checkout's bin/).
 # test-explore is make test's entry: fixed seeds and today's date-derived one.
+# SECONDS has no global default: `make fuzz` and `make test-fuzz` read it
+# too, with defaults of their own (a global 60 once made every make-test
+# fuzz target run 60 s instead of 16).
 SEED ?= $(shell date +%s)
-SECONDS ?= 60
 EXPLORE_SECONDS ?= 20
 EXPLORE_SEEDS ?= 1 2 $(shell date +%Y%m%d)
 .PHONY: explore test-explore
 explore: all
 	@BIN_DIR=$(abspath $(or $(BIN_DIR),$(BIN))) BIN_DIR_GIVEN=$(if $(BIN_DIR),1) \
-	  SEEDS="$(SEED)" SECONDS_BUDGET=$(SECONDS) bash tests/explore/run.sh
+	  SEEDS="$(SEED)" SECONDS_BUDGET=$(or $(SECONDS),60) bash tests/explore/run.sh
 test-explore: all
 	@BIN_DIR=$(abspath $(BIN)) SEEDS="$(EXPLORE_SEEDS)" SECONDS_BUDGET=$(EXPLORE_SECONDS) bash tests/explore/run.sh
 

@@ -8,7 +8,7 @@
 # ir: the server runs under `valgrind --tool=callgrind`, 2,000 calls warm it,
 # its counters are zeroed, N (PERCALL_N, 20,000) calls at 8x8 are measured and
 # dumped; prints "RPC ir_per_call=..." and keeps the profile when
-# PERCALL_KEEP=DIR (callgrind.out.RPC, for bench/profile.sh).
+# PERCALL_KEEP=DIR (callgrind.out.RPC, for bench/cg-groups.sh).
 # cpu: no valgrind, PERCALL_N (default 200,000) calls at 8x8; prints CPU us,
 # voluntary + involuntary context switches per call and req/s.
 set -euo pipefail

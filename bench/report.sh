@@ -281,6 +281,28 @@ Rows in the database match the successful calls, each with its wallet: $cu_ok_ro
 
 $(cluster_section)
 
+## One locked row, $(r cu_secs) s
+
+bench/lockwait.sh: a psql session holds one wallet's row lock (\`SELECT ... FOR UPDATE\` in
+an open transaction) while bench/lockwait.js (@grpc/grpc-js) credits 8 other wallets, one
+closed loop each, and sends a credit to the locked wallet every 250 ms, each of which waits
+for the lock (DB_LOCK_TIMEOUT_MS, 1000 ms by default): a write waits 50 ms in its group,
+then alone on the lock waiter session, so the others' groups go on. Before the lock
+waiter (0bb17a4) the credits to other wallets waited in the group of a locked one, up to
+the whole lock timeout each time, one after another (issue 24 item 3). The same load with
+no lock held runs first: the machine's own latency at that moment.
+
+| credits to other wallets | OK | failed | p50 ms | p99 ms | max ms | credits to the locked wallet OK / ABORTED / other | slowest of them ms |
+|---|---:|---:|---:|---:|---:|---|---:|
+| no lock held (just before) | $(commas "$(r lockwait.free.others.ok)") | $(r lockwait.free.others.failed) | $(r lockwait.free.others.p50) | $(r lockwait.free.others.p99) | $(r lockwait.free.others.max) | $(r lockwait.free.locked.ok) / $(r lockwait.free.locked.aborted) / $(r lockwait.free.locked.other) | $(r lockwait.free.locked.max) |
+| one wallet's row locked | $(commas "$(r lockwait.others.ok)") | $(r lockwait.others.failed) | $(r lockwait.others.p50) | $(r lockwait.others.p99) | $(r lockwait.others.max) | $(r lockwait.locked.ok) / $(r lockwait.locked.aborted) / $(r lockwait.locked.other) | $(r lockwait.locked.max) |
+
+Every credit answered OK applied once (balances and ledgers): $(r lockwait.applied_once).
+
+The locked wallet's credits wait for each other (one lock waiter per daemon): one is
+answered ABORTED per lock timeout while the lock is held; those still waiting when it is
+released succeed.
+
 ## Mutual TLS beside plaintext, 64 in flight on one connection, $(r cu_secs) s
 
 bench/unary.js drives both columns the same way (node:http2, one connection, 64 calls

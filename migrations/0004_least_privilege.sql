@@ -106,7 +106,7 @@ BEGIN
 END
 $$;
 
--- Idempotency keys belong to their caller and method (runtime/src/idempotency.c
+-- Idempotency keys belong to their caller and method (runtime/src/serve/idempotency.c
 -- rt_idempotency_scoped_id): operations recorded under a bare key before
 -- this release move to the key's id in the anonymous scope (plaintext
 -- callers), so a plaintext retry that spans the upgrade still finds its

@@ -13,6 +13,8 @@
  * bounded batch per run (background.h); each daemon sweeps, skipping the
  * rows the other holds. */
 #define EXPIRE_INTERVAL_MS 60000
+/* A fence sent at most this often when its own outcome is unknown. */
+#define FENCE_TRIES 3
 
 /* Removes operations older than IDEMPOTENCY_TTL: their keys may be used
  * afresh. Failures only delay the sweep. */
@@ -86,11 +88,19 @@ rt_status operation_fence(rt_call *call, const operation *op, rt_status unknown)
     rt_counter_add(&unknown_outcomes, 1);
     /* Patient: it waits for the reconnect (with its backoff) until the
      * caller's deadline; only a database unreachable until then leaves the
-     * outcome unknown. */
+     * outcome unknown. A fence whose own connection was lost too (a cut of
+     * every connection, the fence sent on one not yet seen to be gone) goes
+     * again: sending it twice is safe, a second finds the first's row and
+     * the outcome is read from it. */
     rt_db_set_patient(rt_call_db(call), true);
-    rt_status status = db_fence_operation(
-        rt_call_db(call), (db_fence_operation_params){.id = op->id, .request = op->request, .attempt = op->attempt},
-        &fenced);
+    rt_status status;
+    int tries = 0;
+    do
+        status = db_fence_operation(rt_call_db(call),
+                                    (db_fence_operation_params){.id = op->id, .request = op->request,
+                                                                .attempt = op->attempt},
+                                    &fenced);
+    while (rt_db_outcome_unknown(status) && ++tries < FENCE_TRIES);
     rt_db_set_patient(rt_call_db(call), false);
     if (!rt_ok(status)) {
         rt_counter_add(&fenced_unresolved, 1);

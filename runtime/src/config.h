@@ -50,7 +50,7 @@ typedef struct {
     int max_concurrent_streams; /* per connection */
     int memory_quota_mb;        /* gRPC's buffers */
     int stream_idle_seconds;
-    int db_lock_timeout_ms; /* lock_timeout of the writer session; 0: none */
+    int db_lock_timeout_ms; /* a write's whole lock wait (writer and lock waiter sessions); 0: none */
     rt_log_level log_level;
     /* Security (docs/security.md); NULL when unset. Certificate and key
      * come together; a CA file needs them and turns on mutual TLS. */

@@ -2,7 +2,8 @@
  * thread drives them: many fibers' statements in flight on two sessions,
  * each answered with its own result, a deadline that cancels only its own
  * statement, a session killed under a write, sessions that open from the
- * loop while the first serves, and group commit's failure handling. Needs DATABASE_URL;
+ * loop while the first serves, group commit's failure handling, and a write held
+ * up by a row lock waiting alone on the lock waiter. Needs DATABASE_URL;
  * skipped without it. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -415,6 +416,70 @@ static void two_writers_with_crossed_groups_do_not_deadlock(void **state)
     rt_db_session_free(other_writer);
 }
 
+/* Issue 24 item 3: another program's transaction holds row 3's lock, and
+ * a group [row 3, row 1, row 2] forms behind a slow write. The group no
+ * longer waits with row 3's write for the whole lock_timeout: that write
+ * waits RT_PIPE_MEMBER_LOCK_MS, the other two then commit together while row
+ * 3 is still locked (before, they were held until row 3's write gave up),
+ * and row 3's waits on alone, on the lock waiter, until the lock is
+ * released: applied once, in a transaction of its own. A later write to row
+ * 3 follows it there; one to row 1 meanwhile commits. */
+static void a_write_held_up_by_a_row_lock_waits_alone(void **state)
+{
+    FIXTURE_OR_SKIP(state);
+    const char *url = getenv("DATABASE_URL");
+    test_pipeline lw = {0};
+    static const rt_db_session_role roles[] = {RT_DB_WRITER, RT_DB_LOCK_WAITER, RT_DB_READER};
+    for (size_t i = 0; i < 3; i++) {
+        char *error = NULL;
+        lw.sessions[i] = rt_db_session_new(url, statements, N_STATEMENTS, roles[i], 10000);
+        lw.n_sessions = i + 1;
+        if (!rt_db_session_open(lw.sessions[i], &error))
+            fail_msg("%s", error);
+    }
+    lw.pipeline = rt_db_pipeline_create(lw.sessions, 3, test_pipeline_wake, &lw);
+    PGconn *holder = PQconnectdb(url);
+    PGresult *held = PQexec(holder, "BEGIN; SELECT v FROM pipeline_test WHERE k = 3 FOR UPDATE");
+    assert_int_equal(PQresultStatus(held), PGRES_TUPLES_OK);
+    int before = atoi(PQgetvalue(held, 0, 0));
+    PQclear(held);
+    enum { N = 6, FIRST = 4 };
+    rt_fiber *f[N];
+    job jobs[N];
+    /* the first makes the next three a group; the last two come later */
+    static const char *const rows[N] = {"0.05", "3", "1", "2", "3", "1"};
+    for (int i = 0; i < N; i++) {
+        f[i] = rt_fiber_create();
+        jobs[i] = (job){.fx = fx, .statement = i == 0 ? SLOW_WRITE : BUMP_LOCKED, .param = rows[i],
+                        .pipeline = lw.pipeline, .status = {.code = -1}};
+        if (i == FIRST)
+            run_pipeline_until(lw.pipeline, &lw.finished, FIRST - 1);
+        lw.started++;
+        if (rt_fiber_start(f[i], run_job, &jobs[i]))
+            lw.finished++;
+    }
+    assert_int_equal(jobs[1].status.code, -1); /* still waiting for the lock */
+    for (int i = 2; i < FIRST; i++)
+        assert_int_equal(jobs[i].status.code, GRPC_STATUS_OK);
+    assert_int_equal(jobs[2].txid, jobs[3].txid); /* still one group */
+    run_pipeline_until(lw.pipeline, &lw.finished, N - 2);
+    assert_int_equal(jobs[5].status.code, GRPC_STATUS_OK);
+    assert_int_equal(jobs[1].status.code, -1);
+    assert_int_equal(jobs[4].status.code, -1);
+    PQclear(PQexec(holder, "ROLLBACK"));
+    PQfinish(holder);
+    run_pipeline_until(lw.pipeline, &lw.finished, N);
+    for (int i = 1; i < N; i++)
+        if (jobs[i].status.code != GRPC_STATUS_OK)
+            fail_msg("write %d: %d %s", i, jobs[i].status.code, jobs[i].status.message);
+    assert_int_equal(jobs[1].value, before + 1); /* each applied once, in order */
+    assert_int_equal(jobs[4].value, before + 2);
+    assert_true(jobs[1].txid != jobs[2].txid);
+    for (int i = 0; i < N; i++)
+        rt_fiber_destroy(f[i]);
+    test_pipeline_close(&lw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +493,7 @@ int main(void)
         cmocka_unit_test(a_write_that_waited_past_its_deadline_is_never_sent),
         cmocka_unit_test(a_write_in_a_running_group_is_answered_by_its_deadline),
         cmocka_unit_test(two_writers_with_crossed_groups_do_not_deadlock),
+        cmocka_unit_test(a_write_held_up_by_a_row_lock_waits_alone),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

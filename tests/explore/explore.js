@@ -110,7 +110,7 @@ async function main() {
   const { check, snapshot } = require('./lib/checker');
   await cluster.startDaemons(2, { DB_SESSIONS: '2', DRAIN_SECONDS: '2', LOG_LEVEL: 'warn' });
   const w = new Workload(cluster, prng.fork('workload'), { seed: SEED, keyedShare: 0.75, hedgeShare: 0.3 });
-  nemesis = new Nemesis(cluster, prng.fork('nemesis'), () => w.now(), { pgRestarts: process.env.PG_RESTARTS !== '0' });
+  nemesis = new Nemesis(cluster, prng.fork('nemesis'), () => w.now(), { pgRestarts: process.env.PG_RESTARTS !== '0', users: () => w.users });
   cluster.log = (text) => nemesis.log(text);
 
   w.run(CLIENTS);

@@ -20,15 +20,31 @@ cleanup() {
   [ "${KEEP_LOGS:-0}" = 1 ] || rm -rf "$work" # KEEP_LOGS=1: a failing run's daemon logs stay
 }
 trap cleanup EXIT
-for seed in "${seeds[@]}"; do
-  # faults + clients' longest deadline + settle window + setup, with room to
-  # spare; --foreground keeps it in this process group, so a Ctrl-C or a
-  # signal to the group reaches the explorer, which stops what it started.
-  if SEED=$seed SECONDS_BUDGET=$seconds EXPLORE_TMP="$work" \
-     timeout --foreground -k 10 $((seconds + 240)) node "$here/explore.js"; then
+# The seeds run side by side (each a PostgreSQL, four daemons and eight
+# clients of its own, mostly waiting on the faults' timers): the first
+# prints as it goes, the others into files printed whole, in seed order,
+# once it is done, so no two outputs mix. Each is bounded by faults +
+# clients' longest deadline + settle window + setup, with room to spare. A
+# signal to this script is passed on to the explorers, which stop what they
+# started (a background job would not see a Ctrl-C).
+seed_run() { # seed; exec: the signal below reaches timeout, which passes it on
+  SEED=$1 SECONDS_BUDGET=$seconds EXPLORE_TMP="$work" exec timeout -k 10 $((seconds + 240)) node "$here/explore.js"
+}
+pids=()
+for i in "${!seeds[@]}"; do
+  if [ "$i" -eq 0 ]; then seed_run "${seeds[$i]}" 2>&1 &
+  else seed_run "${seeds[$i]}" >"$work/seed-$i.out" 2>&1 &
+  fi
+  pids+=($!)
+done
+trap 'kill -TERM "${pids[@]}" 2>/dev/null' INT TERM
+for i in "${!seeds[@]}"; do
+  while :; do wait "${pids[$i]}"; rc=$?; kill -0 "${pids[$i]}" 2>/dev/null || break; done
+  [ "$i" -eq 0 ] || cat "$work/seed-$i.out"
+  if [ "$rc" -eq 0 ]; then
     pass=$((pass + 1))
   else
-    echo "explore: seed $seed FAILED; replay: make explore SEED=$seed SECONDS=$seconds"
+    echo "explore: seed ${seeds[$i]} FAILED; replay: make explore SEED=${seeds[$i]} SECONDS=$seconds"
     fail=$((fail + 1))
   fi
 done

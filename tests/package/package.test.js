@@ -72,6 +72,10 @@ test('contents: daemons, migrate command, units, conffiles, migrations, man page
       '/etc/wallet-platform/wallet-service.env']);
     const postinst = fs.readFileSync(path.join(control, 'postinst'), 'utf8');
     assert.match(postinst, /adduser --system --group .*wallet-platform/s, 'postinst makes the system user');
+    assert.match(postinst, /^ *make_page_token_secret \/etc\/wallet-platform\/page-token-secret wallet-platform$/m,
+      'postinst makes the page-token secret wallet-service.env names');
+    assert.match(fs.readFileSync(path.join(control, 'postrm'), 'utf8'), /rm -f \/etc\/wallet-platform\/page-token-secret /,
+      'purge removes it');
     for (const script of ['postinst', 'postrm']) assert.equal(run('sh', ['-n', path.join(control, script)]).status, 0);
   } finally {
     fs.rmSync(control, { recursive: true, force: true });
@@ -83,7 +87,23 @@ test('contents: daemons, migrate command, units, conffiles, migrations, man page
     assert.match(env, new RegExp(`^#?${m[1]}=`, 'm'), `${m[1]} in wallet-service.env`);
   }
   assert.match(env, /^#DRAIN_SECONDS=10$/m);
+  assert.match(env, /^PAGE_TOKEN_SECRET_FILE=\/etc\/wallet-platform\/page-token-secret$/m, 'the package sets the secret');
 });
+
+// postinst's own make_page_token_secret, run on a file of this test's: a
+// secret the daemon accepts, group-readable only, made once, never replaced.
+function makeSecretAsPostinst(file, group) {
+  const control = fs.mkdtempSync(path.join(os.tmpdir(), 'control-'));
+  try {
+    execFileSync('dpkg-deb', ['-e', DEB, control]);
+    const postinst = fs.readFileSync(path.join(control, 'postinst'), 'utf8');
+    const fn = postinst.match(/^make_page_token_secret\(\) \{\n[\s\S]*?\n\}$/m);
+    assert.ok(fn, 'postinst defines make_page_token_secret');
+    execFileSync('sh', ['-ec', `${fn[0]}\nmake_page_token_secret "$1" "$2"`, 'sh', file, group]);
+  } finally {
+    fs.rmSync(control, { recursive: true, force: true });
+  }
+}
 
 test('lintian: no errors', (t) => {
   const r = run('lintian', ['--fail-on', 'error', '--display-info', DEB]);
@@ -145,11 +165,24 @@ test('installed binaries: migrate an empty database, start both daemons from the
   const shared = {
     DATABASE_URL, USER_SERVICE_URL: `127.0.0.1:${ports.user}`, WALLET_SERVICE_URL: `127.0.0.1:${ports.wallet}`, METRICS_ADDR: '0',
   };
+  // The page-token secret postinst would make at the path the env file names.
+  const etc = fs.mkdtempSync(path.join(os.tmpdir(), 'etc-'));
+  t.after(() => fs.rmSync(etc, { recursive: true, force: true }));
+  const secret = path.join(etc, 'page-token-secret');
+  const group = execFileSync('id', ['-gn'], { encoding: 'utf8' }).trim();
+  makeSecretAsPostinst(secret, group);
+  const made = fs.readFileSync(secret, 'utf8');
+  assert.match(made, /^[A-Za-z0-9+/]{43}=\n$/, '32 random bytes in base64');
+  assert.equal(fs.statSync(secret).mode & 0o777, 0o640);
+  makeSecretAsPostinst(secret, group);
+  assert.equal(fs.readFileSync(secret, 'utf8'), made, 'an existing secret is kept');
+  const pathsHere = (env) => Object.fromEntries(Object.entries(env).map(([k, v]) =>
+    [k, v === '/etc/wallet-platform/page-token-secret' ? secret : v]));
   const daemons = [];
   for (const [unit, port] of [['user-service', ports.user], ['wallet-service', ports.wallet]]) {
     const notify = await NotifySocket.open();
     t.after(() => notify.close());
-    const d = new Daemon(unit, { ...envOf(unit), ...shared, NOTIFY_SOCKET: notify.path });
+    const d = new Daemon(unit, { ...pathsHere(envOf(unit)), ...shared, NOTIFY_SOCKET: notify.path });
     await d.start(port);
     t.after(() => d.stop('SIGKILL'));
     daemons.push({ d, notify });
@@ -162,6 +195,7 @@ test('installed binaries: migrate an empty database, start both daemons from the
   const wallet = await call(wallets, 'GetWallet', { user_id: created.res.id });
   assert.equal(wallet.err, null);
   assert.equal(wallet.res.balance, 0);
+  assert.doesNotMatch(daemons[1].d.log(), /PAGE_TOKEN_SECRET_FILE is not set/, 'wallet-service keys tokens with the secret');
   for (const { d, notify } of daemons) {
     assert.equal(notify.having('READY=1').length, 1, `${d.name} said READY`);
     assert.equal((await d.stop()).code, 0);

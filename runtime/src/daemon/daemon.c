@@ -151,6 +151,13 @@ static int print_config_outcome(rt_config_outcome outcome, const rt_service *ser
     }
 }
 
+/* The role of session i of the daemon's: the writer, the lock waiter, then
+ * the readers (DB_SESSIONS counts the writer and the readers). */
+static rt_db_session_role session_role(size_t i)
+{
+    return i == 0 ? RT_DB_WRITER : i == 1 ? RT_DB_LOCK_WAITER : RT_DB_READER;
+}
+
 /* The daemon's sessions, the first the writer. Only the first opens here,
  * before serving: a database that cannot be reached, or that lacks a
  * migration (a statement does not prepare), stops the daemon with exit 1
@@ -168,7 +175,7 @@ static rt_db_session **open_sessions(const rt_service *service, const rt_config 
     free(where);
     for (size_t i = 0; i < n; i++)
         dbs[i] = rt_db_session_new(config->database_url, service->statements, service->n_statements,
-                                   i == 0 ? RT_DB_WRITER : RT_DB_READER, config->db_lock_timeout_ms);
+                                   session_role(i), config->db_lock_timeout_ms);
     char *error = NULL;
     if (rt_db_session_open(dbs[0], &error))
         return dbs;

@@ -73,7 +73,7 @@ struct rt_server {
 
 size_t rt_server_session_count(const rt_config *config)
 {
-    return (size_t)config->db_sessions;
+    return (size_t)config->db_sessions + 1; /* and the lock waiter (db_session.h) */
 }
 
 /* Puts one more outstanding request for method (NULL: a generic slot). */

@@ -12,7 +12,7 @@
 typedef struct rt_server rt_server;
 
 /* Database sessions the server needs: --db-sessions, shared by all calls in
- * pipeline mode. */
+ * pipeline mode, and the lock waiter (db_session.h). */
 size_t rt_server_session_count(const rt_config *config);
 /* Creates the server and binds config->listen. NULL with *error (malloc'd)
  * when the address cannot be bound. */

@@ -14,12 +14,28 @@
  * Lock order: the members of a group lock rows (and unique keys) in
  * their arrival order, so two groups on two replicas, [A, B] and [B, A],
  * could deadlock, stalling both writers until the server's deadlock check.
- * Each group therefore starts with rt_db_group_locks: an advisory lock per
- * key its members lock (rt_db_statement.lock_params), hashed, sorted and
- * taken in that one global order. Two groups that touch a common row share
- * its key, so the later one waits at that key before locking anything a
- * member would; groups can only wait on each other in key order, never in
- * a cycle. A `lock` waiter carries the statement; it has no caller.
+ * Each group therefore starts with rt_db_group_locks (db_locks.h): an
+ * advisory lock per key its members lock (rt_db_statement.lock_params),
+ * hashed, sorted and taken in that one global order. Two groups that touch
+ * a common row share its key, so the later one waits at that key before
+ * locking anything a member would; groups can only wait on each other in
+ * key order, never in a cycle. A `lock` waiter carries the statement; it
+ * has no caller.
+ *
+ * Row locks held elsewhere (another program's transaction): the same
+ * statement sets the group's lock_timeout to RT_PIPE_MEMBER_LOCK_MS, so a
+ * member waits that long at most, not the writer's whole lock_timeout
+ * (DB_LOCK_TIMEOUT_MS) with every other member and every later write
+ * waiting behind it. A member that times out so fails its group as any
+ * failing member does (the others go again at once, without it) and is
+ * handed to the lock waiter, a second writing session, which runs such
+ * writes one at a time, each in its own transaction, with the lock wait it
+ * has left: its answer is the one it would have had in its group, and the
+ * writer goes on. Alone, it takes its keys in db_locks.h's second space,
+ * so it never holds a lock a group waits for; it waits for row locks a
+ * group holds at most as long as that group lasts, and the group for its
+ * row locks at most RT_PIPE_MEMBER_LOCK_MS, so no wait between the two
+ * lasts longer than that.
  *
  * Honest outcomes: a write is answered UNAVAILABLE only when it surely
  * did not commit (never sent, or the server reported its transaction
@@ -33,6 +49,7 @@
 
 #include "db_cancel.h"
 #include "db_control.h"
+#include "db_locks.h"
 #include "db_policy.h"
 #include "db_result.h"
 #include "deadline.h"
@@ -62,8 +79,10 @@ typedef struct waiter {
     bool cancelled;  /* a cancel was sent for it */
     bool patient;    /* waits for the database until its deadline (rt_db_set_patient) */
     const atomic_bool *gone; /* its caller cancelled (rt_db_set_cancelled); read while ticket is set */
-    bool lock;       /* the group's rt_db_group_locks, for the members after it */
-    char *keys;      /* lock: its parameter, owned */
+    bool lock;       /* its transaction's locks (db_locks.h), for the members after it */
+    char *lock_args[2]; /* lock: its parameters, owned */
+    bool alone;      /* held up by a row lock in its group: runs on the lock waiter */
+    int alone_lock_ms; /* alone: the lock wait it has left (0: no limit) */
 } waiter;
 
 typedef struct {
@@ -87,6 +106,9 @@ struct rt_db_pipeline {
     ticket *ready, *ready_tail;     /* answered, their fibers not yet woken */
     waiter *pending, *pending_tail; /* writes waiting for the writer */
     waiter *parked, *parked_tail;   /* reads waiting for a session to open */
+    waiter *alone, *alone_tail;     /* writes waiting for the lock waiter */
+    session *lock_waiter;           /* RT_DB_LOCK_WAITER, or NULL: members wait in their group */
+    int lock_timeout_ms;            /* the writer's: a write's whole lock wait (0: no limit) */
     bool down_reported;             /* "database unreachable" was logged */
     bool prepare_reported;          /* "cannot prepare" was logged */
     gpr_timespec down_since;
@@ -190,7 +212,8 @@ static void answer(rt_db_pipeline *p, waiter *w, rt_status status, PGresult *res
 
 static void free_waiter(waiter *w)
 {
-    free(w->keys);
+    free(w->lock_args[0]);
+    free(w->lock_args[1]);
     free(w);
 }
 
@@ -260,7 +283,7 @@ static session *pick_read(rt_db_pipeline *p)
     session *best = NULL;
     for (size_t i = 1; i < p->n; i++) {
         session *s = &p->sessions[i];
-        if (is_up(s) && (!best || s->count < best->count))
+        if (s != p->lock_waiter && is_up(s) && (!best || s->count < best->count))
             best = s;
     }
     return best ? best : is_up(&p->sessions[0]) ? &p->sessions[0] : NULL;
@@ -325,75 +348,67 @@ static void submit(rt_db_pipeline *p, waiter *w)
     park(p, w);
 }
 
+/* Puts chain (linked through next, ending at tail) in front of a queue. */
+static void push_front(waiter **head, waiter **tail, waiter *chain, waiter *chain_tail)
+{
+    chain_tail->next = *head;
+    if (!*head)
+        *tail = chain_tail;
+    *head = chain;
+}
+
 /* Puts writes rolled back through no fault of their own (a chain) before
- * every newer write, in their order, and reads back in the queue. */
+ * every newer write of their queue, in their order, and reads back in the
+ * queue. */
 static void rerun(rt_db_pipeline *p, waiter *chain)
 {
-    waiter *writes = NULL, *writes_tail = NULL;
+    waiter *writes = NULL, *writes_tail = NULL, *alone = NULL, *alone_tail = NULL;
     while (chain) {
         waiter *w = chain;
         chain = w->next;
         if (w->stmt->idempotent)
             submit(p, w);
+        else if (w->alone)
+            append(&alone, &alone_tail, w);
         else
             append(&writes, &writes_tail, w);
     }
-    if (writes) {
-        writes_tail->next = p->pending;
-        if (!p->pending)
-            p->pending_tail = writes_tail;
-        p->pending = writes;
+    if (writes)
+        push_front(&p->pending, &p->pending_tail, writes, writes_tail);
+    if (alone)
+        push_front(&p->alone, &p->alone_tail, alone, alone_tail);
+    if (writes || alone)
         send_pending(p);
-    }
 }
 
-/* FNV-1a: a key's place in the global lock order (and its advisory lock;
- * two keys that collide only wait for each other). */
-static int64_t key_hash(const char *key)
+/* How long a member of a group waits for a lock: RT_PIPE_MEMBER_LOCK_MS,
+ * or the whole lock_timeout when that is no longer or there is no lock
+ * waiter to hand a held-up member to. */
+static int member_lock_ms(const rt_db_pipeline *p)
 {
-    uint64_t h = 14695981039346656037u;
-    for (const unsigned char *c = (const unsigned char *)key; *c; c++)
-        h = (h ^ *c) * 1099511628211u;
-    return (int64_t)h;
+    int all = p->lock_timeout_ms;
+    if (!p->lock_waiter || (all > 0 && all <= RT_PIPE_MEMBER_LOCK_MS))
+        return all;
+    return RT_PIPE_MEMBER_LOCK_MS;
 }
 
-static int compare_keys(const void *a, const void *b)
+/* The waiter that starts a transaction of writes (chain): it takes the
+ * locks of their keys in ascending order and sets the lock_timeout of the
+ * statements after it (see the file comment); alone: one write on the
+ * lock waiter, with the lock wait it has left. */
+static waiter *transaction_locks(const rt_db_pipeline *p, const waiter *chain, bool alone)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* The waiter that takes the locks of chain's keys in ascending order
- * (see the file comment), or NULL when its statements declare none. */
-static waiter *group_locks(const waiter *chain)
-{
-    size_t n = 0;
+    rt_db_lock_set set = {0};
     for (const waiter *w = chain; w; w = w->next)
-        for (int i = 0; i < w->stmt->n_params; i++)
-            n += (w->stmt->lock_params >> i & 1u) && w->params[i];
-    if (n == 0)
-        return NULL;
-    int64_t *keys = malloc(n * sizeof *keys);
-    char *text = malloc(n * 22 + 3);
+        rt_db_lock_set_add(&set, w->stmt, w->params);
     waiter *lock = calloc(1, sizeof *lock);
-    if (!keys || !text || !lock)
+    char *ms = malloc(12);
+    if (!lock || !ms)
         abort();
-    n = 0;
-    for (const waiter *w = chain; w; w = w->next)
-        for (int i = 0; i < w->stmt->n_params; i++)
-            if ((w->stmt->lock_params >> i & 1u) && w->params[i])
-                keys[n++] = key_hash(w->params[i]);
-    qsort(keys, n, sizeof *keys, compare_keys);
-    size_t len = 0;
-    text[len++] = '{';
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || keys[i] != keys[i - 1])
-            len += (size_t)sprintf(text + len, "%s%lld", len > 1 ? "," : "", (long long)keys[i]);
-    text[len++] = '}';
-    text[len] = '\0';
-    free(keys);
-    *lock = (waiter){.stmt = &rt_db_group_locks, .lock = true, .keys = text};
-    lock->params = (const char *const *)&lock->keys;
+    snprintf(ms, 12, "%d", alone ? chain->alone_lock_ms : member_lock_ms(p));
+    *lock = (waiter){.stmt = alone ? &rt_db_alone_locks : &rt_db_group_locks, .lock = true,
+                     .lock_args = {rt_db_lock_set_take(&set), ms}};
+    lock->params = (const char *const *)lock->lock_args;
     return lock;
 }
 
@@ -413,43 +428,37 @@ static void refuse_impatient(rt_db_pipeline *p, waiter **head, waiter **tail, co
     *tail = keep_tail;
 }
 
-/* Sends the waiting writes, up to RT_PIPE_GROUP_MAX, as one transaction on
- * the writer once no other write transaction is out on it. While the
- * writer is down, writes wait for its next attempt if it comes before
- * their deadline. */
-static void send_pending(rt_db_pipeline *p)
+/* Sends the writes waiting in a queue, up to max, as one transaction on
+ * s once no other write transaction is out on it. While s is down, they
+ * wait for its next attempt if it comes before their deadline. */
+static void send_writes(rt_db_pipeline *p, session *s, waiter **head, waiter **tail, size_t max)
 {
-    session *s = &p->sessions[0];
-    if (!p->pending)
+    if (!*head)
         return;
     if (!is_up(s)) {
-        refuse_impatient(p, &p->pending, &p->pending_tail, s);
+        refuse_impatient(p, head, tail, s);
         return;
     }
     if (s->write_out)
         return;
     waiter *chain = NULL, *last = NULL;
     size_t n = 0;
-    for (; n < RT_PIPE_GROUP_MAX && p->pending; n++)
-        append(&chain, &last, pop(&p->pending, &p->pending_tail));
-    waiter *lock = group_locks(chain);
-    if (lock)
-        lock->next = chain;
-    send_outcome sent = send_chain(s, lock ? lock : chain);
+    for (; n < max && *head; n++)
+        append(&chain, &last, pop(head, tail));
+    waiter *lock = transaction_locks(p, chain, s == p->lock_waiter);
+    lock->next = chain;
+    send_outcome sent = send_chain(s, lock);
     if (sent == SENT) {
         s->write_out = true;
-        rt_metrics_db_group(n);
+        if (s != p->lock_waiter)
+            rt_metrics_db_group(n);
         return;
     }
-    if (lock)
-        free_waiter(lock);
+    free_waiter(lock);
     lose(p, s);
     if (sent == NOT_SENT) { /* back in front, in their order: patient ones wait for the reconnect */
-        last->next = p->pending;
-        if (!p->pending)
-            p->pending_tail = last;
-        p->pending = chain;
-        refuse_impatient(p, &p->pending, &p->pending_tail, s);
+        push_front(head, tail, chain, last);
+        refuse_impatient(p, head, tail, s);
         return;
     }
     while (chain) {
@@ -457,6 +466,47 @@ static void send_pending(rt_db_pipeline *p)
         chain = w->next;
         outcome_unknown(p, w);
     }
+}
+
+/* Waiting writes that lock a key of a write on the lock waiter (queued or
+ * running) go there too, behind it, with their whole lock wait: in a group
+ * they would wait RT_PIPE_MEMBER_LOCK_MS for the same row, holding up the
+ * group, then follow it there anyway. */
+static void follow_to_lock_waiter(rt_db_pipeline *p)
+{
+    session *lw = p->lock_waiter;
+    if (!lw || !p->pending || (!p->alone && !lw->head) || member_lock_ms(p) == p->lock_timeout_ms)
+        return;
+    rt_db_lock_set held = {0};
+    for (waiter *w = lw->head; w; w = w->next)
+        if (w->ticket) /* params are valid only while it is */
+            rt_db_lock_set_add(&held, w->stmt, w->params);
+    for (waiter *w = p->alone; w; w = w->next)
+        if (w->ticket)
+            rt_db_lock_set_add(&held, w->stmt, w->params);
+    waiter *keep = NULL, *keep_tail = NULL;
+    for (waiter *w; (w = pop(&p->pending, &p->pending_tail));) {
+        if (!w->ticket || !rt_db_lock_set_shares(&held, w->stmt, w->params)) {
+            append(&keep, &keep_tail, w);
+            continue;
+        }
+        w->alone = true;
+        w->alone_lock_ms = p->lock_timeout_ms;
+        append(&p->alone, &p->alone_tail, w);
+    }
+    p->pending = keep;
+    p->pending_tail = keep_tail;
+    rt_db_lock_set_clear(&held);
+}
+
+/* Groups of waiting writes go to the writer, up to RT_PIPE_GROUP_MAX at a
+ * time; writes held up by a row lock to the lock waiter, one at a time. */
+static void send_pending(rt_db_pipeline *p)
+{
+    follow_to_lock_waiter(p);
+    send_writes(p, &p->sessions[0], &p->pending, &p->pending_tail, RT_PIPE_GROUP_MAX);
+    if (p->lock_waiter)
+        send_writes(p, p->lock_waiter, &p->alone, &p->alone_tail, 1);
 }
 
 /* Opened, failed or lost sessions: one log line per change of the
@@ -501,6 +551,8 @@ static void session_failed(rt_db_pipeline *p, session *s)
     }
     if (s->index == 0)
         refuse_impatient(p, &p->pending, &p->pending_tail, NULL);
+    else if (s == p->lock_waiter)
+        refuse_impatient(p, &p->alone, &p->alone_tail, NULL);
     if (all_backing_off(p))
         refuse_impatient(p, &p->parked, &p->parked_tail, NULL);
 }
@@ -596,11 +648,28 @@ static rt_status failure_status(const session *s, const waiter *w, const PGresul
     return rt_db_result_status(w->stmt, res, conn_of(s));
 }
 
+/* A member of a group on the writer that waited RT_PIPE_MEMBER_LOCK_MS for
+ * a lock and failed (res), when it has lock wait left: it goes to the lock
+ * waiter with the rest (see the file comment). Its group was rolled back,
+ * so nothing of it was applied. */
+static bool hand_to_lock_waiter(rt_db_pipeline *p, const session *s, waiter *w, const PGresult *res)
+{
+    int all = p->lock_timeout_ms, waited = member_lock_ms(p);
+    if (s->index != 0 || w->alone || !p->lock_waiter || !rt_db_result_is(res, "55P03") || waited == all)
+        return false;
+    rt_log(RT_LOG_INFO, "database write %s waited %d ms for a lock in its group: runs alone", w->stmt->name,
+           waited);
+    w->alone = true;
+    w->alone_lock_ms = all == 0 ? 0 : all - waited;
+    append(&p->alone, &p->alone_tail, w);
+    return true;
+}
+
 /* The Sync of the head transaction arrived. Committed: each statement is
  * answered with its own result. Otherwise the one that failed is answered
- * with its error, and the others, rolled back with it, go again; when the
- * group's locks could not be taken (lock_timeout), every member is
- * answered with that. */
+ * with its error (or handed to the lock waiter), and the others, rolled
+ * back with it, go again; when the transaction's locks could not be taken
+ * (lock_timeout), every member is answered with that. */
 static void group_done(rt_db_pipeline *p, session *s)
 {
     waiter *chain = NULL, *tail = NULL;
@@ -656,8 +725,13 @@ static void group_done(rt_db_pipeline *p, session *s)
                 finish(p, w, rt_status_of(GRPC_STATUS_ABORTED, "transaction conflict, retry"));
             continue;
         }
-        rt_status status = failure_status(s, w, innocent(s, w) ? lock_error : res);
+        bool own_error = !innocent(s, w);
         w->first = NULL;
+        if (own_error && hand_to_lock_waiter(p, s, w, res)) {
+            PQclear(res);
+            continue;
+        }
+        rt_status status = failure_status(s, w, own_error ? res : lock_error);
         PQclear(res);
         finish(p, w, status);
     }
@@ -717,7 +791,7 @@ static void session_read(rt_db_pipeline *p, session *s)
     }
     if (is_up(s) && PQstatus(conn_of(s)) == CONNECTION_BAD)
         lose(p, s);
-    else if (s->index == 0)
+    else if (s->index == 0 || s == p->lock_waiter)
         send_pending(p);
 }
 
@@ -825,10 +899,11 @@ void rt_db_pipeline_poll_setup(rt_db_pipeline *p, struct pollfd *fds, size_t *n_
     send_pending(p); /* the writer may have become idle or open meanwhile */
     gpr_timespec next = expire_queue(p, &p->pending, &p->pending_tail);
     sooner(&next, expire_queue(p, &p->parked, &p->parked_tail));
+    sooner(&next, expire_queue(p, &p->alone, &p->alone_tail));
     for (size_t i = 0; i < p->n; i++)
         if (is_up(&p->sessions[i]))
             sooner(&next, watch_session(p, &p->sessions[i]));
-    bool waiting = p->pending || p->parked;
+    bool waiting = p->pending || p->parked || p->alone;
     size_t busy = 0, idle = 0;
     for (size_t i = 0; i < p->n; i++) {
         session *s = &p->sessions[i];
@@ -899,8 +974,12 @@ rt_db_pipeline *rt_db_pipeline_create(rt_db_session **sessions, size_t n, rt_db_
     p->n = n;
     p->wake = wake;
     p->ctx = ctx;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         p->sessions[i] = (session){.db = sessions[i], .index = i};
+        if (i > 0 && !p->lock_waiter && rt_db_session_role_of(sessions[i]) == RT_DB_LOCK_WAITER)
+            p->lock_waiter = &p->sessions[i];
+    }
+    p->lock_timeout_ms = rt_db_session_lock_timeout_ms(sessions[0]);
     return p;
 }
 
@@ -922,6 +1001,7 @@ void rt_db_pipeline_destroy(rt_db_pipeline *p)
         free_list(p->sessions[i].head);
     free_list(p->pending);
     free_list(p->parked);
+    free_list(p->alone);
     free(p->sessions);
     free(p);
 }

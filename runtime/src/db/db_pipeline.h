@@ -13,7 +13,9 @@
  * the next one, one commit for all, each acknowledged only after it. When
  * one member fails, it alone is answered with its error; the others were
  * rolled back with it through no fault of their own and go again together
- * as the next group, on the writer, before any newer write.
+ * as the next group, on the writer, before any newer write. A member held
+ * up by a row lock is not answered yet: it runs again alone on the lock
+ * waiter session (db_session.h), which the pipeline never gives reads.
  *
  * Measured reason (docs/benchmarks.md): a thread blocked per statement
  * cost ~45 us of daemon CPU in wake-ups per call, PostgreSQL spends far
@@ -35,7 +37,10 @@ typedef struct rt_db_pipeline rt_db_pipeline;
 typedef void (*rt_db_wake_fn)(void *ctx, rt_fiber *fiber);
 
 /* Takes sessions, sessions[0] the writer, each up or not: those not up
- * are opened from the loop. The caller frees them after destroy. */
+ * are opened from the loop. The first RT_DB_LOCK_WAITER among the others
+ * is the lock waiter; without one, a write waits for a row lock in its
+ * group for the writer's whole lock_timeout. The caller frees them after
+ * destroy. */
 rt_db_pipeline *rt_db_pipeline_create(rt_db_session **sessions, size_t n, rt_db_wake_fn wake, void *ctx);
 /* Every fiber's statement must have been answered. */
 void rt_db_pipeline_destroy(rt_db_pipeline *p);

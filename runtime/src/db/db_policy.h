@@ -17,7 +17,9 @@
  * (db_cancel.h). Stalls: a session
  * silent RT_PIPE_STALL_MS after a cancel is dropped and reopened. Backoff:
  * a session that cannot open tries again after RT_DB_BACKOFF_FIRST_MS,
- * doubling to RT_DB_BACKOFF_MAX_MS, with jitter. */
+ * doubling to RT_DB_BACKOFF_MAX_MS, with jitter. Lock waits: a write
+ * waits for a lock at most RT_PIPE_MEMBER_LOCK_MS in its group, then alone
+ * (db_pipeline.c). */
 #ifndef RT_DB_POLICY_H
 #define RT_DB_POLICY_H
 
@@ -26,6 +28,14 @@
 
 /* Group commit: at most this many writes per transaction. */
 #define RT_PIPE_GROUP_MAX 64
+/* How long a member of a group waits for a lock (lock_timeout of the
+ * group's statements): one row locked elsewhere delays the other writes of
+ * its group, and those behind it, by about this much. A member that waits
+ * longer is rolled back and runs alone on the lock waiter session with the
+ * rest of the writer's lock_timeout (DB_LOCK_TIMEOUT_MS; db_pipeline.c).
+ * Waits between our own groups are on advisory locks, under the whole
+ * lock_timeout: a commit may take longer than this. */
+#define RT_PIPE_MEMBER_LOCK_MS 50
 /* Poll at least this often while anything waits, to notice
  * rt_db_interrupt_all. */
 #define RT_PIPE_SLICE_MS 200

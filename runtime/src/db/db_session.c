@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "db_control.h"
+#include "db_locks.h"
 #include "db_policy.h"
 #include "db_resolve.h"
 #include "db_url.h"
@@ -46,7 +47,9 @@ struct rt_db_session {
     char *reasons;            /* why each host of this attempt failed */
     gpr_timespec host_deadline;
     int host_ms;
-    bool writer;
+    bool writer; /* counted in rt_db_writable: the writer, not the lock waiter */
+    rt_db_session_role role;
+    int lock_timeout_ms;
     gpr_timespec attempt_started, attempt_deadline, next_attempt, up_since; /* monotonic */
     int backoff_ms; /* the next backoff step; back to the first only after a session that stayed up */
     int attempt_ms;
@@ -54,14 +57,15 @@ struct rt_db_session {
     bool counted_up; /* as last reported to metrics */
 };
 
-const rt_db_statement rt_db_group_locks = {
-    "rt_group_locks", "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", 1, false, 0};
+/* The database layer's own statements, prepared after the daemon's. */
+static const rt_db_statement *const g_own[] = {&rt_db_group_locks, &rt_db_alone_locks};
+#define N_OWN (sizeof g_own / sizeof *g_own)
 
 /* The statement the session prepares as number i: the daemon's, then the
  * database layer's own. */
 static const rt_db_statement *statement_at(const rt_db_session *s, size_t i)
 {
-    return i < s->n_statements ? &s->statements[i] : &rt_db_group_locks;
+    return i < s->n_statements ? &s->statements[i] : g_own[i - s->n_statements];
 }
 
 static const char *g_application_name = "wallet-platform";
@@ -230,6 +234,8 @@ rt_db_session *rt_db_session_new(const char *url, const rt_db_statement *stateme
     s->n_statements = n_statements;
     s->state = RT_DB_SESSION_DOWN;
     s->writer = role == RT_DB_WRITER;
+    s->role = role;
+    s->lock_timeout_ms = role == RT_DB_READER ? 0 : lock_timeout_ms;
     if (s->writer)
         atomic_fetch_add(&g_writers_down, 1);
     s->next_attempt = now();
@@ -281,6 +287,16 @@ rt_db_session_state rt_db_session_state_of(const rt_db_session *s)
 PGconn *rt_db_session_conn(const rt_db_session *s)
 {
     return s->conn;
+}
+
+rt_db_session_role rt_db_session_role_of(const rt_db_session *s)
+{
+    return s->role;
+}
+
+int rt_db_session_lock_timeout_ms(const rt_db_session *s)
+{
+    return s->lock_timeout_ms;
 }
 
 const char *rt_db_session_failure(const rt_db_session *s, bool *prepare_failed)
@@ -452,7 +468,7 @@ static rt_db_session_event send_prepares(rt_db_session *s)
 {
     if (PQsetnonblocking(s->conn, 1) != 0 || !PQenterPipelineMode(s->conn))
         return connection_failed(s, NULL);
-    for (size_t i = 0; i <= s->n_statements; i++) {
+    for (size_t i = 0; i < s->n_statements + N_OWN; i++) {
         const rt_db_statement *st = statement_at(s, i);
         if (!PQsendPrepare(s->conn, st->name, st->sql, st->n_params, NULL))
             return connection_failed(s, NULL);
@@ -503,7 +519,7 @@ static rt_db_session_event read_prepares(rt_db_session *s)
             return s->prepare_failed ? attempt_failed(s) : opened(s);
         }
         if (st != PGRES_COMMAND_OK && st != PGRES_PIPELINE_ABORTED && !s->prepare_failed) {
-            const rt_db_statement *failed = statement_at(s, s->prepared <= s->n_statements ? s->prepared : 0);
+            const rt_db_statement *failed = statement_at(s, s->prepared < s->n_statements + N_OWN ? s->prepared : 0);
             char *reason = first_line(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
             set_failure(s, true, "cannot prepare statement %s: %s (is every migration applied? see make migrate)",
                         failed->name, reason && *reason ? reason : "unknown error");

@@ -19,12 +19,6 @@
 
 typedef struct rt_db_session rt_db_session;
 
-/* Prepared on every session besides the daemon's statements: the group
- * commit's first statement, taking a transaction-level advisory lock on
- * each key of a bigint array literal, in the array's order
- * (db_pipeline.c). */
-extern const rt_db_statement rt_db_group_locks;
-
 typedef enum {
     RT_DB_SESSION_DOWN,       /* no connection; the next attempt is scheduled */
     RT_DB_SESSION_CONNECTING, /* PQconnectPoll in progress */
@@ -35,10 +29,15 @@ typedef enum {
 /* What a step of an opening session came to. */
 typedef enum { RT_DB_SESSION_BUSY, RT_DB_SESSION_OPENED, RT_DB_SESSION_FAILED } rt_db_session_event;
 
-/* Which session: the writer gets lock_timeout (a write waiting on a row
- * lock holds up every write behind it for at most that long), readers are
- * read-only, so a write can never run on one. */
-typedef enum { RT_DB_WRITER, RT_DB_READER } rt_db_session_role;
+/* Which session. Readers are read-only, so a write can never run on one.
+ * The writer runs the groups of writes; the lock waiter runs, one at a
+ * time, a write that a row lock held up in its group (db_pipeline.h). Both
+ * get lock_timeout: how long a write may wait for a lock in all. Only the
+ * writer counts for rt_db_writable (health): while the lock waiter is
+ * down, a write handed to it waits for it or is answered UNAVAILABLE, as
+ * writes are while the writer is down. Besides the daemon's statements
+ * every session prepares db_locks.h's. */
+typedef enum { RT_DB_WRITER, RT_DB_LOCK_WAITER, RT_DB_READER } rt_db_session_role;
 
 /* A session that is down, with its first attempt due at once. The URL is
  * the configured one (Prisma's extra parameters are handled here);
@@ -56,6 +55,9 @@ bool rt_db_session_open(rt_db_session *s, char **error);
 rt_db_session_state rt_db_session_state_of(const rt_db_session *s);
 /* The connection, meaningful while UP. */
 PGconn *rt_db_session_conn(const rt_db_session *s);
+rt_db_session_role rt_db_session_role_of(const rt_db_session *s);
+/* The lock_timeout it was created with (0: none; readers: 0). */
+int rt_db_session_lock_timeout_ms(const rt_db_session *s);
 /* Why the last attempt failed (NULL if it did not); true when the reason
  * was a statement that cannot be prepared rather than the network. */
 const char *rt_db_session_failure(const rt_db_session *s, bool *prepare_failed);

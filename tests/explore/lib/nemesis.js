@@ -3,6 +3,7 @@
 // a duration it also picks. Faults overlap. Every step is logged with its
 // time, so a violation can be shown beside the faults around it.
 'use strict';
+const { spawn } = require('node:child_process');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,7 +42,7 @@ class Nemesis {
     const fault = p.weighted([
       ['peer-slow-answer', 20], ['peer-blackhole', 5], ['peer-cut', 5], ['peer-chaos', 5],
       ['db-cut', 8], ['db-chaos', 10], ['db-mute', 6], ['db-blackhole', 6], ['db-delay', 6],
-      ['kill9', 8], ['sigterm', 5], ['pg-restart', this.o.pgRestarts ? 2 : 0]]);
+      ['kill9', 8], ['sigterm', 5], ['pg-restart', this.o.pgRestarts ? 2 : 0], ['row-lock', 6]]);
     const duration = fault === 'peer-slow-answer' ? p.int(2000, 6000) : p.int(800, 5000);
     if (fault.startsWith('peer-')) {
       // the user-service -> wallet-service link (CreateWallet, the longest chain) twice as often
@@ -98,6 +99,8 @@ class Nemesis {
         this.log(`${fault} ${proxy.name} ${ms} ms each way for ${duration} ms`);
         this.later(duration, () => { proxy.heal(); this.log(`heal ${proxy.name}`); });
       }
+    } else if (fault === 'row-lock') {
+      this.holdRowLock(p.pick(this.o.users()), duration);
     } else if (fault === 'kill9' || fault === 'sigterm') {
       const replica = p.pick(this.c.replicas);
       const after = p.int(200, 3000);
@@ -116,6 +119,23 @@ class Nemesis {
       this.pending.add(restart);
       restart.finally(() => this.pending.delete(restart));
     }
+  }
+
+  // Another program's transaction (psql, straight to PostgreSQL) holds a
+  // wallet's row lock for ms: writes to it wait up to DB_LOCK_TIMEOUT_MS,
+  // the other writes go on (issue 24 item 3).
+  holdRowLock(user, ms) {
+    if (!user) return;
+    const holder = spawn('psql', [this.c.url, '-X', '-q'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const exited = new Promise((resolve) => { holder.once('exit', resolve); holder.once('error', resolve); });
+    holder.stdin.on('error', () => {}); // a restart of PostgreSQL may end it first
+    holder.stdin.write(`BEGIN;\nSELECT 1 FROM "Wallet" WHERE "userId" = '${user.id}' FOR UPDATE;\n`);
+    this.log(`row-lock wallet of ${user.id} for ${ms} ms`);
+    this.later(ms, async () => {
+      holder.stdin.end('ROLLBACK;\n');
+      await exited;
+      this.log(`heal row lock of ${user.id}`);
+    });
   }
 
   async run(untilMs) {
