@@ -357,16 +357,15 @@ if full; then
   done
   put tls_cmd "node bench/unary.js https://127.0.0.1:PORT /wallet.WalletService/GetWallet BODY 64 $CU_SECS ca.crt client.crt client.key"
 
+  # --- 4d. one locked row -------------------------------------------------------------------------
+  # Another program holds one wallet's row lock; credits to 8 other wallets
+  # meanwhile, and to the locked one every 250 ms (bench/lockwait.sh; the
+  # daemon's default DB_LOCK_TIMEOUT_MS). Fresh wallets: the balance
+  # accounting above is untouched, the ledger check below covers them.
+  log "one locked row: credits to other wallets, ${CU_SECS}s"
+  bash "$here/lockwait.sh" "$DATABASE_URL" "$WALLET_SERVICE_URL" "$CU_SECS" >"$tmp/run/lockwait.out" || die "lockwait.sh"
+  while IFS='=' read -r k v; do put "lockwait.$k" "$v"; done <"$tmp/run/lockwait.out"
 fi
-
-# --- 4d. one locked row -------------------------------------------------------------------------
-# Another program holds one wallet's row lock; credits to 8 other wallets
-# meanwhile, and to the locked one every 250 ms (bench/lockwait.sh; the
-# daemon's default DB_LOCK_TIMEOUT_MS). Fresh wallets: the balance
-# accounting above is untouched, the ledger check below covers them.
-log "one locked row: credits to other wallets, ${CU_SECS}s"
-bash "$here/lockwait.sh" "$DATABASE_URL" "$WALLET_SERVICE_URL" "$CU_SECS" >"$tmp/run/lockwait.out" || die "lockwait.sh"
-while IFS='=' read -r k v; do put "lockwait.$k" "$v"; done <"$tmp/run/lockwait.out"
 
 # --- 4c. the synchronous standby beside the single server ------------------------------------
 # A pg_auto_failover monitor + primary + synchronous standby (scripts/ha.sh,
