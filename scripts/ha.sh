@@ -157,7 +157,8 @@ SQL
     # (every wal_receiver_status_interval, 10 s) could still see. A wallet
     # row credited a thousand times a second then carries ~10,000 dead
     # versions that every credit walks (issue 24: the cluster's credits ran
-    # at ~1/5 of the single server's). ALTER SYSTEM outlives pg_autoctl's own
+    # at a quarter to a third of the single server's, the primary spent 3x
+    # its CPU per credit). ALTER SYSTEM outlives pg_autoctl's own
     # settings file, and a rebuilt node copies it from the other.
     for name in n1 n2; do
       psql -X -q -h 127.0.0.1 -p "$(port_of $name)" -U postgres -d postgres >/dev/null <<'SQL'

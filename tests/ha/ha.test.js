@@ -434,7 +434,7 @@ test('bank load through a PostgreSQL failover, a rejoin, a switchover and killed
 // from the standby, and with hot_standby_feedback (pg_auto_failover's
 // default) the primary kept every version of a hot wallet row for the
 // feedback interval (10 s), which every credit then walked: the cluster's
-// credits ran at a fifth of the single server's. Checked after the faults
+// credits ran at a quarter to a third of the single server's. Checked after the faults
 // above, so on whichever node is primary now, and on a node that rejoined.
 test('the standby holds back no row versions on the primary, whichever node it is', async () => {
   const primary = await ha('primary');
