@@ -75,7 +75,7 @@ ha_ceil=$(max2 "$(r pgb_ha.credit.hot.tps)" "${R[pgb_ha.credit.hot.c4.tps]:-0}")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a != "-") printf "%.1f", a / b; else print "-" }'; }
 # The pairs (single server, then cluster, back to back): medians of each
 # side and of the pairs' ratios, which the targets use.
-median() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'; }
+median() { printf '%s\n' "$@" | awk '/^[0-9.]+$/' | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'; }
 pair_single=$(median "$(rps CreditWallet 8x8p1)" "$(rps CreditWallet 8x8p2)" "$(rps CreditWallet 8x8p3)")
 pair_ha=$(median "$(r ha.CreditWallet.p1.rps)" "$(r ha.CreditWallet.p2.rps)" "$(r ha.CreditWallet.p3.rps)")
 pair_pct=$(median $(for i in 1 2 3; do awk -v a="$(r "ha.CreditWallet.p$i.rps")" -v b="$(rps CreditWallet "8x8p$i")" \
