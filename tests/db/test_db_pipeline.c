@@ -1,7 +1,7 @@
 /* Pipelined sessions against a real PostgreSQL, driven the way the fiber
  * thread drives them: many fibers' statements in flight on two sessions,
  * each answered with its own result, a deadline that cancels only its own
- * statement, a session killed under a write, sessions that open from the
+ * statement, a failing read among the reads sent with it, a session killed under a write, sessions that open from the
  * loop while the first serves, group commit's failure handling, and a write held
  * up by a row lock waiting alone on the lock waiter. Needs DATABASE_URL;
  * skipped without it. */
@@ -168,6 +168,34 @@ static void a_deadline_cancels_only_its_own_statement(void **state)
     rt_fiber_destroy(late);
     rt_fiber_destroy(fine);
     rt_fiber_destroy(after);
+}
+
+/* The reads of one pass of the loop go as one transaction per session
+ * (send_reads): one that fails by itself is answered with its error, and
+ * the others, rolled back with it, go again and get their own answers. */
+static void a_failing_read_does_not_fail_the_reads_sent_with_it(void **state)
+{
+    FIXTURE_OR_SKIP(state);
+    enum { N = 9, BAD = 4 };
+    rt_fiber *fibers[N];
+    job jobs[N];
+    char params[N][8];
+    for (int i = 0; i < N; i++) {
+        fibers[i] = rt_fiber_create();
+        snprintf(params[i], sizeof params[i], i == BAD ? "x%d" : "%d", i);
+        jobs[i] = (job){.statement = ADD_ONE, .param = params[i]};
+        start(fx, fibers[i], &jobs[i]);
+    }
+    drive(fx);
+    for (int i = 0; i < N; i++) {
+        if (i == BAD) {
+            assert_int_not_equal(jobs[i].status.code, GRPC_STATUS_OK);
+        } else {
+            assert_int_equal(jobs[i].status.code, GRPC_STATUS_OK);
+            assert_int_equal(jobs[i].value, i + 1);
+        }
+        rt_fiber_destroy(fibers[i]);
+    }
 }
 
 static void a_session_killed_under_a_write_answers_unavailable_then_recovers(void **state)
@@ -485,6 +513,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(statements_in_flight_together_each_get_their_answer),
         cmocka_unit_test(a_deadline_cancels_only_its_own_statement),
+        cmocka_unit_test(a_failing_read_does_not_fail_the_reads_sent_with_it),
         cmocka_unit_test(a_session_killed_under_a_write_answers_unavailable_then_recovers),
         cmocka_unit_test(sessions_open_from_the_loop_and_join_when_open),
         cmocka_unit_test(writes_arriving_together_share_one_commit),

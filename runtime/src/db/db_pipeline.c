@@ -1,7 +1,8 @@
 /* Pipelined sessions (db_pipeline.h). Each session keeps a FIFO of the
  * statements it carries, in the order sent, because results come back in
- * that order; a Sync ends each transaction (one read, or a group of
- * writes). Results are read only when poll says the socket is readable.
+ * that order; a Sync ends each transaction (a share of the reads one pass
+ * of the loop submitted, send_reads, or a group of writes). Results are
+ * read only when poll says the socket is readable.
  *
  * A statement in flight is a heap `waiter`; the fiber waits on a `ticket`
  * on its own stack. The two part when the call is answered before the
@@ -106,6 +107,8 @@ struct rt_db_pipeline {
     ticket *ready, *ready_tail;     /* answered, their fibers not yet woken */
     waiter *pending, *pending_tail; /* writes waiting for the writer */
     waiter *parked, *parked_tail;   /* reads waiting for a session to open */
+    waiter *reads, *reads_tail;     /* reads submitted in this pass of the loop, not yet sent */
+    size_t n_reads;
     waiter *alone, *alone_tail;     /* writes waiting for the lock waiter */
     session *lock_waiter;           /* RT_DB_LOCK_WAITER, or NULL: members wait in their group */
     int lock_timeout_ms;            /* the writer's: a write's whole lock wait (0: no limit) */
@@ -329,25 +332,6 @@ static void park(rt_db_pipeline *p, waiter *w)
     finish(p, w, unavailable());
 }
 
-/* Sends w: a write joins the writer's next group, a read goes to the best
- * open session or waits for one to open. */
-static void submit(rt_db_pipeline *p, waiter *w)
-{
-    if (!w->stmt->idempotent) {
-        append(&p->pending, &p->pending_tail, w);
-        send_pending(p);
-        return;
-    }
-    session *s;
-    while ((s = pick_read(p))) {
-        w->next = NULL;
-        if (send_chain(s, w) == SENT)
-            return;
-        lose(p, s); /* a read may go again: nothing of it took effect */
-    }
-    park(p, w);
-}
-
 /* Puts chain (linked through next, ending at tail) in front of a queue. */
 static void push_front(waiter **head, waiter **tail, waiter *chain, waiter *chain_tail)
 {
@@ -355,6 +339,60 @@ static void push_front(waiter **head, waiter **tail, waiter *chain, waiter *chai
     if (!*head)
         *tail = chain_tail;
     *head = chain;
+}
+
+/* Takes w: a write joins the writer's next group; a read waits for the
+ * end of this pass of the loop (send_reads). */
+static void submit(rt_db_pipeline *p, waiter *w)
+{
+    if (!w->stmt->idempotent) {
+        append(&p->pending, &p->pending_tail, w);
+        send_pending(p);
+        return;
+    }
+    append(&p->reads, &p->reads_tail, w);
+    p->n_reads++;
+}
+
+/* The sessions reads may go to (pick_read's choice). */
+static size_t read_sessions(const rt_db_pipeline *p)
+{
+    size_t n = 0;
+    for (size_t i = 1; i < p->n; i++)
+        n += &p->sessions[i] != p->lock_waiter && is_up(&p->sessions[i]);
+    return n ? n : is_up(&p->sessions[0]);
+}
+
+/* Sends the reads this pass submitted, an equal share to each read session
+ * (the least loaded first), each share as one transaction: its statements
+ * and one Sync. libpq 15 writes to the socket at every Sync, so one Sync per
+ * read cost a send(2) per call and woke a backend per call; a pass's reads
+ * go in one write per session instead, and wait at most for the rest of
+ * the pass. A read rolled back with its share through no fault of its own
+ * goes again (group_done), as one lost with its session does (lose). With
+ * no open session, the reads wait for one (park). */
+static void send_reads(rt_db_pipeline *p)
+{
+    while (p->reads) {
+        session *s = pick_read(p);
+        if (!s) {
+            for (waiter *w; (w = pop(&p->reads, &p->reads_tail));)
+                park(p, w);
+            p->n_reads = 0;
+            return;
+        }
+        size_t k = read_sessions(p), share = (p->n_reads + k - 1) / k;
+        waiter *chain = NULL, *last = NULL;
+        size_t taken = 0;
+        for (; taken < share && p->reads; taken++)
+            append(&chain, &last, pop(&p->reads, &p->reads_tail));
+        p->n_reads -= taken;
+        if (send_chain(s, chain) == SENT)
+            continue;
+        p->n_reads += taken; /* back in front, in their order; s is down now */
+        push_front(&p->reads, &p->reads_tail, chain, last);
+        lose(p, s); /* a read may go again: nothing of it took effect */
+    }
 }
 
 /* Puts writes rolled back through no fault of their own (a chain) before
@@ -896,6 +934,7 @@ static gpr_timespec watch_session(rt_db_pipeline *p, session *s)
 
 void rt_db_pipeline_poll_setup(rt_db_pipeline *p, struct pollfd *fds, size_t *n_fds, int *timeout_ms)
 {
+    send_reads(p);
     send_pending(p); /* the writer may have become idle or open meanwhile */
     gpr_timespec next = expire_queue(p, &p->pending, &p->pending_tail);
     sooner(&next, expire_queue(p, &p->parked, &p->parked_tail));
@@ -1001,6 +1040,7 @@ void rt_db_pipeline_destroy(rt_db_pipeline *p)
         free_list(p->sessions[i].head);
     free_list(p->pending);
     free_list(p->parked);
+    free_list(p->reads);
     free_list(p->alone);
     free(p->sessions);
     free(p);

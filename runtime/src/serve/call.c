@@ -364,10 +364,10 @@ static bool answer(rt_call *c, rt_status st, const ProtobufCMessage *response)
     return !rt_call_completed(c, c, false, &wake);
 }
 
-/* Starts the cancellation watch (see call.h); without it, the final batch
- * carries RECV_CLOSE_ON_SERVER as before. */
-static void watch_cancellation(rt_call *c)
+void rt_call_watch(rt_call *c)
 {
+    if (c->watching || c->finishing)
+        return;
     grpc_op op = {.op = GRPC_OP_RECV_CLOSE_ON_SERVER};
     op.data.recv_close_on_server.cancelled = &c->client_cancelled;
     atomic_store(&c->pending, 2);
@@ -381,7 +381,7 @@ bool rt_call_serve(rt_call *c, rt_fiber_ctx *fiber)
     c->fiber = fiber;
     rt_authz_peer peer;
     begin(c, &peer);
-    watch_cancellation(c);
+    atomic_store(&c->pending, 1); /* the final batch; rt_call_watch adds the watch */
     rt_call_enter(c);
     ProtobufCMessage *response = NULL;
     /* Authorization before anything else reads the request. */

@@ -72,10 +72,12 @@ struct rt_call {
     int client_cancelled;
 
     /* Cancellation watch (issue 19, 8): a RECV_CLOSE_ON_SERVER batch of its
-     * own, started when serving begins, completes as soon as the caller
-     * cancels (or goes away), not only with the answer. Its tag is
-     * close_kind (RT_TAG_CLOSE). The call is released when both it and the
-     * final batch have completed: `pending` counts them. */
+     * own, started when the call first waits (rt_call_watch), completes as
+     * soon as the caller cancels (or goes away), not only with the answer.
+     * Its tag is close_kind (RT_TAG_CLOSE). A call answered without waiting
+     * never starts it: its final batch carries RECV_CLOSE_ON_SERVER. The
+     * call is released when the batches it started have completed:
+     * `pending` counts them. */
     rt_tag_kind close_kind;
     bool watching;
     atomic_int pending;
@@ -98,6 +100,12 @@ bool rt_call_serve(rt_call *call, rt_fiber_ctx *fiber);
 /* Answers a call unserved with code and message (any thread), e.g.
  * RESOURCE_EXHAUSTED under overload; rt_call_serve's return contract. */
 bool rt_call_refuse(rt_call *call, grpc_status_code code, const char *message);
+/* The call's fiber waits (for the database, a peer) before its answer:
+ * starts its cancellation watch, once, so a caller that cancels or goes
+ * away meanwhile stops that wait. Called by the fiber thread whenever the
+ * fiber yields; a call answered at once (a health check, a refusal, a
+ * request that fails validation) never pays for the watch's batch. */
+void rt_call_watch(rt_call *call);
 /* A batch of the call completed on the polling thread: the final one
  * (finishing), or its cancellation watch (tag: &call->close_kind, see
  * rt_call_of_close). True when that was the last one: the call was logged

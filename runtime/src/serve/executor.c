@@ -150,6 +150,8 @@ static void start_slot(rt_executor *e, slot *s)
     rt_call_enter(NULL); /* the fiber may have stopped mid-call */
     if (ended)
         put_slot(e, s);
+    else if (s->call)
+        rt_call_watch(s->call); /* it waits: its caller may cancel meanwhile */
 }
 
 /* Continues a fiber whose wait is over, with its call's log and trace
