@@ -55,19 +55,36 @@ static const char DUPLICATE_EMAIL[] = "a user with this email already exists";
  * that is well. */
 #define CREATION_BOUND_SECONDS 15
 
-/* The wallet of user_id was asked for and not (surely) made, by the attempt
- * that stored the key under operation_id with attempt (or by a retry that
- * finishes it). Undoes the creation with AbandonCreation (spec/queries/
- * user.sql), which deletes the user, its marker and its key only while the
- * marker shows no wallet ever committed, and answers what is true then:
+/* The answer to a creation cut short whose outcome cannot be settled. */
+static rt_status outcome_unknown(void)
+{
+    return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED,
+                        "outcome unknown: the user may exist without its wallet yet; retry with the same "
+                        "idempotency key");
+}
+
+/* The wallet of user_id was asked for and not (surely) made, or the user's
+ * insert was cut short (its deadline, its caller's cancel) after it was
+ * sent, by the attempt that stored the key under operation_id with attempt
+ * (or by a retry that finishes it). Undoes the creation with
+ * AbandonCreation (spec/queries/user.sql), which deletes the user, its
+ * marker and its key only while the marker shows no wallet ever committed,
+ * and answers what is true then:
  * - undone: nothing of the creation is left: `failed` (the peer's refusal),
- *   or UNAVAILABLE when that was DEADLINE_EXCEEDED, since it is now known
- *   not to have applied;
+ *   UNAVAILABLE when that was DEADLINE_EXCEEDED, since it is now known not
+ *   to have applied, or for a cancel after the insert was sent CANCELLED
+ *   saying so (its caller is gone and hears nothing: only the call's log
+ *   line shows it);
+ * - no user to undo (the insert, cancelled on the server, never committed,
+ *   or another request undid it): nothing of it is left now, which is no
+ *   fault (logged INFO); `failed` for a cancel, else DEADLINE_EXCEEDED,
+ *   since a caller still there is not told "not applied" on a read alone;
  * - not undone, the wallet exists: it committed after all (its answer was
  *   lost, or another attempt made it): the user is complete, OK;
  * - anything else (the database did not answer, or the user stays without
  *   its wallet): DEADLINE_EXCEEDED, outcome unknown -- never UNAVAILABLE,
- *   since the user may stay; a retry with the key, or the sweep, settles it. */
+ *   since the user may stay; a retry with the key, or the sweep, settles
+ *   it. Only this is logged ERROR: a user may be left half-made. */
 static rt_status abandon_creation(rt_call *call, const char *operation_id, const char *attempt,
                                   const char *user_id, rt_status failed, User__UserResponse *response)
 {
@@ -76,17 +93,24 @@ static rt_status abandon_creation(rt_call *call, const char *operation_id, const
     int64_t removed = 0;
     rt_status status = db_abandon_creation(
         db, (db_abandon_creation_params){.id = user_id, .operation_id = operation_id, .attempt = attempt}, &removed);
-    if (rt_ok(status) && removed == 1)
-        return failed.code == GRPC_STATUS_DEADLINE_EXCEEDED
-                   ? rt_status_of(GRPC_STATUS_UNAVAILABLE, "the wallet could not be created in time; not applied, "
-                                                           "safe to retry")
-                   : failed;
-    db_wallet_row wallet;
+    if (rt_ok(status) && removed == 1) {
+        if (failed.code == GRPC_STATUS_DEADLINE_EXCEEDED)
+            return rt_status_of(GRPC_STATUS_UNAVAILABLE, "the wallet could not be created in time; not applied, "
+                                                         "safe to retry");
+        if (rt_db_cancelled_after_send(failed))
+            return rt_status_of(GRPC_STATUS_CANCELLED, "the caller cancelled; not applied");
+        return failed;
+    }
     db_user_row user;
     if (rt_ok(status))
-        status = db_wallet_get_by_user_id(db, arena, user_id, &wallet);
-    if (rt_ok(status))
         status = db_user_get_by_id(db, arena, user_id, &user);
+    if (status.code == GRPC_STATUS_NOT_FOUND) {
+        rt_log_call_event(call, RT_LOG_INFO, "creation of user %s cut short: no user to undo", user_id);
+        return failed.code == GRPC_STATUS_CANCELLED ? failed : outcome_unknown();
+    }
+    db_wallet_row wallet;
+    if (rt_ok(status))
+        status = db_wallet_get_by_user_id(db, arena, user_id, &wallet);
     if (rt_ok(status)) {
         rt_log_call_event(call, RT_LOG_WARN, "user %s got its wallet after all: created", user_id);
         user__user_response__from_db_user_row(response, &user);
@@ -94,9 +118,7 @@ static rt_status abandon_creation(rt_call *call, const char *operation_id, const
     }
     rt_log_call_event(call, RT_LOG_ERROR, "creation of user %s neither finished nor undone: left to a retry or "
                       "the sweep", user_id);
-    return rt_status_of(GRPC_STATUS_DEADLINE_EXCEEDED,
-                        "outcome unknown: the user may exist without its wallet yet; retry with the same "
-                        "idempotency key");
+    return outcome_unknown();
 }
 
 /* Asks wallet-service for user's wallet: the second half of a creation, for
@@ -230,10 +252,12 @@ rt_status user_service__create_user(rt_call *call, const User__CreateUserRequest
         return duplicate_email(call, &op, response);
     if (status.code == GRPC_STATUS_NOT_FOUND && op.key)
         return replay(call, &op, response);
-    if (status.code == GRPC_STATUS_DEADLINE_EXCEEDED) {
-        /* Answered at the deadline while the insert was in flight: it may
-         * still commit. The undo goes to the same writer after it, so it
-         * runs after the insert whatever became of it. */
+    if (status.code == GRPC_STATUS_DEADLINE_EXCEEDED || rt_db_cancelled_after_send(status)) {
+        /* Answered at the deadline, or at the caller's cancel, while the
+         * insert was in flight: it may still commit. The undo goes to the
+         * same writer after it, so it runs after the insert whatever became
+         * of it; detached, so that neither the deadline nor the cancel
+         * stops it. */
         rt_call_detach_deadline(call, COMPENSATION_BUDGET_MS);
         return abandon_creation(call, op.id, op.attempt, id, status, response);
     }

@@ -53,8 +53,10 @@ void rt_db_set_deadline(rt_db *db, gpr_timespec deadline);
 void rt_db_set_patient(rt_db *db, bool patient);
 /* Statements run after this are answered CANCELLED as soon as *gone is
  * true (the call's caller cancelled), like a deadline that passed: a write
- * not yet sent is never sent, one running is cancelled on the server. NULL
- * to clear; *gone must outlive the statements. */
+ * not yet sent is never sent ("the caller cancelled": not applied), one
+ * already sent is cancelled on the server but may commit all the same
+ * (RT_DB_CANCELLED_AFTER_SEND). NULL to clear; *gone must outlive the
+ * statements. */
 void rt_db_set_cancelled(rt_db *db, const atomic_bool *gone);
 
 /* The message of the DEADLINE_EXCEEDED a write gets when its connection
@@ -68,6 +70,25 @@ static inline bool rt_db_outcome_unknown(rt_status status)
            strcmp(status.message, RT_DB_OUTCOME_UNKNOWN) == 0;
 }
 
+/* The message of the CANCELLED a write gets when its caller cancelled after
+ * it was sent: it may have committed all the same, like a write whose
+ * connection was lost (its group goes on for the other writes in it, and
+ * the cancel sent to the server may come once it ran). A write its caller
+ * cancelled before it was sent is answered CANCELLED "the caller
+ * cancelled" and never applies. The code stays CANCELLED, not
+ * DEADLINE_EXCEEDED: the caller is gone and hears neither, the call's log
+ * line says what happened, and rt_db_outcome_unknown stays false, so no
+ * handler spends a fence (operations.h) on a caller that is gone (a retry
+ * with its key reads the outcome); only a handler with something to undo
+ * (the user insert of a CreateUser) tells the two cancels apart. */
+#define RT_DB_CANCELLED_AFTER_SEND "the caller cancelled after the write was sent: it may have committed"
+/* That status, as opposed to a cancel before the write was sent. */
+static inline bool rt_db_cancelled_after_send(rt_status status)
+{
+    return status.code == GRPC_STATUS_CANCELLED && status.message &&
+           strcmp(status.message, RT_DB_CANCELLED_AFTER_SEND) == 0;
+}
+
 /* Runs a prepared statement with text parameters (NULL means SQL NULL)
  * from a fiber. On OK, *result holds PGRES_TUPLES_OK or PGRES_COMMAND_OK
  * and the caller PQclear()s it. Otherwise *result is NULL and the status
@@ -75,7 +96,9 @@ static inline bool rt_db_outcome_unknown(rt_status status)
  * table of db_status.c). UNAVAILABLE only when the statement surely
  * did not take effect (the database cannot be reached); a write whose
  * outcome is unknown (the connection was lost after it was sent) answers
- * DEADLINE_EXCEEDED with RT_DB_OUTCOME_UNKNOWN. Always answered by the deadline: the statement is
+ * DEADLINE_EXCEEDED with RT_DB_OUTCOME_UNKNOWN, one whose caller cancelled
+ * after it was sent CANCELLED with RT_DB_CANCELLED_AFTER_SEND. Always
+ * answered by the deadline (or at the caller's cancel): the statement is
  * then cancelled on the server without the caller waiting for it. */
 rt_status rt_db_exec(rt_db *db, const rt_db_statement *stmt, const char *const *params,
                      PGresult **result);

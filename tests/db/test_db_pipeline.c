@@ -1,9 +1,11 @@
 /* Pipelined sessions against a real PostgreSQL, driven the way the fiber
  * thread drives them: many fibers' statements in flight on two sessions,
  * each answered with its own result, a deadline that cancels only its own
- * statement, a failing read among the reads sent with it, a session killed under a write, sessions that open from the
- * loop while the first serves, group commit's failure handling, and a write held
- * up by a row lock waiting alone on the lock waiter. Needs DATABASE_URL;
+ * statement, a failing read among the reads sent with it, a session killed
+ * under a write, sessions that open from the loop while the first serves,
+ * group commit's failure handling, a write held up by a row lock waiting
+ * alone on the lock waiter, and what a caller's cancel tells its writes,
+ * sent or not. Needs DATABASE_URL;
  * skipped without it. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,7 +55,8 @@ typedef struct {
     rt_db_pipeline *pipeline; /* NULL: the fixture's */
     int statement;
     const char *param;
-    int64_t deadline_ms; /* 0: none */
+    int64_t deadline_ms;     /* 0: none */
+    const atomic_bool *gone; /* its caller cancelled (rt_db_set_cancelled); NULL: never */
     rt_status status;
     int value;
     long long txid; /* writes: the transaction that committed it */
@@ -96,6 +99,7 @@ static void run_job(void *arg)
     if (j->deadline_ms)
         rt_db_set_deadline(view, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                               gpr_time_from_millis(j->deadline_ms, GPR_TIMESPAN)));
+    rt_db_set_cancelled(view, j->gone);
     const char *params[] = {j->param};
     PGresult *res;
     j->status = rt_db_exec(view, &statements[j->statement], j->param ? params : NULL, &res);
@@ -392,6 +396,34 @@ static void a_write_in_a_running_group_is_answered_by_its_deadline(void **state)
         rt_fiber_destroy(f[i]);
 }
 
+/* A caller that cancels: its write already sent may commit yet and is
+ * answered so (CANCELLED, RT_DB_CANCELLED_AFTER_SEND), so a handler knows
+ * to undo it; its write still waiting for the writer is never sent and
+ * answered "the caller cancelled". Both at once, not at the end of the
+ * running group. */
+static void a_cancelled_caller_hears_whether_its_write_was_sent(void **state)
+{
+    FIXTURE_OR_SKIP(state);
+    atomic_bool gone = false;
+    rt_fiber *sent_fiber = rt_fiber_create(), *queued_fiber = rt_fiber_create();
+    job sent = {.statement = SLOW_WRITE, .param = "3", .gone = &gone};
+    job queued = {.statement = INSERT_KEY, .param = "400", .gone = &gone}; /* waits for the writer */
+    gpr_timespec t0 = gpr_now(GPR_CLOCK_MONOTONIC);
+    start(fx, sent_fiber, &sent);
+    start(fx, queued_fiber, &queued);
+    atomic_store(&gone, true);
+    drive(fx);
+    int64_t ms = gpr_time_to_millis(gpr_time_sub(gpr_now(GPR_CLOCK_MONOTONIC), t0));
+    assert_int_equal(sent.status.code, GRPC_STATUS_CANCELLED);
+    assert_true(rt_db_cancelled_after_send(sent.status));
+    assert_int_equal(queued.status.code, GRPC_STATUS_CANCELLED);
+    assert_false(rt_db_cancelled_after_send(queued.status));
+    assert_true(ms < 1000);
+    assert_int_equal(count_rows("k = 400"), 0);
+    rt_fiber_destroy(sent_fiber);
+    rt_fiber_destroy(queued_fiber);
+}
+
 /* Issue 19 defect 7: two writers (as two replicas would) with groups
  * [row 1, row 2] and [row 2, row 1] arriving at once. In arrival order
  * each group locks its first row, holds it 0.3 s, then waits for the
@@ -521,6 +553,7 @@ int main(void)
         cmocka_unit_test(many_duplicates_in_one_group_each_get_their_own_answer),
         cmocka_unit_test(a_write_that_waited_past_its_deadline_is_never_sent),
         cmocka_unit_test(a_write_in_a_running_group_is_answered_by_its_deadline),
+        cmocka_unit_test(a_cancelled_caller_hears_whether_its_write_was_sent),
         cmocka_unit_test(two_writers_with_crossed_groups_do_not_deadlock),
         cmocka_unit_test(a_write_held_up_by_a_row_lock_waits_alone),
     };

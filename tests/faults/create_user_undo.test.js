@@ -3,14 +3,13 @@
 // nothing stays, and a creation whose user-service died half-way is finished
 // by a retry with its key long before the 5-minute sweep. Real daemons; the
 // peer link (user-service -> wallet-service) and user-service's database
-// link go through fault proxies (lib/proxy.js).
+// link go through fault proxies (lib/pair.js).
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const { grpc, psql, until, DATABASE_URL } = require('./lib/faults');
-const { FaultProxy } = require('./lib/proxy');
-const { proto, Daemon, freePort } = require('../integration/lib/harness');
+const { startPair } = require('./lib/pair');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -18,47 +17,6 @@ function call(client, method, request, timeoutMs = 10000) {
   return new Promise((resolve) => {
     client[method](request, { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => resolve({ err, res }));
   });
-}
-
-// Both daemons; user-service reaches wallet-service through peerProxy and
-// PostgreSQL through dbProxy. restartUser() kills user-service with SIGKILL
-// and starts it again on its port.
-async function startPair() {
-  const dbPort = Number(new URL(DATABASE_URL).port);
-  const dbProxy = new FaultProxy(dbPort);
-  const userDb = new URL(DATABASE_URL);
-  userDb.port = String(await dbProxy.listen());
-  const userPort = await freePort();
-  const walletPort = await freePort();
-  const peerProxy = new FaultProxy(walletPort);
-  const peerPort = await peerProxy.listen();
-  const common = { METRICS_ADDR: '0', DRAIN_SECONDS: '1', USER_SERVICE_URL: `127.0.0.1:${userPort}` };
-  const userEnv = { ...common, DATABASE_URL: userDb.toString(), WALLET_SERVICE_URL: `127.0.0.1:${peerPort}` };
-  const wallet = new Daemon('wallet-service', { ...common, DATABASE_URL, WALLET_SERVICE_URL: `127.0.0.1:${walletPort}` });
-  let user = new Daemon('user-service', userEnv);
-  await Promise.all([user.start(userPort), wallet.start(walletPort)]);
-  const userClient = new proto.user.UserService(`127.0.0.1:${userPort}`, grpc.credentials.createInsecure());
-  const walletClient = new proto.wallet.WalletService(`127.0.0.1:${walletPort}`, grpc.credentials.createInsecure());
-  const stopDaemon = async (d) => {
-    const guard = setTimeout(() => d.child.kill('SIGKILL'), 10000);
-    await d.stop();
-    clearTimeout(guard);
-  };
-  return {
-    userClient, walletClient, peerProxy, dbProxy,
-    async restartUser() {
-      await user.stop('SIGKILL');
-      user = new Daemon('user-service', userEnv);
-      await user.start(userPort);
-    },
-    async stop() {
-      userClient.close();
-      walletClient.close();
-      await Promise.all([stopDaemon(user), stopDaemon(wallet)]);
-      await peerProxy.close();
-      await dbProxy.close();
-    },
-  };
 }
 
 const userIds = (email) => psql(DATABASE_URL, `SELECT id FROM "User" WHERE email = '${email}'`).split('\n').filter(Boolean);

@@ -10,7 +10,8 @@
  * without a ticket until its result comes, and is cancelled on the server
  * once it is the one running. Writes whose caller was answered before
  * they were sent (its deadline passed, or it cancelled the call) are
- * never sent.
+ * never sent; a write sent before its caller cancelled may commit all the
+ * same, and says so (cancelled_in_flight).
  *
  * Lock order: the members of a group lock rows (and unique keys) in
  * their arrival order, so two groups on two replicas, [A, B] and [B, A],
@@ -41,7 +42,8 @@
  * Honest outcomes: a write is answered UNAVAILABLE only when it surely
  * did not commit (never sent, or the server reported its transaction
  * failed); when the connection is lost after it was sent and before its
- * commit was confirmed, see outcome_unknown. */
+ * commit was confirmed, see outcome_unknown; when its caller cancels after
+ * it was sent, see cancelled_in_flight. */
 #include "db_pipeline.h"
 
 #include <stdatomic.h>
@@ -146,9 +148,21 @@ static rt_status shutting_down(void)
     return rt_status_of(GRPC_STATUS_CANCELLED, "server shutting down");
 }
 
+/* A statement whose caller cancelled before it was sent: never applied. */
 static rt_status caller_cancelled(void)
 {
     return rt_status_of(GRPC_STATUS_CANCELLED, "the caller cancelled");
+}
+
+/* The answer to a statement in flight whose caller cancelled. A write may
+ * commit all the same: its group goes on for its other members' callers,
+ * and a cancel sent to the server (to_cancel) may come once it ran, or end
+ * only its commit's wait for the standby; so it says so, and the handler
+ * may have to undo it (RT_DB_CANCELLED_AFTER_SEND, db.h). A read has
+ * nothing to undo. */
+static rt_status cancelled_in_flight(const waiter *w)
+{
+    return w->stmt->idempotent ? caller_cancelled() : rt_status_of(GRPC_STATUS_CANCELLED, RT_DB_CANCELLED_AFTER_SEND);
 }
 
 /* w's caller cancelled its call (only asked while w->ticket is set). */
@@ -841,8 +855,8 @@ static void sooner(gpr_timespec *next, gpr_timespec t)
 }
 
 /* Answers queued waiters whose deadline passed or whose caller cancelled
- * (never sent, so never applied) or that a shutdown stops; returns the next deadline among
- * those left. */
+ * (never sent, so never applied: "the caller cancelled") or that a
+ * shutdown stops; returns the next deadline among those left. */
 static gpr_timespec expire_queue(rt_db_pipeline *p, waiter **head, waiter **tail)
 {
     gpr_timespec next = gpr_inf_future(GPR_CLOCK_MONOTONIC);
@@ -895,9 +909,12 @@ static waiter *to_cancel(session *s)
     return s->head;
 }
 
-/* Answers the calls of statements in flight on s whose deadline passed (or caller cancelled),
- * cancels the running one once its call was answered, and drops a session
- * that stays silent after a cancel. Returns the next moment to look. */
+/* Answers the calls of statements in flight on s whose deadline passed or
+ * whose caller cancelled (both may commit yet: a write's caller hears
+ * DEADLINE_EXCEEDED or RT_DB_CANCELLED_AFTER_SEND, never that it did not
+ * apply), cancels the running one once its call was answered, and drops a
+ * session that stays silent after a cancel. Returns the next moment to
+ * look. */
 static gpr_timespec watch_session(rt_db_pipeline *p, session *s)
 {
     gpr_timespec next = gpr_inf_future(GPR_CLOCK_MONOTONIC);
@@ -909,7 +926,7 @@ static gpr_timespec watch_session(rt_db_pipeline *p, session *s)
         else if (rt_deadline_passed(w->deadline))
             answer(p, w, deadline_exceeded(), NULL);
         else if (caller_gone(w))
-            answer(p, w, caller_cancelled(), NULL);
+            answer(p, w, cancelled_in_flight(w), NULL);
         else
             sooner(&next, w->deadline);
     }

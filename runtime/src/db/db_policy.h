@@ -14,7 +14,9 @@
  * committed is unknown, and its caller hears RT_DB_OUTCOME_UNKNOWN (db.h).
  * Cancels: a statement whose call's deadline passes, or whose caller went
  * away, is cancelled on the server, its caller answered at once
- * (db_cancel.h). Stalls: a session
+ * (db_cancel.h); a write that was sent may commit all the same, and its
+ * caller hears so (DEADLINE_EXCEEDED, or CANCELLED with
+ * RT_DB_CANCELLED_AFTER_SEND, db.h). Stalls: a session
  * silent RT_PIPE_STALL_MS after a cancel is dropped and reopened. Backoff:
  * a session that cannot open tries again after RT_DB_BACKOFF_FIRST_MS,
  * doubling to RT_DB_BACKOFF_MAX_MS, with jitter. Lock waits: a write
