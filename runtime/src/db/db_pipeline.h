@@ -6,8 +6,11 @@
  * every statement is answered by its call's deadline whether or not the
  * server ever answers it.
  *
- * Reads are each followed by their own Sync: their own autocommit
- * transaction, on any session. Writes (statements not marked idempotent)
+ * Reads wait for the end of the loop's pass (rt_db_pipeline_poll_setup),
+ * then go out an equal share per session, each share one transaction
+ * ended by one Sync: one write(2) per session and pass instead of one per
+ * read, since libpq 15 flushes at every Sync. A read that fails fails
+ * alone; those rolled back with it go again. Writes (statements not marked idempotent)
  * use group commit on the first session, the writer, which alone may
  * write: the writes that arrive while a transaction is out go together in
  * the next one, one commit for all, each acknowledged only after it. When
