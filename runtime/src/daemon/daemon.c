@@ -188,17 +188,63 @@ static rt_db_session **open_sessions(const rt_service *service, const rt_config 
     return NULL;
 }
 
-/* Everything after a valid config, grpc_init included. */
-static int serve(const rt_service *service, const rt_config *config, int sfd)
+/* The writer's first opening (open_sessions) runs on a thread of its own
+ * while the main thread starts gRPC (grpc_init, the metrics endpoint, the
+ * server): both take milliseconds and neither needs the other, so exec ->
+ * first served call pays the longer of the two, not their sum. */
+typedef struct {
+    const rt_service *service;
+    const rt_config *config;
+    size_t n;
+    rt_db_session **dbs; /* after the join: NULL when the writer did not open */
+    pthread_t thread;
+} opening;
+
+static void *opening_main(void *arg)
 {
-    size_t n_dbs = rt_server_session_count(config);
-    rt_db_session **dbs = open_sessions(service, config, n_dbs);
-    if (!dbs)
-        return 1;
-    int code = 1;
+    opening *o = arg;
+    o->dbs = open_sessions(o->service, o->config, o->n);
+    return NULL;
+}
+
+static void opening_start(opening *o, const rt_service *service, const rt_config *config)
+{
+    *o = (opening){.service = service, .config = config, .n = rt_server_session_count(config)};
+    if (pthread_create(&o->thread, NULL, opening_main, o) != 0)
+        abort();
+}
+
+/* The sessions once the opening ended (NULL: the daemon cannot start). */
+static rt_db_session **opening_join(opening *o)
+{
+    pthread_join(o->thread, NULL);
+    return o->dbs;
+}
+
+static void free_sessions(rt_db_session **dbs, size_t n)
+{
+    for (size_t i = 0; dbs && i < n; i++)
+        rt_db_session_free(dbs[i]);
+    free(dbs);
+}
+
+/* Everything after a valid config, grpc_init included, with the writer's
+ * session opening meanwhile (o). */
+static int serve(const rt_service *service, const rt_config *config, int sfd, opening *o)
+{
     rt_peers *peers = rt_peers_create(service, config);
     char *error = NULL;
     rt_server *server = rt_server_create(service, config, peers, &error);
+    size_t n_dbs = o->n;
+    rt_db_session **dbs = opening_join(o);
+    if (!dbs) {
+        if (server)
+            rt_server_destroy(server);
+        free(error);
+        rt_peers_destroy(peers);
+        return 1;
+    }
+    int code = 1;
     if (!server) {
         rt_log(RT_LOG_ERROR, "%s", error ? error : "cannot listen");
         fprintf(stderr, "%s: %s\n", service->daemon_name, error ? error : "cannot listen");
@@ -224,9 +270,7 @@ static int serve(const rt_service *service, const rt_config *config, int sfd)
         rt_server_destroy(server);
     }
     rt_peers_destroy(peers);
-    for (size_t i = 0; i < n_dbs; i++)
-        rt_db_session_free(dbs[i]);
-    free(dbs);
+    free_sessions(dbs, n_dbs);
     return code;
 }
 
@@ -285,9 +329,15 @@ int rt_daemon_main(const rt_service *service, int argc, char **argv)
         rt_config_free(&config);
         return print_config_outcome(RT_CONFIG_ERROR, service, error);
     }
+    opening writer;
+    opening_start(&writer, service, &config);
     grpc_init();
     rt_metrics_http *metrics = NULL;
-    int code = rt_metrics_http_start(service, &config, &metrics) ? serve(service, &config, sfd) : 1;
+    int code = 1;
+    if (rt_metrics_http_start(service, &config, &metrics))
+        code = serve(service, &config, sfd, &writer);
+    else
+        free_sessions(opening_join(&writer), writer.n);
     rt_metrics_http_stop(metrics);
     grpc_shutdown();
     rt_page_token_keys_stop();
