@@ -14,9 +14,10 @@
 #include "service.h"
 #include "trace.h"
 
-/* What completes on the server's queue: a call (arriving or finishing) or
- * a fiber's wait (executor.h). Both structs begin with their kind. */
-typedef enum { RT_TAG_CALL = 1, RT_TAG_WAIT, RT_TAG_CLOSE } rt_tag_kind;
+/* What completes on the server's queue: a call (arriving or finishing),
+ * a fiber's wait (executor.h) or a wake (cq_wake.h). Each struct begins
+ * with its kind. */
+typedef enum { RT_TAG_CALL = 1, RT_TAG_WAIT, RT_TAG_CLOSE, RT_TAG_WAKE } rt_tag_kind;
 
 typedef struct rt_executor rt_executor;
 
