@@ -72,7 +72,8 @@ struct rt_executor {
     gpr_timespec next_give_up; /* no queued call's wait ends before this */
     struct pollfd *fds;        /* one per session, as poll_setup filled them */
     size_t n_fds;
-    bool asleep; /* the db watch may end the current wait */
+    bool asleep;   /* the db watch may end the current wait */
+    bool draining; /* the last wait returned an event: take the next without waiting */
     slot *free_slots;
     size_t n_slots, max_slots, live;
     slot **all;
@@ -321,17 +322,21 @@ static gpr_timespec deadline_in(int ms)
     return after_ms(ms);
 }
 
+/* Events are taken while the queue has them (no wait) before the next
+ * turn, so the calls that arrived together start together and their reads
+ * go out in one write per session (db_pipeline.c) instead of one each. */
 grpc_event rt_executor_next(rt_executor *e)
 {
     for (;;) {
-        int timeout = turn(e);
+        int timeout = e->draining ? 0 : turn(e);
         grpc_event ev = grpc_completion_queue_next(e->cq, deadline_in(timeout), NULL);
         if (e->asleep) {
             rt_db_watch_awake(e->watch);
             e->asleep = false;
         }
+        e->draining = ev.type == GRPC_OP_COMPLETE;
         if (ev.type == GRPC_QUEUE_TIMEOUT)
-            continue; /* a timer is due */
+            continue; /* a timer is due, or the queue is empty for now */
         if (ev.type != GRPC_OP_COMPLETE)
             return ev;
         rt_tag_kind kind = *(rt_tag_kind *)ev.tag;
