@@ -286,31 +286,41 @@ static int run_due(rt_executor *e)
 
 /* One turn without the wait: starts what is due, looks at the sessions;
  * returns the ms the loop may then wait in the queue (0: go on at once,
- * -1: until an event), the db watch armed unless 0. */
+ * -1: until an event), the db watch armed unless 0. The sessions are
+ * polled once a turn: after answers were read, what their fibers sent is
+ * watched by db_watch as the loop waits, and the answers' own completions
+ * are already on the queue, so the wait ends at once without a poll. */
 static int turn(rt_executor *e)
 {
-    int timeout = run_due(e);
-    int db_timeout = -1; /* stays -1 while no statement is out and every session is up */
-    rt_db_pipeline_poll_setup(e->pipeline, e->fds, &e->n_fds, &db_timeout);
-    timeout = sooner(timeout, db_timeout);
-    int ready = 0;
-    if (db_timeout >= 0 || rt_db_watch_ready(e->watch)) {
-        ready = poll(e->fds, e->n_fds, 0);
-        if (ready < 0 && errno != EINTR && errno != EAGAIN)
-            abort(); /* only EFAULT/EINVAL/ENOMEM: a bug or an exhausted machine */
-    }
-    if (ready > 0 || timeout == 0) {
-        if (ready <= 0)
+    bool polled = false;
+    for (;;) {
+        int timeout = run_due(e);
+        int db_timeout = -1; /* stays -1 while no statement is out and every session is up */
+        rt_db_pipeline_poll_setup(e->pipeline, e->fds, &e->n_fds, &db_timeout);
+        timeout = sooner(timeout, db_timeout);
+        int ready = 0;
+        if (!polled && (db_timeout >= 0 || rt_db_watch_ready(e->watch))) {
+            polled = true;
+            ready = poll(e->fds, e->n_fds, 0);
+            if (ready < 0 && errno != EINTR && errno != EAGAIN)
+                abort(); /* only EFAULT/EINVAL/ENOMEM: a bug or an exhausted machine */
+        }
+        if (ready > 0) {
+            rt_db_pipeline_process(e->pipeline, e->fds);
+            continue; /* what it woke may have sent more: poll_setup again */
+        }
+        if (timeout == 0) {
             for (size_t i = 0; i < e->n_fds; i++)
                 e->fds[i].revents = 0;
-        rt_db_pipeline_process(e->pipeline, e->fds);
-        return 0; /* what it woke may have more to do: poll_setup again first */
+            rt_db_pipeline_process(e->pipeline, e->fds); /* timers: sessions opening, expired waits */
+            return 0;
+        }
+        /* Nothing changed since poll_setup: its fds are the ones to watch. */
+        if (!rt_db_watch_sleep(e->watch, e->fds, e->n_fds, rt_db_pipeline_fd_epoch(e->pipeline)))
+            return 0;
+        e->asleep = true;
+        return timeout;
     }
-    /* Nothing changed since poll_setup: its fds are the ones to watch. */
-    if (!rt_db_watch_sleep(e->watch, e->fds, e->n_fds, rt_db_pipeline_fd_epoch(e->pipeline)))
-        return 0;
-    e->asleep = true;
-    return timeout;
 }
 
 static gpr_timespec deadline_in(int ms)
