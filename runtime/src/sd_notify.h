@@ -2,7 +2,7 @@
  * documented datagram socket ($NOTIFY_SOCKET) without linking libsystemd:
  * READY=1 once the daemon listens with its statements prepared, STATUS=
  * lines an operator sees in `systemctl status`, STOPPING=1 when a drain
- * begins, and WATCHDOG=1 pings from the fiber thread's loop (executor.c),
+ * begins, and WATCHDOG=1 pings from the serving loop (executor.c),
  * the loop that serves every call: a frozen loop stops the pings and
  * systemd restarts the daemon (WatchdogSec=), while a slow or unreachable
  * database does not, since no statement ever blocks that loop.

@@ -89,7 +89,7 @@ test('READY once listening and prepared; STATUS follows the database; pings surv
   await until(() => notify.having('STATUS=serving').length >= 2, 10000, 'STATUS=serving again');
 
   // A debugger stops the serving thread: the pings stop with it, and come back.
-  const tid = threadId(wallet.daemon.child.pid, 'db-fibers');
+  const tid = threadId(wallet.daemon.child.pid, 'grpc-poller');
   const { stoppedAt, resumedAt } = await stallThread(tid, 1500);
   const stalled = notify.pings(stoppedAt + 50, resumedAt).length;
   report(t, `stalled serving thread: ${stalled} pings in ${resumedAt - stoppedAt} ms`);

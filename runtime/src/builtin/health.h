@@ -10,7 +10,7 @@
 
 #define RT_HEALTH_WATCH_PATH "/grpc.health.v1.Health/Watch"
 
-/* The unary Check, served on the fiber thread like the service's methods. */
+/* The unary Check, served by the serving loop like the service's methods. */
 extern const rt_method rt_health_check_method;
 
 /* Starts probing database_url; service_name is the name Check knows besides "". */

@@ -1,16 +1,19 @@
 /* Server threading (server.h).
  *
- * One completion queue and one thread polling it: it hands each arriving
- * call to the fiber thread (executor.h), where the handler runs as a fiber,
- * and passes back the completions that fiber waits for (peer calls), so no
- * handler ever holds a thread while it waits for PostgreSQL or the other
- * service. A chain such as CreateUser -> wallet CreateWallet -> user
- * GetUserById therefore cannot starve a daemon however many are in flight.
- * More polling threads measured slower: they wake each other to take turns.
+ * One completion queue and one thread, "grpc-poller", that both polls it
+ * and runs the handlers as fibers (executor.h): it takes each arriving
+ * call, serves it, and resumes the fibers whose peer calls completed, so
+ * no handler ever holds a thread while it waits for PostgreSQL or the
+ * other service, and only this thread enters gRPC for unary calls (a
+ * second one, as before issue 24, made gRPC hand its transport work to its
+ * own thread pool). A chain such as CreateUser -> wallet CreateWallet ->
+ * user GetUserById therefore cannot starve a daemon however many are in
+ * flight. More polling threads measured slower: they wake each other to
+ * take turns.
  *
  * Every registered method keeps --db-sessions outstanding requests, renewed as
  * each call arrives, so gRPC hands calls over as fast as they come; the
- * fiber thread's admission control (executor.h) then serves, queues (bounded)
+ * loop's admission control (executor.h) then serves, queues (bounded)
  * or refuses them RESOURCE_EXHAUSTED at once.
  * Generic slots must exist even though every known method is registered:
  * without one, an unknown method would wait for the caller's deadline
@@ -135,11 +138,9 @@ static void *poller_main(void *arg)
     rt_server *s = arg;
     pthread_setname_np(pthread_self(), "grpc-poller"); /* for top -H and perf */
     for (;;) {
-        grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_event ev = rt_executor_next(s->executor); /* serves the fibers meanwhile */
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
-        if (ev.type != GRPC_OP_COMPLETE)
-            continue;
         if (ev.tag == &s->shutdown_tag) {
             pthread_mutex_lock(&s->lock);
             s->shutdown_notified = true;
@@ -147,18 +148,12 @@ static void *poller_main(void *arg)
             pthread_mutex_unlock(&s->lock);
             continue;
         }
-        if (*(rt_tag_kind *)ev.tag == RT_TAG_WAIT) {
-            rt_executor_complete(s->executor, ev.tag, ev.success);
-            continue;
-        }
         bool closing = *(rt_tag_kind *)ev.tag == RT_TAG_CLOSE;
         rt_call *c = closing ? rt_call_of_close(ev.tag) : ev.tag;
         if (closing || c->finishing) {
-            bool wake;
+            bool wake; /* the loop looks at every fiber's call again at its next turn anyway */
             if (rt_call_completed(c, ev.tag, ev.success, &wake))
                 count_call(s, -1);
-            else if (wake)
-                rt_executor_wake(s->executor);
         } else if (!ev.success) {
             rt_call_release(c); /* a request cancelled by shutdown */
         } else {
@@ -176,6 +171,7 @@ static void *poller_main(void *arg)
                 refuse(s, c, "server overloaded: too many calls in progress; retry later");
         }
     }
+    rt_executor_finish(s->executor);
     return NULL;
 }
 
@@ -222,9 +218,12 @@ static grpc_server *create_grpc_server(const rt_config *config)
     return server;
 }
 
-/* After every call completed: the fiber thread has nothing left to run. */
+/* After every call completed: the loop has only background tasks left to
+ * finish. Its parked wake call must go first, or the queue never drains. */
 static void destroy_queue(rt_server *s)
 {
+    if (s->executor)
+        rt_executor_stop_wake(s->executor);
     grpc_completion_queue_shutdown(s->cq);
     if (s->started)
         pthread_join(s->poller, NULL);

@@ -1,6 +1,6 @@
-/* The gRPC server: listening socket, completion queue, the thread polling
- * it, the fiber thread serving calls and the standing requests that feed
- * them. */
+/* The gRPC server: listening socket, completion queue, the one thread
+ * that polls it and serves the calls as fibers (executor.h), and the
+ * standing requests that feed them. */
 #ifndef RT_SERVER_H
 #define RT_SERVER_H
 
@@ -19,7 +19,7 @@ size_t rt_server_session_count(const rt_config *config);
 rt_server *rt_server_create(const rt_service *service, const rt_config *config,
                             const rt_peers *peers, char **error);
 /* Starts serving; dbs[n_dbs] (rt_server_session_count) are lent to the
- * fiber thread until rt_server_destroy returns. */
+ * serving loop until rt_server_destroy returns. */
 void rt_server_start(rt_server *server, rt_db_session **dbs, size_t n_dbs);
 /* Readable once a shutdown begun by rt_server_begin_shutdown has drained:
  * gRPC has closed every call and every handler has returned. */

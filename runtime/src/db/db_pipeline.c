@@ -115,6 +115,7 @@ struct rt_db_pipeline {
     session *lock_waiter;           /* RT_DB_LOCK_WAITER, or NULL: members wait in their group */
     int lock_timeout_ms;            /* the writer's: a write's whole lock wait (0: no limit) */
     bool down_reported;             /* "database unreachable" was logged */
+    unsigned fd_epoch;              /* see rt_db_pipeline_fd_epoch */
     bool prepare_reported;          /* "cannot prepare" was logged */
     gpr_timespec down_since;
     rt_db_wake_fn wake;
@@ -960,6 +961,7 @@ void rt_db_pipeline_poll_setup(rt_db_pipeline *p, struct pollfd *fds, size_t *n_
         if (is_up(&p->sessions[i]))
             sooner(&next, watch_session(p, &p->sessions[i]));
     bool waiting = p->pending || p->parked || p->alone;
+    bool settled = true;
     size_t busy = 0, idle = 0;
     for (size_t i = 0; i < p->n; i++) {
         session *s = &p->sessions[i];
@@ -973,10 +975,13 @@ void rt_db_pipeline_poll_setup(rt_db_pipeline *p, struct pollfd *fds, size_t *n_
             events = (short)(POLLIN | (s->want_write ? POLLOUT : 0));
         } else {
             events = rt_db_session_events(s->db, &fd, timeout_ms);
+            settled = false;
         }
         fds[i] = (struct pollfd){.fd = fd, .events = events};
     }
     *n_fds = p->n;
+    if (!settled)
+        p->fd_epoch++;
     rt_metrics_db_sessions(busy, idle);
     if (gpr_time_cmp(next, gpr_inf_future(GPR_CLOCK_MONOTONIC)) != 0 || waiting) {
         int wait = (int)rt_deadline_ms_left(next, RT_PIPE_SLICE_MS);
@@ -1061,6 +1066,11 @@ void rt_db_pipeline_destroy(rt_db_pipeline *p)
     free_list(p->alone);
     free(p->sessions);
     free(p);
+}
+
+unsigned rt_db_pipeline_fd_epoch(const rt_db_pipeline *p)
+{
+    return p->fd_epoch;
 }
 
 size_t rt_db_pipeline_sessions(const rt_db_pipeline *p)

@@ -64,6 +64,10 @@ rt_status rt_db_pipeline_exec(rt_db_pipeline *p, gpr_timespec deadline, bool pat
  * whose statements were answered. */
 void rt_db_pipeline_poll_setup(rt_db_pipeline *p, struct pollfd *fds, size_t *n_fds, int *timeout_ms);
 void rt_db_pipeline_process(rt_db_pipeline *p, const struct pollfd *fds);
+/* Changes with every poll_setup that saw a session down or opening: a
+ * socket may have closed and its number been reused since, so whoever
+ * keeps the fds registered (epoll: db_watch.h) registers them anew. */
+unsigned rt_db_pipeline_fd_epoch(const rt_db_pipeline *p);
 /* Sessions the poll set has entries for. */
 size_t rt_db_pipeline_sessions(const rt_db_pipeline *p);
 

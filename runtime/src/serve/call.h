@@ -14,13 +14,14 @@
 #include "service.h"
 #include "trace.h"
 
-/* What completes on the server's queue: a call (arriving or finishing) or
- * a fiber's wait (executor.h). Both structs begin with their kind. */
-typedef enum { RT_TAG_CALL = 1, RT_TAG_WAIT, RT_TAG_CLOSE } rt_tag_kind;
+/* What completes on the server's queue: a call (arriving or finishing),
+ * a fiber's wait (executor.h) or a wake (cq_wake.h). Each struct begins
+ * with its kind. */
+typedef enum { RT_TAG_CALL = 1, RT_TAG_WAIT, RT_TAG_CLOSE, RT_TAG_WAKE } rt_tag_kind;
 
 typedef struct rt_executor rt_executor;
 
-/* What the fiber thread lends the call it serves. */
+/* What the serving loop (executor.h) lends the call it serves. */
 typedef struct {
     rt_db *db;             /* the fiber's own view of the shared sessions */
     rt_executor *executor; /* peer calls complete through it */
@@ -102,7 +103,7 @@ bool rt_call_serve(rt_call *call, rt_fiber_ctx *fiber);
 bool rt_call_refuse(rt_call *call, grpc_status_code code, const char *message);
 /* The call's fiber waits (for the database, a peer) before its answer:
  * starts its cancellation watch, once, so a caller that cancels or goes
- * away meanwhile stops that wait. Called by the fiber thread whenever the
+ * away meanwhile stops that wait. Called by the serving loop whenever the
  * fiber yields; a call answered at once (a health check, a refusal, a
  * request that fails validation) never pays for the watch's batch. */
 void rt_call_watch(rt_call *call);
@@ -111,7 +112,7 @@ void rt_call_watch(rt_call *call);
  * rt_call_of_close). True when that was the last one: the call was logged
  * and released. When the watch says the caller cancelled while the call
  * is served, the database layer stops waiting for it (db.h) and *wake is
- * set: the fiber thread must look again. */
+ * set: the serving loop looks again at its next turn. */
 bool rt_call_completed(rt_call *call, void *tag, bool ok, bool *wake);
 rt_call *rt_call_of_close(void *tag);
 

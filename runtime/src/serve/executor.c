@@ -1,27 +1,30 @@
-/* The fiber thread (executor.h). One loop: resume fibers whose gRPC
- * operations completed, start background tasks that are due and calls
- * handed over (while their class has fibers to spare), refuse queued calls
- * whose wait is up, poll the sessions (and an eventfd that says "something
- * was handed over"), wake the fibers whose statements finished, and
- * feed systemd's watchdog (sd_notify.h): only this loop proves calls are
- * served. The
- * eventfd is written only when the loop sleeps, so under load a hand-over
- * costs no system call. */
+/* The serving loop (executor.h), run by the thread that polls the server's
+ * completion queue, so that one thread alone enters gRPC for the unary
+ * calls (two threads on one transport made gRPC hand its work to its own
+ * thread pool: issue 24). Each turn: start background tasks that are due
+ * and calls handed over (while their class has fibers to spare), refuse
+ * queued calls whose wait is up, feed systemd's watchdog (sd_notify.h:
+ * only this loop proves calls are served), look at the database sessions
+ * and wake the fibers whose statements finished. It then waits in
+ * grpc_completion_queue_next until the next of those timers, and a fiber
+ * whose gRPC operation completed is resumed as the completion is taken.
+ * The sessions are polled here (poll(2) with no wait) while statements are
+ * out; while the loop sleeps, the db-watch thread (db_watch.h) watches
+ * them and ends the sleep through the parked-call wake (cq_wake.h). */
 #include "executor.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "background.h"
+#include "cq_wake.h"
 #include "db_pipeline.h"
 #include "db_session.h"
+#include "db_watch.h"
 #include "deadline.h"
 #include "fiber.h"
 #include "log.h"
@@ -60,30 +63,23 @@ struct rt_executor {
     rt_executor_serve_fn serve;
     rt_executor_refuse_fn refuse;
     void *ctx;
-    pthread_t thread;
-    int wake_fd;
+    rt_cq_wake *wake;
+    rt_db_watch *watch;
+    atomic_bool background_stopped; /* the only field other threads touch */
 
-    pthread_mutex_t lock; /* guards the classes, done list and flags */
+    /* The loop's thread only. */
     call_class classes[RT_N_CLASSES];
     gpr_timespec next_give_up; /* no queued call's wait ends before this */
-    rt_wait *done_head, *done_tail; /* completed waits, fibers to resume */
-    bool stopping, background_stopped;
-    atomic_bool sleeping; /* the loop is (about to be) in poll(2) */
-
-    /* Loop thread only. */
+    struct pollfd *fds;        /* one per session, as poll_setup filled them */
+    size_t n_fds;
+    bool asleep;   /* the db watch may end the current wait */
+    bool draining; /* the last wait returned an event: take the next without waiting */
     slot *free_slots;
     size_t n_slots, max_slots, live;
     slot **all;
     rt_task tasks[RT_MAX_TASKS];
     size_t n_tasks;
 };
-
-static void wake_loop(rt_executor *e)
-{
-    uint64_t one = 1;
-    ssize_t ignored = write(e->wake_fd, &one, sizeof one);
-    (void)ignored; /* a full eventfd counter is still readable: the loop wakes */
-}
 
 /* Fibers are bounded by the classes' limits and the tasks: never NULL. */
 static slot *take_slot(rt_executor *e)
@@ -116,9 +112,7 @@ static gpr_timespec after_ms(int64_t ms)
 static void put_slot(rt_executor *e, slot *s)
 {
     if (s->call) {
-        pthread_mutex_lock(&e->lock);
         e->classes[s->class].running--;
-        pthread_mutex_unlock(&e->lock);
     } else {
         s->task->running = false;
         s->task->due = after_ms(s->more ? RT_TASK_BACKLOG_PAUSE_MS : s->task->def->interval_ms);
@@ -170,20 +164,7 @@ static void wake(void *ctx, rt_fiber *fiber)
         put_slot(e, s);
 }
 
-static rt_wait *pop_done(rt_executor *e)
-{
-    pthread_mutex_lock(&e->lock);
-    rt_wait *w = e->done_head;
-    if (w) {
-        e->done_head = w->next;
-        if (!e->done_head)
-            e->done_tail = NULL;
-    }
-    pthread_mutex_unlock(&e->lock);
-    return w;
-}
-
-/* Under the lock: the class of a queued call that may start now, or -1. */
+/* The class of a queued call that may start now, or -1. */
 static int startable_class(rt_executor *e)
 {
     for (int k = RT_N_CLASSES - 1; k >= 0; k--) /* health, peers (callers wait on them), callers */
@@ -195,7 +176,6 @@ static int startable_class(rt_executor *e)
 /* Takes the next call that may start, counting it as running. */
 static rt_call *pop_call(rt_executor *e, int *class)
 {
-    pthread_mutex_lock(&e->lock);
     rt_call *c = NULL;
     int k = startable_class(e);
     if (k >= 0) {
@@ -208,7 +188,6 @@ static rt_call *pop_call(rt_executor *e, int *class)
         q->running++;
         *class = k;
     }
-    pthread_mutex_unlock(&e->lock);
     return c;
 }
 
@@ -230,7 +209,6 @@ static int refuse_expired_calls(rt_executor *e)
 {
     gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
     rt_call *expired = NULL;
-    pthread_mutex_lock(&e->lock);
     if (gpr_time_cmp(now, e->next_give_up) >= 0) {
         e->next_give_up = gpr_inf_future(GPR_CLOCK_MONOTONIC);
         for (int k = 0; k < RT_N_CLASSES; k++) {
@@ -258,7 +236,6 @@ static int refuse_expired_calls(rt_executor *e)
         }
     }
     gpr_timespec next = e->next_give_up;
-    pthread_mutex_unlock(&e->lock);
     while (expired) {
         rt_call *c = expired;
         expired = c->next_free;
@@ -277,10 +254,7 @@ static int sooner(int a, int b)
  * (-1: none, or stopping). */
 static int start_due_tasks(rt_executor *e)
 {
-    pthread_mutex_lock(&e->lock);
-    bool stopped = e->background_stopped;
-    pthread_mutex_unlock(&e->lock);
-    if (stopped)
+    if (atomic_load_explicit(&e->background_stopped, memory_order_relaxed))
         return -1;
     for (size_t i = 0; i < e->n_tasks; i++) {
         rt_task *t = &e->tasks[i];
@@ -300,52 +274,115 @@ static int start_due_tasks(rt_executor *e)
     return next;
 }
 
-static void *executor_main(void *arg)
+/* Starts what is due; returns ms until the next timer (-1: none). */
+static int run_due(rt_executor *e)
 {
-    rt_executor *e = arg;
-    pthread_setname_np(pthread_self(), "db-fibers");
-    size_t n = rt_db_pipeline_sessions(e->pipeline);
-    struct pollfd *fds = calloc(n + 1, sizeof *fds);
-    if (!fds)
-        abort();
+    int timeout = start_due_tasks(e);
+    timeout = sooner(timeout, rt_sd_watchdog_tick()); /* this loop's liveness, for systemd */
+    start_waiting_calls(e);
+    timeout = sooner(timeout, refuse_expired_calls(e));
+    return startable_class(e) >= 0 ? 0 : timeout;
+}
+
+/* One turn without the wait: starts what is due, looks at the sessions;
+ * returns the ms the loop may then wait in the queue (0: go on at once,
+ * -1: until an event), the db watch armed unless 0. The sessions are
+ * polled once a turn: after answers were read, what their fibers sent is
+ * watched by db_watch as the loop waits, and the answers' own completions
+ * are already on the queue, so the wait ends at once without a poll. */
+static int turn(rt_executor *e)
+{
+    bool polled = false;
     for (;;) {
-        for (rt_wait *w; (w = pop_done(e));)
-            wake(e, w->fiber);
-        int timeout = start_due_tasks(e);
-        timeout = sooner(timeout, rt_sd_watchdog_tick()); /* this loop's liveness, for systemd */
-        start_waiting_calls(e);
-        timeout = sooner(timeout, refuse_expired_calls(e));
-        size_t n_fds = 0;
-        rt_db_pipeline_poll_setup(e->pipeline, fds + 1, &n_fds, &timeout);
-        fds[0] = (struct pollfd){.fd = e->wake_fd, .events = POLLIN};
-        pthread_mutex_lock(&e->lock);
-        bool startable = e->done_head || startable_class(e) >= 0;
-        bool done = e->stopping && e->live == 0;
-        for (int k = 0; k < RT_N_CLASSES; k++)
-            done = done && !e->classes[k].head;
-        if (startable)
-            timeout = 0;
-        else
-            atomic_store(&e->sleeping, true);
-        pthread_mutex_unlock(&e->lock);
-        if (done)
-            break;
-        int ready = poll(fds, n_fds + 1, timeout);
-        atomic_store(&e->sleeping, false);
-        if (ready < 0 && errno != EINTR)
-            abort(); /* only EFAULT/EINVAL/ENOMEM: a bug or an exhausted machine */
-        if (ready > 0 && fds[0].revents) {
-            uint64_t count;
-            ssize_t ignored = read(e->wake_fd, &count, sizeof count);
-            (void)ignored; /* readable eventfd: cannot fail */
+        int timeout = run_due(e);
+        int db_timeout = -1; /* stays -1 while no statement is out and every session is up */
+        rt_db_pipeline_poll_setup(e->pipeline, e->fds, &e->n_fds, &db_timeout);
+        timeout = sooner(timeout, db_timeout);
+        int ready = 0;
+        if (!polled && (db_timeout >= 0 || rt_db_watch_ready(e->watch))) {
+            polled = true;
+            ready = poll(e->fds, e->n_fds, 0);
+            if (ready < 0 && errno != EINTR && errno != EAGAIN)
+                abort(); /* only EFAULT/EINVAL/ENOMEM: a bug or an exhausted machine */
         }
-        if (ready < 0)
-            for (size_t i = 0; i <= n_fds; i++)
-                fds[i].revents = 0;
-        rt_db_pipeline_process(e->pipeline, fds + 1);
+        if (ready > 0) {
+            rt_db_pipeline_process(e->pipeline, e->fds);
+            continue; /* what it woke may have sent more: poll_setup again */
+        }
+        if (timeout == 0) {
+            for (size_t i = 0; i < e->n_fds; i++)
+                e->fds[i].revents = 0;
+            rt_db_pipeline_process(e->pipeline, e->fds); /* timers: sessions opening, expired waits */
+            return 0;
+        }
+        /* Nothing changed since poll_setup: its fds are the ones to watch. */
+        if (!rt_db_watch_sleep(e->watch, e->fds, e->n_fds, rt_db_pipeline_fd_epoch(e->pipeline)))
+            return 0;
+        e->asleep = true;
+        return timeout;
     }
-    free(fds);
-    return NULL;
+}
+
+static gpr_timespec deadline_in(int ms)
+{
+    if (ms < 0)
+        return gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    if (ms == 0)
+        return gpr_inf_past(GPR_CLOCK_MONOTONIC);
+    return after_ms(ms);
+}
+
+/* Events are taken while the queue has them (no wait) before the next
+ * turn, so the calls that arrived together start together and their reads
+ * go out in one write per session (db_pipeline.c) instead of one each. */
+grpc_event rt_executor_next(rt_executor *e)
+{
+    for (;;) {
+        int timeout = e->draining ? 0 : turn(e);
+        grpc_event ev = grpc_completion_queue_next(e->cq, deadline_in(timeout), NULL);
+        if (e->asleep) {
+            rt_db_watch_awake(e->watch);
+            e->asleep = false;
+        }
+        e->draining = ev.type == GRPC_OP_COMPLETE;
+        if (ev.type == GRPC_QUEUE_TIMEOUT)
+            continue; /* a timer is due, or the queue is empty for now */
+        if (ev.type != GRPC_OP_COMPLETE)
+            return ev;
+        rt_tag_kind kind = *(rt_tag_kind *)ev.tag;
+        if (kind == RT_TAG_WAIT)
+            rt_executor_complete(e, ev.tag, ev.success);
+        else if (kind == RT_TAG_WAKE)
+            rt_cq_wake_taken(e->wake, ev.tag);
+        else
+            return ev;
+    }
+}
+
+void rt_executor_stop_wake(rt_executor *e)
+{
+    rt_cq_wake_stop(e->wake);
+}
+
+/* Queued calls or live fibers remain. */
+static bool busy(const rt_executor *e)
+{
+    bool any = e->live > 0;
+    for (int k = 0; k < RT_N_CLASSES; k++)
+        any = any || e->classes[k].head;
+    return any;
+}
+
+void rt_executor_finish(rt_executor *e)
+{
+    while (busy(e)) { /* background tasks still on their statements */
+        int timeout = run_due(e);
+        rt_db_pipeline_poll_setup(e->pipeline, e->fds, &e->n_fds, &timeout);
+        if (poll(e->fds, e->n_fds, timeout) <= 0)
+            for (size_t i = 0; i < e->n_fds; i++)
+                e->fds[i].revents = 0;
+        rt_db_pipeline_process(e->pipeline, e->fds);
+    }
 }
 
 rt_executor *rt_executor_create(grpc_completion_queue *cq, rt_db_session **sessions, size_t n_sessions,
@@ -370,13 +407,12 @@ rt_executor *rt_executor_create(grpc_completion_queue *cq, rt_db_session **sessi
     }
     e->max_slots = (size_t)limits->max_calls * RT_N_CLASSES + e->n_tasks;
     e->all = calloc(e->max_slots, sizeof *e->all);
-    e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (!e->all || e->wake_fd < 0)
-        abort();
-    pthread_mutex_init(&e->lock, NULL);
     e->pipeline = rt_db_pipeline_create(sessions, n_sessions, wake, e);
-    if (pthread_create(&e->thread, NULL, executor_main, e) != 0)
+    e->fds = calloc(rt_db_pipeline_sessions(e->pipeline) + 1, sizeof *e->fds);
+    if (!e->all || !e->fds)
         abort();
+    e->wake = rt_cq_wake_create(cq);
+    e->watch = rt_db_watch_create(rt_db_pipeline_sessions(e->pipeline), e->wake);
     return e;
 }
 
@@ -394,10 +430,8 @@ bool rt_executor_submit(rt_executor *e, rt_call *call, rt_call_class class)
 {
     call->next_free = NULL;
     call->give_up = give_up_time(e, call);
-    pthread_mutex_lock(&e->lock);
     call_class *q = &e->classes[class];
     bool room = q->queued + q->running < e->limits.max_calls + e->limits.max_queued;
-    bool asleep = false;
     if (room) {
         if (q->tail)
             q->tail->next_free = call;
@@ -407,11 +441,7 @@ bool rt_executor_submit(rt_executor *e, rt_call *call, rt_call_class class)
         q->queued++;
         if (gpr_time_cmp(call->give_up, e->next_give_up) < 0)
             e->next_give_up = call->give_up;
-        asleep = atomic_exchange(&e->sleeping, false);
     }
-    pthread_mutex_unlock(&e->lock);
-    if (asleep)
-        wake_loop(e);
     if (!room)
         rt_metrics_admission_refused(class, true);
     return room;
@@ -436,23 +466,7 @@ bool rt_executor_wait(rt_wait *w)
 void rt_executor_complete(rt_executor *e, rt_wait *w, bool success)
 {
     w->success = success;
-    w->next = NULL;
-    pthread_mutex_lock(&e->lock);
-    if (e->done_tail)
-        e->done_tail->next = w;
-    else
-        e->done_head = w;
-    e->done_tail = w;
-    bool asleep = atomic_exchange(&e->sleeping, false);
-    pthread_mutex_unlock(&e->lock);
-    if (asleep)
-        wake_loop(e);
-}
-
-void rt_executor_wake(rt_executor *e)
-{
-    atomic_store(&e->sleeping, false);
-    wake_loop(e); /* always: rare, and a check of sleeping could race the loop going to sleep */
+    wake(e, w->fiber);
 }
 
 rt_db *rt_task_db(rt_task *task)
@@ -462,30 +476,22 @@ rt_db *rt_task_db(rt_task *task)
 
 void rt_executor_stop_background(rt_executor *e)
 {
-    pthread_mutex_lock(&e->lock);
-    e->background_stopped = true;
-    pthread_mutex_unlock(&e->lock);
+    atomic_store(&e->background_stopped, true);
 }
 
 void rt_executor_destroy(rt_executor *e)
 {
     if (!e)
         return;
-    pthread_mutex_lock(&e->lock);
-    e->stopping = true;
-    e->background_stopped = true;
-    atomic_store(&e->sleeping, false);
-    pthread_mutex_unlock(&e->lock);
-    wake_loop(e);
-    pthread_join(e->thread, NULL);
+    rt_db_watch_destroy(e->watch);
+    rt_cq_wake_destroy(e->wake);
     for (size_t i = 0; i < e->n_slots; i++) {
         rt_fiber_destroy(e->all[i]->fiber);
         rt_db_close(e->all[i]->ctx.db);
         free(e->all[i]);
     }
     free(e->all);
+    free(e->fds);
     rt_db_pipeline_destroy(e->pipeline);
-    pthread_mutex_destroy(&e->lock);
-    close(e->wake_fd);
     free(e);
 }

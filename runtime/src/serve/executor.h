@@ -1,9 +1,10 @@
-/* The thread that runs every handler: each call gets a fiber, its
- * statements go out on pipelined sessions (db_pipeline.h) and its peer
- * calls complete on the server's queue, so dozens of calls wait on the
- * database or the other service at once without a thread each. The
- * polling thread (server.c) only hands calls and completions over; the
- * handler, its statements and its answer all happen here. */
+/* The serving loop, run by the one thread that polls the server's
+ * completion queue (server.c): each call gets a fiber, its statements go
+ * out on pipelined sessions (db_pipeline.h) and its peer calls complete on
+ * the same queue, so dozens of calls wait on the database or the other
+ * service at once without a thread each, and only this thread enters gRPC
+ * for them (issue 24: a second thread on the same transport cost ~20% more
+ * CPU per call in gRPC's own hand-offs). */
 #ifndef RT_EXECUTOR_H
 #define RT_EXECUTOR_H
 
@@ -36,15 +37,20 @@ typedef struct {
     int queue_wait_ms;
 } rt_executor_limits;
 
-/* Starts the thread; the sessions (see rt_db_pipeline_create) must stay
- * until rt_executor_destroy returns.
- * Peer calls are made on cq, whose poller passes their completions to
- * rt_executor_complete. The background tasks (background.h; NULL-terminated,
- * the service table's) run from here on. */
+/* The sessions (see rt_db_pipeline_create) must stay until
+ * rt_executor_destroy returns. Peer calls are made on cq, which only the
+ * loop (rt_executor_next) polls. The background tasks (background.h;
+ * NULL-terminated, the service table's) run from the loop. Starts the
+ * db-watch thread (db_watch.h). */
 rt_executor *rt_executor_create(grpc_completion_queue *cq, rt_db_session **sessions, size_t n_sessions,
                                 const rt_task_def *const *tasks, const rt_executor_limits *limits,
                                 rt_executor_serve_fn serve, rt_executor_refuse_fn refuse, void *ctx);
-/* Hands a call of class over (any thread): it is served, or refused
+/* The loop: runs what is due, resumes the fibers whose waits completed,
+ * waits until the next timer or event, and returns the first completion
+ * that is not the loop's own: an arriving or finishing call, the server's
+ * shutdown notification, or GRPC_QUEUE_SHUTDOWN. */
+grpc_event rt_executor_next(rt_executor *e);
+/* Hands a call of class over (the loop's thread): it is served, or refused
  * through the refuse function when its wait is up. False when its class is
  * full: the call was not taken and the caller answers it. */
 bool rt_executor_submit(rt_executor *e, rt_call *call, rt_call_class class);
@@ -52,7 +58,6 @@ bool rt_executor_submit(rt_executor *e, rt_call *call, rt_call_class class);
  * on rt_executor_cq: a peer call's batch, a channel state change. */
 typedef struct rt_wait {
     rt_tag_kind kind; /* RT_TAG_WAIT, set by rt_executor_wait_init */
-    struct rt_wait *next;
     rt_fiber *fiber;
     bool success;
 } rt_wait;
@@ -62,15 +67,19 @@ void rt_executor_wait_init(rt_wait *w);
 /* From the fiber that started the operation: returns once it completed,
  * with gRPC's success flag; the thread serves other fibers meanwhile. */
 bool rt_executor_wait(rt_wait *w);
-/* From the polling thread: the operation tagged w completed. */
+/* From the loop: the operation tagged w completed; resumes its fiber. */
 void rt_executor_complete(rt_executor *e, rt_wait *w, bool success);
-/* From any thread: the loop looks again at what its fibers wait for (a
- * caller cancelled: rt_call_completed). */
-void rt_executor_wake(rt_executor *e);
 
 /* A drain began: background tasks start no more (any thread). */
 void rt_executor_stop_background(rt_executor *e);
-/* Serves what was submitted, then stops the thread and frees everything. */
+/* Before the queue shuts down: the wake's parked call is cancelled and
+ * not renewed, so the queue can drain (any thread). */
+void rt_executor_stop_wake(rt_executor *e);
+/* After GRPC_QUEUE_SHUTDOWN, on the loop's thread: runs the fibers still
+ * live (background tasks on their statements) to their end. */
+void rt_executor_finish(rt_executor *e);
+/* Stops the db-watch thread and frees everything; after rt_executor_finish
+ * and the queue's destruction. */
 void rt_executor_destroy(rt_executor *e);
 
 #endif
