@@ -228,6 +228,20 @@ static size_t utf8_char_len(const unsigned char *p)
     return rt_rule_utf8((const char *)p, n) ? n : 0;
 }
 
+/* The bytes a JSON string holds as they are: printable ASCII but the quote
+ * and the backslash. A table, so the scan of a run costs one load per byte
+ * (the four comparisons it replaced were ~4% of an empty call's instructions). */
+#define PLAIN(c) ((c) >= 0x20 && (c) < 0x7F && (c) != '"' && (c) != '\\')
+#define PLAIN_ROW(b)                                                                                     \
+    PLAIN(b), PLAIN(b + 1), PLAIN(b + 2), PLAIN(b + 3), PLAIN(b + 4), PLAIN(b + 5), PLAIN(b + 6),        \
+        PLAIN(b + 7), PLAIN(b + 8), PLAIN(b + 9), PLAIN(b + 10), PLAIN(b + 11), PLAIN(b + 12),           \
+        PLAIN(b + 13), PLAIN(b + 14), PLAIN(b + 15)
+static const unsigned char plain_byte[256] = {
+    PLAIN_ROW(0x00), PLAIN_ROW(0x10), PLAIN_ROW(0x20), PLAIN_ROW(0x30), PLAIN_ROW(0x40), PLAIN_ROW(0x50),
+    PLAIN_ROW(0x60), PLAIN_ROW(0x70), PLAIN_ROW(0x80), PLAIN_ROW(0x90), PLAIN_ROW(0xA0), PLAIN_ROW(0xB0),
+    PLAIN_ROW(0xC0), PLAIN_ROW(0xD0), PLAIN_ROW(0xE0), PLAIN_ROW(0xF0),
+};
+
 /* The JSON string body of s, cut at a character boundary when out of room
  * (one byte stays reserved for the closing quote). Control bytes become
  * \u00XX; malformed UTF-8 becomes U+FFFD so the line stays valid JSON. */
@@ -238,7 +252,7 @@ static void put_string_body(out_buf *o, const char *s)
         /* Printable ASCII, nearly every byte of a line, is copied in runs:
          * byte-at-a-time escaping was a tenth of a read call's CPU. */
         const unsigned char *run = p;
-        while (*p >= 0x20 && *p < 0x7F && *p != '"' && *p != '\\')
+        while (plain_byte[*p])
             p++;
         if (p > run) {
             size_t n = (size_t)(p - run), room = o->cap > o->len + 1 ? o->cap - o->len - 1 : 0;
@@ -270,11 +284,11 @@ static void put_string_body(out_buf *o, const char *s)
 
 /* One "key":"value" member, or nothing at all when even an empty value
  * would not fit, so a long line is shortened but never malformed. */
-static void put_member(out_buf *o, const char *key, const char *value)
+static void put_member_n(out_buf *o, const char *key, size_t klen, const char *value)
 {
     if (!value)
         return;
-    size_t klen = strlen(key), need = (o->len ? 1 : 0) + klen + 5;
+    size_t need = (o->len ? 1 : 0) + klen + 5;
     if (o->len + need > o->cap)
         return;
     put_raw(o, o->len ? ",\"" : "\"", o->len ? 2 : 1);
@@ -283,6 +297,10 @@ static void put_member(out_buf *o, const char *key, const char *value)
     put_string_body(o, value);
     put_raw(o, "\"", 1);
 }
+
+/* Keys are literals (the "" makes anything else a compile error): their
+ * length is known when compiled. */
+#define put_member(o, key, value) put_member_n(o, "" key, sizeof("" key) - 1, value)
 
 /* ,"duration_ms":N.NNN without snprintf's floating-point machinery. */
 static size_t format_duration(char out[48], double ms)
