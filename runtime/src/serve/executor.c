@@ -299,7 +299,11 @@ static int turn(rt_executor *e)
         rt_db_pipeline_poll_setup(e->pipeline, e->fds, &e->n_fds, &db_timeout);
         timeout = sooner(timeout, db_timeout);
         int ready = 0;
-        if (!polled && (db_timeout >= 0 || rt_db_watch_ready(e->watch))) {
+        /* The watch's report is taken whenever the sessions are polled: left
+         * set, it would end every sleep at once (rt_db_watch_sleep) and the
+         * loop would spin while a commit is awaited. */
+        bool reported = rt_db_watch_ready(e->watch);
+        if (!polled && (db_timeout >= 0 || reported)) {
             polled = true;
             ready = poll(e->fds, e->n_fds, 0);
             if (ready < 0 && errno != EINTR && errno != EAGAIN)
