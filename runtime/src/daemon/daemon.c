@@ -237,15 +237,11 @@ static int serve(const rt_service *service, const rt_config *config, int sfd, op
     rt_server *server = rt_server_create(service, config, peers, &error);
     size_t n_dbs = o->n;
     rt_db_session **dbs = opening_join(o);
-    if (!dbs) {
-        if (server)
-            rt_server_destroy(server);
-        free(error);
-        rt_peers_destroy(peers);
-        return 1;
-    }
     int code = 1;
-    if (!server) {
+    if (!dbs) { /* open_sessions said why; the server never listened */
+        rt_server_destroy(server);
+        free(error);
+    } else if (!server) {
         rt_log(RT_LOG_ERROR, "%s", error ? error : "cannot listen");
         fprintf(stderr, "%s: %s\n", service->daemon_name, error ? error : "cannot listen");
         free(error);

@@ -151,8 +151,7 @@ static void *poller_main(void *arg)
         bool closing = *(rt_tag_kind *)ev.tag == RT_TAG_CLOSE;
         rt_call *c = closing ? rt_call_of_close(ev.tag) : ev.tag;
         if (closing || c->finishing) {
-            bool wake; /* the loop looks at every fiber's call again at its next turn anyway */
-            if (rt_call_completed(c, ev.tag, ev.success, &wake))
+            if (rt_call_completed(c, ev.tag, ev.success))
                 count_call(s, -1);
         } else if (!ev.success) {
             rt_call_release(c); /* a request cancelled by shutdown */

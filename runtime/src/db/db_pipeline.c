@@ -115,8 +115,8 @@ struct rt_db_pipeline {
     session *lock_waiter;           /* RT_DB_LOCK_WAITER, or NULL: members wait in their group */
     int lock_timeout_ms;            /* the writer's: a write's whole lock wait (0: no limit) */
     bool down_reported;             /* "database unreachable" was logged */
-    unsigned fd_epoch;              /* see rt_db_pipeline_fd_epoch */
     bool prepare_reported;          /* "cannot prepare" was logged */
+    unsigned fd_epoch;              /* see rt_db_pipeline_fd_epoch */
     gpr_timespec down_since;
     rt_db_wake_fn wake;
     void *ctx;
@@ -294,6 +294,13 @@ static send_outcome send_chain(session *s, waiter *chain)
     return SENT;
 }
 
+/* An open session other than the writer that reads may go to (the lock
+ * waiter never takes them). */
+static bool open_reader(const rt_db_pipeline *p, const session *s)
+{
+    return s != &p->sessions[0] && s != p->lock_waiter && is_up(s);
+}
+
 /* The open session carrying the fewest statements; reads leave the
  * writer to writes when another is open. */
 static session *pick_read(rt_db_pipeline *p)
@@ -301,7 +308,7 @@ static session *pick_read(rt_db_pipeline *p)
     session *best = NULL;
     for (size_t i = 1; i < p->n; i++) {
         session *s = &p->sessions[i];
-        if (s != p->lock_waiter && is_up(s) && (!best || s->count < best->count))
+        if (open_reader(p, s) && (!best || s->count < best->count))
             best = s;
     }
     return best ? best : is_up(&p->sessions[0]) ? &p->sessions[0] : NULL;
@@ -374,7 +381,7 @@ static size_t read_sessions(const rt_db_pipeline *p)
 {
     size_t n = 0;
     for (size_t i = 1; i < p->n; i++)
-        n += &p->sessions[i] != p->lock_waiter && is_up(&p->sessions[i]);
+        n += open_reader(p, &p->sessions[i]);
     return n ? n : is_up(&p->sessions[0]);
 }
 

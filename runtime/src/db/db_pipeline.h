@@ -10,10 +10,11 @@
  * then go out an equal share per session, each share one transaction
  * ended by one Sync: one write(2) per session and pass instead of one per
  * read, since libpq 15 flushes at every Sync. A read that fails fails
- * alone; those rolled back with it go again. Writes (statements not marked idempotent)
- * use group commit on the first session, the writer, which alone may
- * write: the writes that arrive while a transaction is out go together in
- * the next one, one commit for all, each acknowledged only after it. When
+ * alone; those rolled back with it go again. Writes (statements not
+ * marked idempotent) use group commit on the first session, the writer,
+ * which alone may write: the writes that arrive while a transaction is
+ * out go together in the next one, one commit for all, each acknowledged
+ * only after it. When
  * one member fails, it alone is answered with its error; the others were
  * rolled back with it through no fault of their own and go again together
  * as the next group, on the writer, before any newer write. A member held

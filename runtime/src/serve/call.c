@@ -353,15 +353,14 @@ static bool answer(rt_call *c, rt_status st, const ProtobufCMessage *response)
         ops[n++].data.recv_close_on_server.cancelled = &c->client_cancelled;
     }
 
-    c->finishing = true; /* the completion may arrive on the polling thread at once */
+    c->finishing = true; /* from now on the tag c means this batch, not the call's arrival (server.c) */
     grpc_call_error err = grpc_call_start_batch(c->call, ops, n, c, NULL);
     if (err == GRPC_CALL_OK)
         return true;
     rt_log(RT_LOG_ERROR, "cannot send the answer: grpc_call_start_batch error %d", (int)err);
     if (c->watching) /* the watch's completion, which cancelling brings, releases it */
         grpc_call_cancel(c->call, NULL);
-    bool wake;
-    return !rt_call_completed(c, c, false, &wake);
+    return !rt_call_completed(c, c, false);
 }
 
 void rt_call_watch(rt_call *c)
@@ -451,15 +450,12 @@ rt_call *rt_call_of_close(void *tag)
     return (rt_call *)((char *)tag - offsetof(rt_call, close_kind));
 }
 
-bool rt_call_completed(rt_call *c, void *tag, bool ok, bool *wake)
+bool rt_call_completed(rt_call *c, void *tag, bool ok)
 {
-    *wake = false;
     if (tag == c)
         c->final_ok = ok;
-    else if (c->client_cancelled && !c->finishing) {
+    else if (c->client_cancelled && !c->finishing)
         atomic_store(&c->caller_gone, true);
-        *wake = true;
-    }
     if (atomic_fetch_sub(&c->pending, 1) != 1)
         return false;
     complete(c, c->final_ok);

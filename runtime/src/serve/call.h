@@ -111,9 +111,9 @@ void rt_call_watch(rt_call *call);
  * (finishing), or its cancellation watch (tag: &call->close_kind, see
  * rt_call_of_close). True when that was the last one: the call was logged
  * and released. When the watch says the caller cancelled while the call
- * is served, the database layer stops waiting for it (db.h) and *wake is
- * set: the serving loop looks again at its next turn. */
-bool rt_call_completed(rt_call *call, void *tag, bool ok, bool *wake);
+ * is served, the database layer stops waiting for it (db.h): the serving
+ * loop, which took this completion, looks again at its next turn. */
+bool rt_call_completed(rt_call *call, void *tag, bool ok);
 rt_call *rt_call_of_close(void *tag);
 
 /* The caller's x-request-id when it is short, visible ASCII (it is echoed

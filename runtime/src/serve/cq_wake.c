@@ -55,7 +55,7 @@ rt_cq_wake *rt_cq_wake_create(grpc_completion_queue *cq)
 }
 
 /* Cancels the parked call unless it is already. */
-static void cancel_parked(rt_cq_wake *w)
+void rt_cq_wake_fire(rt_cq_wake *w)
 {
     pthread_mutex_lock(&w->lock);
     grpc_call *c = w->fired ? NULL : w->parked;
@@ -68,11 +68,6 @@ static void cancel_parked(rt_cq_wake *w)
         grpc_call_cancel(c, NULL);
         grpc_call_unref(c);
     }
-}
-
-void rt_cq_wake_fire(rt_cq_wake *w)
-{
-    cancel_parked(w);
 }
 
 void rt_cq_wake_taken(rt_cq_wake *w, void *tag)
@@ -96,7 +91,7 @@ void rt_cq_wake_stop(rt_cq_wake *w)
     pthread_mutex_lock(&w->lock);
     w->stopped = true;
     pthread_mutex_unlock(&w->lock);
-    cancel_parked(w);
+    rt_cq_wake_fire(w);
 }
 
 void rt_cq_wake_destroy(rt_cq_wake *w)

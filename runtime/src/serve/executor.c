@@ -336,6 +336,13 @@ static gpr_timespec deadline_in(int ms)
     return after_ms(ms);
 }
 
+/* The operation tagged w completed: resumes the fiber that waits on it. */
+static void complete_wait(rt_executor *e, rt_wait *w, bool success)
+{
+    w->success = success;
+    wake(e, w->fiber);
+}
+
 /* Events are taken while the queue has them (no wait) before the next
  * turn, so the calls that arrived together start together and their reads
  * go out in one write per session (db_pipeline.c) instead of one each. */
@@ -355,7 +362,7 @@ grpc_event rt_executor_next(rt_executor *e)
             return ev;
         rt_tag_kind kind = *(rt_tag_kind *)ev.tag;
         if (kind == RT_TAG_WAIT)
-            rt_executor_complete(e, ev.tag, ev.success);
+            complete_wait(e, ev.tag, ev.success);
         else if (kind == RT_TAG_WAKE)
             rt_cq_wake_taken(e->wake, ev.tag);
         else
@@ -436,19 +443,19 @@ bool rt_executor_submit(rt_executor *e, rt_call *call, rt_call_class class)
     call->give_up = give_up_time(e, call);
     call_class *q = &e->classes[class];
     bool room = q->queued + q->running < e->limits.max_calls + e->limits.max_queued;
-    if (room) {
-        if (q->tail)
-            q->tail->next_free = call;
-        else
-            q->head = call;
-        q->tail = call;
-        q->queued++;
-        if (gpr_time_cmp(call->give_up, e->next_give_up) < 0)
-            e->next_give_up = call->give_up;
-    }
-    if (!room)
+    if (!room) {
         rt_metrics_admission_refused(class, true);
-    return room;
+        return false;
+    }
+    if (q->tail)
+        q->tail->next_free = call;
+    else
+        q->head = call;
+    q->tail = call;
+    q->queued++;
+    if (gpr_time_cmp(call->give_up, e->next_give_up) < 0)
+        e->next_give_up = call->give_up;
+    return true;
 }
 
 grpc_completion_queue *rt_executor_cq(rt_executor *e)
@@ -463,14 +470,8 @@ void rt_executor_wait_init(rt_wait *w)
 
 bool rt_executor_wait(rt_wait *w)
 {
-    rt_fiber_yield(); /* until rt_executor_complete queued w and the loop woke us */
+    rt_fiber_yield(); /* until the loop takes w's completion off the queue (complete_wait) */
     return w->success;
-}
-
-void rt_executor_complete(rt_executor *e, rt_wait *w, bool success)
-{
-    w->success = success;
-    wake(e, w->fiber);
 }
 
 rt_db *rt_task_db(rt_task *task)

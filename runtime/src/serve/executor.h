@@ -67,8 +67,6 @@ void rt_executor_wait_init(rt_wait *w);
 /* From the fiber that started the operation: returns once it completed,
  * with gRPC's success flag; the thread serves other fibers meanwhile. */
 bool rt_executor_wait(rt_wait *w);
-/* From the loop: the operation tagged w completed; resumes its fiber. */
-void rt_executor_complete(rt_executor *e, rt_wait *w, bool success);
 
 /* A drain began: background tasks start no more (any thread). */
 void rt_executor_stop_background(rt_executor *e);
